@@ -1,0 +1,85 @@
+"""The root Typer app, global options, and the entry point that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from loopml._version import __version__
+from loopml.cli import config as config_cmd
+from loopml.cli import db as db_cmd
+from loopml.cli import demo as demo_cmd
+from loopml.cli import home as home_cmd
+from loopml.cli import lineage as lineage_cmd
+from loopml.cli._helpers import CliState, err_console, render_error
+from loopml.errors import LoopmlError
+
+app = typer.Typer(
+    name="loopml",
+    help="loopml: data, experiments, pipelines, registry, serving and monitoring in one tool.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"loopml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="loopml home folder (overrides LOOPML_HOME).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """loopml: the whole model lifecycle in one install."""
+    ctx.obj = CliState(home=home, debug=debug)
+
+
+app.command("init")(home_cmd.init)
+app.command("demo")(demo_cmd.demo)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(lineage_cmd.app, name="lineage")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: exit 0 ok, 1 a check failed, 2 bad usage or input."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="loopml", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    except LoopmlError as exc:
+        if debug:
+            traceback.print_exc()
+        render_error(exc)
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        sys.exit(2)
+    sys.exit(result if isinstance(result, int) else 0)

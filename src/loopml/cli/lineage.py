@@ -1,0 +1,73 @@
+"""``loopml lineage``: where an object came from and what came from it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.tree import Tree
+
+from loopml.cli._helpers import console, print_json, store_for
+from loopml.lineage import TreeNode, as_ref, build_tree, downstream, upstream
+
+app = typer.Typer(help="Explore lineage between recorded objects.", no_args_is_help=True)
+
+
+class Direction(StrEnum):
+    """Which way to walk from the object."""
+
+    up = "up"
+    down = "down"
+    both = "both"
+
+
+def _rich(node: TreeNode, tree: Tree) -> None:
+    for child in node.children:
+        label = f"[dim]{child.relation}[/] {child.ref}" + (" [dim](see above)[/]" if child.repeated else "")
+        _rich(child, tree.add(label))
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Object as KIND:ID, e.g. run:0193a2...")],
+    direction: Annotated[
+        Direction, typer.Option("--direction", "-d", help="Walk up, down or both.")
+    ] = Direction.both,
+    depth: Annotated[int, typer.Option("--depth", min=1, max=10_000, help="Hops to follow.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the edges as JSON.")] = False,
+) -> None:
+    """Render an object's lineage as a tree (upstream: made from; downstream: used by)."""
+    root = as_ref(ref)
+    store = store_for(ctx)
+    try:
+        walks = {
+            name: fn(root, depth, store=store)
+            for name, fn in (("up", upstream), ("down", downstream))
+            if direction in (Direction.both, Direction(name))
+        }
+    finally:
+        store.close()
+    if as_json:
+        print_json(
+            {
+                "ref": str(root),
+                **{
+                    name: [
+                        {"depth": n.depth, "src": str(n.edge.src), "dst": str(n.edge.dst),
+                         "relation": n.edge.relation}
+                        for n in nodes
+                    ]
+                    for name, nodes in walks.items()
+                },
+            }
+        )
+        return
+    titles = {"up": "made from", "down": "used by"}
+    for name, nodes in walks.items():
+        tree = Tree(f"[bold]{root}[/] [dim]({titles[name]})[/]")
+        _rich(build_tree(root, nodes, direction=name), tree)
+        if not nodes:
+            tree.add("[dim]nothing recorded[/]")
+        console.print(tree)

@@ -1,0 +1,61 @@
+"""Runs: one execution of user code whose params, metrics and tags are recorded."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    """Lifecycle of a run. RUNNING is the only non-terminal state."""
+
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    CRASHED = "CRASHED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for every state but RUNNING."""
+        return self is not RunStatus.RUNNING
+
+
+@dataclass(frozen=True)
+class Run:
+    """A recorded run.
+
+    Times are integer milliseconds since the Unix epoch (UTC).
+    """
+
+    id: str
+    name: str
+    status: RunStatus
+    created_at_ms: int
+    parent_id: str | None = None
+    ended_at_ms: int | None = None
+    error: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric point. ``value`` may be NaN or +/-inf; they round-trip through the store."""
+
+    key: str
+    value: float
+    step: int = 0
+    timestamp_ms: int = 0
+
+    def same_as(self, other: Metric) -> bool:
+        """Equality that treats two NaN values as equal."""
+        both_nan = math.isnan(self.value) and math.isnan(other.value)
+        return (
+            self.key == other.key
+            and self.step == other.step
+            and self.timestamp_ms == other.timestamp_ms
+            and (both_nan or self.value == other.value)
+        )

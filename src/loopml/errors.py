@@ -1,0 +1,167 @@
+"""The loopml exception tree.
+
+Every error loopml raises on purpose is a :class:`LoopmlError`. Leaves co-inherit the
+builtin they resemble, so ``except LookupError`` keeps working for callers who do not know
+loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
+
+    LoopmlError (Exception)                        exit 2 unless a leaf says otherwise
+    ├── InvalidInput (ValueError)                  bad argument, file or value from the user
+    │   ├── ConfigError                            malformed loopml.toml / LOOPML_* value
+    │   └── InvalidReference                       a malformed id, URI or ObjectRef
+    ├── NotFound (LookupError)                     the named object does not exist
+    ├── Conflict                                   the object changed or exists already
+    ├── CheckFailed                                exit 1: a check ran and said no
+    │   ├── ValidationFailed (ValueError)          data or schema validation failed
+    │   └── GateFailed                             an evaluation gate failed
+    ├── PermissionDenied (PermissionError)         the caller may not do this
+    ├── DigestMismatch                             stored bytes no longer match their digest
+    ├── StoreError                                 the metadata store cannot serve us
+    │   ├── StoreUnavailable (ConnectionError)     the database cannot be reached/opened
+    │   ├── StoreBusy                              locked longer than the busy timeout
+    │   └── SchemaTooNew                           the database was migrated by newer code
+    ├── HomeNotWritable (PermissionError)          the loopml home cannot be created/written
+    └── MissingExtra (ImportError)                 an optional dependency is not installed
+
+Messages follow one template: what was wrong, where, what was received, what is accepted,
+and what to do (``hint``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LoopmlError(Exception):
+    """Root of every error loopml raises on purpose.
+
+    Args:
+        message: One line saying what went wrong and where.
+        hint: What the user can do about it (shown by the CLI under the headline).
+        **fields: Structured data about the failure (kept on ``self.fields``).
+    """
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, hint: str | None = None, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self.fields.items())
+        return f"{type(self).__name__}({self.message!r}{extra})"
+
+
+class InvalidInput(LoopmlError, ValueError):
+    """A value, argument or file given by the user is not acceptable."""
+
+
+class ConfigError(InvalidInput):
+    """A setting (loopml.toml, pyproject, LOOPML_* variable) is malformed."""
+
+
+class InvalidReference(InvalidInput):
+    """An id, digest, URI or object reference does not parse."""
+
+
+class NotFound(LoopmlError, LookupError):
+    """The object named does not exist.
+
+    Args:
+        kind: Kind of object looked up (``"run"``, ``"artifact"``...).
+        ident: The id or name that was looked up.
+        hint: What to do instead.
+    """
+
+    def __init__(self, kind: str, ident: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{kind} {ident!r} not found", hint=hint, kind=kind, ident=ident)
+        self.kind = kind
+        self.ident = ident
+
+
+class Conflict(LoopmlError):
+    """The object exists already or was changed by someone else meanwhile."""
+
+
+class CheckFailed(LoopmlError):
+    """A check ran to completion and its verdict was negative (CLI exit code 1)."""
+
+    exit_code = 1
+
+
+class ValidationFailed(CheckFailed, ValueError):
+    """Data or a schema did not validate."""
+
+
+class GateFailed(CheckFailed):
+    """An evaluation gate rejected a model."""
+
+
+class PermissionDenied(LoopmlError, PermissionError):
+    """The caller is not allowed to perform the action."""
+
+
+class DigestMismatch(LoopmlError):
+    """Bytes read back do not hash to the digest they were stored under.
+
+    Args:
+        digest: The expected sha256 hex digest.
+        actual: The digest of the bytes actually read.
+        location: Where the bytes were read from (URL or path).
+    """
+
+    def __init__(self, digest: str, actual: str, location: str) -> None:
+        super().__init__(
+            f"digest mismatch for object {digest} at {location}: the stored bytes hash to {actual}",
+            hint="The object was altered or corrupted after it was written; restore it from a "
+            "backup or store it again with `put`.",
+            digest=digest,
+            actual=actual,
+            location=location,
+        )
+        self.digest = digest
+        self.actual = actual
+        self.location = location
+
+
+class StoreError(LoopmlError):
+    """The metadata store cannot serve the request."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The database cannot be reached or opened."""
+
+
+class StoreBusy(StoreError):
+    """The database stayed locked for longer than the busy timeout."""
+
+
+class SchemaTooNew(StoreError):
+    """The database schema was written by a newer loopml than this one."""
+
+
+class HomeNotWritable(LoopmlError, PermissionError):
+    """The loopml home folder cannot be created or written."""
+
+
+class MissingExtra(LoopmlError, ImportError):
+    """An optional dependency is needed but not installed.
+
+    Args:
+        extra: Name of the loopml extra that provides it (``pip install 'loopml[extra]'``).
+        feature: What the user tried to use.
+    """
+
+    def __init__(self, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional dependency group '{extra}', which is not installed",
+            hint=f"Install it with: pip install 'loopml[{extra}]'",
+            extra=extra,
+            feature=feature,
+        )
+        self.extra = extra
+        self.feature = feature

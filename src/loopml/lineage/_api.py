@@ -1,0 +1,83 @@
+"""Recording and walking lineage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from loopml.entities import LineageEdge, LineageNode
+from loopml.ids import ObjectRef
+from loopml.store import Store, current_store
+
+RefLike = ObjectRef | str
+
+
+def as_ref(value: RefLike) -> ObjectRef:
+    """Accept an ObjectRef or its ``"kind:id"`` text."""
+    return value if isinstance(value, ObjectRef) else ObjectRef.parse(value)
+
+
+def link(src: RefLike, dst: RefLike, relation: str, *, store: Store | None = None) -> LineageEdge:
+    """Record that ``src`` was used to make ``dst``.
+
+    Args:
+        src: The input object (``ObjectRef`` or ``"kind:id"``).
+        dst: The object made from it.
+        relation: How, e.g. ``"trained_on"`` or ``"produced"``.
+        store: Store to write to (default: :func:`loopml.store.current_store`).
+
+    Returns:
+        The recorded edge (recording it again is a no-op).
+
+    Example:
+        >>> link("dataset_version:abc", "run:def", "input")  # doctest: +SKIP
+    """
+    edge = LineageEdge(as_ref(src), as_ref(dst), relation)
+    (store or current_store()).add_edges([edge])
+    return edge
+
+
+def upstream(obj: RefLike, depth: int = 100, *, store: Store | None = None) -> list[LineageNode]:
+    """Everything ``obj`` was made from, up to ``depth`` hops, nearest first."""
+    return (store or current_store()).upstream(as_ref(obj), depth=depth)
+
+
+def downstream(obj: RefLike, depth: int = 100, *, store: Store | None = None) -> list[LineageNode]:
+    """Everything made from ``obj``, up to ``depth`` hops, nearest first."""
+    return (store or current_store()).downstream(as_ref(obj), depth=depth)
+
+
+@dataclass
+class TreeNode:
+    """One object in a lineage tree, reached through ``relation`` from its parent."""
+
+    ref: ObjectRef
+    relation: str | None = None
+    children: list[TreeNode] = field(default_factory=list)
+    repeated: bool = False
+
+
+def build_tree(root: ObjectRef, nodes: list[LineageNode], *, direction: str) -> TreeNode:
+    """Arrange walk results as a tree from ``root``; an object met again is marked repeated.
+
+    Args:
+        root: Where the walk started.
+        nodes: The result of :func:`upstream` (``direction="up"``) or :func:`downstream`.
+        direction: ``"up"`` or ``"down"``.
+    """
+    adjacency: dict[ObjectRef, list[LineageEdge]] = {}
+    for node in nodes:
+        near = node.edge.dst if direction == "up" else node.edge.src
+        adjacency.setdefault(near, []).append(node.edge)
+    top = TreeNode(root)
+    seen = {root}
+    stack = [top]
+    while stack:
+        current = stack.pop()
+        for edge in sorted(adjacency.get(current.ref, [])):
+            far = edge.src if direction == "up" else edge.dst
+            child = TreeNode(far, edge.relation, repeated=far in seen)
+            current.children.append(child)
+            if not child.repeated:
+                seen.add(far)
+                stack.append(child)
+    return top

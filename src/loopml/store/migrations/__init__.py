@@ -1,0 +1,1 @@
+"""The one Alembic migration tree for SQLite and PostgreSQL (see ``loopml db upgrade``)."""

@@ -1,0 +1,86 @@
+"""The Store protocols: one small Protocol per aggregate, composed into :class:`Store`.
+
+Capabilities call these and nothing else. Arguments and results are plain values and
+frozen entities, never database rows or sessions, so an HTTP client (``RestStore``) can
+implement the same protocols without touching any caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+from loopml.entities import LineageEdge, LineageNode, Metric, Run, RunStatus
+from loopml.ids import ObjectRef
+
+
+@runtime_checkable
+class RunStore(Protocol):
+    """Runs with their params, tags and metric points."""
+
+    def create_run(
+        self,
+        *,
+        name: str,
+        parent_id: str | None = None,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Run:
+        """Create a RUNNING run with its params and tags in one transaction."""
+        ...
+
+    def get_run(self, run_id: str) -> Run:
+        """Return the run with its params and tags; NotFound if absent."""
+        ...
+
+    def list_runs(
+        self, *, status: RunStatus | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Run]:
+        """Return runs, newest first."""
+        ...
+
+    def set_run_status(self, run_id: str, status: RunStatus, *, error: str | None = None) -> Run:
+        """Move a run to ``status``; a terminal status stamps the end time."""
+        ...
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        """Record params; re-logging the same value is a no-op, a different one a Conflict."""
+        ...
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set (or overwrite) tags."""
+        ...
+
+    def log_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
+        """Append metric points in one transaction (all or none)."""
+        ...
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Return every point of one metric, ordered by step then time."""
+        ...
+
+
+@runtime_checkable
+class LineageStore(Protocol):
+    """Edges between any two objects, and walks over them."""
+
+    def add_edges(self, edges: Sequence[LineageEdge]) -> None:
+        """Record edges; recording an existing edge again is a no-op."""
+        ...
+
+    def upstream(self, ref: ObjectRef, *, depth: int = 100) -> list[LineageNode]:
+        """Edges leading into ``ref``, transitively, at most ``depth`` hops away."""
+        ...
+
+    def downstream(self, ref: ObjectRef, *, depth: int = 100) -> list[LineageNode]:
+        """Edges leading out of ``ref``, transitively, at most ``depth`` hops away."""
+        ...
+
+
+@runtime_checkable
+class Store(RunStore, LineageStore, Protocol):
+    """Everything the capabilities need from the metadata store."""
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,149 @@
+"""Engines and transactions: SQLite pragmas, write locks, and error translation."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+from loopml.errors import (
+    ConfigError,
+    HomeNotWritable,
+    MissingExtra,
+    StoreBusy,
+    StoreUnavailable,
+)
+
+_WRITE = "loopml_write"
+
+
+def safe_url(url: str) -> str:
+    """Render a database URL with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable url>"
+
+
+def _sqlite_setup(engine: Engine, busy_timeout_s: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself, so writes can take the
+        # write lock up front (BEGIN IMMEDIATE) and wait on the busy handler, instead of
+        # failing with "database is locked" when a read transaction upgrades.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
+    """Create the engine for ``url`` with loopml's settings for its dialect.
+
+    Raises:
+        ConfigError: The URL does not parse or names an unknown dialect.
+        MissingExtra: The PostgreSQL driver is not installed.
+        HomeNotWritable: The folder of a SQLite file cannot be created.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"cannot parse database URL {url!r}",
+            hint="Use sqlite:///path/to/loopml.db or postgresql+psycopg://user@host/db.",
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and importlib.util.find_spec("psycopg") is None:
+        raise MissingExtra("postgres", "a PostgreSQL metadata store")
+    connect_args: dict[str, Any] = {}
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            folder = Path(database).expanduser().resolve().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise HomeNotWritable(
+                    f"cannot create the folder {folder} for the SQLite store ({exc.strerror})",
+                    hint="Point LOOPML_HOME or LOOPML_DB_URL at a writable location.",
+                    path=str(folder),
+                ) from exc
+        connect_args["timeout"] = busy_timeout_s
+    elif backend == "postgresql":
+        connect_args["connect_timeout"] = 5
+    try:
+        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=backend != "sqlite")
+    except (NoSuchModuleError, ArgumentError) as exc:
+        raise ConfigError(
+            f"unsupported database URL {safe_url(url)}: {exc}",
+            hint="loopml supports sqlite:/// and postgresql+psycopg:// URLs.",
+        ) from exc
+    if backend == "sqlite":
+        _sqlite_setup(engine, busy_timeout_s)
+    return engine
+
+
+def translate(exc: DBAPIError, url: str) -> Exception:
+    """Map a driver error to the loopml error a user can act on (or return it unchanged)."""
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    if isinstance(exc, OperationalError):
+        if "database is locked" in text or "database is busy" in text:
+            return StoreBusy(
+                f"the database {safe_url(url)} stayed locked longer than the busy timeout",
+                hint="Another process holds a long write; retry, or raise LOOPML_BUSY_TIMEOUT_S.",
+            )
+        if exc.connection_invalidated or "connect" in text.lower() or "unable to open" in text:
+            return StoreUnavailable(
+                f"cannot reach the metadata store at {safe_url(url)}: {text.strip()}",
+                hint="Check that the database server is running and LOOPML_DB_URL is right.",
+            )
+    return exc
+
+
+def open_database(url: str, *, busy_timeout_s: float = 30.0) -> Database:
+    """An engine wrapper for ``url`` with no schema check (for migrations and status)."""
+    return Database(create_store_engine(url, busy_timeout_s=busy_timeout_s), url)
+
+
+class Database:
+    """An engine plus the two kinds of transaction the store uses."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.dialect = engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (a consistent snapshot on both back-ends)."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except DBAPIError as exc:
+            raise translate(exc, self.url) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it holds the write lock from its first statement."""
+        try:
+            with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+                yield conn
+        except DBAPIError as exc:
+            raise translate(exc, self.url) from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,54 @@
+"""SqlStore: every SQL aggregate store composed over one Database."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError
+
+from loopml.store.sql._engine import Database, open_database, translate
+from loopml.store.sql._migrate import ensure_schema
+from loopml.store.sql.lineage import SqlLineageStore
+from loopml.store.sql.runs import SqlRunStore
+
+
+class SqlStore(SqlRunStore, SqlLineageStore):
+    """The metadata store on SQLite or PostgreSQL.
+
+    Args:
+        url: SQLAlchemy URL (``sqlite:///...`` or ``postgresql+psycopg://...``).
+        busy_timeout_s: How long SQLite writers wait for the lock.
+        migrate: Upgrade an older schema on open (False: refuse with a hint to run
+            ``loopml db upgrade``). A newer schema is always refused.
+
+    Example:
+        >>> store = SqlStore("sqlite:///:memory:", migrate=True)
+        >>> store.create_run(name="baseline").status.value
+        'RUNNING'
+        >>> store.close()
+    """
+
+    def __init__(self, url: str, *, busy_timeout_s: float = 30.0, migrate: bool = True) -> None:
+        self.url = url
+        self._db = open_database(url, busy_timeout_s=busy_timeout_s)
+        try:
+            ensure_schema(self._db, migrate=migrate)
+        except DBAPIError as exc:  # first contact: an unreachable server surfaces here
+            self._db.dispose()
+            raise translate(exc, url) from exc
+        except BaseException:
+            self._db.dispose()
+            raise
+
+    @property
+    def database(self) -> Database:
+        """The engine wrapper (for migrations and maintenance commands)."""
+        return self._db
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._db.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

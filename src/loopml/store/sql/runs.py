@@ -1,0 +1,212 @@
+"""SQL implementation of :class:`~loopml.store.protocols.RunStore`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from loopml.entities import Metric, Run, RunStatus
+from loopml.errors import Conflict, InvalidInput, NotFound
+from loopml.ids import new_id
+from loopml.store.sql import tables as t
+from loopml.store.sql._engine import Database
+from loopml.store.sql._time import now_ms
+
+_MAX_KEY = 255
+
+
+def _check_keys(kind: str, keys: Sequence[str]) -> None:
+    for key in keys:
+        if not isinstance(key, str) or not key or len(key) > _MAX_KEY:
+            raise InvalidInput(
+                f"invalid {kind} key {key!r}",
+                hint=f"A {kind} key is a non-empty string of at most {_MAX_KEY} characters.",
+                key=key,
+            )
+
+
+def _to_run(row: Mapping[str, object], params: dict[str, str], tags: dict[str, str]) -> Run:
+    return Run(
+        id=str(row["id"]),
+        name=str(row["name"]),
+        status=RunStatus(str(row["status"])),
+        created_at_ms=int(row["created_at_ms"]),  # type: ignore[call-overload]
+        parent_id=None if row["parent_id"] is None else str(row["parent_id"]),
+        ended_at_ms=None if row["ended_at_ms"] is None else int(row["ended_at_ms"]),  # type: ignore[call-overload]
+        error=None if row["error"] is None else str(row["error"]),
+        params=params,
+        tags=tags,
+    )
+
+
+class SqlRunStore:
+    """Runs, params, tags and metrics in SQL tables."""
+
+    _db: Database
+
+    def create_run(
+        self,
+        *,
+        name: str,
+        parent_id: str | None = None,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Run:
+        """Create a RUNNING run with its params and tags in one transaction."""
+        if not name or len(name) > _MAX_KEY:
+            raise InvalidInput(
+                f"invalid run name {name!r}",
+                hint=f"A run name is a non-empty string of at most {_MAX_KEY} characters.",
+            )
+        params, tags = dict(params or {}), dict(tags or {})
+        _check_keys("param", list(params))
+        _check_keys("tag", list(tags))
+        run_id = new_id()
+        with self._db.write() as conn:
+            if parent_id is not None:
+                self._require(conn, parent_id)
+            conn.execute(
+                insert(t.runs).values(
+                    id=run_id,
+                    name=name,
+                    status=RunStatus.RUNNING.value,
+                    parent_id=parent_id,
+                    created_at_ms=now_ms(),
+                )
+            )
+            for table, values in ((t.params, params), (t.tags, tags)):
+                if values:
+                    conn.execute(
+                        insert(table),
+                        [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
+                    )
+            return self._load(conn, run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        """Return the run with its params and tags; NotFound if absent."""
+        with self._db.read() as conn:
+            return self._load(conn, run_id)
+
+    def list_runs(
+        self, *, status: RunStatus | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Run]:
+        """Return runs, newest first (params and tags not loaded)."""
+        query = select(t.runs).order_by(t.runs.c.created_at_ms.desc(), t.runs.c.id.desc())
+        if status is not None:
+            query = query.where(t.runs.c.status == status.value)
+        query = query.limit(limit).offset(offset)
+        with self._db.read() as conn:
+            return [_to_run(row, {}, {}) for row in conn.execute(query).mappings()]
+
+    def set_run_status(self, run_id: str, status: RunStatus, *, error: str | None = None) -> Run:
+        """Move a run to ``status``; a terminal status stamps the end time."""
+        values: dict[str, object] = {"status": status.value, "error": error}
+        values["ended_at_ms"] = now_ms() if status.is_terminal else None
+        with self._db.write() as conn:
+            result = conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(**values))
+            if result.rowcount == 0:
+                raise NotFound("run", run_id)
+            return self._load(conn, run_id)
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        """Record params; the same value again is a no-op, a different one a Conflict."""
+        _check_keys("param", list(params))
+        with self._db.write() as conn:
+            self._require(conn, run_id)
+            existing = dict(
+                conn.execute(
+                    select(t.params.c.key, t.params.c.value).where(
+                        t.params.c.run_id == run_id, t.params.c.key.in_(list(params))
+                    )
+                ).all()
+            )
+            for key, value in params.items():
+                if key in existing and existing[key] != value:
+                    raise Conflict(
+                        f"param {key!r} of run {run_id} is already {existing[key]!r}; "
+                        f"cannot change it to {value!r}",
+                        hint="Params are set once per run: use a new key or start a new run.",
+                        run_id=run_id,
+                        key=key,
+                    )
+            fresh = [
+                {"run_id": run_id, "key": k, "value": v}
+                for k, v in params.items()
+                if k not in existing
+            ]
+            if fresh:
+                conn.execute(insert(t.params), fresh)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set (or overwrite) tags."""
+        _check_keys("tag", list(tags))
+        with self._db.write() as conn:
+            self._require(conn, run_id)
+            conn.execute(
+                delete(t.tags).where(t.tags.c.run_id == run_id, t.tags.c.key.in_(list(tags)))
+            )
+            if tags:
+                conn.execute(
+                    insert(t.tags),
+                    [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()],
+                )
+
+    def log_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
+        """Append metric points in one multi-row insert (all or none)."""
+        if not metrics:
+            return
+        _check_keys("metric", list({m.key for m in metrics}))
+        rows = [
+            {
+                "run_id": run_id,
+                "key": m.key,
+                "step": m.step,
+                "timestamp_ms": m.timestamp_ms,
+                "value": None if math.isnan(m.value) else m.value,
+            }
+            for m in metrics
+        ]
+        try:
+            with self._db.write() as conn:
+                self._require(conn, run_id)
+                conn.execute(insert(t.metrics), rows)
+        except IntegrityError as exc:
+            raise NotFound("run", run_id) from exc
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of one metric, ordered by step then time; NaN comes back as NaN."""
+        query = (
+            select(t.metrics.c.step, t.metrics.c.timestamp_ms, t.metrics.c.value)
+            .where(t.metrics.c.run_id == run_id, t.metrics.c.key == key)
+            .order_by(t.metrics.c.step, t.metrics.c.timestamp_ms)
+        )
+        with self._db.read() as conn:
+            self._require(conn, run_id)
+            return [
+                Metric(key, math.nan if value is None else float(value), int(step), int(ts))
+                for step, ts, value in conn.execute(query)
+            ]
+
+    @staticmethod
+    def _require(conn: Connection, run_id: str) -> None:
+        if conn.execute(select(t.runs.c.id).where(t.runs.c.id == run_id)).first() is None:
+            raise NotFound("run", run_id)
+
+    @staticmethod
+    def _load(conn: Connection, run_id: str) -> Run:
+        row = conn.execute(select(t.runs).where(t.runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise NotFound("run", run_id)
+        params = dict(
+            conn.execute(
+                select(t.params.c.key, t.params.c.value).where(t.params.c.run_id == run_id)
+            ).all()
+        )
+        tags = dict(
+            conn.execute(select(t.tags.c.key, t.tags.c.value).where(t.tags.c.run_id == run_id))
+            .all()
+        )
+        return _to_run(row, params, tags)
