@@ -1,3 +1,3 @@
 """Shared fixtures live in tests/fixtures; this file only registers them."""
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.homes"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.homes", "tests.fixtures.cli"]

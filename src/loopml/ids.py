@@ -127,8 +127,7 @@ class ObjectRef:
         if not sep or not _KIND.match(kind):
             raise InvalidReference(
                 f"cannot parse object reference {text!r}",
-                hint="Write references as KIND:ID, for example run:0193a2... or "
-                "artifact:<sha256>.",
+                hint="Write references as KIND:ID, for example run:0193a2... or artifact:<sha256>.",
                 value=text,
             )
         return cls(kind, ident)

@@ -7,8 +7,8 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from loopml._version import __version__
 from loopml.cli import config as config_cmd
@@ -64,12 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="loopml", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except TyperException as exc:  # usage errors: unknown option, missing argument...
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
         sys.exit(130)
     except LoopmlError as exc:

@@ -44,10 +44,16 @@ def status_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         current = schema_state(db)
     finally:
         db.dispose()
-    data = {"db_url": safe_url(db.url), "current": current.current, "head": current.head,
-            "up_to_date": current.up_to_date}
+    data = {
+        "db_url": safe_url(db.url),
+        "current": current.current,
+        "head": current.head,
+        "up_to_date": current.up_to_date,
+    }
     if as_json:
         print_json(data)
         return
     mark = "[green]up to date[/]" if current.up_to_date else "[yellow]needs `loopml db upgrade`[/]"
-    console.print(f"{data['db_url']}: revision {current.current or 'none'} (head {current.head}) {mark}")
+    console.print(
+        f"{data['db_url']}: revision {current.current or 'none'} (head {current.head}) {mark}"
+    )

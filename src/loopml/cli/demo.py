@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, err_console, print_json, state
-from loopml.demo import run_demo
 
 
 def demo(
@@ -19,6 +18,8 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Generate data, train a fraud model and record it with lineage, in the loopml home."""
+    from loopml.demo import run_demo  # sklearn and pandas load only when the demo runs
+
     settings = state(ctx).settings()
     with err_console.status("starting") as status:
         result = run_demo(

@@ -31,8 +31,11 @@ def init(
     if settings.artifact_url == str(settings.home / "artifacts"):
         (settings.home / "artifacts").mkdir(exist_ok=True)
     open_store(settings).close()
-    result = {"home": str(settings.home), "db_url": settings.db_url,
-              "artifact_url": settings.artifact_url}
+    result = {
+        "home": str(settings.home),
+        "db_url": settings.db_url,
+        "artifact_url": settings.artifact_url,
+    }
     if as_json:
         print_json(result)
         return

@@ -24,7 +24,9 @@ class Direction(StrEnum):
 
 def _rich(node: TreeNode, tree: Tree) -> None:
     for child in node.children:
-        label = f"[dim]{child.relation}[/] {child.ref}" + (" [dim](see above)[/]" if child.repeated else "")
+        label = f"[dim]{child.relation}[/] {child.ref}" + (
+            " [dim](see above)[/]" if child.repeated else ""
+        )
         _rich(child, tree.add(label))
 
 
@@ -55,8 +57,12 @@ def show(
                 "ref": str(root),
                 **{
                     name: [
-                        {"depth": n.depth, "src": str(n.edge.src), "dst": str(n.edge.dst),
-                         "relation": n.edge.relation}
+                        {
+                            "depth": n.depth,
+                            "src": str(n.edge.src),
+                            "dst": str(n.edge.dst),
+                            "relation": n.edge.relation,
+                        }
                         for n in nodes
                     ]
                     for name, nodes in walks.items()

@@ -7,6 +7,7 @@ import pickle
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -16,12 +17,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from loopml.artifacts import ArtifactStore
-from loopml.config import Settings
 from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN, generate_transactions
 from loopml.entities import Metric, RunStatus
 from loopml.ids import ObjectRef
 from loopml.lineage import link
 from loopml.store import open_store
+
+if TYPE_CHECKING:
+    from loopml.config import Settings
 
 Progress = Callable[[str], None]
 
@@ -49,12 +52,19 @@ def _fraud_model(frame: pd.DataFrame) -> Pipeline:
     numeric = [c for c in FEATURE_COLUMNS if c not in categorical]
     encode = ColumnTransformer(
         [
-            ("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+            (
+                "categories",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                categorical,
+            ),
             ("numbers", "passthrough", numeric),
         ]
     )
     return Pipeline(
-        [("encode", encode), ("model", HistGradientBoostingClassifier(max_iter=200, random_state=0))]
+        [
+            ("encode", encode),
+            ("model", HistGradientBoostingClassifier(max_iter=200, random_state=0)),
+        ]
     )
 
 
@@ -81,7 +91,9 @@ def run_demo(
     artifacts = ArtifactStore(settings.artifact_url)
     try:
         say("generating a month of card transactions")
-        frame = generate_transactions(start="2026-10-01", days=days, rows_per_day=rows_per_day, seed=seed)
+        frame = generate_transactions(
+            start="2026-10-01", days=days, rows_per_day=rows_per_day, seed=seed
+        )
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
         data_digest = artifacts.put(buffer.getvalue())
@@ -89,8 +101,13 @@ def run_demo(
         say("training the fraud model")
         cutoff = frame["timestamp"].min() + pd.Timedelta(days=int(days * 0.75))
         train, test = frame[frame["timestamp"] < cutoff], frame[frame["timestamp"] >= cutoff]
-        params = {"model": "HistGradientBoostingClassifier", "max_iter": "200",
-                  "train_rows": str(len(train)), "test_rows": str(len(test)), "seed": str(seed)}
+        params = {
+            "model": "HistGradientBoostingClassifier",
+            "max_iter": "200",
+            "train_rows": str(len(train)),
+            "test_rows": str(len(test)),
+            "seed": str(seed),
+        }
         run = store.create_run(name="demo-train", params=params, tags={"demo": "closed-loop"})
         model = _fraud_model(frame).fit(train[list(FEATURE_COLUMNS)], train[TARGET_COLUMN])
 
@@ -99,7 +116,9 @@ def run_demo(
         roc_auc = float(roc_auc_score(test[TARGET_COLUMN], scores))
         pr_auc = float(average_precision_score(test[TARGET_COLUMN], scores))
         stamp = time.time_ns() // 1_000_000
-        store.log_metrics(run.id, [Metric("roc_auc", roc_auc, 0, stamp), Metric("pr_auc", pr_auc, 0, stamp)])
+        store.log_metrics(
+            run.id, [Metric("roc_auc", roc_auc, 0, stamp), Metric("pr_auc", pr_auc, 0, stamp)]
+        )
 
         say("recording the model and its lineage")
         model_digest = artifacts.put(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from loopml.ids import ObjectRef
+if TYPE_CHECKING:
+    from loopml.ids import ObjectRef
 
 
 @dataclass(frozen=True, order=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from loopml.entities import LineageEdge, LineageNode
@@ -70,14 +71,14 @@ def build_tree(root: ObjectRef, nodes: list[LineageNode], *, direction: str) -> 
         adjacency.setdefault(near, []).append(node.edge)
     top = TreeNode(root)
     seen = {root}
-    stack = [top]
-    while stack:
-        current = stack.pop()
+    queue = deque([top])  # breadth first: an object is expanded where it is nearest the root
+    while queue:
+        current = queue.popleft()
         for edge in sorted(adjacency.get(current.ref, [])):
             far = edge.src if direction == "up" else edge.dst
             child = TreeNode(far, edge.relation, repeated=far in seen)
             current.children.append(child)
             if not child.repeated:
                 seen.add(far)
-                stack.append(child)
+                queue.append(child)
     return top

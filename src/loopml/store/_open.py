@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from loopml.config import Settings, load_settings
-from loopml.store.protocols import Store
 from loopml.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from loopml.store.protocols import Store
 
 _current: ContextVar[Store | None] = ContextVar("loopml_current_store", default=None)
 _opened: dict[tuple[str, str], Store] = {}

@@ -7,11 +7,13 @@ implement the same protocols without touching any caller.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from loopml.entities import LineageEdge, LineageNode, Metric, Run, RunStatus
-from loopml.ids import ObjectRef
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from loopml.entities import LineageEdge, LineageNode, Metric, Run, RunStatus
+    from loopml.ids import ObjectRef
 
 
 @runtime_checkable

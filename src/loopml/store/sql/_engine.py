@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -19,6 +18,9 @@ from loopml.errors import (
     StoreBusy,
     StoreUnavailable,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _WRITE = "loopml_write"
 
@@ -47,7 +49,9 @@ def _sqlite_setup(engine: Engine, busy_timeout_s: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+        conn.exec_driver_sql(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN"
+        )
 
 
 def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:

@@ -6,7 +6,7 @@ PostgreSQL). ``UNION`` drops repeated (edge, depth) rows, and the depth bound en
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,8 +15,12 @@ from loopml.entities import LineageEdge, LineageNode
 from loopml.errors import InvalidInput
 from loopml.ids import ObjectRef
 from loopml.store.sql import tables as t
-from loopml.store.sql._engine import Database
 from loopml.store.sql._time import now_ms
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from loopml.store.sql._engine import Database
 
 MAX_DEPTH = 10_000
 
@@ -33,8 +37,12 @@ SELECT src_kind, src_id, dst_kind, dst_id, relation, MIN(depth) AS depth
 FROM walk GROUP BY src_kind, src_id, dst_kind, dst_id, relation
 ORDER BY depth, src_kind, src_id, dst_kind, dst_id, relation
 """
-_DOWN = text(_WALK.format(near_kind="src_kind", near_id="src_id", far_kind="dst_kind", far_id="dst_id"))
-_UP = text(_WALK.format(near_kind="dst_kind", near_id="dst_id", far_kind="src_kind", far_id="src_id"))
+_DOWN = text(
+    _WALK.format(near_kind="src_kind", near_id="src_id", far_kind="dst_kind", far_id="dst_id")
+)
+_UP = text(
+    _WALK.format(near_kind="dst_kind", near_id="dst_id", far_kind="src_kind", far_id="src_id")
+)
 
 
 def _check_depth(depth: int) -> None:

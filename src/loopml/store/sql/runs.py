@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loopml.entities import Metric, Run, RunStatus
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import new_id
 from loopml.store.sql import tables as t
-from loopml.store.sql._engine import Database
 from loopml.store.sql._time import now_ms
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from loopml.store.sql._engine import Database
 
 _MAX_KEY = 255
 
@@ -28,15 +32,16 @@ def _check_keys(kind: str, keys: Sequence[str]) -> None:
             )
 
 
-def _to_run(row: Mapping[str, object], params: dict[str, str], tags: dict[str, str]) -> Run:
+def _to_run(row: RowMapping, params: dict[str, str], tags: dict[str, str]) -> Run:
+    ended = row["ended_at_ms"]
     return Run(
-        id=str(row["id"]),
-        name=str(row["name"]),
-        status=RunStatus(str(row["status"])),
-        created_at_ms=int(row["created_at_ms"]),  # type: ignore[call-overload]
-        parent_id=None if row["parent_id"] is None else str(row["parent_id"]),
-        ended_at_ms=None if row["ended_at_ms"] is None else int(row["ended_at_ms"]),  # type: ignore[call-overload]
-        error=None if row["error"] is None else str(row["error"]),
+        id=row["id"],
+        name=row["name"],
+        status=RunStatus(row["status"]),
+        created_at_ms=int(row["created_at_ms"]),
+        parent_id=row["parent_id"],
+        ended_at_ms=None if ended is None else int(ended),
+        error=row["error"],
         params=params,
         tags=tags,
     )
@@ -206,7 +211,8 @@ class SqlRunStore:
             ).all()
         )
         tags = dict(
-            conn.execute(select(t.tags.c.key, t.tags.c.value).where(t.tags.c.run_id == run_id))
-            .all()
+            conn.execute(
+                select(t.tags.c.key, t.tags.c.value).where(t.tags.c.run_id == run_id)
+            ).all()
         )
         return _to_run(row, params, tags)

@@ -35,9 +35,7 @@ def upgrade() -> None:
     for name in ("params", "tags"):
         op.create_table(
             name,
-            sa.Column(
-                "run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-            ),
+            sa.Column("run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
             sa.Column("key", sa.String(255), primary_key=True),
             sa.Column("value", sa.Text, nullable=False),
         )

@@ -1,0 +1,44 @@
+# One command sets up and runs each job on a fresh machine: `make demo`, `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXTRAS := dev,postgres,dask,s3,redis
+
+.PHONY: demo test lint typecheck unit install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@ $(VENV)/.core
+
+install: $(VENV)/.core
+install-dev: $(VENV)/.dev
+
+## The closed-loop demo on embedded defaults (home: ./.loopml).
+demo: $(VENV)/.core
+	$(BIN)/loopml demo
+
+## Linters, type checks, import contracts, module sizes, then the test suite.
+test: lint typecheck unit
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/python .ci/check_module_size.py src
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.dev
+	$(BIN)/pytest -n 2 --dist loadfile
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
