@@ -1,0 +1,454 @@
+"""The content-addressed artifact store: sha256 keys over any fsspec filesystem."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import posixpath
+import re
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loopml.artifacts import _fs
+from loopml.artifacts._copy import SupportsRead, copy_hashing
+from loopml.artifacts._reader import ArtifactReader, _VerifyingRaw
+from loopml.errors import InvalidInput, NotFound
+from loopml.ids import check_digest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from loopml.config import Settings
+
+DEFAULT_CHUNK_SIZE = 4 << 20
+_MIN_CHUNK_SIZE = 64 << 10
+_MAX_CHUNK_SIZE = 256 << 20
+_REST = re.compile(r"^[0-9a-f]{62}$")
+_PREFIX = re.compile(r"^[0-9a-f]{2}$")
+
+
+#: What :meth:`ArtifactStore.put` accepts: bytes, a local file path, or a binary stream.
+PutSource = bytes | bytearray | memoryview | str | os.PathLike[str] | SupportsRead
+
+
+class ArtifactStore:
+    """A content-addressed blob store over fsspec: objects are named by their sha256.
+
+    Objects live at ``<root>/objects/ab/cdef...`` (the first two hex characters of the
+    digest name a folder). Writes stream through a temporary object in ``<root>/tmp/`` while
+    being hashed, then are moved into place, so a reader never sees a partial object and a
+    writer killed mid-way leaves only a stale temporary (see :meth:`cleanup_tmp`). On local
+    filesystems the move is an atomic ``rename`` on the same filesystem; on object stores
+    such as S3, fsspec's move is copy-then-delete, and the object appears whole because a
+    single PUT/copy is atomic there. Every read checks the digest.
+
+    Args:
+        url: A local folder, ``file://`` URL or any fsspec URL (``memory://``, ``s3://``
+            with the ``s3`` extra, ...). Local folders are created if missing.
+        chunk_size: Bytes read, hashed and written per step when streaming (64 KiB to
+            256 MiB; default 4 MiB). A put holds two such buffers, whatever the object size.
+        fsync: On local filesystems, flush each new object to disk before it becomes
+            visible so a power loss cannot leave a truncated object (default True).
+        storage_options: Extra keyword arguments for the fsspec filesystem (credentials,
+            ``endpoint_url``, ...).
+
+    Raises:
+        InvalidInput: The URL is empty, its protocol unknown, or ``chunk_size`` out of range.
+        MissingExtra: The protocol needs an optional dependency (``s3://`` needs ``s3fs``).
+        HomeNotWritable: A local store folder cannot be created or written.
+
+    Example:
+        >>> store = ArtifactStore("memory://docs-example/artifacts")
+        >>> digest = store.put(b"hello")
+        >>> store.get(digest)
+        b'hello'
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        fsync: bool = True,
+        storage_options: Mapping[str, object] | None = None,
+    ) -> None:
+        if not _MIN_CHUNK_SIZE <= chunk_size <= _MAX_CHUNK_SIZE:
+            raise InvalidInput(
+                f"chunk_size must be between {_MIN_CHUNK_SIZE} and {_MAX_CHUNK_SIZE} bytes, "
+                f"got {chunk_size}",
+                hint="Leave the default (4 MiB) unless measurements say otherwise.",
+                chunk_size=chunk_size,
+            )
+        self.url = url
+        self.chunk_size = chunk_size
+        self.fsync = fsync
+        self.storage_options = dict(storage_options or {})
+        self._fs, self._root, self._local = _fs.resolve(url, self.storage_options)
+        self._objects = f"{self._root.rstrip('/')}/objects"
+        self._tmp = f"{self._root.rstrip('/')}/tmp"
+        if self._local:
+            _fs.prepare_local(self._fs, self._root, (self._root, self._objects, self._tmp))
+
+    def __repr__(self) -> str:
+        return f"ArtifactStore({self.url!r})"
+
+    # -- writing -------------------------------------------------------------------------
+
+    def put(self, data: PutSource) -> str:
+        """Store bytes, a local file or a binary stream; return its sha256 digest.
+
+        Streams are read and hashed in ``chunk_size`` pieces, so objects of any size are
+        stored in constant memory. Storing bytes that are already present keeps the one
+        existing object.
+
+        Args:
+            data: ``bytes``/``bytearray``/``memoryview`` content; a ``str`` or
+                ``os.PathLike`` *path* of a local file (a ``str`` is never content); or a
+                binary stream with ``read(size)``, read to its end (not closed).
+
+        Returns:
+            The 64-character lowercase hex sha256 digest naming the object.
+
+        Raises:
+            InvalidInput: ``data`` is of another type, a text stream, or a path that is not
+                a readable file.
+        """
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            return self._put_buffer(memoryview(data).cast("B"))
+        if isinstance(data, (str, os.PathLike)):
+            return self.put_file(data)
+        if callable(getattr(data, "read", None)):
+            return self._put_stream(data)
+        raise InvalidInput(
+            f"cannot store an object of type {type(data).__name__}",
+            hint="Pass bytes, the path of a local file, or a binary stream opened with 'rb'.",
+            type=type(data).__name__,
+        )
+
+    def put_file(self, path: str | os.PathLike[str]) -> str:
+        """Store the local file at ``path``, streaming it; return its digest.
+
+        Args:
+            path: Path of a regular local file.
+
+        Returns:
+            The sha256 digest of the file's bytes.
+
+        Raises:
+            InvalidInput: The path does not exist, is not a file, or cannot be read.
+        """
+        try:
+            handle = open(path, "rb", buffering=0)  # closed by the with below
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot read {os.fspath(path)!r} to store it: {exc.strerror or exc}",
+                hint="Pass the path of an existing, readable regular file.",
+                path=os.fspath(path),
+            ) from exc
+        with handle:
+            return self._put_stream(handle)
+
+    def put_many(
+        self, paths: Iterable[str | os.PathLike[str]], *, max_workers: int | None = None
+    ) -> list[str]:
+        """Store several local files concurrently; return their digests in input order.
+
+        hashlib releases the GIL while hashing large buffers, so files are hashed and
+        copied on a thread pool.
+
+        Args:
+            paths: Paths of regular local files.
+            max_workers: Threads to use (default: the CPU count, at most 8).
+
+        Returns:
+            One digest per path, in the order given.
+
+        Raises:
+            InvalidInput: A path is not a readable file (the first such error is raised
+                after the other files have been stored).
+        """
+        items = list(paths)
+        if not items:
+            return []
+        workers = max_workers or min(8, os.cpu_count() or 1, len(items))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put") as pool:
+            return list(pool.map(self.put_file, items))
+
+    def _put_buffer(self, view: memoryview) -> str:
+        digest = hashlib.sha256(view).hexdigest()
+        if self._has_intact(digest, view.nbytes):
+            return digest
+        tmp = self._new_tmp()
+        try:
+            with self._fs.open(tmp, "wb") as out:
+                out.write(view if self._local else view.tobytes())
+                if self._local and self.fsync:
+                    _fs.fsync_file(out)
+            self._commit(tmp, digest, view.nbytes)
+        except BaseException:
+            self._discard(tmp)
+            raise
+        return digest
+
+    def _put_stream(self, source: SupportsRead) -> str:
+        tmp = self._new_tmp()
+        try:
+            with self._fs.open(tmp, "wb") as out:
+                digest, size = copy_hashing(
+                    source, out, self.chunk_size, private_chunks=not self._local
+                )
+                if self._local and self.fsync:
+                    _fs.fsync_file(out)
+            self._commit(tmp, digest, size)
+        except BaseException:
+            self._discard(tmp)
+            raise
+        return digest
+
+    def _commit(self, tmp: str, digest: str, size: int) -> None:
+        if self._has_intact(digest, size):
+            self._discard(tmp)
+            return
+        target = self._path(digest)
+        parent = posixpath.dirname(target)
+        if self._local:
+            self._fs.makedirs(parent, exist_ok=True)
+        self._fs.mv(tmp, target)
+        if self._local and self.fsync:
+            _fs.fsync_dir(parent)
+
+    def _has_intact(self, digest: str, size: int) -> bool:
+        # An object of the right length counts as present; a truncated one (say, from a
+        # crash during a non-atomic move) is replaced by the new copy.
+        try:
+            info = self._fs.info(self._path(digest))
+        except FileNotFoundError:
+            return False
+        return bool(info.get("type") == "file" and info.get("size") == size)
+
+    def _new_tmp(self) -> str:
+        return f"{self._tmp}/{secrets.token_hex(16)}"
+
+    def _discard(self, tmp: str) -> None:
+        try:
+            self._fs.rm_file(tmp)
+        except Exception:  # best effort: cleanup_tmp collects leftovers
+            pass
+
+    # -- reading -------------------------------------------------------------------------
+
+    def open(self, digest: str) -> ArtifactReader:
+        """Open a stored object as a binary stream that verifies its digest as it reads.
+
+        The read that reaches the end of the object raises
+        :class:`~loopml.errors.DigestMismatch` instead of returning the final bytes if the
+        object was altered. Bytes read before the end are not yet verified: a consumer that
+        stops early must not trust them (``reader.verified`` stays False). See
+        :class:`ArtifactReader`.
+
+        Args:
+            digest: The object's sha256 digest (a ``sha256:`` prefix is accepted).
+
+        Returns:
+            A non-seekable binary reader; close it, or use it in a ``with`` block.
+
+        Raises:
+            InvalidReference: ``digest`` is not a sha256 hex digest.
+            NotFound: No object is stored under ``digest``.
+        """
+        digest = check_digest(digest)
+        path = self._path(digest)
+        try:
+            handle = self._fs.open(path, "rb")
+        except FileNotFoundError as exc:
+            raise self._not_found(digest) from exc
+        size = getattr(handle, "size", None)
+        raw = _VerifyingRaw(
+            handle, digest, self._location(path), size if isinstance(size, int) else None
+        )
+        return ArtifactReader(raw, digest, min(self.chunk_size, 1 << 20))
+
+    def get(self, digest: str) -> bytes:
+        """Return the whole object, verified; nothing is returned if it was altered.
+
+        Args:
+            digest: The object's sha256 digest.
+
+        Returns:
+            The stored bytes.
+
+        Raises:
+            InvalidReference: ``digest`` is not a sha256 hex digest.
+            NotFound: No object is stored under ``digest``.
+            DigestMismatch: The stored bytes no longer hash to ``digest``.
+        """
+        with self.open(digest) as reader:
+            return reader.read()
+
+    def get_file(self, digest: str, dest_path: str | os.PathLike[str]) -> Path:
+        """Write the object to a local file, verified, replacing ``dest_path`` atomically.
+
+        The bytes stream to a temporary file beside ``dest_path`` (missing parent folders
+        are created), which is renamed over ``dest_path`` only once the digest matched; on a
+        mismatch ``dest_path`` is left as it was.
+
+        Args:
+            digest: The object's sha256 digest.
+            dest_path: Local path to write.
+
+        Returns:
+            ``dest_path`` as a :class:`~pathlib.Path`.
+
+        Raises:
+            InvalidReference: ``digest`` is not a sha256 hex digest.
+            NotFound: No object is stored under ``digest``.
+            DigestMismatch: The stored bytes no longer hash to ``digest``.
+        """
+        dest = Path(dest_path)
+        with self.open(digest) as reader:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(8)}.tmp")
+            try:
+                with open(tmp, "wb") as out:
+                    buffer = memoryview(bytearray(self.chunk_size))
+                    while count := reader.readinto(buffer):
+                        out.write(buffer[:count])
+                os.replace(tmp, dest)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        return dest
+
+    def exists(self, digest: str) -> bool:
+        """Tell whether an object is stored under ``digest`` (its bytes are not checked).
+
+        Raises:
+            InvalidReference: ``digest`` is not a sha256 hex digest.
+        """
+        return bool(self._fs.isfile(self._path(check_digest(digest))))
+
+    def size(self, digest: str) -> int:
+        """Return the stored object's size in bytes.
+
+        Raises:
+            InvalidReference: ``digest`` is not a sha256 hex digest.
+            NotFound: No object is stored under ``digest``.
+        """
+        digest = check_digest(digest)
+        try:
+            return int(self._fs.size(self._path(digest)))
+        except FileNotFoundError as exc:
+            raise self._not_found(digest) from exc
+
+    def iter_digests(self) -> Iterator[str]:
+        """Yield the digest of every stored object, in sorted order.
+
+        Temporary objects of unfinished writes are never listed.
+        """
+        for prefix in self._list(self._objects):
+            head = posixpath.basename(prefix.rstrip("/"))
+            if not _PREFIX.match(head):
+                continue
+            for entry in self._list(prefix):
+                rest = posixpath.basename(entry.rstrip("/"))
+                if _REST.match(rest):
+                    yield head + rest
+
+    # -- maintenance ---------------------------------------------------------------------
+
+    def delete(self, digest: str, *, missing_ok: bool = False) -> None:
+        """Remove a stored object (for garbage collection; nothing checks references).
+
+        Args:
+            digest: The object's sha256 digest.
+            missing_ok: Return quietly when no such object exists.
+
+        Raises:
+            InvalidReference: ``digest`` is not a sha256 hex digest.
+            NotFound: No object is stored under ``digest`` and ``missing_ok`` is False.
+        """
+        digest = check_digest(digest)
+        try:
+            self._fs.rm_file(self._path(digest))
+        except FileNotFoundError as exc:
+            if not missing_ok:
+                raise self._not_found(digest) from exc
+
+    def cleanup_tmp(self, older_than_s: float = 86_400.0) -> int:
+        """Delete temporary objects left by writers that died; return how many.
+
+        Args:
+            older_than_s: Only remove temporaries not modified for this many seconds, so
+                writes still in progress are left alone (default: one day).
+
+        Returns:
+            The number of temporaries removed.
+        """
+        cutoff = dt.datetime.now(tz=dt.UTC) - dt.timedelta(seconds=older_than_s)
+        removed = 0
+        for path in self._list(self._tmp):
+            try:
+                when = _fs.modified(self._fs, path)
+                if when is not None and when <= cutoff:
+                    self._fs.rm_file(path)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _path(self, digest: str) -> str:
+        return f"{self._objects}/{digest[:2]}/{digest[2:]}"
+
+    def _location(self, path: str) -> str:
+        return str(self._fs.unstrip_protocol(path))
+
+    def _list(self, path: str) -> list[str]:
+        try:
+            entries: list[Any] = self._fs.ls(path, detail=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(str(entry) for entry in entries)
+
+    def _not_found(self, digest: str) -> NotFound:
+        return NotFound(
+            "artifact",
+            digest,
+            hint=f"No object with this digest is stored in the artifact store at {self.url}; "
+            "check the digest and LOOPML_ARTIFACT_URL, or store the bytes with put() first.",
+        )
+
+
+def open_artifact_store(
+    settings: Settings,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    fsync: bool = True,
+    storage_options: Mapping[str, object] | None = None,
+) -> ArtifactStore:
+    """Open the artifact store the settings point at (``settings.artifact_url``).
+
+    Args:
+        settings: Resolved loopml settings.
+        chunk_size: Passed to :class:`ArtifactStore`.
+        fsync: Passed to :class:`ArtifactStore`.
+        storage_options: Passed to :class:`ArtifactStore`.
+
+    Returns:
+        The artifact store.
+
+    Raises:
+        InvalidInput: The URL is empty, its protocol unknown, or ``chunk_size`` out of range.
+        MissingExtra: The protocol needs an optional dependency that is not installed.
+        HomeNotWritable: A local store folder cannot be created or written.
+    """
+    return ArtifactStore(
+        settings.artifact_url,
+        chunk_size=chunk_size,
+        fsync=fsync,
+        storage_options=storage_options,
+    )
