@@ -32,7 +32,9 @@ def build_graph(seed: int = 0) -> tuple[list[list[ObjectRef]], list[LineageEdge]
     edges.update(LineageEdge(root, node, "made") for node in layers[0])
     while len(edges) < 10_000:
         d = rng.randrange(100)
-        edges.add(LineageEdge(layers[d][rng.randrange(100)], layers[d + 1][rng.randrange(100)], "made"))
+        edges.add(
+            LineageEdge(layers[d][rng.randrange(100)], layers[d + 1][rng.randrange(100)], "made")
+        )
     return layers, sorted(edges)
 
 
@@ -54,16 +56,23 @@ def bench(label: str, store: SqlStore, repeat: int) -> None:
             started = time.perf_counter()
             found = len(walk(ref, depth=200))
             times.append(time.perf_counter() - started)
-        print(f"  {name:<30} {found:>6,} edges  median {statistics.median(times) * 1000:8.1f} ms"
-              f"  (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f})")
+        print(
+            f"  {name:<30} {found:>6,} edges  median {statistics.median(times) * 1000:8.1f} ms"
+            f"  (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f})"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--postgres", help="SQLAlchemy URL of an EMPTY PostgreSQL database")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, SqlStore(f"sqlite:///{Path(folder) / 'b.db'}") as store:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        SqlStore(f"sqlite:///{Path(folder) / 'b.db'}") as store,
+    ):
         bench("sqlite", store, args.repeat)
     if args.postgres:
         with SqlStore(args.postgres, migrate=True) as store:

@@ -33,6 +33,8 @@ def demo(
         print_json(result.as_dict())
         return
     table = Table(title=f"loopml demo in {settings.home}", show_header=False)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")
     table.add_row("transactions", f"{result.rows:,} ({result.fraud_rate:.2%} fraud)")
     table.add_row("data artifact", f"artifact:{result.data_digest}")
     table.add_row("training run", f"run:{result.run_id}")
