@@ -21,14 +21,18 @@ _PG_MIGRATION_LOCK = 0x6C6F6F706D6C  # "loopml": serialises concurrent upgrades
 
 @dataclass(frozen=True)
 class SchemaState:
-    """Where a database stands against the migrations this code ships."""
+    """Where a database stands against the migrations this code ships.
+
+    Revisions are comma-joined when the tree has several heads (parallel branches not yet
+    merged); ``None`` means an empty database.
+    """
 
     current: str | None
     head: str
 
     @property
     def up_to_date(self) -> bool:
-        """True when the database is at the head revision."""
+        """True when the database is at every head revision."""
         return self.current == self.head
 
 
@@ -40,20 +44,25 @@ def _config(conn: Connection | None = None) -> Config:
     return cfg
 
 
+def _joined(revisions: tuple[str, ...] | list[str]) -> str | None:
+    return ",".join(sorted(revisions)) or None
+
+
 def head_revision() -> str:
-    """The newest revision this code knows."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    """The newest revision(s) this code knows (comma-joined if the tree has several heads)."""
+    head = _joined(ScriptDirectory.from_config(_config()).get_heads())
     assert head is not None, "the migration tree has no head"
     return head
 
 
 def _state(conn: Connection, url: str) -> SchemaState:
-    current = MigrationContext.configure(conn).get_current_revision()
+    currents = MigrationContext.configure(conn).get_current_heads()
     script = ScriptDirectory.from_config(_config())
     head = head_revision()
-    if current is not None:
+    current = _joined(currents)
+    for revision in currents:
         try:
-            known = script.get_revision(current)
+            known = script.get_revision(revision)
         except CommandError:
             known = None
         if known is None:
@@ -88,7 +97,7 @@ def upgrade(db: Database) -> tuple[str | None, str]:
         _lock(conn)
         state = _state(conn, db.url)
         if not state.up_to_date:
-            command.upgrade(_config(conn), "head")
+            command.upgrade(_config(conn), "heads")
         return state.current, state.head
 
 
