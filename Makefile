@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS := dev,postgres,dask,s3,redis
 
-.PHONY: demo test lint typecheck unit install install-dev clean
+.PHONY: demo test lint typecheck unit install install-dev services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,17 @@ typecheck: $(VENV)/.dev
 
 unit: $(VENV)/.dev
 	$(BIN)/pytest -n 2 --dist loadfile
+
+## System services some tests use (Debian packages; needs root): Ceph RGW as a real S3.
+CEPH_PACKAGES := radosgw ceph-mon ceph-osd
+services:
+	@if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null; then \
+		echo "services: Ceph RGW already installed"; \
+	else \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q --no-install-recommends $(CEPH_PACKAGES) >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(CEPH_PACKAGES) >/dev/null; }; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
