@@ -121,7 +121,7 @@ def log(name_or_ref: str, *, limit: int = 50, repo: DataRepo | None = None) -> l
     return (repo or default_repo()).log(name_or_ref, limit=limit)
 
 
-def open(ref: str, path: str | None = None, *, repo: DataRepo | None = None) -> ArtifactReader:  # noqa: A001
+def open(ref: str, path: str | None = None, *, repo: DataRepo | None = None) -> ArtifactReader:
     """Open one file of a version as a binary stream that verifies its digest.
 
     Args:

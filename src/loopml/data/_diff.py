@@ -8,12 +8,13 @@ rows on one side only are added or removed, and rows on both sides with any othe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from loopml.data._duck import connect, fetch_rows, fetch_table, quote
 from loopml.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SAMPLES = 5
 _STATS = ("count", "nulls", "mean", "std", "distinct", "min", "max")

@@ -122,8 +122,8 @@ def _translate(exc: pa.ArrowInvalid, data: bytes, fmt: str, label: str) -> Inval
             )
         return _bad(label, f"not a readable CSV file ({text})", "Check the file's format.")
     match = _ROW.search(text)
-    line = int(match.group(1)) if match else None
-    return _bad(label, f"not valid JSON Lines ({text})", "Each line must be one JSON object.", line)
+    row = int(match.group(1)) + 1 if match else None  # Arrow counts rows from 0
+    return _bad(label, f"not valid JSON Lines ({text})", "Each line must be one JSON object.", row)
 
 
 def write_table(table: pa.Table, fmt: str) -> bytes:

@@ -277,7 +277,8 @@ class DataRepo:
         for r in self.store.list_refs(dataset.id):
             refs.setdefault(r.version_id, []).append(r.name)
         if "@" in name_or_ref:
-            versions, current = [], self.resolve(name_or_ref)
+            versions: list[DatasetVersion] = []
+            current: DatasetVersion | None = self.resolve(name_or_ref)
             while current is not None and len(versions) < limit:
                 versions.append(current)
                 current = self.store.get_version(current.parents[0]) if current.parents else None

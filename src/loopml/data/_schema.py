@@ -8,7 +8,7 @@ or an Arrow type name), nullability, a range, allowed categories, uniqueness and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from loopml.errors import InvalidInput
 
-FORMAT = "loopml.schema/1"
+FORMAT: Final = "loopml.schema/1"
 MAX_CATEGORIES = 50
 
 #: Candidate patterns tried, in order, when inferring a string column's ``pattern``.
