@@ -100,12 +100,12 @@ def commit_files(
     name: str,
     paths: Sequence[str | os.PathLike[str]],
     *,
-    message: str,
-    branch: str,
-    author: str | None,
-    pii_policy: PiiPolicy | None,
-    expect: str | None,
-    profile: bool,
+    message: str = "",
+    branch: str = "main",
+    author: str | None = None,
+    pii_policy: PiiPolicy | None = None,
+    expect: str | None = None,
+    profile: bool = True,
 ) -> tuple[DatasetVersion, bool]:
     """Commit ``paths`` to ``name@branch``; return (version, whether anything changed)."""
     check_name("dataset", name)
@@ -173,7 +173,7 @@ def commit_files(
         original = hashlib.sha256(table.data).hexdigest() if not table.redacted else None
         stored = artifacts.put(table.data)
         profile_digest = (
-            artifacts.put(json.dumps(table.profile, sort_keys=True).encode())
+            artifacts.put(json.dumps(table.profile).encode())
             if table.profile
             else None
         )
