@@ -14,7 +14,9 @@ from loopml.store.sql import SqlStore
 def repo(tmp_path: Path) -> Iterator[DataRepo]:
     store = SqlStore(f"sqlite:///{tmp_path / 'home' / 'loopml.db'}")
     try:
-        yield DataRepo(store, ArtifactStore(str(tmp_path / "home" / "artifacts")), tmp_path / "cache")
+        yield DataRepo(
+            store, ArtifactStore(str(tmp_path / "home" / "artifacts")), tmp_path / "cache"
+        )
     finally:
         store.close()
 

@@ -31,18 +31,20 @@ def _write(root: Path, files: dict[str, bytes]) -> None:
 
 
 def _read_tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
-    }
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def _valid(files: dict[str, bytes]) -> bool:
     # a path may not be both a file and a folder
     names = set(files)
-    return not any(other.startswith(name[: -len(".bin")] + ".bin/") for name in names for other in names)
+    return not any(
+        other.startswith(name[: -len(".bin")] + ".bin/") for name in names for other in names
+    )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(files=_trees, link=st.booleans())
 def test_commit_then_checkout_gives_identical_bytes(
     repo: DataRepo, tmp_path: Path, files: dict[str, bytes], link: bool

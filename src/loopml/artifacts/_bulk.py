@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 SMALL = 4 << 20  # files up to this size are read in one piece
+_CHUNK = 256
 _MODE = 0o444  # objects are immutable; read-only also protects hard-linked checkouts
 
 
@@ -102,23 +103,29 @@ def put_local_files(
             os.rename(name, target)
         return digest
 
+    def chunk(items: Sequence[str]) -> list[str | BaseException]:
+        # One task per chunk, not per file: futures and thread hand-offs would cost more
+        # than the small files themselves.
+        out: list[str | BaseException] = []
+        for path in items:
+            try:
+                out.append(one(path))
+            except Exception as exc:  # keep storing the rest, raise the first error
+                out.append(exc)
+        return out
+
     if not paths:
         return []
+    size = max(1, min(_CHUNK, -(-len(paths) // workers)))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put") as pool:
-        futures = [pool.submit(one, path) for path in paths]
-        digests: list[str] = []
-        first_error: BaseException | None = None
-        for future in futures:
-            try:
-                digests.append(future.result())
-            except BaseException as exc:  # keep storing the rest, raise the first error
-                first_error = first_error or exc
-                digests.append("")
+        results = [item for part in pool.map(chunk, chunks) for item in part]
     if fsync:
         os.sync()
-    if first_error is not None:
-        raise first_error
-    return digests
+    for item in results:
+        if isinstance(item, BaseException):
+            raise item
+    return [str(item) for item in results]
 
 
 def link_or_copy(source: str, dest: str, *, link: bool) -> str:

@@ -173,9 +173,7 @@ def commit_files(
         original = hashlib.sha256(table.data).hexdigest() if not table.redacted else None
         stored = artifacts.put(table.data)
         profile_digest = (
-            artifacts.put(json.dumps(table.profile).encode())
-            if table.profile
-            else None
+            artifacts.put(json.dumps(table.profile).encode()) if table.profile else None
         )
         source_digest = original or hashlib.sha256(_read(table.source)).hexdigest()
         entries[table.source.rel] = Entry(

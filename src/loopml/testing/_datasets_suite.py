@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from loopml.entities import DatasetVersion, PiiPolicy, RefKind
 from loopml.errors import Conflict, InvalidInput, NotFound
-from loopml.store import Store
+
+if TYPE_CHECKING:
+    from loopml.store import Store
 
 
 def _version(dataset_id: str, vid: str, parents: tuple[str, ...] = ()) -> DatasetVersion:
