@@ -113,7 +113,9 @@ class SqlDatasetStore:
             row = self._dataset_row(conn, name)
         if row is None:
             raise NotFound(
-                "dataset", name, hint="List datasets with `loopml data list`, or commit one."
+                "dataset",
+                name,
+                hint="Check the name, or create the dataset with `loopml data commit NAME PATH`.",
             )
         return _dataset(row)
 
