@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import artifacts, datasets, lineage, store
+    from loopml import artifacts, data, datasets, lineage, store
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings, load_settings
     from loopml.ids import ObjectRef
@@ -23,6 +23,7 @@ _LAZY = {
     "ObjectRef": "loopml.ids:ObjectRef",
     "Settings": "loopml.config:Settings",
     "artifacts": "loopml.artifacts",
+    "data": "loopml.data",
     "datasets": "loopml.datasets",
     "lineage": "loopml.lineage",
     "load_settings": "loopml.config:load_settings",
@@ -37,6 +38,7 @@ __all__ = [
     "Settings",
     "__version__",
     "artifacts",
+    "data",
     "datasets",
     "lineage",
     "load_settings",

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.artifacts import _fs
+from loopml.artifacts import _bulk, _fs
 from loopml.artifacts._copy import SupportsRead, copy_hashing
 from loopml.artifacts._reader import ArtifactReader, _VerifyingRaw
-from loopml.errors import InvalidInput, NotFound
+from loopml.errors import DigestMismatch, InvalidInput, NotFound
 from loopml.ids import check_digest
 
 if TYPE_CHECKING:
@@ -174,8 +174,60 @@ class ArtifactStore:
         if not items:
             return []
         workers = max_workers or min(8, os.cpu_count() or 1, len(items))
+        if self._local:
+            return _bulk.put_local_files(
+                self._objects,
+                self._tmp,
+                [os.fspath(p) for p in items],
+                put_large=self.put_file,
+                workers=workers,
+                fsync=self.fsync,
+            )
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put") as pool:
             return list(pool.map(self.put_file, items))
+
+    def materialize(
+        self,
+        digest: str,
+        dest_path: str | os.PathLike[str],
+        *,
+        link: bool = True,
+        verify: bool = True,
+    ) -> str:
+        """Place the object at a local path; return ``"link"`` or ``"copy"``.
+
+        From a local store a hard link is made where possible (same filesystem and
+        ``link``): it costs no bytes, and the file is read-only because it shares the
+        stored object's inode. Otherwise the bytes are copied (verified on the way, as
+        :meth:`get_file` does). ``dest_path`` is replaced atomically.
+
+        Args:
+            digest: The object's sha256 digest.
+            dest_path: Local path to write.
+            link: Allow a hard link (False: always copy).
+            verify: Hash the stored object before linking it, raising DigestMismatch if it
+                was altered (copies are always verified).
+
+        Returns:
+            ``"link"`` or ``"copy"``.
+
+        Raises:
+            InvalidReference: ``digest`` is not a sha256 hex digest.
+            NotFound: No object is stored under ``digest``.
+            DigestMismatch: The stored bytes no longer hash to ``digest``.
+        """
+        digest = check_digest(digest)
+        if not self._local:
+            self.get_file(digest, dest_path)
+            return "copy"
+        source = self._path(digest)
+        if not os.path.isfile(source):
+            raise self._not_found(digest)
+        if verify:
+            actual = _bulk.hash_file(source, self.chunk_size)
+            if actual != digest:
+                raise DigestMismatch(digest, actual, self._location(source))
+        return _bulk.link_or_copy(source, os.fspath(dest_path), link=link)
 
     def _put_buffer(self, view: memoryview) -> str:
         digest = hashlib.sha256(view).hexdigest()

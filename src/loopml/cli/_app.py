@@ -12,6 +12,7 @@ from typer.exceptions import TyperException
 
 from loopml._version import __version__
 from loopml.cli import config as config_cmd
+from loopml.cli import data as data_cmd
 from loopml.cli import db as db_cmd
 from loopml.cli import demo as demo_cmd
 from loopml.cli import home as home_cmd
@@ -53,6 +54,7 @@ def root(
 app.command("init")(home_cmd.init)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(data_cmd.app, name="data")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(lineage_cmd.app, name="lineage")
 

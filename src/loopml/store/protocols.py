@@ -12,7 +12,19 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from loopml.entities import LineageEdge, LineageNode, Metric, Run, RunStatus
+    from loopml.entities import (
+        Dataset,
+        DatasetRef,
+        DatasetSchema,
+        DatasetVersion,
+        LineageEdge,
+        LineageNode,
+        Metric,
+        PiiPolicy,
+        RefKind,
+        Run,
+        RunStatus,
+    )
     from loopml.ids import ObjectRef
 
 
@@ -80,7 +92,94 @@ class LineageStore(Protocol):
 
 
 @runtime_checkable
-class Store(RunStore, LineageStore, Protocol):
+class DatasetStore(Protocol):
+    """Datasets, their versions (commits), refs (branches, tags) and saved schemas."""
+
+    def create_dataset(
+        self, name: str, *, pii_policy: PiiPolicy | None = None, description: str = ""
+    ) -> Dataset:
+        """Create a dataset; Conflict if the name is taken."""
+        ...
+
+    def get_dataset(self, name: str) -> Dataset:
+        """Return the dataset named ``name``; NotFound if absent."""
+        ...
+
+    def list_datasets(self) -> list[Dataset]:
+        """Every dataset, by name."""
+        ...
+
+    def set_pii_policy(self, name: str, policy: PiiPolicy) -> Dataset:
+        """Change a dataset's PII policy."""
+        ...
+
+    def commit_version(
+        self,
+        version: DatasetVersion,
+        *,
+        branch: str,
+        expected_head: str | None,
+    ) -> DatasetVersion:
+        """Record ``version`` and move ``branch`` to it, in one transaction.
+
+        ``version.seq`` is ignored and assigned (1 + the dataset's highest). The branch
+        must point at ``expected_head`` (``None``: the branch must not exist yet), else
+        Conflict and nothing is written: compare-and-swap on the ref.
+        """
+        ...
+
+    def get_version(self, version_id: str) -> DatasetVersion:
+        """Return one version by its full id; NotFound if absent."""
+        ...
+
+    def find_versions(
+        self, dataset_id: str, *, prefix: str | None = None, seq: int | None = None
+    ) -> list[DatasetVersion]:
+        """Versions of a dataset whose id starts with ``prefix`` or whose seq is ``seq``."""
+        ...
+
+    def list_versions(self, dataset_id: str, *, limit: int = 100) -> list[DatasetVersion]:
+        """Versions of a dataset, newest first."""
+        ...
+
+    def set_ref(
+        self,
+        dataset_id: str,
+        name: str,
+        kind: RefKind,
+        version_id: str,
+        *,
+        expected: str | None = None,
+        create: bool = True,
+    ) -> DatasetRef:
+        """Create a ref (``create``: Conflict if it exists) or move a branch from ``expected``."""
+        ...
+
+    def get_ref(self, dataset_id: str, name: str) -> DatasetRef | None:
+        """The ref named ``name``, or None."""
+        ...
+
+    def list_refs(self, dataset_id: str) -> list[DatasetRef]:
+        """Every ref of a dataset, by name."""
+        ...
+
+    def delete_ref(self, dataset_id: str, name: str) -> None:
+        """Remove a branch or tag (the versions stay); NotFound if absent."""
+        ...
+
+    def save_schema(
+        self, dataset_id: str, digest: str, *, version_id: str | None = None
+    ) -> DatasetSchema:
+        """Record a schema (stored as an artifact) as the dataset's next schema version."""
+        ...
+
+    def list_schemas(self, dataset_id: str) -> list[DatasetSchema]:
+        """Saved schemas of a dataset, oldest first."""
+        ...
+
+
+@runtime_checkable
+class Store(RunStore, LineageStore, DatasetStore, Protocol):
     """Everything the capabilities need from the metadata store."""
 
     def close(self) -> None:

@@ -6,11 +6,12 @@ from sqlalchemy.exc import DBAPIError
 
 from loopml.store.sql._engine import Database, open_database, translate
 from loopml.store.sql._migrate import ensure_schema
+from loopml.store.sql.datasets import SqlDatasetStore
 from loopml.store.sql.lineage import SqlLineageStore
 from loopml.store.sql.runs import SqlRunStore
 
 
-class SqlStore(SqlRunStore, SqlLineageStore):
+class SqlStore(SqlRunStore, SqlLineageStore, SqlDatasetStore):
     """The metadata store on SQLite or PostgreSQL.
 
     Args:

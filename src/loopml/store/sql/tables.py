@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -78,4 +79,65 @@ lineage_edges = Table(
     Index("ix_lineage_dst", "dst_kind", "dst_id"),
 )
 
-__all__ = ["ID", "lineage_edges", "metadata", "metrics", "params", "runs", "tags"]
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("pii_policy", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+# parents and meta are JSON text; seq numbers the versions of one dataset (NAME@v3).
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("parents", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("manifest_digest", String(64), nullable=False),
+    Column("file_count", BigInteger, nullable=False),
+    Column("total_bytes", BigInteger, nullable=False),
+    Column("meta", Text, nullable=False),
+    UniqueConstraint("dataset_id", "seq", name="uq_dataset_versions_seq"),
+    Index("ix_dataset_versions_created", "dataset_id", "created_at_ms"),
+)
+
+dataset_refs = Table(
+    "dataset_refs",
+    metadata,
+    Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("version_id", ID, ForeignKey("dataset_versions.id"), nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+dataset_schemas = Table(
+    "dataset_schemas",
+    metadata,
+    Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("version_id", ID, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+__all__ = [
+    "ID",
+    "dataset_refs",
+    "dataset_schemas",
+    "dataset_versions",
+    "datasets",
+    "lineage_edges",
+    "metadata",
+    "metrics",
+    "params",
+    "runs",
+    "tags",
+]

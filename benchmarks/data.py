@@ -1,0 +1,217 @@
+"""Dataset versioning, diff and profile speed, side by side with DVC and the floors.
+
+Run: .venv/bin/python benchmarks/data.py [--repeat 3] [--compare dvc] [--big-mib 1024]
+
+Inputs live in a temporary folder outside the repository (removed at the end): one 1 GiB
+file of random bytes, 10,000 files of 10 KiB in 100 folders, and two 1,000,000-row Parquet
+tables (the synthetic transactions plus derived columns: 20 columns). Timed, each the
+median of ``--repeat`` runs with a fresh store: first commit of the big file and of the
+folder; re-commit with nothing changed and with one small file changed; the row diff by
+key; the 1,000,000 x 20 profile. Floors: hashlib sha256 over the same bytes, coreutils
+``sha256sum``, a plain copy, hashing + copying the 10,000 files in plain Python, stat-ing
+them. ``--compare dvc`` installs DVC into its own venv (/tmp/loopml-bench-dvc) and times
+``dvc add`` on the same inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from loopml.artifacts import ArtifactStore
+from loopml.data import DataRepo, profile_table
+from loopml.data._diff import row_diff
+from loopml.datasets import generate_transactions
+from loopml.store.sql import SqlStore
+
+DVC_VENV = Path("/tmp/loopml-bench-dvc")
+DVC_SPEC = "dvc==3.67.*"
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> str:
+    return f"{statistics.median(values):7.3f} s  (min {min(values):.3f}, max {max(values):.3f})"
+
+
+def make_inputs(root: Path, big_mib: int) -> tuple[Path, Path]:
+    big = root / "big.bin"
+    with open(big, "wb") as out:
+        rng = np.random.default_rng(0)
+        for _ in range(big_mib):
+            out.write(rng.bytes(1 << 20))
+    folder = root / "small"
+    for i in range(10_000):
+        sub = folder / f"d{i % 100:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:05d}.bin").write_bytes(os.urandom(10 * 1024))
+    time.sleep(0.3)  # beyond the stat cache's 100 ms "racy" window
+    return big, folder
+
+
+def touch_one(folder: Path, n: int) -> None:
+    (folder / "d07" / "f00007.bin").write_bytes(os.urandom(10 * 1024) + bytes([n % 256]))
+    time.sleep(0.2)
+
+
+def ours_once(repo: DataRepo, big: Path, folder: Path, r: int, out: dict[str, list[float]]) -> None:
+    def record(name: str, fn: Callable[[], object]) -> None:
+        out.setdefault(name, []).append(timed(fn))
+
+    record("1 GiB file, first commit", lambda: repo.commit("big", big))
+    record("1 GiB file, unchanged", lambda: repo.commit("big", big))
+    record("10,000 files, first commit", lambda: repo.commit("small", folder))
+    touch_one(folder, r)
+    record("10,000 files, one changed", lambda: repo.commit("small", folder))
+    record("10,000 files, none changed", lambda: repo.commit("small", folder))
+
+
+def ours(root: Path, big: Path, folder: Path, repeat: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for r in range(repeat):
+        home = root / f"home-{r}"
+        store = SqlStore(f"sqlite:///{home / 'loopml.db'}")
+        repo = DataRepo(store, ArtifactStore(str(home / "artifacts")), home / "cache")
+        ours_once(repo, big, folder, r, out)
+        store.close()
+        shutil.rmtree(home)
+    return out
+
+
+def floors(root: Path, big: Path, folder: Path, repeat: int) -> dict[str, list[float]]:
+    files = sorted(p for p in folder.rglob("*.bin"))
+    out: dict[str, list[float]] = {}
+
+    def sha_file() -> None:
+        sha = hashlib.sha256()
+        buf = memoryview(bytearray(4 << 20))
+        with open(big, "rb", buffering=0) as handle:
+            while n := handle.readinto(buf):
+                sha.update(buf[:n])
+
+    def copy_small() -> None:
+        dest = root / "copy-small"
+        dest.mkdir(exist_ok=True)
+        for i, p in enumerate(files):
+            data = p.read_bytes()
+            hashlib.sha256(data).hexdigest()
+            (dest / f"{i}").write_bytes(data)
+
+    for _ in range(repeat):
+        out.setdefault("hashlib sha256, 1 GiB", []).append(timed(sha_file))
+        out.setdefault("sha256sum, 1 GiB", []).append(
+            timed(lambda: subprocess.run(["sha256sum", str(big)], check=True, capture_output=True))
+        )
+        out.setdefault("plain copy, 1 GiB", []).append(
+            timed(lambda: shutil.copyfile(big, root / "copy.bin"))
+        )
+        (root / "copy.bin").unlink()
+        out.setdefault("hash+copy 10,000 files (Python)", []).append(timed(copy_small))
+        shutil.rmtree(root / "copy-small")
+        out.setdefault("stat 10,000 files", []).append(timed(lambda: [p.stat() for p in files]))
+    return out
+
+
+def tables(root: Path, repeat: int) -> dict[str, list[float]]:
+    frame = generate_transactions(days=50, rows_per_day=20_000)
+    frame["amount_log"] = np.log1p(frame["amount"])
+    frame["amount_x_hour"] = frame["amount"] * frame["hour"]
+    frame["age_bucket"] = (frame["customer_age"] // 10).astype(str)
+    frame["weekday"] = frame["timestamp"].dt.day_name()
+    old = pa.Table.from_pandas(frame, preserve_index=False)
+    changed = frame.copy()
+    changed.loc[changed.index[::100], "amount"] += 1.0
+    changed = changed.iloc[1000:]
+    new = pa.Table.from_pandas(changed, preserve_index=False)
+    pq.write_table(old, root / "a.parquet")
+    pq.write_table(new, root / "b.parquet")
+    out: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        out.setdefault("row diff 1,000,000 rows by key (read+diff)", []).append(
+            timed(
+                lambda: row_diff(
+                    pq.read_table(root / "a.parquet"),
+                    pq.read_table(root / "b.parquet"),
+                    ["transaction_id"],
+                )
+            )
+        )
+        out.setdefault(f"profile 1,000,000 x {old.num_columns}", []).append(
+            timed(lambda: profile_table(old))
+        )
+    return out
+
+
+def dvc(root: Path, big: Path, folder: Path, repeat: int) -> dict[str, list[float]]:
+    exe = DVC_VENV / "bin" / "dvc"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DVC_VENV)], check=True)
+        subprocess.run([str(DVC_VENV / "bin" / "pip"), "install", "--quiet", DVC_SPEC], check=True)
+    out: dict[str, list[float]] = {}
+
+    def add(work: Path, target: str) -> float:
+        return timed(
+            lambda: subprocess.run(
+                [str(exe), "add", "--quiet", target], cwd=work, check=True, capture_output=True
+            )
+        )
+
+    for r in range(repeat):
+        work = root / f"dvc-{r}"
+        work.mkdir()
+        subprocess.run([str(exe), "init", "--no-scm", "-q"], cwd=work, check=True)
+        shutil.copyfile(big, work / "big.bin")
+        shutil.copytree(folder, work / "small")
+        time.sleep(0.3)
+        out.setdefault("1 GiB file, first commit", []).append(add(work, "big.bin"))
+        out.setdefault("1 GiB file, unchanged", []).append(add(work, "big.bin"))
+        out.setdefault("10,000 files, first commit", []).append(add(work, "small"))
+        touch_one(work / "small", r)
+        out.setdefault("10,000 files, one changed", []).append(add(work, "small"))
+        out.setdefault("10,000 files, none changed", []).append(add(work, "small"))
+        shutil.rmtree(work)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--compare", choices=["dvc"], default=None)
+    parser.add_argument("--big-mib", type=int, default=1024)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="loopml-bench-data-"))
+    try:
+        big, folder = make_inputs(root, args.big_mib)
+        sections = {"loopml (SDK, in process)": ours(root, big, folder, args.repeat)}
+        if args.compare == "dvc":
+            sections["DVC (dvc add, CLI)"] = dvc(root, big, folder, args.repeat)
+        sections["floors"] = floors(root, big, folder, args.repeat)
+        sections["tables (loopml)"] = tables(root, args.repeat)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"# data benchmark, {os.cpu_count()} CPUs, median of {args.repeat}")
+    for title, results in sections.items():
+        print(f"\n## {title}")
+        for name, values in results.items():
+            print(f"{name:45} {median(values)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The module-level SDK: each function runs on the default :class:`DataRepo`.
+
+The default repo uses :func:`loopml.store.current_store` and the artifact store and home
+of the working directory's settings; pass ``repo=`` to use another.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from loopml.artifacts import ArtifactStore
+from loopml.config import load_settings
+from loopml.data import _inspect
+from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
+from loopml.store import current_store
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+
+    from loopml.artifacts import ArtifactReader
+    from loopml.data._schema import Schema
+    from loopml.data._validate import ValidationReport
+    from loopml.entities import DatasetRef, DatasetSchema, DatasetVersion, LineageEdge, PiiPolicy
+    from loopml.ids import ObjectRef
+    from loopml.store import Store
+
+_artifacts: dict[str, ArtifactStore] = {}
+
+
+def default_repo(store: Store | None = None) -> DataRepo:
+    """The repo over ``store`` (default: the current store) and the settings' artifact store.
+
+    Args:
+        store: Metadata store to use instead of :func:`loopml.store.current_store`.
+    """
+    settings = load_settings()
+    url = settings.artifact_url
+    if url not in _artifacts:
+        _artifacts[url] = ArtifactStore(url)
+    return DataRepo(store or current_store(), _artifacts[url], settings.home / "cache")
+
+
+def commit(
+    name: str,
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    message: str = "",
+    branch: str = "main",
+    pii_policy: PiiPolicy | str | None = None,
+    repo: DataRepo | None = None,
+) -> DatasetVersion:
+    """Commit files or folders as a new version of dataset ``name``.
+
+    Args:
+        name: Dataset name (created on first commit).
+        paths: A file or folder, or a list of them.
+        message: Commit message.
+        branch: Branch to commit to (default ``main``).
+        pii_policy: ``warn`` (default), ``block`` or ``redact``; saved on the dataset.
+        repo: Repo to use (default: :func:`default_repo`).
+
+    Returns:
+        The new version, or the branch head when nothing changed.
+
+    Example:
+        >>> v = loopml.data.commit("tx", "tx.parquet", message="October")  # doctest: +SKIP
+    """
+    return (repo or default_repo()).commit(
+        name, paths, message=message, branch=branch, pii_policy=pii_policy
+    )
+
+
+def checkout(
+    ref: str, dest: str | os.PathLike[str], *, link: bool = True, repo: DataRepo | None = None
+) -> CheckoutResult:
+    """Materialise the files of ``ref`` (``NAME@REF``) under ``dest``, verified.
+
+    Args:
+        ref: Version reference.
+        dest: Folder to write into.
+        link: Hard-link from a local store where possible (read-only files).
+        repo: Repo to use.
+    """
+    return (repo or default_repo()).checkout(ref, dest, link=link)
+
+
+def branch(
+    name: str, new_branch: str, *, from_ref: str | None = None, repo: DataRepo | None = None
+) -> DatasetRef:
+    """Create a branch of dataset ``name`` at ``from_ref`` (default ``NAME@main``); no copy.
+
+    Args:
+        name: Dataset name.
+        new_branch: Branch to create.
+        from_ref: Version it starts at.
+        repo: Repo to use.
+    """
+    return (repo or default_repo()).branch(name, new_branch, from_ref=from_ref)
+
+
+def tag(ref: str, name: str, *, repo: DataRepo | None = None) -> DatasetRef:
+    """Tag the version ``ref`` resolves to; tags never move.
+
+    Args:
+        ref: Version reference.
+        name: Tag name (e.g. ``v1``).
+        repo: Repo to use.
+    """
+    return (repo or default_repo()).tag(ref, name)
+
+
+def log(name_or_ref: str, *, limit: int = 50, repo: DataRepo | None = None) -> list[LogEntry]:
+    """History of a dataset or branch, newest first, with refs and consumers per version.
+
+    Args:
+        name_or_ref: ``NAME`` (every version) or ``NAME@REF`` (that version's ancestry).
+        limit: Most versions to return.
+        repo: Repo to use.
+    """
+    return (repo or default_repo()).log(name_or_ref, limit=limit)
+
+
+def open(ref: str, path: str | None = None, *, repo: DataRepo | None = None) -> ArtifactReader:
+    """Open one file of a version as a binary stream that verifies its digest.
+
+    Args:
+        ref: Version reference.
+        path: File inside the version (optional when it holds one file).
+        repo: Repo to use.
+    """
+    return (repo or default_repo()).open(ref, path)
+
+
+def load_table(
+    ref: str,
+    path: str | None = None,
+    *,
+    as_: Literal["pandas", "arrow"] = "pandas",
+    repo: DataRepo | None = None,
+) -> Any:
+    """Read a table of a version without materialising it (pandas or Arrow).
+
+    Args:
+        ref: Version reference.
+        path: Table file inside the version (default: its only table, or all concatenated).
+        as_: ``"pandas"`` or ``"arrow"``.
+        repo: Repo to use.
+    """
+    return (repo or default_repo()).load_table(ref, path, as_=as_)
+
+
+def profile(ref: str, path: str | None = None, *, repo: DataRepo | None = None) -> dict[str, Any]:
+    """The stored profile (``loopml.profile/1``) of a version, or of a local table file.
+
+    Args:
+        ref: Version reference or local file.
+        path: Table file inside the version.
+        repo: Repo to use.
+    """
+    return _inspect.target_profile(repo or default_repo(), ref, path)
+
+
+def diff(
+    old: str,
+    new: str,
+    *,
+    key: list[str] | None = None,
+    path: str | None = None,
+    repo: DataRepo | None = None,
+) -> dict[str, Any]:
+    """Files, schema, statistics and (with ``key``) rows that differ between two versions.
+
+    Args:
+        old: Earlier version reference.
+        new: Later version reference.
+        key: Key columns for a row-level diff.
+        path: Table file to compare (default: changed tables).
+        repo: Repo to use.
+    """
+    return _inspect.diff(repo or default_repo(), old, new, key=key, path=path)
+
+
+def infer_schema(target: str, *, path: str | None = None, repo: DataRepo | None = None) -> Schema:
+    """Infer a schema (types, nulls, ranges, categories, uniqueness, patterns).
+
+    Args:
+        target: Version reference or local table file.
+        path: Table file inside the version.
+        repo: Repo to use.
+    """
+    return _inspect.infer(repo or default_repo(), target, path)
+
+
+def save_schema(ref: str, schema: Schema, *, repo: DataRepo | None = None) -> DatasetSchema:
+    """Save ``schema`` as the dataset's next schema version (tied to ``ref``'s version).
+
+    Args:
+        ref: ``NAME`` or ``NAME@REF``.
+        schema: The schema.
+        repo: Repo to use.
+    """
+    return _inspect.save_schema(repo or default_repo(), ref, schema)
+
+
+def validate(
+    ref: str,
+    schema: Schema | str | os.PathLike[str],
+    *,
+    reference: str | None = None,
+    path: str | None = None,
+    repo: DataRepo | None = None,
+) -> ValidationReport:
+    """Validate a version or local table file; the report's ``ok`` is False on errors.
+
+    Args:
+        ref: Version reference or local table file.
+        schema: A Schema, a YAML file, or a dataset reference (its saved or inferred schema).
+        reference: Version whose stored profile is the baseline for distribution shift.
+        path: Table file inside the version.
+        repo: Repo to use.
+    """
+    return _inspect.validate(repo or default_repo(), ref, schema, reference=reference, path=path)
+
+
+def record_use(
+    version_ref: str | ObjectRef,
+    consumer_ref: str | ObjectRef,
+    relation: str = "input",
+    *,
+    repo: DataRepo | None = None,
+) -> LineageEdge:
+    """Record that a run, pipeline run or model version read a dataset version.
+
+    Args:
+        version_ref: ``NAME@REF`` or ``dataset_version:<id>``.
+        consumer_ref: e.g. ``run:<id>`` or an ObjectRef.
+        relation: Edge relation (default ``input``).
+        repo: Repo to use.
+    """
+    return (repo or default_repo()).record_use(version_ref, consumer_ref, relation)

@@ -1,0 +1,222 @@
+"""Committing files as a dataset version: scan, hash what changed, check, store, record.
+
+Order matters for "nothing half-committed": every input is stat-ed, every changed table is
+parsed, profiled and scanned for personal data *before* any byte is stored, so bad input
+or a ``block`` policy stores nothing; objects are then stored (content-addressed, so a
+retry costs nothing), the manifest last, and the version is recorded with a
+compare-and-swap on the branch.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from loopml.data._formats import read_table, table_format, write_table
+from loopml.data._manifest import Entry, Manifest, Source, StatCache, collect
+from loopml.data._pii import PiiFinding, redact, scan_table
+from loopml.data._profile import profile_table
+from loopml.data._refs import check_name
+from loopml.entities import Dataset, DatasetVersion, PiiPolicy
+from loopml.errors import Conflict, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from loopml.artifacts import ArtifactStore
+    from loopml.store import Store
+
+
+@dataclass
+class _Table:
+    source: Source
+    data: bytes
+    fmt: str
+    profile: dict[str, Any]
+    findings: list[PiiFinding]
+    redacted: tuple[str, ...] = ()
+
+
+def _author() -> str:
+    try:
+        return os.environ.get("LOOPML_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _version_id(*parts: object) -> str:
+    body = json.dumps([*parts, time.time_ns(), os.urandom(8).hex()], default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+def _read(source: Source) -> bytes:
+    with open(source.path, "rb") as handle:
+        return handle.read()
+
+
+def _dataset(store: Store, name: str, policy: PiiPolicy | None) -> Dataset | None:
+    try:
+        dataset = store.get_dataset(name)
+    except NotFound:
+        return None
+    if policy is not None and dataset.pii_policy != policy:
+        dataset = store.set_pii_policy(name, policy)
+    return dataset
+
+
+def _check_tables(tables: list[_Table], policy: PiiPolicy, name: str) -> None:
+    flagged = {t.source.rel: [f for f in t.findings if f.flagged] for t in tables}
+    flagged = {path: found for path, found in flagged.items() if found}
+    if policy is PiiPolicy.BLOCK and flagged:
+        where = "; ".join(
+            f"{path}: " + ", ".join(f"{f.column} ({f.kind}, {f.confidence:.2f})" for f in found)
+            for path, found in flagged.items()
+        )
+        raise ValidationFailed(
+            f"commit to {name!r} refused: personal data found ({where}); nothing was stored",
+            hint="Remove or hash those columns, or change the dataset's PII policy "
+            "(--pii-policy redact stores them hashed).",
+            findings={p: [f.to_dict() for f in fs] for p, fs in flagged.items()},
+        )
+    if policy is PiiPolicy.REDACT:
+        for table in tables:
+            columns = [f.column for f in table.findings if f.flagged]
+            if columns:
+                parsed = redact(read_table(table.data, table.fmt, table.source.rel), columns)
+                table.data = write_table(parsed, table.fmt)
+                table.redacted = tuple(columns)
+
+
+def commit_files(
+    store: Store,
+    artifacts: ArtifactStore,
+    cache_dir: Path,
+    name: str,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    message: str = "",
+    branch: str = "main",
+    author: str | None = None,
+    pii_policy: PiiPolicy | None = None,
+    expect: str | None = None,
+    profile: bool = True,
+) -> tuple[DatasetVersion, bool]:
+    """Commit ``paths`` to ``name@branch``; return (version, whether anything changed)."""
+    check_name("dataset", name)
+    check_name("branch", branch)
+    policy = PiiPolicy(pii_policy) if pii_policy is not None else None
+    sources = collect(paths)
+    dataset = _dataset(store, name, policy)
+    head = None if dataset is None else store.get_ref(dataset.id, branch)
+    head_version = None if head is None else store.get_version(head.version_id)
+    if expect is not None and (head_version is None or head_version.id != expect):
+        seen = "nothing" if head_version is None else head_version.id[:12]
+        raise Conflict(
+            f"branch {branch!r} of {name!r} points at {seen}, not at {expect[:12]}",
+            hint="Someone committed in between; look at `loopml data log` and retry.",
+        )
+    parent = (
+        Manifest.from_bytes(artifacts.get(head_version.manifest_digest))
+        if head_version is not None
+        else Manifest()
+    )
+    known = {e.source_digest: e for e in parent.files.values()}
+    cache = StatCache.for_dataset(cache_dir, name)
+    entries: dict[str, Entry] = {}
+    to_store: list[Source] = []
+    tables: list[_Table] = []
+    for source in sources:
+        digest = cache.lookup(source)
+        previous = known.get(digest) if digest else None
+        if previous is not None:
+            entries[source.rel] = previous
+            continue
+        fmt = table_format(source.rel)
+        if fmt is None:
+            to_store.append(source)
+            continue
+        data = _read(source)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in known:  # touched, not changed: keep its profile
+            entries[source.rel] = known[digest]
+            cache.record(source, digest)
+            continue
+        table = read_table(data, fmt, source.path)
+        tables.append(
+            _Table(
+                source,
+                data,
+                fmt,
+                profile_table(table) if profile else {},
+                scan_table(table),
+            )
+        )
+    effective = policy or (dataset.pii_policy if dataset else PiiPolicy.WARN)
+    _check_tables(tables, effective, name)
+    if dataset is None:
+        try:
+            dataset = store.create_dataset(name, pii_policy=effective)
+        except Conflict:
+            dataset = store.get_dataset(name)
+    digests = artifacts.put_many([s.path for s in to_store])
+    for source, digest in zip(to_store, digests, strict=True):
+        entries[source.rel] = Entry(digest, source.size)
+        cache.record(source, digest)
+    pii: dict[str, Any] = {}
+    for table in tables:
+        original = hashlib.sha256(table.data).hexdigest() if not table.redacted else None
+        stored = artifacts.put(table.data)
+        profile_digest = (
+            artifacts.put(json.dumps(table.profile).encode()) if table.profile else None
+        )
+        source_digest = original or hashlib.sha256(_read(table.source)).hexdigest()
+        entries[table.source.rel] = Entry(
+            stored,
+            len(table.data),
+            profile_digest,
+            None if source_digest == stored else source_digest,
+            table.redacted,
+        )
+        cache.record(table.source, source_digest)
+        if table.findings:
+            pii[table.source.rel] = [f.to_dict() for f in table.findings]
+    manifest = Manifest(entries)
+    body = manifest.to_bytes()
+    manifest_digest = hashlib.sha256(body).hexdigest()
+    if head_version is not None and manifest_digest == head_version.manifest_digest:
+        cache.save()
+        return head_version, False
+    artifacts.put(body)
+    meta: dict[str, Any] = {"pii_policy": effective.value}
+    if pii:
+        meta["pii"] = pii
+    redactions = {t.source.rel: list(t.redacted) for t in tables if t.redacted}
+    if redactions:
+        meta["redacted"] = redactions
+    who = author or _author()
+    now = time.time_ns() // 1_000_000
+    parents = (head_version.id,) if head_version is not None else ()
+    version = DatasetVersion(
+        id=_version_id(dataset.id, parents, manifest_digest, message, who),
+        dataset_id=dataset.id,
+        seq=0,
+        parents=parents,
+        message=message,
+        author=who,
+        created_at_ms=now,
+        manifest_digest=manifest_digest,
+        file_count=len(entries),
+        total_bytes=manifest.total_bytes,
+        meta=meta,
+    )
+    recorded = store.commit_version(
+        version, branch=branch, expected_head=None if head_version is None else head_version.id
+    )
+    cache.save()
+    return recorded, True

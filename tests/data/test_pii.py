@@ -1,0 +1,90 @@
+"""PII detection precision on known columns and look-alike decoys; block and redact policies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from loopml.data import DataRepo, scan_table
+from loopml.errors import ValidationFailed
+from tests.data.conftest import store_bytes
+
+
+def _luhn_complete(prefix: str) -> str:
+    digits = [int(c) for c in prefix]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            d = d - 9 if d > 9 else d
+        total += d
+    return prefix + str((10 - total % 10) % 10)
+
+
+def _pii_frame(n: int = 400, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cards = [_luhn_complete("4" + "".join(map(str, rng.integers(0, 10, 14)))) for _ in range(n)]
+    not_luhn = [c[:-1] + str((int(c[-1]) + 1) % 10) for c in cards]
+    return pd.DataFrame(
+        {
+            "contact": [f"user{i}@mail{i % 7}.example.org" for i in range(n)],  # email by content
+            "card_number": cards,
+            "order_ref": not_luhn,  # decoy: 15-16 digits failing Luhn
+            "client_ip": [f"10.{i % 256}.{(i * 7) % 256}.{(i * 13) % 256}" for i in range(n)],
+            "version": [f"{i % 5}.{i % 300}.{i % 9}" for i in range(n)],  # decoy: not 4 parts
+            "phone": [f"+44 20 {7000 + i:04d} {1000 + i:04d}" for i in range(n)],
+            "ssn": [f"{100 + i % 800:03d}-{10 + i % 89:02d}-{1000 + i:04d}" for i in range(n)],
+            "iban": ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000"] * (n // 2),
+            "email_opt_in": rng.choice(["yes", "no"], n),  # decoy: name says email, content no
+            "amount": rng.normal(50, 10, n),
+            "sku": [f"SKU-{i:06d}" for i in range(n)],
+            "day": pd.date_range("2026-01-01", periods=n, freq="h").strftime("%Y-%m-%d"),
+            "last_name": rng.choice(["Smith", "Jones"], n),  # name-only kind
+        }
+    )
+
+
+def test_detection_precision_on_known_columns_and_decoys() -> None:
+    findings = {f.column: f for f in scan_table(pa.Table.from_pandas(_pii_frame()))}
+    flagged = {c: f.kind for c, f in findings.items() if f.flagged}
+    assert flagged == {
+        "contact": "email",
+        "card_number": "credit_card",
+        "client_ip": "ipv4",
+        "phone": "phone",
+        "ssn": "national_id",
+        "iban": "iban",
+        "last_name": "person_name",
+    }
+    assert findings["card_number"].by == "name+content" and findings["contact"].by == "content"
+    assert not findings["email_opt_in"].flagged
+
+
+def test_block_policy_stores_nothing(repo: DataRepo, tmp_path: Path) -> None:
+    _pii_frame().to_parquet(tmp_path / "people.parquet")
+    before = store_bytes(repo)
+    with pytest.raises(ValidationFailed) as info:
+        repo.commit("people", tmp_path / "people.parquet", pii_policy="block")
+    assert "card_number" in str(info.value)
+    assert store_bytes(repo) == before
+    assert repo.store.list_datasets() == []
+
+
+def test_redact_policy_stores_hashes(repo: DataRepo, tmp_path: Path) -> None:
+    frame = _pii_frame()
+    frame.to_parquet(tmp_path / "people.parquet", index=False)
+    version = repo.commit("people", tmp_path / "people.parquet", pii_policy="redact")
+    assert "contact" in version.meta["redacted"]["people.parquet"]  # type: ignore[index]
+    stored = repo.load_table("people@main")
+    assert stored["amount"].equals(frame["amount"])
+    assert not stored["contact"].str.contains("@").any()
+    assert stored["contact"].str.fullmatch(r"[0-9a-f]{64}").all()
+    entry = repo.manifest("people@main").files["people.parquet"]
+    assert entry.redacted and entry.source is not None and entry.source != entry.digest
+    again, changed = repo.commit_detailed("people", [tmp_path / "people.parquet"])
+    assert not changed and again.id == version.id
+    assert repo.store.get_dataset("people").pii_policy.value == "redact"
