@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import artifacts, datasets, lineage, store
+    from loopml import artifacts, datasets, lineage, models, registry, store
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings, load_settings
+    from loopml.evaluation import evaluate
     from loopml.ids import ObjectRef
     from loopml.store import open_store, use_store
 
@@ -24,9 +25,12 @@ _LAZY = {
     "Settings": "loopml.config:Settings",
     "artifacts": "loopml.artifacts",
     "datasets": "loopml.datasets",
+    "evaluate": "loopml.evaluation:evaluate",
     "lineage": "loopml.lineage",
     "load_settings": "loopml.config:load_settings",
+    "models": "loopml.models",
     "open_store": "loopml.store:open_store",
+    "registry": "loopml.registry",
     "store": "loopml.store",
     "use_store": "loopml.store:use_store",
 }
@@ -38,9 +42,12 @@ __all__ = [
     "__version__",
     "artifacts",
     "datasets",
+    "evaluate",
     "lineage",
     "load_settings",
+    "models",
     "open_store",
+    "registry",
     "store",
     "use_store",
 ]
