@@ -214,12 +214,7 @@ def evaluate(
     metrics = scorer.metrics(X)
     report = EvaluationReport(uri, task, len(frame), metrics, data_fingerprint=_fingerprint(frame))
     if task == "classification":
-        report.curves = curves(
-            y,
-            scorer.proba(X) if model.has_proba else np.zeros((len(y), 0)),
-            scorer.classes,
-            model.predict(X),
-        )
+        report.curves = curves(y, scorer.proba(X), scorer.classes, model.predict(X))
     for spec in parse_slices(slices, frame):
         mask = spec.mask(frame)
         rows = int(mask.sum())

@@ -98,14 +98,14 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 
 
 def curves(
-    y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray, y_pred: np.ndarray
+    y_true: np.ndarray, proba: np.ndarray | None, classes: np.ndarray, y_pred: np.ndarray
 ) -> dict[str, Any]:
     """ROC, PR and calibration curves (binary) and the confusion matrix, for plots."""
     out: dict[str, Any] = {
         "labels": [str(c) for c in classes],
         "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=classes).tolist(),
     }
-    if len(classes) == 2 and len(np.unique(y_true)) == 2:
+    if proba is not None and len(classes) == 2 and len(np.unique(y_true)) == 2:
         positive = (y_true == classes[-1]).astype(int)
         score = positive_scores(proba)
         fpr, tpr, _ = skm.roc_curve(positive, score)
