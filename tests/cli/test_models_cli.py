@@ -31,7 +31,9 @@ def test_evaluate_register_promote_card_package(cli, tmp_path):
 
     assert cli("models", "register", "bc", "m", "--gates", "gates.yaml", env=ana).returncode == 0
     assert cli("models", "policy", "bc", "champion", env=ana).returncode == 0
-    request = json.loads(cli("models", "request-promotion", "bc/1", "champion", "--json", env=ana).stdout)
+    request = json.loads(
+        cli("models", "request-promotion", "bc/1", "champion", "--json", env=ana).stdout
+    )
     refused = cli("models", "promote", request["id"], env=ana)
     assert refused.returncode == 1 and "approval" in refused.stderr and "gated" in refused.stderr
     own = cli("models", "approve", request["id"], env=ana)
@@ -39,7 +41,19 @@ def test_evaluate_register_promote_card_package(cli, tmp_path):
     assert cli("models", "approve", request["id"], "-m", "fine", env=ben).returncode == 0
     no_gates = cli("models", "promote", request["id"], env=ana)
     assert no_gates.returncode == 1 and "gated evaluation" in no_gates.stderr
-    assert cli("evaluate", "models:/bc/1", "--data", "data.csv", "--target", "target", "--no-infra", env=ana).returncode == 0
+    assert (
+        cli(
+            "evaluate",
+            "models:/bc/1",
+            "--data",
+            "data.csv",
+            "--target",
+            "target",
+            "--no-infra",
+            env=ana,
+        ).returncode
+        == 0
+    )
     assert cli("models", "promote", request["id"], env=ana).returncode == 0
     history = json.loads(cli("models", "history", "bc", "champion", "--json").stdout)
     assert [(h["from_version"], h["to_version"], h["actor"]) for h in history] == [(None, 1, "ana")]

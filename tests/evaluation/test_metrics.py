@@ -36,7 +36,9 @@ def cancer(tmp_path_factory):
 
 def test_classification_metrics_match_sklearn(cancer):
     model, path, frame, X, y = cancer
-    report = evaluate(path, frame, "target", infra=False, robustness=False, analysis=False, leakage=False)
+    report = evaluate(
+        path, frame, "target", infra=False, robustness=False, analysis=False, leakage=False
+    )
     proba, pred = model.predict_proba(X)[:, 1], model.predict(X)
     expected = {
         "accuracy": skm.accuracy_score(y, pred),
@@ -59,9 +61,13 @@ def test_multiclass_and_regression_match_sklearn(tmp_path):
     X, y = load_iris(return_X_y=True, as_frame=True)
     clf = LogisticRegression(max_iter=5000).fit(X, y)
     path = save_model(clf, tmp_path / "iris", input_example=X.head()).path
-    report = evaluate(path, X.assign(t=y), "t", infra=False, analysis=False, leakage=False, robustness=False)
+    report = evaluate(
+        path, X.assign(t=y), "t", infra=False, analysis=False, leakage=False, robustness=False
+    )
     assert report.metrics["f1"] == pytest.approx(skm.f1_score(y, clf.predict(X), average="macro"))
-    assert report.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, clf.predict_proba(X), multi_class="ovr"))
+    assert report.metrics["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(y, clf.predict_proba(X), multi_class="ovr")
+    )
     Xd, yd = load_diabetes(return_X_y=True, as_frame=True)
     reg = LinearRegression().fit(Xd, yd)
     path = save_model(reg, tmp_path / "reg", input_example=Xd.head()).path
@@ -82,13 +88,25 @@ def test_fairness_matches_fairlearn():
     pred = rng.integers(0, 2, 400)
     groups = rng.choice(["a", "b", "c"], 400)
     ours = fairness(y, pred, groups, 1)
-    assert ours["demographic_parity_difference"] == pytest.approx(fm.demographic_parity_difference(y, pred, sensitive_features=groups))
-    assert ours["demographic_parity_ratio"] == pytest.approx(fm.demographic_parity_ratio(y, pred, sensitive_features=groups))
-    assert ours["equalized_odds_difference"] == pytest.approx(fm.equalized_odds_difference(y, pred, sensitive_features=groups))
+    assert ours["demographic_parity_difference"] == pytest.approx(
+        fm.demographic_parity_difference(y, pred, sensitive_features=groups)
+    )
+    assert ours["demographic_parity_ratio"] == pytest.approx(
+        fm.demographic_parity_ratio(y, pred, sensitive_features=groups)
+    )
+    assert ours["equalized_odds_difference"] == pytest.approx(
+        fm.equalized_odds_difference(y, pred, sensitive_features=groups)
+    )
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1), st.sampled_from("xyz")), min_size=4, max_size=60))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 1), st.sampled_from("xyz")),
+        min_size=4,
+        max_size=60,
+    )
+)
 def test_fairness_hand_computed(rows):
     y, pred, groups = (np.array(c) for c in zip(*rows, strict=True))
     result = fairness(y, pred, groups, 1)
@@ -102,9 +120,25 @@ def test_slices_and_biased_model_fails_fairness_gate(cancer, tmp_path):
     group = np.where(np.arange(len(X)) % 2 == 0, "g1", "g2")
 
     data = X.assign(grp=group, target=y)
-    path = save_model(ByGroup(), tmp_path / "biased", input_example=data.drop(columns="target").head()).path
-    gates = parse_gates("fairness:\n  max: {demographic_parity_difference: 0.1}\nslices:\n  min: {accuracy: 0.0}\n  min_rows: 1\n")
-    report = evaluate(path, data, "target", sensitive=["grp"], slices=[Slice("big", expr="`mean radius` > 15"), "grp"], gates=gates, infra=False, robustness=False, analysis=False, leakage=False)
+    path = save_model(
+        ByGroup(), tmp_path / "biased", input_example=data.drop(columns="target").head()
+    ).path
+    gates = parse_gates(
+        "fairness:\n  max: {demographic_parity_difference: 0.1}\n"
+        "slices:\n  min: {accuracy: 0.0}\n  min_rows: 1\n"
+    )
+    report = evaluate(
+        path,
+        data,
+        "target",
+        sensitive=["grp"],
+        slices=[Slice("big", expr="`mean radius` > 15"), "grp"],
+        gates=gates,
+        infra=False,
+        robustness=False,
+        analysis=False,
+        leakage=False,
+    )
     assert report.passed is False
     failed = [g.rule for g in report.failures]
     assert failed == ["fairness[grp] demographic_parity_difference max 0.1"]
@@ -117,7 +151,13 @@ def test_html_and_json_reports(cancer, tmp_path):
     _, path, frame, _, _ = cancer
     report = evaluate(path, frame, "target", slices=["size"], sensitive=["size"], infra=True)
     html = report.write(tmp_path / "r.html").read_text()
-    for needle in ("ROC curve", "Precision-recall curve", "Calibration", "Confusion matrix", "Permutation importance"):
+    for needle in (
+        "ROC curve",
+        "Precision-recall curve",
+        "Calibration",
+        "Confusion matrix",
+        "Permutation importance",
+    ):
         assert needle in html
     import json
 
@@ -130,14 +170,30 @@ def test_html_and_json_reports(cancer, tmp_path):
 def test_leakage_findings(tmp_path):
     rng = np.random.default_rng(0)
     n = 600
-    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "t": pd.date_range("2026-01-01", periods=n, freq="h")})
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "t": pd.date_range("2026-01-01", periods=n, freq="h"),
+        }
+    )
     frame["y"] = (frame["a"] > 0).astype(int)
     frame["leak"] = frame["y"] * 10.0 + rng.normal(scale=0.01, size=n)
     model = LogisticRegression().fit(frame[["a", "b", "leak"]], frame["y"])
     path = save_model(model, tmp_path / "m", input_example=frame[["a", "b", "leak"]].head()).path
     train, test = frame.iloc[:400], frame.iloc[300:]
     gates = parse_gates("leakage: {allow: false}\n")
-    report = evaluate(path, test, "y", train_data=train, timestamp_column="t", gates=gates, infra=False, robustness=False, analysis=False)
+    report = evaluate(
+        path,
+        test,
+        "y",
+        train_data=train,
+        timestamp_column="t",
+        gates=gates,
+        infra=False,
+        robustness=False,
+        analysis=False,
+    )
     checks = {f["check"] for f in report.leakage}
     assert checks == {"shared_rows", "predictive_feature", "time_order"}
     assert report.passed is False

@@ -29,23 +29,44 @@ GATES = parse_gates("metrics:\n  roc_auc: {min: 0.6}\n")
 
 def _setup(store, artifacts, model, fraud_data):
     _, test = fraud_data
-    register_model("fraud", model, input_example=test[list(FEATURE_COLUMNS)].head(), store=store, artifacts=artifacts, actor=AUTHOR)
-    set_promotion_policy("fraud", "champion", approvals=1, approver_role="approver", store=store, actor=AUTHOR)
+    register_model(
+        "fraud",
+        model,
+        input_example=test[list(FEATURE_COLUMNS)].head(),
+        store=store,
+        artifacts=artifacts,
+        actor=AUTHOR,
+    )
+    set_promotion_policy(
+        "fraud", "champion", approvals=1, approver_role="approver", store=store, actor=AUTHOR
+    )
     return test
 
 
 def _evaluate(store, artifacts, test, gates=GATES, version=1):
     return evaluate(
-        f"models:/fraud/{version}", test, TARGET_COLUMN, gates=gates, infra=False, analysis=False,
-        robustness=False, store=store, artifacts=artifacts, actor="ci",
+        f"models:/fraud/{version}",
+        test,
+        TARGET_COLUMN,
+        gates=gates,
+        infra=False,
+        analysis=False,
+        robustness=False,
+        store=store,
+        artifacts=artifacts,
+        actor="ci",
     )
 
 
-def test_promotion_refused_without_approval_and_allowed_after(store, artifacts, fraud_model, fraud_data):
+def test_promotion_refused_without_approval_and_allowed_after(
+    store, artifacts, fraud_model, fraud_data
+):
     test = _setup(store, artifacts, fraud_model, fraud_data)
     report = _evaluate(store, artifacts, test)
     assert report.passed is True and gates_status("fraud", 1, store=store) is True
-    request = request_promotion("fraud", 1, "champion", comment="first model", store=store, actor=AUTHOR)
+    request = request_promotion(
+        "fraud", 1, "champion", comment="first model", store=store, actor=AUTHOR
+    )
     with pytest.raises(PermissionDenied, match="0 of 1 required approval"):
         promote(request.id, store=store, actor=AUTHOR)
     with pytest.raises(PermissionDenied, match="not the author"):
@@ -61,7 +82,9 @@ def test_promotion_refused_without_approval_and_allowed_after(store, artifacts, 
     assert store.get_alias("fraud", "champion").number == 1
     done = store.get_promotion_request(request.id)
     assert done.status is RequestStatus.PROMOTED
-    assert [(d.actor, d.approve, d.comment) for d in done.decisions] == [("ben", True, "looks good")]
+    assert [(d.actor, d.approve, d.comment) for d in done.decisions] == [
+        ("ben", True, "looks good")
+    ]
     with pytest.raises(PermissionDenied, match="PROMOTED"):
         promote(request.id, store=store, actor=AUTHOR)
     actions = [(e.action, e.actor) for e in store.list_model_events("fraud")]
@@ -75,7 +98,9 @@ def test_red_or_missing_gates_block_promotion(store, artifacts, fraud_model, fra
     approve(request.id, store=store, actor=REVIEWER)
     with pytest.raises(GateFailed, match="no gated evaluation"):
         promote(request.id, store=store, actor=AUTHOR)
-    report = _evaluate(store, artifacts, test, gates=parse_gates("metrics:\n  roc_auc: {min: 0.999}\n"))
+    report = _evaluate(
+        store, artifacts, test, gates=parse_gates("metrics:\n  roc_auc: {min: 0.999}\n")
+    )
     assert report.passed is False
     with pytest.raises(GateFailed, match="failed its gates") as info:
         promote(request.id, store=store, actor=AUTHOR)

@@ -36,11 +36,18 @@ def test_register_from_object_and_load_by_uri(store, artifacts, fraud_model, fra
     run = store.create_run(name="train")
     store.set_run_status(run.id, RunStatus.FINISHED)
     v1 = register_model(
-        "fraud", fraud_model, input_example=X.head(), run_id=run.id,
-        store=store, artifacts=artifacts, actor=ANA,
+        "fraud",
+        fraud_model,
+        input_example=X.head(),
+        run_id=run.id,
+        store=store,
+        artifacts=artifacts,
+        actor=ANA,
     )
     assert (v1.number, v1.semver, v1.flavor, v1.run_id) == (1, "1.0.0", "sklearn", run.id)
-    model = load_model("models:/fraud/1", store=store, artifacts=artifacts, cache_dir=tmp_path / "c")
+    model = load_model(
+        "models:/fraud/1", store=store, artifacts=artifacts, cache_dir=tmp_path / "c"
+    )
     np.testing.assert_array_equal(model.predict_proba(X), fraud_model.predict_proba(X))
     up = store.upstream(ObjectRef("model_version", v1.id))
     assert {(str(n.edge.src), n.edge.relation) for n in up} >= {
@@ -48,7 +55,9 @@ def test_register_from_object_and_load_by_uri(store, artifacts, fraud_model, fra
         (f"artifact:{v1.manifest_digest}", "stored_as"),
     }
     set_alias("fraud", "champion", 1, store=store, actor=ANA)
-    again = load_model("models:/fraud@champion", store=store, artifacts=artifacts, cache_dir=tmp_path / "c")
+    again = load_model(
+        "models:/fraud@champion", store=store, artifacts=artifacts, cache_dir=tmp_path / "c"
+    )
     assert again.digest == v1.manifest_digest
     assert get_version("fraud/1.0.0", store=store).id == v1.id
     assert get_version("fraud/latest", store=store).id == v1.id
@@ -61,11 +70,17 @@ def test_semantic_versions_follow_what_changed(store, artifacts, fraud_data, tmp
     kw = {"store": store, "artifacts": artifacts, "actor": ANA}
     first = save_model(fraud_pipeline(cols).fit(X, y), tmp_path / "a", input_example=X.head())
     assert register_model("m", first.path, **kw).semver == "1.0.0"
-    retrained = save_model(fraud_pipeline(cols, C=0.1).fit(X, y), tmp_path / "b", input_example=X.head())
+    retrained = save_model(
+        fraud_pipeline(cols, C=0.1).fit(X, y), tmp_path / "b", input_example=X.head()
+    )
     assert register_model("m", retrained.path, **kw).semver == "1.1.0"
     assert register_model("m", retrained.path, description="same bytes", **kw).semver == "1.1.1"
     fewer = cols[:-2]
-    changed = save_model(fraud_pipeline(fewer).fit(train[fewer], y), tmp_path / "c", input_example=train[fewer].head())
+    changed = save_model(
+        fraud_pipeline(fewer).fit(train[fewer], y),
+        tmp_path / "c",
+        input_example=train[fewer].head(),
+    )
     assert register_model("m", changed.path, **kw).semver == "2.0.0"
     assert register_model("m", changed.path, version="7.0.0", **kw).semver == "7.0.0"
     with pytest.raises(Conflict):
@@ -91,22 +106,39 @@ def test_tampered_registered_model_is_refused(store, artifacts, fraud_model, tmp
     data[100] ^= 0xFF
     target.write_bytes(bytes(data))
     # The damaged cache is rebuilt from the verified store; a damaged store object is refused.
-    assert load_model("models:/fraud/1", store=store, artifacts=artifacts, cache_dir=cache).digest == v.manifest_digest
+    assert (
+        load_model("models:/fraud/1", store=store, artifacts=artifacts, cache_dir=cache).digest
+        == v.manifest_digest
+    )
     from loopml.models import Manifest
 
     manifest = Manifest.from_json(artifacts.get(v.manifest_digest), "m")
-    blob = Path(artifacts.url) / "objects" / manifest.files["model.skops"].sha256[:2] / manifest.files["model.skops"].sha256[2:]
+    blob = (
+        Path(artifacts.url)
+        / "objects"
+        / manifest.files["model.skops"].sha256[:2]
+        / manifest.files["model.skops"].sha256[2:]
+    )
     raw = bytearray(blob.read_bytes())
     raw[100] ^= 0xFF
     blob.write_bytes(bytes(raw))
     with pytest.raises(DigestMismatch):
-        load_model("models:/fraud/1", store=store, artifacts=artifacts, cache_dir=tmp_path / "fresh")
+        load_model(
+            "models:/fraud/1", store=store, artifacts=artifacts, cache_dir=tmp_path / "fresh"
+        )
 
 
 def test_alias_moves_history_and_rollback(store, artifacts, fraud_model, weak_model):
     kw = {"store": store, "actor": ANA}
     for model in (fraud_model, weak_model, fraud_model):
-        register_model("fraud", model, version=None if model is weak_model else None, store=store, artifacts=artifacts, actor=ANA)
+        register_model(
+            "fraud",
+            model,
+            version=None if model is weak_model else None,
+            store=store,
+            artifacts=artifacts,
+            actor=ANA,
+        )
     set_alias("fraud", "champion", 1, reason="first", **kw)
     set_alias("fraud", "champion", 2, reason="better", **kw)
     set_alias("fraud", "challenger", 3, **kw)
@@ -115,7 +147,9 @@ def test_alias_moves_history_and_rollback(store, artifacts, fraud_model, weak_mo
     assert (back.from_version, back.to_version) == (2, 1)
     history = alias_history("fraud", "champion", store=store)
     assert [(m.from_version, m.to_version, m.reason) for m in history] == [
-        (None, 1, "first"), (1, 2, "better"), (2, 1, "regression in prod")
+        (None, 1, "first"),
+        (1, 2, "better"),
+        (2, 1, "regression in prod"),
     ]
     delete_alias("fraud", "challenger", **kw)
     with pytest.raises(NotFound):

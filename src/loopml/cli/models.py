@@ -271,7 +271,7 @@ def reject_cmd(
 def promote_cmd(
     ctx: typer.Context, request_id: str, reason: Annotated[str, typer.Option("--reason")] = ""
 ) -> None:
-    """Move the alias as the request asks; refused (exit 1) while gates are red or approvals missing."""
+    """Move the alias as the request asks; refused while gates are red or approvals missing."""
     from loopml.registry import promote
 
     with _session(ctx) as s:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
 _MAX_ROWS = 5000
@@ -131,7 +132,8 @@ def leakage(
             findings.append(
                 {
                     "check": "predictive_feature",
-                    "detail": f"feature {column!r} alone predicts the target ({measure} {strength:.4f})",
+                    "detail": f"feature {column!r} alone predicts the target "
+                    f"({measure} {strength:.4f})",
                     "value": strength,
                     "feature": str(column),
                 }

@@ -26,7 +26,9 @@ row = data.head(1)
 score(row)
 single = []
 for i in range(int(sys.argv[4])):
-    t = time.perf_counter(); score(data.iloc[[i % len(data)]]); single.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    score(data.iloc[[i % len(data)]])
+    single.append(time.perf_counter() - t)
 batch = []
 for _ in range(5):
     t = time.perf_counter(); score(data); batch.append(time.perf_counter() - t)

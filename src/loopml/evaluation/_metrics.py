@@ -34,8 +34,8 @@ def calibration(y_true: np.ndarray, score: np.ndarray, bins: int = 10) -> dict[s
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = np.clip(np.digitize(score, edges[1:-1]), 0, bins - 1)
     counts = np.bincount(index, minlength=bins)
-    mean_score = np.bincount(index, weights=score, minlength=bins)
-    mean_true = np.bincount(index, weights=y_true.astype(float), minlength=bins)
+    mean_score = np.bincount(index, weights=score, minlength=bins).astype(float)
+    mean_true = np.bincount(index, weights=y_true.astype(float), minlength=bins).astype(float)
     filled = counts > 0
     mean_score[filled] /= counts[filled]
     mean_true[filled] /= counts[filled]

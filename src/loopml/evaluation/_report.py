@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopml.errors import GateFailed
-from loopml.evaluation._gates import GateResult
 from loopml.evaluation._html import render_html
+
+if TYPE_CHECKING:
+    import os
+
+    from loopml.evaluation._gates import GateResult
 
 
 def _clean(value: Any) -> Any:

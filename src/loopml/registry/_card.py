@@ -217,7 +217,8 @@ def render_markdown(data: dict[str, Any]) -> str:
                 "| --- | --- | --- | --- |",
             ]
             lines += [
-                f"| {g['rule']} | {_fmt(g['measured'])} | {_fmt(g['bound'])} | {'pass' if g['passed'] else 'FAIL'} |"
+                f"| {g['rule']} | {_fmt(g['measured'])} | {_fmt(g['bound'])} | "
+                f"{'pass' if g['passed'] else 'FAIL'} |"
                 for g in ev["gates"]
             ]
     lines += ["", "## Approvals", ""]
@@ -225,10 +226,12 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append("No promotion requests.")
     for request in data["approvals"]:
         lines.append(
-            f"- request `{request['request']}` for `{request['alias']}` by {request['requested_by']}: {request['status']}"
+            f"- request `{request['request']}` for `{request['alias']}` by "
+            f"{request['requested_by']}: {request['status']}"
         )
         lines += [
-            f"  - {'approved' if d['approve'] else 'rejected'} by {d['actor']} ({d['role']}): {d['comment']}"
+            f"  - {'approved' if d['approve'] else 'rejected'} by {d['actor']} ({d['role']}): "
+            f"{d['comment']}"
             for d in request["decisions"]
         ]
     return "\n".join(lines) + "\n"
@@ -266,8 +269,14 @@ def render_card_html(markdown: str, title: str) -> str:
             body.append(f"<p>{html.escape(line)}</p>")
     if in_table:
         body.append("</table>")
-    style = "body{font-family:system-ui,sans-serif;margin:2em;max-width:1000px}td{border:1px solid #ccc;padding:3px 8px}table{border-collapse:collapse}"
-    return f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style></head><body>{"".join(body)}</body></html>\n'
+    style = (
+        "body{font-family:system-ui,sans-serif;margin:2em;max-width:1000px}"
+        "td{border:1px solid #ccc;padding:3px 8px}table{border-collapse:collapse}"
+    )
+    head = f'<meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style>'
+    return (
+        f'<!doctype html><html lang="en"><head>{head}</head><body>{"".join(body)}</body></html>\n'
+    )
 
 
 def model_card(

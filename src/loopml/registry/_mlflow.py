@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from loopml.errors import InvalidInput
 from loopml.models import ColumnSpec, SavedModel, Signature, save_model
+
+if TYPE_CHECKING:
+    import os
 
 _MLFLOW_TYPES = {
     "double": "float64",

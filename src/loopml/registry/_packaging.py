@@ -4,7 +4,6 @@ pinned requirements, a Dockerfile that serves it, and Kubernetes manifests."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,8 @@ from loopml.models import pull_model, read_manifest
 from loopml.registry._context import artifacts_or_default, store_or_current
 
 if TYPE_CHECKING:
+    import os
+
     from loopml.artifacts import ArtifactStore
     from loopml.store import Store
 
