@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import artifacts, data, datasets, lineage, store
+    from loopml import artifacts, data, datasets, lineage, models, registry, store
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings, load_settings
+    from loopml.evaluation import evaluate
     from loopml.ids import ObjectRef
     from loopml.store import open_store, use_store
 
@@ -25,9 +26,12 @@ _LAZY = {
     "artifacts": "loopml.artifacts",
     "data": "loopml.data",
     "datasets": "loopml.datasets",
+    "evaluate": "loopml.evaluation:evaluate",
     "lineage": "loopml.lineage",
     "load_settings": "loopml.config:load_settings",
+    "models": "loopml.models",
     "open_store": "loopml.store:open_store",
+    "registry": "loopml.registry",
     "store": "loopml.store",
     "use_store": "loopml.store:use_store",
 }
@@ -40,9 +44,12 @@ __all__ = [
     "artifacts",
     "data",
     "datasets",
+    "evaluate",
     "lineage",
     "load_settings",
+    "models",
     "open_store",
+    "registry",
     "store",
     "use_store",
 ]

@@ -47,6 +47,16 @@ class _Values(BaseModel):
         "auto",
         description="Upgrade the schema on open: 'auto' does it for embedded SQLite only.",
     )
+    user: str | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        description="Acting user recorded on registry changes (default: the OS login name).",
+    )
+    roles: str = Field(
+        "approver",
+        description="Comma-separated roles of the acting user (until governance adds RBAC).",
+    )
 
 
 FIELDS: tuple[str, ...] = tuple(_Values.model_fields)
@@ -65,6 +75,8 @@ class Settings:
     artifact_url_value: str | None = None
     busy_timeout_s: float = 30.0
     auto_migrate: str = "auto"
+    user_value: str | None = None
+    roles_value: str = "approver"
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
 
     @property
@@ -82,6 +94,23 @@ class Settings:
         """True when the metadata store is SQLite (nothing to run, migrated on open)."""
         return self.db_url.startswith("sqlite")
 
+    @property
+    def user(self) -> str:
+        """The acting user: the configured one, else the OS login name."""
+        if self.user_value:
+            return self.user_value
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "unknown"
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The acting user's roles, parsed from the comma-separated setting."""
+        return tuple(r.strip() for r in self.roles_value.split(",") if r.strip())
+
     def describe(self) -> list[tuple[str, str, Source]]:
         """Return ``(name, value, source)`` for every setting, derived values included."""
         values: dict[str, object] = {
@@ -90,6 +119,8 @@ class Settings:
             "artifact_url": self.artifact_url,
             "busy_timeout_s": self.busy_timeout_s,
             "auto_migrate": self.auto_migrate,
+            "user": self.user,
+            "roles": ",".join(self.roles),
         }
         return [
             (name, "" if value is None else str(value), self.sources.get(name, "default"))
@@ -205,5 +236,7 @@ def load_settings(
         artifact_url_value=values.artifact_url,
         busy_timeout_s=values.busy_timeout_s,
         auto_migrate=values.auto_migrate,
+        user_value=values.user,
+        roles_value=values.roles,
         sources=sources,
     )

@@ -15,6 +15,7 @@ loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
     │   └── GateFailed                             an evaluation gate failed
     ├── PermissionDenied (PermissionError)         the caller may not do this
     ├── DigestMismatch                             stored bytes no longer match their digest
+    │   └── UnsignedModel                          a model has no manifest of digests to verify
     ├── StoreError                                 the metadata store cannot serve us
     │   ├── StoreUnavailable (ConnectionError)     the database cannot be reached/opened
     │   ├── StoreBusy                              locked longer than the busy timeout
@@ -125,6 +126,27 @@ class DigestMismatch(LoopmlError):
         )
         self.digest = digest
         self.actual = actual
+        self.location = location
+
+
+class UnsignedModel(DigestMismatch):
+    """A model directory has no manifest of file digests, so it cannot be verified.
+
+    Args:
+        location: The directory (or file) that was to be loaded.
+    """
+
+    def __init__(self, location: str) -> None:
+        LoopmlError.__init__(
+            self,
+            f"refusing to load the model at {location}: it has no loopml-model.json manifest of "
+            "file digests to verify",
+            hint="Save the model with loopml.models.save_model (or import an MLflow model with "
+            "`loopml models import`), which records the sha256 of every file.",
+            location=location,
+        )
+        self.digest = ""
+        self.actual = ""
         self.location = location
 
 

@@ -15,8 +15,10 @@ from loopml.cli import config as config_cmd
 from loopml.cli import data as data_cmd
 from loopml.cli import db as db_cmd
 from loopml.cli import demo as demo_cmd
+from loopml.cli import evaluate as evaluate_cmd
 from loopml.cli import home as home_cmd
 from loopml.cli import lineage as lineage_cmd
+from loopml.cli import models as models_cmd
 from loopml.cli._helpers import CliState, err_console, render_error
 from loopml.errors import LoopmlError
 
@@ -57,6 +59,8 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(lineage_cmd.app, name="lineage")
+app.command("evaluate")(evaluate_cmd.evaluate_cmd)
+app.add_typer(models_cmd.app, name="models")
 
 
 def main(argv: list[str] | None = None) -> None:

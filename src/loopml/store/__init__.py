@@ -1,11 +1,22 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
 from loopml.store._open import current_store, open_store, use_store
-from loopml.store.protocols import DatasetStore, LineageStore, RunStore, Store
+from loopml.store.protocols import (
+    ApprovalStore,
+    DatasetStore,
+    EvaluationStore,
+    LineageStore,
+    ModelStore,
+    RunStore,
+    Store,
+)
 
 __all__ = [
+    "ApprovalStore",
     "DatasetStore",
+    "EvaluationStore",
     "LineageStore",
+    "ModelStore",
     "RunStore",
     "Store",
     "current_store",

@@ -13,15 +13,23 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from loopml.entities import (
+        AliasMove,
         Dataset,
         DatasetRef,
         DatasetSchema,
         DatasetVersion,
+        Evaluation,
         LineageEdge,
         LineageNode,
         Metric,
+        ModelEvent,
+        ModelVersion,
         PiiPolicy,
+        PromotionPolicy,
+        PromotionRequest,
         RefKind,
+        RegisteredModel,
+        RequestStatus,
         Run,
         RunStatus,
     )
@@ -179,7 +187,191 @@ class DatasetStore(Protocol):
 
 
 @runtime_checkable
-class Store(RunStore, LineageStore, DatasetStore, Protocol):
+class ModelStore(Protocol):
+    """Registered models, versions, aliases with their history, and the change log.
+
+    Every write records a model event (who, when, why) in the same transaction.
+    """
+
+    def create_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> RegisteredModel:
+        """Create a registered model; Conflict if the name is taken."""
+        ...
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """Return the model; NotFound if absent."""
+        ...
+
+    def list_models(self, *, limit: int = 100, offset: int = 0) -> list[RegisteredModel]:
+        """Return models by name."""
+        ...
+
+    def update_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> RegisteredModel:
+        """Change the description and/or set tags."""
+        ...
+
+    def create_model_version(
+        self,
+        name: str,
+        *,
+        actor: str,
+        semver: str,
+        manifest_digest: str,
+        payload_digest: str,
+        flavor: str,
+        model_class: str,
+        signature_digest: str | None = None,
+        run_id: str | None = None,
+        source: str = "",
+        description: str = "",
+        gates_digest: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelVersion:
+        """Add the next numbered version; Conflict if ``semver`` is already used."""
+        ...
+
+    def get_model_version(self, name: str, number: int) -> ModelVersion:
+        """Return version ``number``; NotFound if absent."""
+        ...
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        """Every version of a model, newest first."""
+        ...
+
+    def update_model_version(
+        self,
+        name: str,
+        number: int,
+        *,
+        actor: str,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelVersion:
+        """Change a version's description and/or set tags."""
+        ...
+
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        number: int | None,
+        *,
+        actor: str,
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> AliasMove:
+        """Point ``alias`` at version ``number`` (None removes it), atomically, with history.
+
+        With ``request_id`` the APPROVED request is marked PROMOTED in the same transaction.
+        """
+        ...
+
+    def get_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at; NotFound if unset."""
+        ...
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+        """Every move of an alias (or of all aliases), oldest first."""
+        ...
+
+    def list_model_events(self, name: str) -> list[ModelEvent]:
+        """The change log of a model, oldest first."""
+        ...
+
+
+@runtime_checkable
+class ApprovalStore(Protocol):
+    """Promotion policies, promotion requests and reviewers' decisions."""
+
+    def set_promotion_policy(self, name: str, policy: PromotionPolicy, *, actor: str) -> None:
+        """Set (or replace) the policy guarding ``policy.alias`` of a model."""
+        ...
+
+    def get_promotion_policies(self, name: str) -> list[PromotionPolicy]:
+        """Every policy of a model, by alias."""
+        ...
+
+    def create_promotion_request(
+        self, name: str, number: int, alias: str, *, actor: str, comment: str = ""
+    ) -> PromotionRequest:
+        """Open a PENDING request to move ``alias`` to version ``number``."""
+        ...
+
+    def get_promotion_request(self, request_id: str) -> PromotionRequest:
+        """Return a request with its decisions; NotFound if absent."""
+        ...
+
+    def list_promotion_requests(
+        self, name: str, *, status: RequestStatus | None = None
+    ) -> list[PromotionRequest]:
+        """Requests of a model, newest first."""
+        ...
+
+    def add_decision(
+        self,
+        request_id: str,
+        *,
+        actor: str,
+        role: str,
+        approve: bool,
+        comment: str,
+        status: RequestStatus,
+    ) -> PromotionRequest:
+        """Record a verdict and move the open request to ``status``.
+
+        Conflict when the request is closed or ``actor`` decided it already.
+        """
+        ...
+
+
+@runtime_checkable
+class EvaluationStore(Protocol):
+    """Evaluations of models, linked to model versions when there is one."""
+
+    def add_evaluation(
+        self,
+        *,
+        actor: str,
+        model_uri: str,
+        model_name: str | None = None,
+        version: int | None = None,
+        data_fingerprint: str = "",
+        passed: bool | None = None,
+        report_digest: str | None = None,
+        gates_digest: str | None = None,
+        summary: Mapping[str, float] | None = None,
+    ) -> Evaluation:
+        """Record an evaluation."""
+        ...
+
+    def get_evaluation(self, evaluation_id: str) -> Evaluation:
+        """Return an evaluation; NotFound if absent."""
+        ...
+
+    def list_evaluations(
+        self, name: str, number: int | None = None, *, limit: int = 100
+    ) -> list[Evaluation]:
+        """Evaluations of a model (or one version), newest first."""
+        ...
+
+
+@runtime_checkable
+class Store(
+    RunStore, LineageStore, DatasetStore, ModelStore, ApprovalStore, EvaluationStore, Protocol
+):
     """Everything the capabilities need from the metadata store."""
 
     def close(self) -> None:

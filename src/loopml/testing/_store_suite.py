@@ -11,13 +11,14 @@ from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import ObjectRef
 from loopml.store import Store
 from loopml.testing._datasets_suite import DatasetStoreConformance
+from loopml.testing._registry_suite import RegistryConformance
 
 
 def _edge(src: str, dst: str, relation: str = "made") -> LineageEdge:
     return LineageEdge(ObjectRef.parse(src), ObjectRef.parse(dst), relation)
 
 
-class StoreConformance(DatasetStoreConformance):
+class StoreConformance(DatasetStoreConformance, RegistryConformance):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 
     def test_is_a_store(self, store: Store) -> None:

@@ -6,12 +6,14 @@ from sqlalchemy.exc import DBAPIError
 
 from loopml.store.sql._engine import Database, open_database, translate
 from loopml.store.sql._migrate import ensure_schema
+from loopml.store.sql.approvals import SqlApprovalStore
 from loopml.store.sql.datasets import SqlDatasetStore
+from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.lineage import SqlLineageStore
 from loopml.store.sql.runs import SqlRunStore
 
 
-class SqlStore(SqlRunStore, SqlLineageStore, SqlDatasetStore):
+class SqlStore(SqlRunStore, SqlLineageStore, SqlDatasetStore, SqlApprovalStore, SqlEvaluationStore):
     """The metadata store on SQLite or PostgreSQL.
 
     Args:

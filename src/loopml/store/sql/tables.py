@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -128,16 +129,160 @@ dataset_schemas = Table(
     Column("created_at_ms", BigInteger, nullable=False),
 )
 
+# -- registry (models, versions, aliases, approvals, evaluations) -------------------------
+# Tags, details and policies are small JSON documents in TEXT columns: they are read whole
+# and never filtered on in SQL.
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("tags_json", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model_id", ID, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("number", BigInteger, nullable=False),
+    Column("semver", String(64), nullable=False),
+    Column("manifest_digest", String(64), nullable=False),
+    Column("payload_digest", String(64), nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("model_class", String(255), nullable=False),
+    Column("signature_digest", String(64), nullable=True),
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="SET NULL"), nullable=True),
+    Column("source", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("gates_digest", String(64), nullable=True),
+    Column("tags_json", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    UniqueConstraint("model_id", "number", name="uq_model_versions_number"),
+    UniqueConstraint("model_id", "semver", name="uq_model_versions_semver"),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", ID, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version_id", ID, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+alias_history = Table(
+    "alias_history",
+    metadata,
+    # INTEGER on SQLite: only an INTEGER PRIMARY KEY autoincrements there.
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("model_id", ID, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("from_number", BigInteger, nullable=True),
+    Column("to_number", BigInteger, nullable=True),
+    Column("actor", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_alias_history_model_alias", "model_id", "alias", "seq"),
+)
+
+model_events = Table(
+    "model_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model_id", ID, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("version_number", BigInteger, nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail_json", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_model_events_model", "model_id", "id"),
+)
+
+promotion_policies = Table(
+    "promotion_policies",
+    metadata,
+    Column("model_id", ID, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("policy_json", Text, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Column("updated_by", String(255), nullable=False),
+)
+
+promotion_requests = Table(
+    "promotion_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model_id", ID, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("version_id", ID, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(255), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("decided_at_ms", BigInteger, nullable=True),
+    Index("ix_promotion_requests_model", "model_id", "status"),
+)
+
+promotion_decisions = Table(
+    "promotion_decisions",
+    metadata,
+    Column(
+        "request_id", ID, ForeignKey("promotion_requests.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("actor", String(255), primary_key=True),
+    Column("role", String(64), nullable=False),
+    Column("approve", Integer, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model_uri", Text, nullable=False),
+    Column("model_id", ID, ForeignKey("models.id", ondelete="CASCADE"), nullable=True),
+    Column("version_number", BigInteger, nullable=True),
+    Column("data_fingerprint", String(64), nullable=False),
+    Column("passed", Integer, nullable=True),
+    Column("report_digest", String(64), nullable=True),
+    Column("gates_digest", String(64), nullable=True),
+    Column("summary_json", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Index("ix_evaluations_model_version", "model_id", "version_number", "created_at_ms"),
+)
+
 __all__ = [
     "ID",
+    "alias_history",
     "dataset_refs",
     "dataset_schemas",
     "dataset_versions",
     "datasets",
+    "evaluations",
     "lineage_edges",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_events",
+    "model_versions",
+    "models",
     "params",
+    "promotion_decisions",
+    "promotion_policies",
+    "promotion_requests",
     "runs",
     "tags",
 ]
