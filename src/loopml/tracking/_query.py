@@ -97,6 +97,8 @@ def _tokens(text: str) -> list[_Tok]:
 def _unquote(token: str) -> str:
     quote = token[0]
     body = token[1:-1].replace(quote * 2, quote)
+    if quote == "`":
+        return body
     return re.sub(r"\\(.)", r"\1", body)
 
 

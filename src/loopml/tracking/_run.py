@@ -92,6 +92,7 @@ class ActiveRun:
         self._steps: dict[str, int] = dict(steps or {})
         self._sync = sync
         self.closed = False
+        self._ending = False
         self.sampler: SystemSampler | None = None
         self.token: Token[ActiveRun | None] | None = None
         self.autologged = False
@@ -305,12 +306,13 @@ class ActiveRun:
 
     def end(self, status: RunStatus = RunStatus.FINISHED, *, error: str | None = None) -> None:
         """Flush, stop system metrics, and record the final status (idempotent)."""
-        if self.closed:
+        if self.closed or self._ending:
             return
-        self.closed = True
+        self._ending = True
         try:
             if self.sampler is not None:
-                self.sampler.stop()
+                self.sampler.stop()  # its last sample still goes into this run
+            self.closed = True
             flush_error: Exception | None = None
             try:
                 self.flush()
@@ -320,6 +322,7 @@ class ActiveRun:
             if flush_error is not None:
                 raise flush_error
         finally:
+            self.closed = True
             self._client.writer.unregister(self.id)
             self._client.forget(self)
 
