@@ -53,9 +53,12 @@ _patched: dict[type, Callable[..., Any]] = {}
 
 def _estimator_classes(framework: str) -> list[type]:
     if framework == "sklearn":
+        from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
         from sklearn.utils import all_estimators
 
-        return [cls for _, cls in all_estimators()]
+        # all_estimators leaves out the searches; their fit lives on the shared base class
+        searches = [c for cls in (GridSearchCV, RandomizedSearchCV) for c in cls.__mro__[:2]]
+        return [cls for _, cls in all_estimators()] + searches
     module = importlib.import_module(framework)
     return [getattr(module, n) for n in _EXTRA_CLASSES[framework] if hasattr(module, n)]
 
@@ -103,10 +106,12 @@ def autolog(
         except ImportError:
             continue
         for cls in classes:
-            original = cls.__dict__.get("fit")
-            if callable(original) and cls not in _patched:
-                _patched[cls] = original
-                cls.fit = _wrap(original)  # type: ignore[attr-defined]
+            # patch the class that defines the fit this estimator runs (often a base class)
+            owner = next((k for k in cls.__mro__ if "fit" in k.__dict__), None)
+            original = None if owner is None else owner.__dict__["fit"]
+            if owner is not None and callable(original) and owner not in _patched:
+                _patched[owner] = original
+                owner.fit = _wrap(original)  # type: ignore[attr-defined]
         done.append(framework)
     return done
 
@@ -187,7 +192,8 @@ def data_digest(X: Any, y: Any = None) -> str:
             continue
         if isinstance(part, pd.DataFrame | pd.Series):
             h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
-            h.update(repr(list(getattr(part, "columns", [part.name]))).encode())
+            names = list(part.columns) if isinstance(part, pd.DataFrame) else [part.name]
+            h.update(repr(names).encode())
         else:
             arr = np.ascontiguousarray(np.asarray(part))
             h.update(str(arr.dtype).encode() + str(arr.shape).encode())
