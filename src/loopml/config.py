@@ -47,6 +47,11 @@ class _Values(BaseModel):
         "auto",
         description="Upgrade the schema on open: 'auto' does it for embedded SQLite only.",
     )
+    dask_address: str | None = Field(
+        None,
+        description="Dask scheduler address (tcp://host:8786) for `--executor dask` "
+        "(default: a local cluster on 127.0.0.1).",
+    )
 
 
 FIELDS: tuple[str, ...] = tuple(_Values.model_fields)
@@ -65,6 +70,7 @@ class Settings:
     artifact_url_value: str | None = None
     busy_timeout_s: float = 30.0
     auto_migrate: str = "auto"
+    dask_address: str | None = None
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
 
     @property
@@ -90,6 +96,7 @@ class Settings:
             "artifact_url": self.artifact_url,
             "busy_timeout_s": self.busy_timeout_s,
             "auto_migrate": self.auto_migrate,
+            "dask_address": self.dask_address,
         }
         return [
             (name, "" if value is None else str(value), self.sources.get(name, "default"))
@@ -205,5 +212,6 @@ def load_settings(
         artifact_url_value=values.artifact_url,
         busy_timeout_s=values.busy_timeout_s,
         auto_migrate=values.auto_migrate,
+        dask_address=values.dask_address,
         sources=sources,
     )

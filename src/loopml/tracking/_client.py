@@ -99,6 +99,7 @@ class TrackingClient:
         self.writer = MetricWriter(
             store, flush_interval_s=flush_interval_s, batch_size=batch_size, heartbeat_s=heartbeat_s
         )
+        self.settings: Settings | None = None
         self._open: dict[str, ActiveRun] = {}
         self._env_artifact: RunArtifact | None = None
 
@@ -108,7 +109,9 @@ class TrackingClient:
         from loopml.artifacts import open_artifact_store
         from loopml.store import open_store
 
-        return cls(open_store(settings), open_artifact_store(settings), **options)
+        client = cls(open_store(settings), open_artifact_store(settings), **options)
+        client.settings = settings
+        return client
 
     def require_artifacts(self) -> ArtifactStore:
         """The artifact store, or a clear error when the client has none."""

@@ -70,6 +70,7 @@ def default_client() -> TrackingClient:
     key = (getattr(store, "url", settings.db_url), settings.artifact_url)
     if key not in _clients:
         _clients[key] = TrackingClient(store, open_artifact_store(settings))
+        _clients[key].settings = settings
     return _clients[key]
 
 
