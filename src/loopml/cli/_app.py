@@ -16,6 +16,8 @@ from loopml.cli import db as db_cmd
 from loopml.cli import demo as demo_cmd
 from loopml.cli import home as home_cmd
 from loopml.cli import lineage as lineage_cmd
+from loopml.cli import runs as runs_cmd
+from loopml.cli import tune as tune_cmd
 from loopml.cli._helpers import CliState, err_console, render_error
 from loopml.errors import LoopmlError
 
@@ -55,6 +57,8 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(lineage_cmd.app, name="lineage")
+app.add_typer(runs_cmd.app, name="runs")
+app.command("tune")(tune_cmd.tune)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -68,7 +68,7 @@ def _fail(text: str, pos: int, problem: str) -> InvalidInput:
     caret = " " * pos + "^"
     return InvalidInput(
         f"malformed run filter at column {pos + 1}: {problem}",
-        hint=f"  {text}\n  {caret}\n"
+        hint=f"{text}\n  {caret}\n"
         "Write conditions like: metrics.auc > 0.9 and params.model = 'rf' and "
         "tags.team = 'risk' (strings in quotes; combine with and/or/not and parentheses).",
         position=pos,
