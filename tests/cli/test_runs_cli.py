@@ -14,7 +14,9 @@ def _seed(tmp_path: Path) -> list[str]:
     client = TrackingClient.from_settings(load_settings(cwd=tmp_path, env={}))
     ids = []
     for i, model in enumerate(["lr", "rf", "rf"]):
-        with client.start_run(f"r{i}", params={"model": model, "C": i}, tags={"team": "risk"}) as run:
+        with client.start_run(
+            f"r{i}", params={"model": model, "C": i}, tags={"team": "risk"}
+        ) as run:
             for step in range(3):
                 run.log_metric("auc", 0.8 + i / 20 + step / 100)
             run.log_text(f"file {i}", "out.txt")
@@ -25,8 +27,15 @@ def _seed(tmp_path: Path) -> list[str]:
 
 def test_list_filter_sort_page_json(cli: Cli, tmp_path: Path) -> None:
     ids = _seed(tmp_path)
-    out = cli("runs", "list", "--filter", "metrics.auc > 0.84 and params.model = 'rf' and tags.team = 'risk'",
-              "--order-by", "metrics.auc desc", "--json")
+    out = cli(
+        "runs",
+        "list",
+        "--filter",
+        "metrics.auc > 0.84 and params.model = 'rf' and tags.team = 'risk'",
+        "--order-by",
+        "metrics.auc desc",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert [r["id"] for r in data["runs"]] == [ids[2], ids[1]] and data["total"] == 2
@@ -56,7 +65,9 @@ def test_show_compare_delete_gc(cli: Cli, tmp_path: Path) -> None:
     assert cli("runs", "show", ids[1]).returncode == 0
     missing = cli("runs", "show", "f" * 32)
     assert missing.returncode == 2 and "not found" in missing.stderr
-    compared = json.loads(cli("runs", "compare", ids[0], ids[1], "--history", "auc", "--json").stdout)
+    compared = json.loads(
+        cli("runs", "compare", ids[0], ids[1], "--history", "auc", "--json").stdout
+    )
     assert compared["differing_params"] == ["C", "model"]
     assert abs(compared["metrics"]["auc"][ids[1]]["max"] - 0.87) < 1e-9
     assert [p[0] for p in compared["histories"]["auc"][ids[0]]] == [0, 1, 2]
@@ -72,8 +83,7 @@ def test_show_compare_delete_gc(cli: Cli, tmp_path: Path) -> None:
 
 def test_tune_from_a_spec(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(
-        "def objective(trial):\n"
-        "    return -(trial.params['x'] - 1) ** 2\n"
+        "def objective(trial):\n    return -(trial.params['x'] - 1) ** 2\n"
     )
     (tmp_path / "spec.yaml").write_text(
         "objective: train.py:objective\n"

@@ -35,7 +35,9 @@ def iris() -> tuple[pd.DataFrame, pd.Series]:
     return data.data, data.target
 
 
-def test_fit_inside_a_run_logs_params_metrics_model_and_data(logged: TrackingClient, iris: tuple[pd.DataFrame, pd.Series]) -> None:
+def test_fit_inside_a_run_logs_params_metrics_model_and_data(
+    logged: TrackingClient, iris: tuple[pd.DataFrame, pd.Series]
+) -> None:
     X, y = iris
     with logged.start_run("train") as run:
         model = LogisticRegression(C=0.5, max_iter=500).fit(X, y)
@@ -51,7 +53,9 @@ def test_fit_inside_a_run_logs_params_metrics_model_and_data(logged: TrackingCli
     assert [c["name"] for c in signature["inputs"]] == list(X.columns)
 
 
-def test_fit_without_a_run_makes_one_and_inner_fits_are_not_logged(logged: TrackingClient, iris: tuple[pd.DataFrame, pd.Series]) -> None:
+def test_fit_without_a_run_makes_one_and_inner_fits_are_not_logged(
+    logged: TrackingClient, iris: tuple[pd.DataFrame, pd.Series]
+) -> None:
     X, y = iris
     make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
     GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0]}, cv=2).fit(X, y)
@@ -61,7 +65,9 @@ def test_fit_without_a_run_makes_one_and_inner_fits_are_not_logged(logged: Track
     assert "training_r2" in {s.key for s in logged.metric_summaries([runs[2].id])}
 
 
-def test_second_fit_in_one_run_becomes_a_child(logged: TrackingClient, iris: tuple[pd.DataFrame, pd.Series]) -> None:
+def test_second_fit_in_one_run_becomes_a_child(
+    logged: TrackingClient, iris: tuple[pd.DataFrame, pd.Series]
+) -> None:
     X, y = iris
     with logged.start_run("two") as run:
         LogisticRegression(C=1.0, max_iter=500).fit(X, y)
@@ -71,7 +77,9 @@ def test_second_fit_in_one_run_becomes_a_child(logged: TrackingClient, iris: tup
 
 
 @pytest.mark.parametrize("framework", ["xgboost", "lightgbm"])
-def test_boosting_libraries(logged: TrackingClient, iris: tuple[pd.DataFrame, pd.Series], framework: str) -> None:
+def test_boosting_libraries(
+    logged: TrackingClient, iris: tuple[pd.DataFrame, pd.Series], framework: str
+) -> None:
     if importlib.util.find_spec(framework) is None:
         pytest.skip(f"{framework} is not installed")
     X, y = iris
@@ -84,7 +92,9 @@ def test_boosting_libraries(logged: TrackingClient, iris: tuple[pd.DataFrame, pd
     assert logged.load_model(run.id) is not None
 
 
-def test_unknown_framework_and_disable(client: TrackingClient, iris: tuple[pd.DataFrame, pd.Series]) -> None:
+def test_unknown_framework_and_disable(
+    client: TrackingClient, iris: tuple[pd.DataFrame, pd.Series]
+) -> None:
     with pytest.raises(InvalidInput):
         autolog(frameworks=("torch",))
     autolog(frameworks=("sklearn",), client=client)

@@ -105,7 +105,11 @@ def test_any_text_parses_or_fails_cleanly(text: str) -> None:
 
 @given(
     st.sampled_from(["metrics", "params", "tags"]),
-    st.text(alphabet=st.characters(blacklist_characters="`", blacklist_categories=("Cs",)), min_size=1, max_size=20),
+    st.text(
+        alphabet=st.characters(blacklist_characters="`", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=20,
+    ),
     st.floats(allow_nan=False, allow_infinity=False, width=32),
 )
 def test_quoted_keys_round_trip(scope: str, key: str, value: float) -> None:

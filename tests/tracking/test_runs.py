@@ -89,7 +89,9 @@ def test_sync_mode_is_durable_per_call(client: TrackingClient, tmp_path: Path) -
         assert len(other.metric_history(run.id, "m")) == 1
 
 
-def test_tags_notes_and_environment(client: TrackingClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tags_notes_and_environment(
+    client: TrackingClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     git = ["git", "-C", str(repo), "-c", "user.email=a@b", "-c", "user.name=a"]
@@ -146,7 +148,9 @@ def test_log_input_records_lineage(client: TrackingClient) -> None:
     with client.start_run("reads") as run:
         run.log_input("dataset_version:0193abc")
     up = loopml.lineage.upstream(ObjectRef("run", run.id), store=client.store)
-    assert [(str(n.edge.src), n.edge.relation) for n in up] == [("dataset_version:0193abc", "input")]
+    assert [(str(n.edge.src), n.edge.relation) for n in up] == [
+        ("dataset_version:0193abc", "input")
+    ]
 
 
 def test_resume_continues_steps(client: TrackingClient) -> None:
@@ -174,13 +178,17 @@ def test_system_metrics(client: TrackingClient) -> None:
 def test_search_compare_delete_gc(client: TrackingClient) -> None:
     ids = []
     for i, model in enumerate(["rf", "rf", "lr"]):
-        with client.start_run(f"r{i}", params={"model": model, "C": i}, tags={"team": "risk"}) as run:
+        with client.start_run(
+            f"r{i}", params={"model": model, "C": i}, tags={"team": "risk"}
+        ) as run:
             run.log_text(f"only {i}", "note.txt")
             run.log_text("shared", "shared.txt")
             for step in range(3):
                 run.log_metric("auc", 0.5 + 0.1 * i + 0.01 * step)
         ids.append(run.id)
-    found = client.search_runs("metrics.auc > 0.6 and params.model = 'rf'", order_by="metrics.auc desc")
+    found = client.search_runs(
+        "metrics.auc > 0.6 and params.model = 'rf'", order_by="metrics.auc desc"
+    )
     assert [r.id for r in found] == [ids[1]]
     assert client.count_runs("tags.team = 'risk'") == 3
     with pytest.raises(InvalidInput):

@@ -37,7 +37,9 @@ def _check_store(client: TrackingClient, result, n: int) -> None:  # type: ignor
 
 def test_twenty_trials_in_process_with_pruning(client: TrackingClient) -> None:
     seen = []
-    result = tune(quadratic, SPACE, n_trials=20, pruner="median", seed=1, client=client, progress=seen.append)
+    result = tune(
+        quadratic, SPACE, n_trials=20, pruner="median", seed=1, client=client, progress=seen.append
+    )
     assert len(seen) == 20
     assert {t.state for t in result.trials} <= {"COMPLETE", "PRUNED"}
     assert result.best_value > -1
@@ -51,7 +53,9 @@ def test_twenty_trials_in_process_with_pruning(client: TrackingClient) -> None:
 def test_twenty_trials_in_local_processes(tmp_path: Path) -> None:
     client = TrackingClient.from_settings(load_settings(env={}, home=tmp_path / "home"))
     try:
-        result = tune(quadratic, SPACE, n_trials=20, parallelism=2, pruner="median", seed=0, client=client)
+        result = tune(
+            quadratic, SPACE, n_trials=20, parallelism=2, pruner="median", seed=0, client=client
+        )
         _check_store(client, result, 20)
     finally:
         client.close()
@@ -59,19 +63,25 @@ def test_twenty_trials_in_local_processes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.dask
-def test_twenty_trials_on_a_local_dask_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_twenty_trials_on_a_local_dask_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("distributed")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
     client = TrackingClient.from_settings(load_settings(env={}, home=tmp_path / "home"))
     try:
-        result = tune(quadratic, SPACE, n_trials=20, parallelism=2, executor="dask", seed=0, client=client)
+        result = tune(
+            quadratic, SPACE, n_trials=20, parallelism=2, executor="dask", seed=0, client=client
+        )
         _check_store(client, result, 20)
     finally:
         client.close()
 
 
 def test_failed_trials_are_failed_runs(client: TrackingClient) -> None:
-    result = tune(flaky, {"x": {"type": "float", "low": -1, "high": 1}}, n_trials=8, seed=3, client=client)
+    result = tune(
+        flaky, {"x": {"type": "float", "low": -1, "high": 1}}, n_trials=8, seed=3, client=client
+    )
     failed = [t for t in result.trials if t.state == "FAIL"]
     assert failed and all("negative x" in (t.error or "") for t in failed)
     assert client.get_run(failed[0].run_id).status is RunStatus.FAILED
@@ -105,7 +115,12 @@ def test_bad_arguments(client: TrackingClient) -> None:
 def test_cross_validate_logs_folds(client: TrackingClient) -> None:
     X, y = load_iris(return_X_y=True)
     result = cross_validate(
-        LogisticRegression(max_iter=500), X, y, cv=3, scoring=["accuracy", "f1_macro"], client=client
+        LogisticRegression(max_iter=500),
+        X,
+        y,
+        cv=3,
+        scoring=["accuracy", "f1_macro"],
+        client=client,
     )
     assert len(result.scores["accuracy"]["folds"]) == 3
     history = client.metric_history(result.run_id, "cv/accuracy")

@@ -49,17 +49,32 @@ def _run_json(run: Run) -> dict[str, Any]:
 
 
 def _summary_json(s: MetricSummary) -> dict[str, Any]:
-    return {"latest": _num(s.latest), "step": s.latest_step, "min": _num(s.min), "max": _num(s.max), "count": s.count}
+    return {
+        "latest": _num(s.latest),
+        "step": s.latest_step,
+        "min": _num(s.min),
+        "max": _num(s.max),
+        "count": s.count,
+    }
 
 
 @app.command("list")
 def list_runs(
     ctx: typer.Context,
-    filter: Annotated[str, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.9 and params.model = 'rf'\"")] = "",
-    order_by: Annotated[str | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc desc'")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100_000, help="Page size.")] = 50,
+    filter: Annotated[
+        str,
+        typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.9 and params.model = 'rf'\""),
+    ] = "",
+    order_by: Annotated[
+        str | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc desc'")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=100_000, help="Page size.")
+    ] = 50,
     page: Annotated[int, typer.Option("--page", min=1, help="Page number (1-based).")] = 1,
-    parent: Annotated[str | None, typer.Option("--parent", help="Only children of this run.")] = None,
+    parent: Annotated[
+        str | None, typer.Option("--parent", help="Only children of this run.")
+    ] = None,
     deleted: Annotated[bool, typer.Option("--deleted", help="Include soft-deleted runs.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -67,8 +82,12 @@ def list_runs(
     client = _client(ctx)
     try:
         runs = client.search_runs(
-            filter, order_by=order_by, limit=limit, offset=(page - 1) * limit,
-            include_deleted=deleted, parent_id=parent,
+            filter,
+            order_by=order_by,
+            limit=limit,
+            offset=(page - 1) * limit,
+            include_deleted=deleted,
+            parent_id=parent,
         )
         total = client.count_runs(filter, include_deleted=deleted, parent_id=parent)
         metrics: dict[str, dict[str, MetricSummary]] = {}
@@ -84,13 +103,17 @@ def list_runs(
                 "page": page,
                 "limit": limit,
                 "runs": [
-                    {**_run_json(r), "metrics": {k: _num(v.latest) for k, v in metrics.get(r.id, {}).items()}}
+                    {
+                        **_run_json(r),
+                        "metrics": {k: _num(v.latest) for k, v in metrics.get(r.id, {}).items()},
+                    }
                     for r in runs
                 ],
             }
         )
         return
-    table = Table(title=f"runs {(page - 1) * limit + 1 if runs else 0}-{(page - 1) * limit + len(runs)} of {total}")
+    first = (page - 1) * limit + 1
+    table = Table(title=f"runs {first if runs else 0}-{first + len(runs) - 1} of {total}")
     table.add_column("id", no_wrap=True)
     for column in ("name", "status", "created (UTC)", "params", "metrics (latest)"):
         table.add_column(column, overflow="fold")
@@ -120,12 +143,17 @@ def show(
             {
                 **_run_json(run),
                 "metrics": {s.key: _summary_json(s) for s in summaries},
-                "artifacts": [{"path": a.path, "digest": a.digest, "size": a.size} for a in artifacts],
+                "artifacts": [
+                    {"path": a.path, "digest": a.digest, "size": a.size} for a in artifacts
+                ],
             }
         )
         return
     console.print(f"[bold]{run.name}[/] {run.id}  [bold]{run.status.value}[/]")
-    console.print(f"created {_when(run.created_at_ms)}  ended {_when(run.ended_at_ms)}  parent {run.parent_id or '-'}")
+    console.print(
+        f"created {_when(run.created_at_ms)}  ended {_when(run.ended_at_ms)}  "
+        f"parent {run.parent_id or '-'}"
+    )
     if run.error:
         console.print(f"[red]error:[/] {run.error}")
     if run.notes:
@@ -141,7 +169,14 @@ def show(
     for column in ("key", "latest", "step", "min", "max", "points"):
         table.add_column(column)
     for s in summaries:
-        table.add_row(s.key, f"{s.latest:.6g}", str(s.latest_step), f"{s.min:.6g}", f"{s.max:.6g}", str(s.count))
+        table.add_row(
+            s.key,
+            f"{s.latest:.6g}",
+            str(s.latest_step),
+            f"{s.min:.6g}",
+            f"{s.max:.6g}",
+            str(s.count),
+        )
     console.print(table)
     table = Table(title="artifacts")
     for column in ("path", "size", "digest"):
@@ -155,8 +190,13 @@ def show(
 def compare(
     ctx: typer.Context,
     run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
-    history: Annotated[list[str] | None, typer.Option("--history", help="Also print this metric's history per run (repeatable).")] = None,
-    all_params: Annotated[bool, typer.Option("--all-params", help="Show equal params too.")] = False,
+    history: Annotated[
+        list[str] | None,
+        typer.Option("--history", help="Also print this metric's history per run (repeatable)."),
+    ] = None,
+    all_params: Annotated[
+        bool, typer.Option("--all-params", help="Show equal params too.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Params diff, latest/best metrics side by side, and metric histories."""
@@ -164,7 +204,10 @@ def compare(
     try:
         comparison = client.compare(run_ids)
         histories = {
-            key: {rid: [(m.step, _num(m.value)) for m in client.metric_history(rid, key)] for rid in run_ids}
+            key: {
+                rid: [(m.step, _num(m.value)) for m in client.metric_history(rid, key)]
+                for rid in run_ids
+            }
             for key in history or []
         }
     finally:
@@ -175,7 +218,10 @@ def compare(
                 "runs": [_run_json(r) for r in comparison.runs],
                 "params": comparison.params,
                 "differing_params": comparison.differing_params,
-                "metrics": {k: {rid: _summary_json(s) for rid, s in v.items()} for k, v in comparison.metrics.items()},
+                "metrics": {
+                    k: {rid: _summary_json(s) for rid, s in v.items()}
+                    for k, v in comparison.metrics.items()
+                },
                 "histories": histories,
             }
         )
@@ -200,8 +246,8 @@ def compare(
             cells.append("-" if s is None else f"{s.latest:.4g} ({s.min:.4g}..{s.max:.4g})")
         table.add_row(key, *cells)
     console.print(table)
-    for key, per_run in histories.items():
-        for rid, points in per_run.items():
+    for key, by_run in histories.items():
+        for rid, points in by_run.items():
             console.print(f"{key} {rid[:12]}: " + " ".join(f"{s}:{v}" for s, v in points[:50]))
 
 
@@ -220,7 +266,9 @@ def delete(
     if as_json:
         print_json({"deleted": run_ids})
     else:
-        console.print(f"deleted {len(run_ids)} run(s); `loopml runs restore` undoes, `loopml runs gc` purges")
+        console.print(
+            f"deleted {len(run_ids)} run(s); `loopml runs restore` undoes, `loopml runs gc` purges"
+        )
 
 
 @app.command("restore")
@@ -240,7 +288,10 @@ def restore(
 @app.command("gc")
 def gc(
     ctx: typer.Context,
-    older_than: Annotated[float, typer.Option("--older-than", min=0, help="Only runs deleted at least this many hours ago.")] = 0.0,
+    older_than: Annotated[
+        float,
+        typer.Option("--older-than", min=0, help="Only runs deleted at least this many hours ago."),
+    ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Purge soft-deleted runs and free artifacts no longer referenced."""

@@ -37,13 +37,19 @@ def _load_spec(path: Path) -> TuneSpec:
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}", hint="Pass the path of a tuning spec YAML.") from exc
+        raise InvalidInput(
+            f"cannot read {path}: {exc.strerror}", hint="Pass the path of a tuning spec YAML."
+        ) from exc
     except yaml.YAMLError as exc:
-        raise InvalidInput(f"{path}: malformed YAML ({exc})", hint="Fix the syntax at the line shown.") from exc
+        raise InvalidInput(
+            f"{path}: malformed YAML ({exc})", hint="Fix the syntax at the line shown."
+        ) from exc
     try:
         return TuneSpec.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
         raise InvalidInput(
             f"{path}: invalid tuning spec: {problems}",
             hint="Required: objective (module:function) and space; optional: n_trials, direction, "
@@ -54,7 +60,9 @@ def _load_spec(path: Path) -> TuneSpec:
 def _load_objective(target: str, base: Path) -> Any:
     where, _, attr = target.rpartition(":")
     if not where or not attr:
-        raise InvalidInput(f"objective {target!r} is not module:function", hint="e.g. objective: train:objective")
+        raise InvalidInput(
+            f"objective {target!r} is not module:function", hint="e.g. objective: train:objective"
+        )
     try:
         if where.endswith(".py"):
             file = (base / where).resolve()
@@ -65,16 +73,29 @@ def _load_objective(target: str, base: Path) -> Any:
             module = importlib.import_module(where)
         return getattr(module, attr)
     except (ImportError, AttributeError) as exc:
-        raise InvalidInput(f"cannot load objective {target!r}: {exc}", hint="Check the module path and function name.") from exc
+        raise InvalidInput(
+            f"cannot load objective {target!r}: {exc}",
+            hint="Check the module path and function name.",
+        ) from exc
 
 
 def tune(
     ctx: typer.Context,
     spec: Annotated[Path, typer.Argument(help="Tuning spec YAML (objective, space, n_trials...).")],
     executor: Annotated[str, typer.Option("--executor", help="local or dask.")] = "local",
-    dask_address: Annotated[str | None, typer.Option("--dask-address", help="Dask scheduler (default: settings' dask_address, else a local cluster).")] = None,
-    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Override the spec.")] = None,
-    parallelism: Annotated[int | None, typer.Option("--parallelism", min=1, help="Override the spec.")] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-address",
+            help="Dask scheduler (default: settings' dask_address, else a local cluster).",
+        ),
+    ] = None,
+    n_trials: Annotated[
+        int | None, typer.Option("--n-trials", min=1, help="Override the spec.")
+    ] = None,
+    parallelism: Annotated[
+        int | None, typer.Option("--parallelism", min=1, help="Override the spec.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Run a hyperparameter search; every trial is a child run of one parent run."""
@@ -85,7 +106,9 @@ def tune(
     from loopml.tuning import tune as run_tune
 
     if executor not in ("local", "dask"):
-        raise InvalidInput(f"unknown executor {executor!r}", hint="Use --executor local or --executor dask.")
+        raise InvalidInput(
+            f"unknown executor {executor!r}", hint="Use --executor local or --executor dask."
+        )
     config = _load_spec(spec)
     objective = _load_objective(config.objective, spec.parent)
     settings = state(ctx).settings()
@@ -94,9 +117,14 @@ def tune(
     best: list[float] = []
     try:
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[best]}"), TimeElapsedColumn(),
-            console=console, disable=as_json, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[best]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json,
+            transient=False,
         ) as bar:
             task = bar.add_task(config.name, total=total, best="")
 
@@ -107,11 +135,19 @@ def tune(
                 bar.update(task, advance=1, best="" if top is None else f"best {top:.5g}")
 
             result = run_tune(
-                objective, config.space, n_trials=total, direction=config.direction,
-                pruner=config.pruner, parallelism=parallelism or config.parallelism,
+                objective,
+                config.space,
+                n_trials=total,
+                direction=config.direction,
+                pruner=config.pruner,
+                parallelism=parallelism or config.parallelism,
                 executor=executor,  # type: ignore[arg-type]
-                dask_address=dask_address or settings.dask_address, name=config.name,
-                metric=config.metric, seed=config.seed, client=client, progress=advance,
+                dask_address=dask_address or settings.dask_address,
+                name=config.name,
+                metric=config.metric,
+                seed=config.seed,
+                client=client,
+                progress=advance,
             )
     finally:
         client.close()
@@ -124,12 +160,22 @@ def tune(
                 "best_trial": result.best_trial,
                 "best_run_id": result.best_run_id,
                 "trials": [
-                    {"number": t.number, "state": t.state, "value": t.value, "params": t.params, "run_id": t.run_id}
+                    {
+                        "number": t.number,
+                        "state": t.state,
+                        "value": t.value,
+                        "params": t.params,
+                        "run_id": t.run_id,
+                    }
                     for t in result.trials
                 ],
             }
         )
         return
-    console.print(f"best value {result.best_value:.6g} (trial {result.best_trial}, run {result.best_run_id})")
+    console.print(
+        f"best value {result.best_value:.6g} (trial {result.best_trial}, run {result.best_run_id})"
+    )
     console.print(f"best params {result.best_params}")
-    console.print(f"parent run {result.parent_run_id}: `loopml runs list --parent {result.parent_run_id}`")
+    console.print(
+        f"parent run {result.parent_run_id}: `loopml runs list --parent {result.parent_run_id}`"
+    )

@@ -39,8 +39,14 @@ class RunStore(Protocol):
         parent_id: str | None = None,
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
+        notes: str | None = None,
+        heartbeat: bool = False,
     ) -> Run:
-        """Create a RUNNING run with its params and tags in one transaction."""
+        """Create a RUNNING run with its params and tags in one transaction.
+
+        ``heartbeat=True`` stamps a first heartbeat: the run then counts as CRASHED once
+        its heartbeat goes stale (see :meth:`mark_stale_runs_crashed`).
+        """
         ...
 
     def get_run(self, run_id: str) -> Run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,7 +19,9 @@ from loopml.entities import (
 )
 from loopml.errors import InvalidInput, NotFound
 from loopml.ids import ObjectRef
-from loopml.store import Store
+
+if TYPE_CHECKING:
+    from loopml.store import Store
 
 _D1, _D2, _D3 = ("a" * 64), ("b" * 64), ("c" * 64)
 

@@ -36,7 +36,14 @@ _log = logging.getLogger("loopml.tracking")
 _in_fit: ContextVar[bool] = ContextVar("loopml_autolog_in_fit", default=False)
 _FRAMEWORKS = ("sklearn", "xgboost", "lightgbm")
 _EXTRA_CLASSES = {
-    "xgboost": ("XGBModel", "XGBClassifier", "XGBRegressor", "XGBRanker", "XGBRFClassifier", "XGBRFRegressor"),
+    "xgboost": (
+        "XGBModel",
+        "XGBClassifier",
+        "XGBRegressor",
+        "XGBRanker",
+        "XGBRFClassifier",
+        "XGBRFRegressor",
+    ),
     "lightgbm": ("LGBMModel", "LGBMClassifier", "LGBMRegressor", "LGBMRanker"),
 }
 
@@ -93,8 +100,8 @@ def autolog(
     if unknown:
         raise InvalidInput(f"unknown autolog framework(s) {unknown}", hint=f"Use {_FRAMEWORKS}.")
     if disable:
-        for cls, original in _patched.items():
-            cls.fit = original  # type: ignore[attr-defined]
+        for cls, saved in _patched.items():
+            cls.fit = saved  # type: ignore[attr-defined]
         _patched.clear()
         return []
     _config.log_models = log_models
@@ -108,7 +115,7 @@ def autolog(
         for cls in classes:
             # patch the class that defines the fit this estimator runs (often a base class)
             owner = next((k for k in cls.__mro__ if "fit" in k.__dict__), None)
-            original = None if owner is None else owner.__dict__["fit"]
+            original: Any = None if owner is None else owner.__dict__["fit"]
             if owner is not None and callable(original) and owner not in _patched:
                 _patched[owner] = original
                 owner.fit = _wrap(original)  # type: ignore[attr-defined]
@@ -130,7 +137,9 @@ def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
     return fit
 
 
-def _logged_fit(original: Callable[..., Any], est: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _logged_fit(
+    original: Callable[..., Any], est: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     current = active_run()
     own: ActiveRun | None = None
     if current is None or current.autologged:
@@ -157,7 +166,9 @@ def _record(run: ActiveRun, est: Any, X: Any, y: Any) -> None:
     try:
         run.log_params(params)
     except Conflict:
-        _log.warning("loopml autolog: params of %s differ from the run's; not logged", type(est).__name__)
+        _log.warning(
+            "loopml autolog: params of %s differ from the run's; not logged", type(est).__name__
+        )
     tags = {"loopml.autolog.estimator": f"{type(est).__module__}.{type(est).__qualname__}"}
     with contextlib.suppress(Exception):
         tags["loopml.autolog.training_data_digest"] = data_digest(X, y)
@@ -221,7 +232,9 @@ def training_metrics(est: Any, X: Any, y: Any) -> dict[str, float]:
             if proba.shape[1] == 2:
                 out["training_roc_auc"] = m.roc_auc_score(y, proba[:, 1])
             else:
-                out["training_roc_auc"] = m.roc_auc_score(y, proba, multi_class="ovr", labels=est.classes_)
+                out["training_roc_auc"] = m.roc_auc_score(
+                    y, proba, multi_class="ovr", labels=est.classes_
+                )
     elif is_regressor(est):
         pred = est.predict(X)
         mse = m.mean_squared_error(y, pred)

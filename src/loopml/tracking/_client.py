@@ -118,7 +118,8 @@ class TrackingClient:
         if self.artifacts is None:
             raise InvalidInput(
                 "this tracking client has no artifact store",
-                hint="Build it with TrackingClient(store, artifacts) or TrackingClient.from_settings.",
+                hint="Build it with TrackingClient(store, artifacts) or "
+                "TrackingClient.from_settings(settings).",
             )
         return self.artifacts
 
@@ -222,7 +223,15 @@ class TrackingClient:
         self.reap()
         return self.store.get_run(run_id)
 
-    def _query(self, filter: str, order_by: str | None, limit: int, offset: int, include_deleted: bool, parent_id: str | None) -> RunQuery:
+    def _query(
+        self,
+        filter: str,
+        order_by: str | None,
+        limit: int,
+        offset: int,
+        include_deleted: bool,
+        parent_id: str | None,
+    ) -> RunQuery:
         return RunQuery(
             where=parse_filter(filter),
             order_by=parse_order_by(order_by),
@@ -256,9 +265,13 @@ class TrackingClient:
             InvalidInput: The filter or sort is malformed (the message points at it).
         """
         self.reap()
-        return self.store.search_runs(self._query(filter, order_by, limit, offset, include_deleted, parent_id))
+        return self.store.search_runs(
+            self._query(filter, order_by, limit, offset, include_deleted, parent_id)
+        )
 
-    def count_runs(self, filter: str = "", *, include_deleted: bool = False, parent_id: str | None = None) -> int:
+    def count_runs(
+        self, filter: str = "", *, include_deleted: bool = False, parent_id: str | None = None
+    ) -> int:
         """How many runs match ``filter``."""
         return self.store.count_runs(self._query(filter, None, 1, 0, include_deleted, parent_id))
 
@@ -294,20 +307,26 @@ class TrackingClient:
         for artifact in self.store.list_run_artifacts(run_id):
             if artifact.path == path.strip("/"):
                 return self.require_artifacts().get(artifact.digest)
-        raise NotFound("artifact", f"{run_id}/{path}", hint="List them with list_artifacts(run_id).")
+        raise NotFound(
+            "artifact", f"{run_id}/{path}", hint="List them with list_artifacts(run_id)."
+        )
 
-    def download_artifacts(self, run_id: str, dest: str | os.PathLike[str], prefix: str = "") -> list[Path]:
+    def download_artifacts(
+        self, run_id: str, dest: str | os.PathLike[str], prefix: str = ""
+    ) -> list[Path]:
         """Write a run's files (under ``prefix``) below ``dest``; return the paths written."""
         written = []
         for artifact in self.store.list_run_artifacts(run_id):
             if artifact.path.startswith(prefix.strip("/")):
-                written.append(self.require_artifacts().get_file(artifact.digest, Path(dest) / artifact.path))
+                written.append(
+                    self.require_artifacts().get_file(artifact.digest, Path(dest) / artifact.path)
+                )
         return written
 
     def load_model(self, run_id: str, name: str = "model") -> Any:
         """Load a model stored by :meth:`ActiveRun.log_model` (pickle: trusted runs only)."""
         data = self.read_artifact(run_id, f"{name}/model.pkl")
-        return pickle.load(io.BytesIO(data))  # noqa: S301 - the store's own, digest-verified
+        return pickle.load(io.BytesIO(data))
 
     # -- deleting ------------------------------------------------------------------------
 

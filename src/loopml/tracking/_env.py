@@ -58,7 +58,7 @@ def _git_tags(cwd: str) -> dict[str, str]:
 def _requirements() -> str:
     names: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
-        name = dist.metadata.get("Name")
+        name = dist.metadata["Name"] if "Name" in dist.metadata else None
         if name:
             names[name.lower()] = dist.version
     return "".join(f"{name}=={version}\n" for name, version in sorted(names.items()))

@@ -131,9 +131,7 @@ def _require_run() -> ActiveRun:
     if run is None:
         from loopml.errors import InvalidInput
 
-        raise InvalidInput(
-            "no active run", hint="Call this inside `with loopml.start_run(...):`."
-        )
+        raise InvalidInput("no active run", hint="Call this inside `with loopml.start_run(...):`.")
     return run
 
 

@@ -216,7 +216,11 @@ class _Parser:
             value = self.value()
         else:
             found = "the end of the filter" if op_tok.kind == "end" else repr(op_tok.text)
-            raise _fail(self.text, op_tok.pos, f"expected an operator (=, !=, <, >, like, in...) after {key!r}, found {found}")
+            raise _fail(
+                self.text,
+                op_tok.pos,
+                f"expected an operator (=, !=, <, >, like, in...) after {key!r}, found {found}",
+            )
         return self.checked(Comparison(scope, key, op, value), at, op_tok)
 
     def checked(self, cond: Comparison, at: _Tok, op_tok: _Tok) -> Comparison:
@@ -238,14 +242,24 @@ class _Parser:
             if cond.key == "status":
                 known = {s.value for s in RunStatus}
                 for v in items:
-                    if isinstance(v, str) and v.upper() not in known and cond.op in ("=", "!=", "in", "not in"):
-                        raise _fail(self.text, op_tok.pos, f"unknown status {v!r}; use one of {', '.join(sorted(known))}")
+                    if (
+                        isinstance(v, str)
+                        and v.upper() not in known
+                        and cond.op in ("=", "!=", "in", "not in")
+                    ):
+                        raise _fail(
+                            self.text,
+                            op_tok.pos,
+                            f"unknown status {v!r}; use one of {', '.join(sorted(known))}",
+                        )
                 if cond.op in ("=", "!=", "in", "not in"):
                     upper = tuple(v.upper() if isinstance(v, str) else v for v in items)
-                    value: Value = upper if isinstance(cond.value, tuple) else upper[0]
+                    value = cast("Value", upper if isinstance(cond.value, tuple) else upper[0])
                     cond = Comparison(cond.scope, cond.key, cond.op, value)
         elif cond.scope == "metrics" and not numeric:
-            raise _fail(self.text, op_tok.pos, f"metrics.{cond.key} compares with a number, not a string")
+            raise _fail(
+                self.text, op_tok.pos, f"metrics.{cond.key} compares with a number, not a string"
+            )
         if cond.op in ("like", "ilike") and not textual:
             raise _fail(self.text, op_tok.pos, f"{cond.op} needs a quoted pattern such as 'rf%'")
         return cond

@@ -149,8 +149,10 @@ class ActiveRun:
 
     @staticmethod
     def _number(key: str, value: object) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) and not hasattr(
-            value, "__float__"
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            and not hasattr(value, "__float__")
         ):
             raise InvalidInput(
                 f"metric {key!r} got a value of type {type(value).__name__}: {value!r}",
@@ -158,7 +160,7 @@ class ActiveRun:
                 key=key,
             )
         try:
-            return float(value)  # type: ignore[arg-type]
+            return float(value)
         except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidInput(f"metric {key!r}: {value!r} is not a number", key=key) from exc
 
@@ -207,7 +209,9 @@ class ActiveRun:
 
     # -- artifacts -----------------------------------------------------------------------
 
-    def log_artifact(self, path: str | os.PathLike[str], artifact_path: str | None = None) -> list[RunArtifact]:
+    def log_artifact(
+        self, path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> list[RunArtifact]:
         """Store a file or a whole folder in the artifact store, recorded under this run.
 
         Args:
@@ -283,7 +287,9 @@ class ActiveRun:
         """
         files = _serialise_model(model, name, input_example=input_example, signature=signature)
         recorded = tuple(self.log_bytes(data, path) for path, data in files.items())
-        return ModelInfo(uri=f"runs:/{self.id}/{name}", run_id=self.id, name=name, artifacts=recorded)
+        return ModelInfo(
+            uri=f"runs:/{self.id}/{name}", run_id=self.id, name=name, artifacts=recorded
+        )
 
     def log_input(self, ref: ObjectRef | str, relation: str = "input") -> LineageEdge:
         """Record that this run read ``ref`` (e.g. a dataset version): a lineage edge to the run.
@@ -330,7 +336,10 @@ class ActiveRun:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if exc is None:
             self.end(RunStatus.FINISHED)
@@ -340,4 +349,3 @@ class ActiveRun:
         else:
             with contextlib.suppress(Exception):
                 self.end(RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:10_000])
-

@@ -24,7 +24,7 @@ _MB = 1024 * 1024
 
 def _gpu_reader() -> Callable[[], dict[str, float]] | None:
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
 
         pynvml.nvmlInit()
         handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
@@ -82,7 +82,9 @@ class SystemSampler:
         self._net0 = psutil.net_io_counters()
         self._gpu = _gpu_reader()
         self._step = 0
-        self._thread = threading.Thread(target=self._loop, name="loopml-system-metrics", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="loopml-system-metrics", daemon=True
+        )
 
     def start(self) -> None:
         """Start sampling (a first sample is taken right away)."""

@@ -13,4 +13,10 @@ from loopml.tuning._tune import TrialResult, TuneResult, tune
 
 __all__ = [
     "CVResult",
-    "Trial", "TrialResult", "TuneResult", "cross_validate", "to_distributions", "tune"]
+    "Trial",
+    "TrialResult",
+    "TuneResult",
+    "cross_validate",
+    "to_distributions",
+    "tune",
+]

@@ -62,16 +62,22 @@ def cross_validate(
     run = own or current
     assert run is not None
     try:
-        run.log_params({"cv": repr(cv) if not isinstance(cv, int) else cv, "cv_estimator": type(estimator).__name__})
+        run.log_params(
+            {
+                "cv": repr(cv) if not isinstance(cv, int) else cv,
+                "cv_estimator": type(estimator).__name__,
+            }
+        )
         out: dict[str, dict[str, Any]] = {}
         for key, values in scores.items():
             label = key.removeprefix("test_")
-            folds = [float(v) for v in np.asarray(values)]
+            folds: list[float] = [float(v) for v in np.asarray(values)]
             for fold, value in enumerate(folds):
                 run.log_metric(f"cv/{label}", value, fold)
-            summary = {"folds": folds, "mean": float(np.mean(folds)), "std": float(np.std(folds))}
-            run.log_metric(f"cv/{label}_mean", summary["mean"])
-            run.log_metric(f"cv/{label}_std", summary["std"])
+            mean, std = float(np.mean(folds)), float(np.std(folds))
+            summary = {"folds": folds, "mean": mean, "std": std}
+            run.log_metric(f"cv/{label}_mean", mean)
+            run.log_metric(f"cv/{label}_std", std)
             out[label] = summary
     except BaseException as exc:
         if own is not None:

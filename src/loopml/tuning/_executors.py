@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -20,7 +21,9 @@ class _LocalPool:
     def __init__(self, parallelism: int) -> None:
         self.parallelism = parallelism
 
-    def run(self, make_task: Callable[[], TrialTask], finish: Callable[[TrialOutcome], None], n: int) -> None:
+    def run(
+        self, make_task: Callable[[], TrialTask], finish: Callable[[TrialOutcome], None], n: int
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=self.parallelism, mp_context=context) as pool:
             launched = 0
@@ -41,11 +44,16 @@ class _DaskPool:
         self.client = client
         self.parallelism = parallelism
 
-    def run(self, make_task: Callable[[], TrialTask], finish: Callable[[TrialOutcome], None], n: int) -> None:
-        from distributed import as_completed
+    def run(
+        self, make_task: Callable[[], TrialTask], finish: Callable[[TrialOutcome], None], n: int
+    ) -> None:
+        as_completed: Any = importlib.import_module("distributed").as_completed
 
         launched = 0
-        first = [self.client.submit(run_trial, make_task(), pure=False) for _ in range(min(n, self.parallelism))]
+        first = [
+            self.client.submit(run_trial, make_task(), pure=False)
+            for _ in range(min(n, self.parallelism))
+        ]
         launched = len(first)
         queue = as_completed(first)
         for future in queue:
@@ -56,25 +64,30 @@ class _DaskPool:
 
 
 @contextmanager
-def open_executor(kind: str, parallelism: int, dask_address: str | None) -> Iterator[_LocalPool | _DaskPool]:
+def open_executor(
+    kind: str, parallelism: int, dask_address: str | None
+) -> Iterator[_LocalPool | _DaskPool]:
     """The pool for ``kind``; a Dask local cluster is started and stopped here."""
     if kind == "local":
         yield _LocalPool(parallelism)
         return
     try:
-        from distributed import Client, LocalCluster
+        distributed: Any = importlib.import_module("distributed")
     except ImportError as exc:
         raise MissingExtra("dask", "tuning with --executor dask") from exc
     if dask_address:
-        with Client(dask_address) as client:
+        with distributed.Client(dask_address) as client:
             yield _DaskPool(client, parallelism)
         return
-    with LocalCluster(
-        n_workers=parallelism,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-        memory_limit="2GiB",
-    ) as cluster, Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=parallelism,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+            memory_limit="2GiB",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield _DaskPool(client, parallelism)

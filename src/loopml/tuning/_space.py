@@ -54,12 +54,16 @@ def to_distributions(space: Mapping[str, Any]) -> dict[str, BaseDistribution]:
                 out[name] = d.CategoricalDistribution(choices)
             elif kind == "float":
                 out[name] = d.FloatDistribution(
-                    float(spec["low"]), float(spec["high"]), log=bool(spec.get("log", False)),
+                    float(spec["low"]),
+                    float(spec["high"]),
+                    log=bool(spec.get("log", False)),
                     step=None if spec.get("step") is None else float(spec["step"]),
                 )
             elif kind == "int":
                 out[name] = d.IntDistribution(
-                    int(spec["low"]), int(spec["high"]), log=bool(spec.get("log", False)),
+                    int(spec["low"]),
+                    int(spec["high"]),
+                    log=bool(spec.get("log", False)),
                     step=int(spec.get("step", 1)),
                 )
             else:

@@ -26,7 +26,9 @@ class Trial:
         run: The trial's child run (log extra metrics or artifacts to it).
     """
 
-    def __init__(self, number: int, params: dict[str, Any], run: ActiveRun, optuna_trial: Any, metric: str) -> None:
+    def __init__(
+        self, number: int, params: dict[str, Any], run: ActiveRun, optuna_trial: Any, metric: str
+    ) -> None:
         self.number = number
         self.params = params
         self.run = run
@@ -90,7 +92,11 @@ def run_trial(task: TrialTask, client: TrackingClient | None = None) -> TrialOut
     if client is None:
         assert task.settings is not None
         client = _worker_client(task.settings)
-    study = optuna.create_study(direction=task.direction, pruner=task.pruner, study_name=task.study_name)
+    study = optuna.create_study(
+        direction=task.direction,  # type: ignore[arg-type]
+        pruner=task.pruner,
+        study_name=task.study_name,
+    )
     if task.snapshot:
         study.add_trials(task.snapshot)
     study.enqueue_trial(task.params)

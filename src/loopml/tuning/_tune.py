@@ -65,7 +65,9 @@ def _pruner(pruner: Any) -> Any:
         return optuna.pruners.HyperbandPruner()
     if isinstance(pruner, optuna.pruners.BasePruner):
         return pruner
-    raise InvalidInput(f"unknown pruner {pruner!r}", hint="Use 'median', 'hyperband', 'none' or an optuna pruner.")
+    raise InvalidInput(
+        f"unknown pruner {pruner!r}", hint="Use 'median', 'hyperband', 'none' or an optuna pruner."
+    )
 
 
 def _worker_settings(client: TrackingClient) -> Settings:
@@ -130,7 +132,9 @@ def tune(
     import optuna
 
     if n_trials < 1 or parallelism < 1:
-        raise InvalidInput("n_trials and parallelism must be at least 1", hint="e.g. n_trials=20, parallelism=2")
+        raise InvalidInput(
+            "n_trials and parallelism must be at least 1", hint="e.g. n_trials=20, parallelism=2"
+        )
     if direction not in ("maximize", "minimize"):
         raise InvalidInput(f"direction must be 'maximize' or 'minimize', got {direction!r}")
     if executor not in ("local", "dask"):
@@ -172,8 +176,17 @@ def tune(
                 states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED),
             )
             return TrialTask(
-                trial.number, dict(trial.params), objective, parent.id, direction,
-                the_pruner, distributions, list(snapshot), metric, settings, name,
+                trial.number,
+                dict(trial.params),
+                objective,
+                parent.id,
+                direction,
+                the_pruner,
+                distributions,
+                list(snapshot),
+                metric,
+                settings,
+                name,
             )
 
         def finish(outcome: TrialOutcome) -> None:
@@ -181,8 +194,19 @@ def tune(
             for step, value in sorted(outcome.intermediate.items()):
                 trial.report(value, step)
             state = optuna.trial.TrialState[outcome.state]
-            study.tell(trial, outcome.value if state is optuna.trial.TrialState.COMPLETE else None, state=state)
-            result = TrialResult(outcome.number, outcome.state, outcome.value, dict(trial.params), outcome.run_id, outcome.error)
+            study.tell(
+                trial,
+                outcome.value if state is optuna.trial.TrialState.COMPLETE else None,
+                state=state,
+            )
+            result = TrialResult(
+                outcome.number,
+                outcome.state,
+                outcome.value,
+                dict(trial.params),
+                outcome.run_id,
+                outcome.error,
+            )
             results[outcome.number] = result
             if progress is not None:
                 progress(result)
@@ -197,7 +221,11 @@ def tune(
 
 
 def _conclude(parent: Any, study: Any, results: dict[int, TrialResult]) -> TuneResult:
-    done = [r for r in results.values() if r.state == "COMPLETE" and r.value is not None and not math.isnan(r.value)]
+    done = [
+        r
+        for r in results.values()
+        if r.state == "COMPLETE" and r.value is not None and not math.isnan(r.value)
+    ]
     if not done:
         raise InvalidInput(
             "no trial completed; see the FAILED trial runs for the errors",

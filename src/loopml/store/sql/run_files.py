@@ -41,9 +41,7 @@ def _existing(conn: Connection, run_ids: Sequence[str]) -> set[str]:
 def _with_descendants(conn: Connection, run_ids: Sequence[str]) -> set[str]:
     every, frontier = set(run_ids), set(run_ids)
     while frontier:
-        children = conn.execute(
-            select(t.runs.c.id).where(t.runs.c.parent_id.in_(list(frontier)))
-        )
+        children = conn.execute(select(t.runs.c.id).where(t.runs.c.parent_id.in_(list(frontier))))
         frontier = {row[0] for row in children} - every
         every |= frontier
     return every
@@ -84,7 +82,9 @@ class SqlRunFiles:
             if not _existing(conn, [run_id]):
                 raise NotFound("run", run_id)
             rows = conn.execute(
-                select(a.c.path, a.c.digest, a.c.size).where(a.c.run_id == run_id).order_by(a.c.path)
+                select(a.c.path, a.c.digest, a.c.size)
+                .where(a.c.run_id == run_id)
+                .order_by(a.c.path)
             )
             return [RunArtifact(path, digest, int(size)) for path, digest, size in rows]
 

@@ -68,8 +68,8 @@ class SqlRunMetrics:
                     conn.exec_driver_sql(_UPSERT_LATEST.format(p="%s"), latest)
                 else:
                     sql = f"INSERT INTO metrics ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
-                    conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
-                    conn.exec_driver_sql(_UPSERT_LATEST.format(p="?"), latest)  # type: ignore[arg-type]
+                    conn.exec_driver_sql(sql, list(rows))
+                    conn.exec_driver_sql(_UPSERT_LATEST.format(p="?"), latest)
         except IntegrityError as exc:
             raise self._missing_run({r[0] for r in latest}) from exc
         except Exception as exc:

@@ -52,7 +52,7 @@ def _as_number(column: Any, dialect: str) -> ColumnElement[Any]:
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     if value is None:
-        return column.is_(None) if op == "=" else column.is_not(None)
+        return column.is_(None) if op == "=" else column.is_not(None)  # type: ignore[no-any-return]
     match op:
         case "=":
             return column == value  # type: ignore[no-any-return]

@@ -205,18 +205,11 @@ class SqlRunStore(SqlRunMetrics, SqlRunSearch, SqlRunFiles):
         if not metrics:
             return
         _check_keys("metric", list({m.key for m in metrics}))
-        rows = [
-            {
-                "run_id": run_id,
-                "key": m.key,
-                "step": m.step,
-                "timestamp_ms": m.timestamp_ms,
-                "value": None if math.isnan(m.value) else m.value,
-            }
-            for m in metrics
-        ]
         self.append_metric_rows(
-            [(r["run_id"], r["key"], r["step"], r["timestamp_ms"], r["value"]) for r in rows]
+            [
+                (run_id, m.key, m.step, m.timestamp_ms, None if math.isnan(m.value) else m.value)
+                for m in metrics
+            ]
         )
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
