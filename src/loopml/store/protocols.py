@@ -41,11 +41,13 @@ class RunStore(Protocol):
         tags: Mapping[str, str] | None = None,
         notes: str | None = None,
         heartbeat: bool = False,
+        artifacts: Sequence[RunArtifact] = (),
     ) -> Run:
         """Create a RUNNING run with its params and tags in one transaction.
 
         ``heartbeat=True`` stamps a first heartbeat: the run then counts as CRASHED once
-        its heartbeat goes stale (see :meth:`mark_stale_runs_crashed`).
+        its heartbeat goes stale (see :meth:`mark_stale_runs_crashed`). ``artifacts`` are
+        recorded in the same transaction.
         """
         ...
 

@@ -182,10 +182,9 @@ class TrackingClient:
                 tags=all_tags,
                 notes=notes,
                 heartbeat=True,
+                artifacts=[] if self._env_artifact is None else [self._env_artifact],
             )
             active = ActiveRun(self, run, sync=sync)
-            if self._env_artifact is not None:
-                self.store.add_run_artifacts(run.id, [self._env_artifact])
         self._open[run.id] = active
         self.writer.register(run.id, lambda: active.end(RunStatus.FINISHED))
         if system_metrics:

@@ -47,6 +47,20 @@ def _with_descendants(conn: Connection, run_ids: Sequence[str]) -> set[str]:
     return every
 
 
+def artifact_rows(run_id: str, artifacts: Sequence[RunArtifact]) -> list[dict[str, object]]:
+    """Validated rows for ``run_artifacts`` (the last entry wins for a repeated path)."""
+    rows = {}
+    for a in artifacts:
+        path = _check_path(a.path)
+        rows[path] = {
+            "run_id": run_id,
+            "path": path,
+            "digest": check_digest(a.digest),
+            "size": int(a.size),
+        }
+    return list(rows.values())
+
+
 class SqlRunFiles:
     """Artifacts recorded by runs, and the soft-delete life cycle."""
 
@@ -56,24 +70,17 @@ class SqlRunFiles:
         """Record files of a run; a path recorded again points at the new blob."""
         if not artifacts:
             return
-        rows = {
-            _check_path(a.path): {
-                "run_id": run_id,
-                "path": _check_path(a.path),
-                "digest": check_digest(a.digest),
-                "size": int(a.size),
-            }
-            for a in artifacts
-        }
+        rows = artifact_rows(run_id, artifacts)
         with self._db.write() as conn:
             if not _existing(conn, [run_id]):
                 raise NotFound("run", run_id)
             conn.execute(
                 delete(t.run_artifacts).where(
-                    t.run_artifacts.c.run_id == run_id, t.run_artifacts.c.path.in_(list(rows))
+                    t.run_artifacts.c.run_id == run_id,
+                    t.run_artifacts.c.path.in_([r["path"] for r in rows]),
                 )
             )
-            conn.execute(insert(t.run_artifacts), list(rows.values()))
+            conn.execute(insert(t.run_artifacts), rows)
 
     def list_run_artifacts(self, run_id: str) -> list[RunArtifact]:
         """The files a run recorded, sorted by path."""

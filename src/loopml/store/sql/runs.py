@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
-from loopml.entities import Metric, Run, RunStatus
+from loopml.entities import Metric, Run, RunArtifact, RunStatus
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import new_id
 from loopml.store.sql import tables as t
 from loopml.store.sql._time import now_ms
-from loopml.store.sql.run_files import SqlRunFiles
+from loopml.store.sql.run_files import SqlRunFiles, artifact_rows
 from loopml.store.sql.run_metrics import SqlRunMetrics
 from loopml.store.sql.run_search import SqlRunSearch
 
@@ -80,6 +80,7 @@ class SqlRunStore(SqlRunMetrics, SqlRunSearch, SqlRunFiles):
         tags: Mapping[str, str] | None = None,
         notes: str | None = None,
         heartbeat: bool = False,
+        artifacts: Sequence[RunArtifact] = (),
     ) -> Run:
         """Create a RUNNING run with its params and tags in one transaction.
 
@@ -117,6 +118,8 @@ class SqlRunStore(SqlRunMetrics, SqlRunSearch, SqlRunFiles):
                         insert(table),
                         [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
                     )
+            if artifacts:
+                conn.execute(insert(t.run_artifacts), artifact_rows(run_id, artifacts))
         return Run(
             id=run_id,
             name=name,
