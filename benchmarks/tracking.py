@@ -42,9 +42,16 @@ def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def bench_loopml(url_for: callable, repeat: int) -> dict[str, float]:  # type: ignore[valid-type]
+def bench_loopml(
+    url_for: callable,  # type: ignore[valid-type]
+    repeat: int,
+    between: callable | None = None,  # type: ignore[valid-type]
+) -> dict[str, float]:
+    """Run the three workloads ``repeat`` times; ``between`` runs after each (the floor)."""
     call_us, e2e, runs_ms, create_ms, read_s = [], [], [], [], []
     for attempt in range(repeat):
+        if between is not None:
+            between(attempt)  # interleaved, so both see the same machine load
         url, folder = url_for(attempt)
         store = SqlStore(url)
         client = TrackingClient(store, ArtifactStore(str(folder / "artifacts")))
@@ -83,10 +90,17 @@ def bench_loopml(url_for: callable, repeat: int) -> dict[str, float]:  # type: i
     }
 
 
-def bench_raw_sqlite(folder: Path, repeat: int) -> dict[str, float]:
-    loop_us, many_us = [], []
-    for attempt in range(repeat):
-        for kind, out in (("loop", loop_us), ("many", many_us)):
+class RawSqlite:
+    """The floor: a raw sqlite3 insert loop (and executemany) in one transaction."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.loop_us: list[float] = []
+        self.many_us: list[float] = []
+
+    def __call__(self, attempt: int) -> None:
+        folder = self.folder
+        for kind, out in (("loop", self.loop_us), ("many", self.many_us)):
             db = sqlite3.connect(folder / f"raw-{kind}-{attempt}.db", isolation_level=None)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
@@ -108,10 +122,12 @@ def bench_raw_sqlite(folder: Path, repeat: int) -> dict[str, float]:
             db.execute("COMMIT")
             out.append((time.perf_counter() - start) / N_POINTS * 1e6)
             db.close()
-    return {
-        "raw_loop_us_per_point": _median(loop_us),
-        "raw_executemany_us_per_point": _median(many_us),
-    }
+
+    def result(self) -> dict[str, float]:
+        return {
+            "raw_loop_us_per_point": _median(self.loop_us),
+            "raw_executemany_us_per_point": _median(self.many_us),
+        }
 
 
 MLFLOW_SCRIPT = textwrap.dedent(
@@ -138,7 +154,8 @@ MLFLOW_SCRIPT = textwrap.dedent(
             now = int(time.time() * 1000)
             start = time.perf_counter()
             for lo in range(0, points, 1000):
-                batch = [Metric("loss", i * 0.001, now, i) for i in range(lo, min(lo + 1000, points))]
+                top = min(lo + 1000, points)
+                batch = [Metric("loss", i * 0.001, now, i) for i in range(lo, top)]
                 client.log_batch(run.info.run_id, metrics=batch, synchronous=True)
             batch_rate.append(points / (time.perf_counter() - start))
             batch_run = run.info.run_id
@@ -225,6 +242,10 @@ def _pg_fresh(base: str, tag: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
+def _line(label: str, value: str) -> None:
+    print(f"{label:<38} {value}")
+
+
 def report(
     title: str,
     ours: dict[str, float],
@@ -232,47 +253,55 @@ def report(
     raw: dict[str, float] | None,
 ) -> None:
     print(f"\n== {title} ==")
-    print(
-        f"loopml log_metric call        {ours['log_metric_us_per_call']:9.2f} us/call  "
-        f"({ours['log_metric_calls_per_s']:,.0f} calls/s)"
+    us, rate = ours["log_metric_us_per_call"], ours["log_metric_calls_per_s"]
+    _line("loopml log_metric call", f"{us:10.2f} us/call ({rate:,.0f} calls/s)")
+    _line("loopml durable end to end", f"{ours['durable_points_per_s']:10,.0f} points/s")
+    _line(
+        "loopml run with 10 params",
+        f"{ours['run_with_10_params_ms']:10.3f} ms start+params+end "
+        f"(create alone {ours['run_create_only_ms']:.3f} ms)",
     )
-    print(f"loopml durable end to end     {ours['durable_points_per_s']:12,.0f} points/s")
-    print(
-        f"loopml run with 10 params     {ours['run_with_10_params_ms']:9.3f} ms (start+params+end; "
-        f"create alone {ours['run_create_only_ms']:.3f} ms)"
-    )
-    print(f"loopml 100k history read      {ours['history_100k_read_s']:9.3f} s")
+    _line("loopml 100k-point history read", f"{ours['history_100k_read_s']:10.3f} s")
     if raw:
         floor = 1e6 / raw["raw_loop_us_per_point"]
-        print(
-            f"raw sqlite3 loop, 1 txn       {raw['raw_loop_us_per_point']:9.2f} us/point ({floor:,.0f} points/s)"
-            f"; executemany {raw['raw_executemany_us_per_point']:.2f} us/point"
+        _line(
+            "raw sqlite3 insert loop, 1 txn",
+            f"{raw['raw_loop_us_per_point']:10.2f} us/point ({floor:,.0f} points/s); "
+            f"executemany {raw['raw_executemany_us_per_point']:.2f} us/point",
         )
-        print(
-            f"  loopml durable vs raw loop floor: {floor / ours['durable_points_per_s']:.2f}x slower"
+        _line(
+            "  floor rate / loopml durable rate", f"{floor / ours['durable_points_per_s']:10.2f}x"
         )
     if theirs:
         v = theirs["version"]
-        print(
-            f"MLflow {v} log_metric        {theirs['log_metric_us_per_call']:9.1f} us/call  "
-            f"({theirs['log_metric_calls_per_s']:,.0f} calls/s, {theirs['log_metric_calls_measured']} calls)"
+        _line(
+            f"MLflow {v} log_metric",
+            f"{theirs['log_metric_us_per_call']:10.1f} us/call "
+            f"({theirs['log_metric_calls_per_s']:,.0f} calls/s; "
+            f"{theirs['log_metric_calls_measured']} calls)",
         )
-        print(f"MLflow {v} log_batch         {theirs['log_batch_points_per_s']:12,.0f} points/s")
-        print(
-            f"MLflow {v} run w/ 10 params  {theirs['run_with_10_params_ms']:9.3f} ms ({theirs['runs_measured']} runs)"
+        _line(f"MLflow {v} log_batch", f"{theirs['log_batch_points_per_s']:10,.0f} points/s")
+        _line(
+            f"MLflow {v} run with 10 params",
+            f"{theirs['run_with_10_params_ms']:10.3f} ms ({theirs['runs_measured']} runs)",
         )
-        print(f"MLflow {v} 100k history read {theirs['history_100k_read_s']:9.3f} s")
-        print(
-            f"  durable points/s vs MLflow log_batch : {ours['durable_points_per_s'] / theirs['log_batch_points_per_s']:8.1f}x"
+        _line(f"MLflow {v} 100k-point history read", f"{theirs['history_100k_read_s']:10.3f} s")
+        durable = ours["durable_points_per_s"]
+        _line(
+            "  durable rate vs MLflow log_batch",
+            f"{durable / theirs['log_batch_points_per_s']:10.1f}x",
         )
-        print(
-            f"  durable points/s vs MLflow log_metric: {ours['durable_points_per_s'] / theirs['log_metric_calls_per_s']:8.1f}x"
+        _line(
+            "  durable rate vs MLflow log_metric",
+            f"{durable / theirs['log_metric_calls_per_s']:10.1f}x",
         )
-        print(
-            f"  run with 10 params vs MLflow         : {theirs['run_with_10_params_ms'] / ours['run_with_10_params_ms']:8.1f}x faster"
+        _line(
+            "  run with 10 params vs MLflow",
+            f"{theirs['run_with_10_params_ms'] / ours['run_with_10_params_ms']:10.1f}x faster",
         )
-        print(
-            f"  history read vs MLflow               : {theirs['history_100k_read_s'] / ours['history_100k_read_s']:8.1f}x faster"
+        _line(
+            "  history read vs MLflow",
+            f"{theirs['history_100k_read_s'] / ours['history_100k_read_s']:10.1f}x faster",
         )
 
 
@@ -305,8 +334,9 @@ def main() -> None:
             sub.mkdir()
             return f"sqlite:///{sub / 'loopml.db'}", sub
 
-        ours = bench_loopml(sqlite_url, args.repeat)
-        raw = bench_raw_sqlite(folder, args.repeat)
+        floor = RawSqlite(folder)
+        ours = bench_loopml(sqlite_url, args.repeat, floor)
+        raw = floor.result()
         theirs = bench_mlflow(python, f"sqlite:///{folder / 'mlflow.db'}", args) if python else None
         report("SQLite", ours, theirs, raw)
         if args.postgres:
