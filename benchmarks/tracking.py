@@ -90,6 +90,47 @@ def bench_loopml(
     }
 
 
+N_SEARCH_RUNS = 10_000
+SEARCH = "metrics.auc > 0.9 and params.model = 'rf' and tags.team = 'risk'"
+
+
+def bench_search(url: str, repeat: int) -> dict[str, float]:
+    """List 10,000 runs with a filter on a metric, a param and a tag, sorted by the metric."""
+    import random
+
+    from loopml.store.sql import SqlStore
+
+    store = SqlStore(url)
+    rng = random.Random(0)
+    for lo in range(0, N_SEARCH_RUNS, 1000):
+        rows = []
+        for i in range(lo, lo + 1000):
+            run = store.create_run(
+                name=f"run-{i}",
+                params={"model": rng.choice(["rf", "lr", "gb"]), "C": str(rng.random())},
+                tags={"team": rng.choice(["risk", "ops"])},
+            )
+            rows.append((run.id, "auc", 0, 1, rng.random()))
+        store.append_metric_rows(rows)
+    client = TrackingClient(store, capture_environment=False)
+    times, count_times, found, total = [], [], 0, 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        found = len(client.search_runs(SEARCH, order_by="metrics.auc desc", limit=1000))
+        times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        total = client.count_runs(SEARCH)
+        count_times.append(time.perf_counter() - start)
+    client.close()
+    store.close()
+    return {
+        "search_s": _median(times),
+        "count_s": _median(count_times),
+        "found": found,
+        "total": total,
+    }
+
+
 class RawSqlite:
     """The floor: a raw sqlite3 insert loop (and executemany) in one transaction."""
 
@@ -320,11 +361,25 @@ def main() -> None:
     parser.add_argument("--mlflow-runs", type=int, default=N_RUNS)
     parser.add_argument("--mlflow-repeat", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--search-only", action="store_true", help="only the 10,000-run filtered listing"
+    )
     args = parser.parse_args()
     print(
         f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs; "
         f"sqlite {sqlite3.sqlite_version}; medians of {args.repeat} (MLflow: {args.mlflow_repeat})"
     )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.search_only:
+            found = bench_search(f"sqlite:///{folder / 'search.db'}", args.repeat)
+            print(
+                f"SQLite: listing {N_SEARCH_RUNS:,} runs with {SEARCH!r}, sorted by metrics.auc "
+                f"desc (page of {found['found']:,.0f} of {found['total']:,.0f} matches): "
+                f"{found['search_s']:.3f} s; "
+                f"count: {found['count_s']:.3f} s"
+            )
+            return
     python = ensure_mlflow(args.mlflow_venv, bool(args.postgres)) if args.compare else None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
