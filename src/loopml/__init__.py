@@ -12,17 +12,23 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import artifacts, data, datasets, lineage, models, registry, store
+    from loopml import artifacts, data, datasets, lineage, models, registry, store, tracking, tuning
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings, load_settings
     from loopml.evaluation import evaluate
     from loopml.ids import ObjectRef
     from loopml.store import open_store, use_store
+    from loopml.tracking import TrackingClient, active_run, autolog, start_run
+    from loopml.tuning import cross_validate, tune
 
 _LAZY = {
     "ArtifactStore": "loopml.artifacts:ArtifactStore",
     "ObjectRef": "loopml.ids:ObjectRef",
     "Settings": "loopml.config:Settings",
+    "TrackingClient": "loopml.tracking:TrackingClient",
+    "active_run": "loopml.tracking:active_run",
+    "autolog": "loopml.tracking:autolog",
+    "cross_validate": "loopml.tuning:cross_validate",
     "artifacts": "loopml.artifacts",
     "data": "loopml.data",
     "datasets": "loopml.datasets",
@@ -32,7 +38,11 @@ _LAZY = {
     "models": "loopml.models",
     "open_store": "loopml.store:open_store",
     "registry": "loopml.registry",
+    "start_run": "loopml.tracking:start_run",
     "store": "loopml.store",
+    "tracking": "loopml.tracking",
+    "tune": "loopml.tuning:tune",
+    "tuning": "loopml.tuning",
     "use_store": "loopml.store:use_store",
 }
 
@@ -40,8 +50,12 @@ __all__ = [
     "ArtifactStore",
     "ObjectRef",
     "Settings",
+    "TrackingClient",
     "__version__",
+    "active_run",
     "artifacts",
+    "autolog",
+    "cross_validate",
     "data",
     "datasets",
     "evaluate",
@@ -50,7 +64,11 @@ __all__ = [
     "models",
     "open_store",
     "registry",
+    "start_run",
     "store",
+    "tracking",
+    "tune",
+    "tuning",
     "use_store",
 ]
 

@@ -57,6 +57,11 @@ class _Values(BaseModel):
         "approver",
         description="Comma-separated roles of the acting user (until governance adds RBAC).",
     )
+    dask_address: str | None = Field(
+        None,
+        description="Dask scheduler address (tcp://host:8786) for `--executor dask` "
+        "(default: a local cluster on 127.0.0.1).",
+    )
 
 
 FIELDS: tuple[str, ...] = tuple(_Values.model_fields)
@@ -77,6 +82,7 @@ class Settings:
     auto_migrate: str = "auto"
     user_value: str | None = None
     roles_value: str = "approver"
+    dask_address: str | None = None
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
 
     @property
@@ -121,6 +127,7 @@ class Settings:
             "auto_migrate": self.auto_migrate,
             "user": self.user,
             "roles": ",".join(self.roles),
+            "dask_address": self.dask_address,
         }
         return [
             (name, "" if value is None else str(value), self.sources.get(name, "default"))
@@ -238,5 +245,6 @@ def load_settings(
         auto_migrate=values.auto_migrate,
         user_value=values.user,
         roles_value=values.roles,
+        dask_address=values.dask_address,
         sources=sources,
     )

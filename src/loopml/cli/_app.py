@@ -19,6 +19,8 @@ from loopml.cli import evaluate as evaluate_cmd
 from loopml.cli import home as home_cmd
 from loopml.cli import lineage as lineage_cmd
 from loopml.cli import models as models_cmd
+from loopml.cli import runs as runs_cmd
+from loopml.cli import tune as tune_cmd
 from loopml.cli._helpers import CliState, err_console, render_error
 from loopml.errors import LoopmlError
 
@@ -61,6 +63,8 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(lineage_cmd.app, name="lineage")
 app.command("evaluate")(evaluate_cmd.evaluate_cmd)
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(runs_cmd.app, name="runs")
+app.command("tune")(tune_cmd.tune)
 
 
 def main(argv: list[str] | None = None) -> None:

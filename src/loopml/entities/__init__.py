@@ -12,10 +12,14 @@ from loopml.entities.dataset import (
 from loopml.entities.evaluation import Evaluation
 from loopml.entities.lineage import LineageEdge, LineageNode
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
-from loopml.entities.run import Metric, Run, RunStatus
+from loopml.entities.run import Metric, MetricSummary, Run, RunArtifact, RunStatus
+from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
 
 __all__ = [
     "AliasMove",
+    "BoolOp",
+    "Comparison",
+    "Condition",
     "Dataset",
     "DatasetRef",
     "DatasetSchema",
@@ -25,8 +29,11 @@ __all__ = [
     "LineageEdge",
     "LineageNode",
     "Metric",
+    "MetricSummary",
     "ModelEvent",
     "ModelVersion",
+    "Not",
+    "OrderBy",
     "PiiPolicy",
     "PromotionPolicy",
     "PromotionRequest",
@@ -34,5 +41,7 @@ __all__ = [
     "RegisteredModel",
     "RequestStatus",
     "Run",
+    "RunArtifact",
+    "RunQuery",
     "RunStatus",
 ]

@@ -42,6 +42,14 @@ class Run:
     error: str | None = None
     params: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    notes: str | None = None
+    heartbeat_ms: int | None = None
+    deleted_at_ms: int | None = None
+
+    @property
+    def is_deleted(self) -> bool:
+        """True once the run was soft-deleted (it stays readable until ``runs gc``)."""
+        return self.deleted_at_ms is not None
 
 
 @dataclass(frozen=True)
@@ -62,3 +70,25 @@ class Metric:
             and self.timestamp_ms == other.timestamp_ms
             and (both_nan or self.value == other.value)
         )
+
+
+@dataclass(frozen=True)
+class RunArtifact:
+    """A file recorded by a run: its path inside the run, and the blob holding its bytes."""
+
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """One metric of one run, summarised: latest point, extremes and point count."""
+
+    run_id: str
+    key: str
+    latest: float
+    latest_step: int
+    min: float
+    max: float
+    count: int

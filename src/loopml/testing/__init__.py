@@ -5,5 +5,6 @@ yields a fresh, empty store; pytest then runs every check against it.
 """
 
 from loopml.testing._store_suite import StoreConformance
+from loopml.testing._tracking_suite import TrackingStoreConformance
 
-__all__ = ["StoreConformance"]
+__all__ = ["StoreConformance", "TrackingStoreConformance"]

@@ -6,13 +6,15 @@ import math
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
-from loopml.entities import Metric, Run, RunStatus
+from loopml.entities import Metric, Run, RunArtifact, RunStatus
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import new_id
 from loopml.store.sql import tables as t
 from loopml.store.sql._time import now_ms
+from loopml.store.sql.run_files import SqlRunFiles, artifact_rows
+from loopml.store.sql.run_metrics import SqlRunMetrics
+from loopml.store.sql.run_search import SqlRunSearch
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -32,6 +34,20 @@ def _check_keys(kind: str, keys: Sequence[str]) -> None:
             )
 
 
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def _check_values(kind: str, values: Mapping[str, str]) -> None:
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise InvalidInput(
+                f"{kind} {key!r} has a value of type {type(value).__name__}",
+                hint=f"The store keeps {kind} values as strings; convert with str() first.",
+                key=key,
+            )
+
+
 def _to_run(row: RowMapping, params: dict[str, str], tags: dict[str, str]) -> Run:
     ended = row["ended_at_ms"]
     return Run(
@@ -44,10 +60,13 @@ def _to_run(row: RowMapping, params: dict[str, str], tags: dict[str, str]) -> Ru
         error=row["error"],
         params=params,
         tags=tags,
+        notes=row["notes"],
+        heartbeat_ms=_opt_int(row["heartbeat_ms"]),
+        deleted_at_ms=_opt_int(row["deleted_at_ms"]),
     )
 
 
-class SqlRunStore:
+class SqlRunStore(SqlRunMetrics, SqlRunSearch, SqlRunFiles):
     """Runs, params, tags and metrics in SQL tables."""
 
     _db: Database
@@ -59,8 +78,15 @@ class SqlRunStore:
         parent_id: str | None = None,
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
+        notes: str | None = None,
+        heartbeat: bool = False,
+        artifacts: Sequence[RunArtifact] = (),
     ) -> Run:
-        """Create a RUNNING run with its params and tags in one transaction."""
+        """Create a RUNNING run with its params and tags in one transaction.
+
+        ``heartbeat=True`` stamps a first heartbeat: the run is then expected to keep
+        beating (see :meth:`heartbeat`) or be marked CRASHED once it goes stale.
+        """
         if not name or len(name) > _MAX_KEY:
             raise InvalidInput(
                 f"invalid run name {name!r}",
@@ -69,26 +95,42 @@ class SqlRunStore:
         params, tags = dict(params or {}), dict(tags or {})
         _check_keys("param", list(params))
         _check_keys("tag", list(tags))
+        _check_values("param", params)
+        _check_values("tag", tags)
         run_id = new_id()
+        created = now_ms()
+        row = {
+            "id": run_id,
+            "name": name,
+            "status": RunStatus.RUNNING.value,
+            "parent_id": parent_id,
+            "created_at_ms": created,
+            "notes": notes,
+            "heartbeat_ms": created if heartbeat else None,
+        }
         with self._db.write() as conn:
             if parent_id is not None:
                 self._require(conn, parent_id)
-            conn.execute(
-                insert(t.runs).values(
-                    id=run_id,
-                    name=name,
-                    status=RunStatus.RUNNING.value,
-                    parent_id=parent_id,
-                    created_at_ms=now_ms(),
-                )
-            )
+            conn.execute(insert(t.runs), row)
             for table, values in ((t.params, params), (t.tags, tags)):
                 if values:
                     conn.execute(
                         insert(table),
                         [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
                     )
-            return self._load(conn, run_id)
+            if artifacts:
+                conn.execute(insert(t.run_artifacts), artifact_rows(run_id, artifacts))
+        return Run(
+            id=run_id,
+            name=name,
+            status=RunStatus.RUNNING,
+            created_at_ms=created,
+            parent_id=parent_id,
+            params=params,
+            tags=tags,
+            notes=notes,
+            heartbeat_ms=row["heartbeat_ms"],  # type: ignore[arg-type]
+        )
 
     def get_run(self, run_id: str) -> Run:
         """Return the run with its params and tags; NotFound if absent."""
@@ -119,6 +161,7 @@ class SqlRunStore:
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
         """Record params; the same value again is a no-op, a different one a Conflict."""
         _check_keys("param", list(params))
+        _check_values("param", params)
         with self._db.write() as conn:
             self._require(conn, run_id)
             existing = dict(
@@ -148,6 +191,7 @@ class SqlRunStore:
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set (or overwrite) tags."""
         _check_keys("tag", list(tags))
+        _check_values("tag", tags)
         with self._db.write() as conn:
             self._require(conn, run_id)
             conn.execute(
@@ -164,22 +208,54 @@ class SqlRunStore:
         if not metrics:
             return
         _check_keys("metric", list({m.key for m in metrics}))
-        rows = [
-            {
-                "run_id": run_id,
-                "key": m.key,
-                "step": m.step,
-                "timestamp_ms": m.timestamp_ms,
-                "value": None if math.isnan(m.value) else m.value,
-            }
-            for m in metrics
-        ]
-        try:
-            with self._db.write() as conn:
-                self._require(conn, run_id)
-                conn.execute(insert(t.metrics), rows)
-        except IntegrityError as exc:
-            raise NotFound("run", run_id) from exc
+        self.append_metric_rows(
+            [
+                (run_id, m.key, m.step, m.timestamp_ms, None if math.isnan(m.value) else m.value)
+                for m in metrics
+            ]
+        )
+
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        """Stamp the heartbeat of RUNNING runs with the current time."""
+        if not run_ids:
+            return
+        with self._db.write() as conn:
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id.in_(list(run_ids)), t.runs.c.status == RunStatus.RUNNING.value)
+                .values(heartbeat_ms=now_ms())
+            )
+
+    def mark_stale_runs_crashed(self, stale_before_ms: int) -> list[str]:
+        """Move RUNNING runs whose heartbeat is older than ``stale_before_ms`` to CRASHED."""
+        stale = (
+            t.runs.c.status == RunStatus.RUNNING.value,
+            t.runs.c.heartbeat_ms.is_not(None),
+            t.runs.c.heartbeat_ms < stale_before_ms,
+        )
+        with self._db.read() as conn:  # the common case (nothing stale) takes no write lock
+            if conn.execute(select(t.runs.c.id).where(*stale).limit(1)).first() is None:
+                return []
+        with self._db.write() as conn:
+            ids = [r[0] for r in conn.execute(select(t.runs.c.id).where(*stale))]
+            if ids:
+                conn.execute(
+                    update(t.runs)
+                    .where(t.runs.c.id.in_(ids), *stale)
+                    .values(
+                        status=RunStatus.CRASHED.value,
+                        ended_at_ms=t.runs.c.heartbeat_ms,
+                        error="the process stopped sending heartbeats (killed or crashed)",
+                    )
+                )
+            return ids
+
+    def set_notes(self, run_id: str, notes: str) -> None:
+        """Replace the free-text notes of a run."""
+        with self._db.write() as conn:
+            result = conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(notes=notes))
+            if result.rowcount == 0:
+                raise NotFound("run", run_id)
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of one metric, ordered by step then time; NaN comes back as NaN."""

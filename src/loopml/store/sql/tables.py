@@ -34,6 +34,10 @@ runs = Table(
     Column("created_at_ms", BigInteger, nullable=False),
     Column("ended_at_ms", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
+    # tracking (0002_tracking): liveness, free text, soft delete
+    Column("heartbeat_ms", BigInteger, nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("deleted_at_ms", BigInteger, nullable=True),
     Index("ix_runs_created", "created_at_ms"),
     Index("ix_runs_status", "status"),
     Index("ix_runs_parent", "parent_id"),
@@ -264,6 +268,30 @@ evaluations = Table(
     Index("ix_evaluations_model_version", "model_id", "version_number", "created_at_ms"),
 )
 
+# The newest point of each metric of each run (by step, then time), kept by the writer in
+# the same transaction as the points: filters and sorts on metrics read this, not history.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("value", Float(precision=53), nullable=True),
+    Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+# Files a run recorded: path inside the run -> content-addressed blob.
+run_artifacts = Table(
+    "run_artifacts",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Index("ix_run_artifacts_digest", "digest"),
+)
+
 __all__ = [
     "ID",
     "alias_history",
@@ -272,6 +300,7 @@ __all__ = [
     "dataset_versions",
     "datasets",
     "evaluations",
+    "latest_metrics",
     "lineage_edges",
     "metadata",
     "metrics",
@@ -283,6 +312,7 @@ __all__ = [
     "promotion_decisions",
     "promotion_policies",
     "promotion_requests",
+    "run_artifacts",
     "runs",
     "tags",
 ]

@@ -1,7 +1,7 @@
 """Datasets: datasets, versions (commits), refs (branches and tags), saved schemas.
 
 Revision ID: 0003_data
-Revises: 0001
+Revises: 0002_tracking
 Create Date: 2026-11-22
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_data"
-down_revision = "0001"
+down_revision = "0002_tracking"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,40 @@
+"""Experiment tracking: runs with params, metrics, tags, artifacts, models and notes.
+
+``start_run`` opens a run (a context manager; nested runs become children); metrics go to
+an in-memory buffer that one background writer flushes in batches, so ``log_metric`` is a
+non-blocking append. ``TrackingClient`` is the explicit API under it: search runs with a
+filter language compiled to SQL, compare them, delete and garbage-collect. ``autolog``
+records scikit-learn (and xgboost/lightgbm) training without code changes.
+"""
+
+from loopml.tracking._autolog import autolog
+from loopml.tracking._client import GcReport, RunComparison, TrackingClient
+from loopml.tracking._fluent import (
+    active_run,
+    default_client,
+    log_metric,
+    log_params,
+    start_run,
+    use_tracking,
+)
+from loopml.tracking._model import infer_signature
+from loopml.tracking._query import parse_filter, parse_order_by
+from loopml.tracking._run import ActiveRun, ModelInfo
+
+__all__ = [
+    "ActiveRun",
+    "GcReport",
+    "ModelInfo",
+    "RunComparison",
+    "TrackingClient",
+    "active_run",
+    "autolog",
+    "default_client",
+    "infer_signature",
+    "log_metric",
+    "log_params",
+    "parse_filter",
+    "parse_order_by",
+    "start_run",
+    "use_tracking",
+]
