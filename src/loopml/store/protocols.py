@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from loopml.entities import LineageEdge, LineageNode, Metric, Run, RunStatus
+    from loopml.entities import (
+        Lease,
+        LineageEdge,
+        LineageNode,
+        Metric,
+        PipelineRun,
+        PipelineStatus,
+        Run,
+        RunStatus,
+        Schedule,
+        StepRun,
+    )
     from loopml.ids import ObjectRef
 
 
@@ -80,7 +91,86 @@ class LineageStore(Protocol):
 
 
 @runtime_checkable
-class Store(RunStore, LineageStore, Protocol):
+class PipelineStore(Protocol):
+    """Pipeline runs with their step runs, and the schedules that start them."""
+
+    def create_pipeline_run(self, run: PipelineRun, steps: Sequence[StepRun]) -> PipelineRun:
+        """Record a new pipeline run and its (pending) steps in one transaction."""
+        ...
+
+    def save_pipeline_run(self, run: PipelineRun) -> PipelineRun:
+        """Overwrite the record of an existing pipeline run; NotFound if absent."""
+        ...
+
+    def get_pipeline_run(self, run_id: str) -> PipelineRun:
+        """Return one pipeline run; NotFound if absent."""
+        ...
+
+    def list_pipeline_runs(
+        self,
+        *,
+        pipeline: str | None = None,
+        status: PipelineStatus | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[PipelineRun]:
+        """Return pipeline runs, newest first."""
+        ...
+
+    def list_step_runs(self, pipeline_run_id: str) -> list[StepRun]:
+        """Return the steps of a pipeline run in definition order."""
+        ...
+
+    def save_step_run(self, step: StepRun) -> StepRun:
+        """Overwrite the record of an existing step run; NotFound if absent."""
+        ...
+
+    def find_cached_step(self, cache_key: str) -> StepRun | None:
+        """Return the newest step run that ran to completion with ``cache_key``."""
+        ...
+
+    def create_schedule(self, schedule: Schedule) -> Schedule:
+        """Record a schedule; Conflict if the name is taken."""
+        ...
+
+    def list_schedules(self) -> list[Schedule]:
+        """Return every schedule, soonest due first."""
+        ...
+
+    def get_schedule(self, name: str) -> Schedule:
+        """Return a schedule by name; NotFound if absent."""
+        ...
+
+    def delete_schedule(self, name: str) -> None:
+        """Remove a schedule by name; NotFound if absent."""
+        ...
+
+    def claim_schedule(
+        self, schedule_id: str, *, due_at_ms: int, next_run_at_ms: int, run_id: str
+    ) -> bool:
+        """Atomically move a due schedule to its next time; True for the one winner."""
+        ...
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """Named, expiring locks shared by processes (agents, pipeline runners)."""
+
+    def acquire_lease(self, name: str, owner: str, ttl_s: float) -> bool:
+        """Take or extend a lease if free, expired or already ours; True if we hold it."""
+        ...
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give a lease back (no-op if ``owner`` does not hold it)."""
+        ...
+
+    def get_lease(self, name: str) -> Lease | None:
+        """Return the lease, expired or not, or None."""
+        ...
+
+
+@runtime_checkable
+class Store(RunStore, LineageStore, PipelineStore, LeaseStore, Protocol):
     """Everything the capabilities need from the metadata store."""
 
     def close(self) -> None:

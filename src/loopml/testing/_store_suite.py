@@ -10,13 +10,14 @@ from loopml.entities import LineageEdge, Metric, RunStatus
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import ObjectRef
 from loopml.store import Store
+from loopml.testing._pipeline_suite import PipelineStoreConformance
 
 
 def _edge(src: str, dst: str, relation: str = "made") -> LineageEdge:
     return LineageEdge(ObjectRef.parse(src), ObjectRef.parse(dst), relation)
 
 
-class StoreConformance:
+class StoreConformance(PipelineStoreConformance):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 
     def test_is_a_store(self, store: Store) -> None:

@@ -7,10 +7,11 @@ from sqlalchemy.exc import DBAPIError
 from loopml.store.sql._engine import Database, open_database, translate
 from loopml.store.sql._migrate import ensure_schema
 from loopml.store.sql.lineage import SqlLineageStore
+from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.runs import SqlRunStore
 
 
-class SqlStore(SqlRunStore, SqlLineageStore):
+class SqlStore(SqlRunStore, SqlLineageStore, SqlPipelineStore):
     """The metadata store on SQLite or PostgreSQL.
 
     Args:
