@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import artifacts, datasets, lineage, store
+    from loopml import artifacts, datasets, lineage, pipelines, store
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings, load_settings
     from loopml.ids import ObjectRef
+    from loopml.pipelines import pipeline, step
     from loopml.store import open_store, use_store
 
 _LAZY = {
@@ -27,6 +28,9 @@ _LAZY = {
     "lineage": "loopml.lineage",
     "load_settings": "loopml.config:load_settings",
     "open_store": "loopml.store:open_store",
+    "pipeline": "loopml.pipelines:pipeline",
+    "pipelines": "loopml.pipelines",
+    "step": "loopml.pipelines:step",
     "store": "loopml.store",
     "use_store": "loopml.store:use_store",
 }
@@ -41,6 +45,9 @@ __all__ = [
     "lineage",
     "load_settings",
     "open_store",
+    "pipeline",
+    "pipelines",
+    "step",
     "store",
     "use_store",
 ]

@@ -47,6 +47,18 @@ class _Values(BaseModel):
         "auto",
         description="Upgrade the schema on open: 'auto' does it for embedded SQLite only.",
     )
+    executor: str = Field(
+        "local", min_length=1, description="Pipeline executor: 'local' or 'dask' (or a plugin)."
+    )
+    dask_address: str | None = Field(
+        None, description="Dask scheduler address (default: start a local cluster on 127.0.0.1)."
+    )
+    price_cpu_hour: float = Field(
+        0.05, ge=0, description="Price of one CPU-hour, for pipeline cost estimates."
+    )
+    price_gpu_hour: float = Field(
+        2.5, ge=0, description="Price of one GPU-hour, for pipeline cost estimates."
+    )
 
 
 FIELDS: tuple[str, ...] = tuple(_Values.model_fields)
@@ -65,6 +77,10 @@ class Settings:
     artifact_url_value: str | None = None
     busy_timeout_s: float = 30.0
     auto_migrate: str = "auto"
+    executor: str = "local"
+    dask_address: str | None = None
+    price_cpu_hour: float = 0.05
+    price_gpu_hour: float = 2.5
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
 
     @property
@@ -90,6 +106,10 @@ class Settings:
             "artifact_url": self.artifact_url,
             "busy_timeout_s": self.busy_timeout_s,
             "auto_migrate": self.auto_migrate,
+            "executor": self.executor,
+            "dask_address": self.dask_address,
+            "price_cpu_hour": self.price_cpu_hour,
+            "price_gpu_hour": self.price_gpu_hour,
         }
         return [
             (name, "" if value is None else str(value), self.sources.get(name, "default"))
@@ -205,5 +225,9 @@ def load_settings(
         artifact_url_value=values.artifact_url,
         busy_timeout_s=values.busy_timeout_s,
         auto_migrate=values.auto_migrate,
+        executor=values.executor,
+        dask_address=values.dask_address,
+        price_cpu_hour=values.price_cpu_hour,
+        price_gpu_hour=values.price_gpu_hour,
         sources=sources,
     )
