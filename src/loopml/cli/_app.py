@@ -11,11 +11,13 @@ import typer
 from typer.exceptions import TyperException
 
 from loopml._version import __version__
+from loopml.cli import agent as agent_cmd
 from loopml.cli import config as config_cmd
 from loopml.cli import db as db_cmd
 from loopml.cli import demo as demo_cmd
 from loopml.cli import home as home_cmd
 from loopml.cli import lineage as lineage_cmd
+from loopml.cli import pipeline as pipeline_cmd
 from loopml.cli._helpers import CliState, err_console, render_error
 from loopml.errors import LoopmlError
 
@@ -55,6 +57,8 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(lineage_cmd.app, name="lineage")
+app.add_typer(pipeline_cmd.app, name="pipeline")
+app.command("agent")(agent_cmd.agent)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -144,14 +144,14 @@ def _go(
     *,
     store: Store,
     settings: Settings,
-    executor: str | Executor | None,
+    chosen: Executor,
+    owned: bool,
     cache: bool,
     on_event: Callable[[StepRun], None] | None,
     raise_on_failure: bool,
     extra_leases: list[str],
     owner: str,
 ) -> PipelineResult:
-    chosen = _executor(executor, settings)
     artifacts = ArtifactStore(settings.artifact_url)
     lease = f"pipeline_run:{run.id}"
     ctx = RunContext(
@@ -168,7 +168,8 @@ def _go(
     try:
         run, final = execute(graph, run, steps, ctx)
     finally:
-        chosen.close()
+        if owned:  # an executor passed in belongs to the caller, who closes it
+            chosen.close()
         store.release_lease(lease, owner)
     result = PipelineResult(run, tuple(final[n.name] for n in graph.nodes), artifacts.url)
     if raise_on_failure and not result.ok:
@@ -222,6 +223,7 @@ def run_pipeline(
     settings = settings or load_settings()
     graph = pipe.graph(params)
     bound = pipe.bind(params)
+    chosen = _executor(executor, settings)
     own_store = store is None
     store = store or open_store(settings)
     owner = _owner()
@@ -232,9 +234,7 @@ def run_pipeline(
             status=PipelineStatus.RUNNING,
             created_at_ms=now_ms(),
             target=pipe.target,
-            executor=executor if isinstance(executor, str) else getattr(executor, "name", "local")
-            if executor is not None
-            else settings.executor,
+            executor=chosen.name,
             cache=cache,
             params=_json_params(bound),
             graph=graph.to_json(),
@@ -258,7 +258,8 @@ def run_pipeline(
             steps,
             store=store,
             settings=settings,
-            executor=executor,
+            chosen=chosen,
+            owned=executor is None or isinstance(executor, str),
             cache=cache,
             on_event=on_event,
             raise_on_failure=raise_on_failure,
@@ -310,6 +311,7 @@ def resume(
                     hint="Resume it from Python: resume(run_id, pipe=your_pipeline).",
                 )
             pipe = load_pipeline(run.target)
+        chosen = _executor(executor or run.executor, settings)
         owner = _owner()
         lease_name = f"pipeline_run:{run.id}"
         if not store.acquire_lease(lease_name, owner, LEASE_TTL_S):
@@ -322,39 +324,19 @@ def resume(
                 )
             store.release_lease(lease_name, lease.owner)
             store.acquire_lease(lease_name, owner, LEASE_TTL_S)
-        graph = pipe.graph(run.params)
-        recorded = {s.name: s for s in store.list_step_runs(run.id)}
-        if set(recorded) != {n.name for n in graph.nodes}:
+        try:
+            graph, steps, run = _reopen(pipe, run, store)
+        except BaseException:
             store.release_lease(lease_name, owner)
-            raise InvalidPipeline(
-                f"{pipe.where}: pipeline {pipe.name!r} has other steps than run {run_id} had "
-                f"({', '.join(sorted(recorded))})",
-                hint="Start a new run; the cache reuses what is unchanged.",
-            )
-        steps = {
-            name: step
-            if step.status.is_done
-            else dataclasses.replace(step, status=StepStatus.PENDING, attempts=0, error=None)
-            for name, step in recorded.items()
-        }
-        for step in steps.values():
-            if not step.status.is_done:
-                store.save_step_run(step)
-        run = dataclasses.replace(
-            run,
-            status=PipelineStatus.RUNNING,
-            resumes=run.resumes + 1,
-            ended_at_ms=None,
-            error=None,
-        )
-        store.save_pipeline_run(run)
+            raise
         return _go(
             graph,
             run,
             steps,
             store=store,
             settings=settings,
-            executor=executor or run.executor,
+            chosen=chosen,
+            owned=not isinstance(executor, Executor),
             cache=run.cache,
             on_event=on_event,
             raise_on_failure=raise_on_failure,
@@ -364,6 +346,33 @@ def resume(
     finally:
         if own_store:
             store.close()
+
+
+def _reopen(
+    pipe: Pipeline[Any], run: PipelineRun, store: Store
+) -> tuple[Graph, dict[str, StepRun], PipelineRun]:
+    graph = pipe.graph(run.params)
+    recorded = {s.name: s for s in store.list_step_runs(run.id)}
+    if set(recorded) != {n.name for n in graph.nodes}:
+        raise InvalidPipeline(
+            f"{pipe.where}: pipeline {pipe.name!r} has other steps than run {run.id} had "
+            f"({', '.join(sorted(recorded))})",
+            hint="Start a new run; the cache reuses what is unchanged.",
+        )
+    steps = {
+        name: step
+        if step.status.is_done
+        else dataclasses.replace(step, status=StepStatus.PENDING, attempts=0, error=None)
+        for name, step in recorded.items()
+    }
+    for step in steps.values():
+        if not step.status.is_done:
+            store.save_step_run(step)
+    run = dataclasses.replace(
+        run, status=PipelineStatus.RUNNING, resumes=run.resumes + 1, ended_at_ms=None, error=None
+    )
+    store.save_pipeline_run(run)
+    return graph, steps, run
 
 
 def parse_params(pairs: list[str], config: Mapping[str, object] | None = None) -> dict[str, object]:
