@@ -110,3 +110,13 @@ def sleepy(seconds: float) -> float:
 @loopml.pipeline
 def timing_out(seconds: float = 5.0) -> None:
     sleepy(seconds)
+
+
+@loopml.step(resources={"cpu": 4, "memory": "256MiB"})
+def hungry(n: int) -> int:
+    return n * 2
+
+
+@loopml.pipeline
+def demanding(n: int = 2) -> None:
+    hungry(n)
