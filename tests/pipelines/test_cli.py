@@ -25,8 +25,15 @@ def test_template_project_runs_from_an_empty_folder(cli: Cli, tmp_path: Path) ->
         "pipeline.py",
     ]
     first = cli(
-        "pipeline", "run", "pipeline:training", "--config", "params.yaml", *SMALL, "--json",
-        cwd=project, env=ENV,
+        "pipeline",
+        "run",
+        "pipeline:training",
+        "--config",
+        "params.yaml",
+        *SMALL,
+        "--json",
+        cwd=project,
+        env=ENV,
     )
     assert first.returncode == 0, first.stderr
     run = json.loads(first.stdout)
@@ -36,8 +43,17 @@ def test_template_project_runs_from_an_empty_folder(cli: Cli, tmp_path: Path) ->
     assert run["steps"][3]["outputs"][0]["materialiser"] == "sklearn.pickle"
     assert [o["name"] for o in run["steps"][2]["outputs"]] == ["output_0", "output_1"]
     again = cli(
-        "pipeline", "run", "pipeline:training", "-c", "params.yaml", *SMALL, "-p", "tune=true",
-        "--json", cwd=project, env=ENV,
+        "pipeline",
+        "run",
+        "pipeline:training",
+        "-c",
+        "params.yaml",
+        *SMALL,
+        "-p",
+        "tune=true",
+        "--json",
+        cwd=project,
+        env=ENV,
     )
     assert again.returncode == 0, again.stderr
     statuses = {st["name"]: st["status"] for st in json.loads(again.stdout)["steps"]}
@@ -89,16 +105,23 @@ def test_bad_inputs_exit_2(cli: Cli, tmp_path: Path) -> None:
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert result.stderr.startswith("error:") or "Usage" in result.stderr, args
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
-    listed = cli(
-        "pipeline", "run", "tests.pipelines.steps:arithmetic", "-c", "list.yaml", env=ENV
-    )
+    listed = cli("pipeline", "run", "tests.pipelines.steps:arithmetic", "-c", "list.yaml", env=ENV)
     assert listed.returncode == 2 and "mapping" in listed.stderr
 
 
 def test_schedule_and_agent_commands(cli: Cli) -> None:
     made = cli(
-        "pipeline", "schedule", "tests.pipelines.steps:arithmetic", "--cron", "0 2 * * *",
-        "--name", "nightly", "-p", "n=2", "--json", env=ENV,
+        "pipeline",
+        "schedule",
+        "tests.pipelines.steps:arithmetic",
+        "--cron",
+        "0 2 * * *",
+        "--name",
+        "nightly",
+        "-p",
+        "n=2",
+        "--json",
+        env=ENV,
     )
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["params"] == {"n": 2}
@@ -107,7 +130,13 @@ def test_schedule_and_agent_commands(cli: Cli) -> None:
     idle = cli("agent", "--once", env=ENV)
     assert idle.returncode == 0 and "nothing due" in idle.stdout
     dup = cli(
-        "pipeline", "schedule", "tests.pipelines.steps:arithmetic", "--cron", "0 2 * * *",
-        "--name", "nightly", env=ENV,
+        "pipeline",
+        "schedule",
+        "tests.pipelines.steps:arithmetic",
+        "--cron",
+        "0 2 * * *",
+        "--name",
+        "nightly",
+        env=ENV,
     )
     assert dup.returncode == 2 and "exists already" in dup.stderr

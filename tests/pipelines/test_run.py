@@ -45,9 +45,7 @@ def test_outputs_records_lineage_and_cost(settings: Settings, store: Store) -> N
     assert recorded == result.run and recorded.params == {"n": 4, "label": "x"}
     summary = result.step("summary")
     up = {str(n.edge.src) for n in store.upstream(ObjectRef("step_run", summary.id), depth=1)}
-    assert up == {f"artifact:{d}" for d in summary.inputs.values()} | {
-        f"pipeline_run:{result.id}"
-    }
+    assert up == {f"artifact:{d}" for d in summary.inputs.values()} | {f"pipeline_run:{result.id}"}
     first = result.step("numbers")
     down = store.downstream(ObjectRef("step_run", first.id), depth=4)
     assert ObjectRef("step_run", summary.id) in {n.edge.dst for n in down}

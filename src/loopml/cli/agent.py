@@ -17,7 +17,7 @@ def agent(
     ] = 30.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print started runs as JSON.")] = False,
 ) -> None:
-    """Start due scheduled runs (never the same schedule twice at once, even with several agents)."""
+    """Start due scheduled runs; one schedule never runs twice at once, even with two agents."""
     from loopml.pipelines import PipelineResult, run_agent
 
     def report(result: PipelineResult) -> None:
@@ -27,8 +27,15 @@ def agent(
 
     if not as_json and not once:
         console.print(f"agent started; checking schedules every {interval:g}s (Ctrl+C stops)")
-    started = run_agent(once=once, interval_s=interval, settings=state(ctx).settings(), on_run=report)
+    started = run_agent(
+        once=once, interval_s=interval, settings=state(ctx).settings(), on_run=report
+    )
     if as_json:
-        print_json([{"id": r.id, "pipeline": r.run.pipeline, "status": r.run.status.value} for r in started])
+        print_json(
+            [
+                {"id": r.id, "pipeline": r.run.pipeline, "status": r.run.status.value}
+                for r in started
+            ]
+        )
     elif once and not started:
         console.print("nothing due")

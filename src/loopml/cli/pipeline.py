@@ -158,9 +158,7 @@ def _run_style(run: PipelineRun) -> str:
     return {"COMPLETED": "green", "FAILED": "bold red"}.get(run.status.value, "yellow")
 
 
-def _execute(
-    as_json: bool, start: Any, title: str
-) -> Any:  # start(on_event) -> PipelineResult
+def _execute(as_json: bool, start: Any, title: str) -> Any:  # start(on_event) -> PipelineResult
     from loopml.errors import PipelineFailed
 
     live_steps: dict[str, StepRun] = {}
@@ -194,7 +192,9 @@ def _report(ctx: typer.Context, result: Any, as_json: bool, started: float) -> N
 @app.command("run")
 def run(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="The pipeline as module:attr, e.g. pipeline:training")],
+    target: Annotated[
+        str, typer.Argument(help="The pipeline as module:attr, e.g. pipeline:training")
+    ],
     config: ConfigOption = None,
     param: ParamOption = None,
     executor: Annotated[
@@ -231,7 +231,9 @@ def run(
         _report(ctx, result, as_json, started)
         if not result.ok:
             failed = [s.name for s in result.steps if s.status is StepStatus.FAILED]
-            raise PipelineFailed(result.id, failed, f"pipeline run {result.id} failed: {result.run.error}")
+            raise PipelineFailed(
+                result.id, failed, f"pipeline run {result.id} failed: {result.run.error}"
+            )
     finally:
         store.close()
 
@@ -268,7 +270,9 @@ def resume_cmd(
         _report(ctx, result, as_json, started)
         if not result.ok:
             failed = [s.name for s in result.steps if s.status is StepStatus.FAILED]
-            raise PipelineFailed(result.id, failed, f"pipeline run {result.id} failed: {result.run.error}")
+            raise PipelineFailed(
+                result.id, failed, f"pipeline run {result.id} failed: {result.run.error}"
+            )
     finally:
         store.close()
 
@@ -293,7 +297,9 @@ def list_cmd(
     for column in ("run", "pipeline", "status", "started", "seconds", "cost", "executor"):
         table.add_column(column, no_wrap=True)
     for r in runs:
-        seconds = "-" if r.ended_at_ms is None else f"{(r.ended_at_ms - r.created_at_ms) / 1000:.2f}"
+        seconds = (
+            "-" if r.ended_at_ms is None else f"{(r.ended_at_ms - r.created_at_ms) / 1000:.2f}"
+        )
         table.add_row(
             r.id,
             r.pipeline,

@@ -177,7 +177,9 @@ def _go(
         detail = next((s.error for s in result.steps if s.error and s.name in failed), "")
         last = (detail or "").strip().splitlines()[-1:] or [""]
         raise PipelineFailed(
-            run.id, failed, f"pipeline run {run.id} failed in step(s) {', '.join(failed)}: {last[0]}"
+            run.id,
+            failed,
+            f"pipeline run {run.id} failed in step(s) {', '.join(failed)}: {last[0]}",
         )
     return result
 

@@ -63,9 +63,11 @@ class DaskExecutor:
         from loopml.pipelines._definition import parse_memory
 
         if self.address:
-            self._client = Client(self.address, set_as_default=False)
+            self._client = Client(  # type: ignore[no-untyped-call]
+                self.address, set_as_default=False
+            )
         else:
-            self._cluster = LocalCluster(
+            self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=self.n_workers,
                 threads_per_worker=1,
                 processes=True,
@@ -74,7 +76,9 @@ class DaskExecutor:
                 memory_limit=self.memory_limit,
                 resources={"cpu": 1, "memory": parse_memory(self.memory_limit)},
             )
-            self._client = Client(self._cluster, set_as_default=False)
+            self._client = Client(  # type: ignore[no-untyped-call]
+                self._cluster, set_as_default=False
+            )
         workers = self._client.scheduler_info().get("workers", {})
         for info in workers.values():
             for key, amount in info.get("resources", {}).items():

@@ -365,8 +365,7 @@ class Pipeline(Generic[P]):
                 bound[pname] = param.default
             else:
                 raise InvalidPipeline(
-                    f"{self.where}: pipeline {self.name!r} needs a value for parameter "
-                    f"{pname!r}",
+                    f"{self.where}: pipeline {self.name!r} needs a value for parameter {pname!r}",
                     hint="Pass it in the call, in --config params.yaml or as -p key=value.",
                 )
         return bound
@@ -382,7 +381,7 @@ class Pipeline(Generic[P]):
         tracer = _Tracer(self.name)
         token = _TRACE.set(tracer)
         try:
-            self.fn(**bound)  # type: ignore[call-arg]
+            self.fn(**bound)  # type: ignore[arg-type,call-arg]
         finally:
             _TRACE.reset(token)
         if not tracer.nodes:

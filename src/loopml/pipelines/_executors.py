@@ -117,8 +117,9 @@ def _result(future: Any, task: Task) -> TaskResult:
     try:
         result = future.result()
     except BaseException as exc:  # a killed worker, a cancelled task, a broken pool
-        return TaskResult(ok=False, error=f"{type(exc).__name__}: worker failed running "
-                          f"step {task.step!r}: {exc}")
+        return TaskResult(
+            ok=False, error=f"{type(exc).__name__}: worker failed running step {task.step!r}: {exc}"
+        )
     if isinstance(result, TaskResult):
         return result
     return TaskResult(ok=False, error=f"unexpected result from worker: {result!r}")

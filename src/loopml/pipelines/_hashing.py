@@ -57,12 +57,12 @@ def _names(code: CodeType) -> Iterator[str]:
 
 def _source(obj: Any) -> str:
     try:
-        return textwrap.dedent(inspect.getsource(obj))
+        return str(textwrap.dedent(inspect.getsource(obj)))
     except (OSError, TypeError):
         code = getattr(obj, "__code__", None)
         if code is None:
             return repr(obj)
-        return code.co_code.hex() + repr(code.co_consts)
+        return f"{code.co_code.hex()}{code.co_consts!r}"
 
 
 def code_digest(fn: Any) -> str:

@@ -12,7 +12,7 @@ import io
 import json
 import pickle
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 from loopml.errors import InvalidInput
 
@@ -92,14 +92,15 @@ class Numpy(Materialiser):
 
     def can_save(self, obj: object) -> bool:
         """True for a numpy array whose dtype is not object."""
-        return type(obj).__name__ == "ndarray" and getattr(obj, "dtype", None) != object
+        kind = getattr(getattr(obj, "dtype", None), "kind", "O")
+        return type(obj).__name__ == "ndarray" and kind != "O"
 
     def save(self, obj: object) -> bytes:
         """Write ``.npy`` bytes."""
         import numpy as np
 
         buffer = io.BytesIO()
-        np.save(buffer, obj, allow_pickle=False)
+        np.save(buffer, cast("Any", obj), allow_pickle=False)
         return buffer.getvalue()
 
     def load(self, data: bytes) -> object:

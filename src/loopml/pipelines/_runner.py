@@ -203,9 +203,7 @@ class _Loop:
         step = self.steps[name]
         if result.ok:
             gpu_s = result.wall_s * node.step.resource_map.get("gpu", 0.0)
-            cost = (
-                result.cpu_s * self.ctx.price_cpu_hour + gpu_s * self.ctx.price_gpu_hour
-            ) / 3600
+            cost = (result.cpu_s * self.ctx.price_cpu_hour + gpu_s * self.ctx.price_gpu_hour) / 3600
             done = dataclasses.replace(
                 step,
                 status=StepStatus.COMPLETED,
@@ -303,9 +301,9 @@ class _Loop:
             self.save(dataclasses.replace(step, status=StepStatus.FAILED, error=reason))
 
 
-def execute(graph: Graph, run: PipelineRun, steps: dict[str, StepRun], ctx: RunContext) -> (
-    tuple[PipelineRun, dict[str, StepRun]]
-):
+def execute(
+    graph: Graph, run: PipelineRun, steps: dict[str, StepRun], ctx: RunContext
+) -> tuple[PipelineRun, dict[str, StepRun]]:
     """Run every step of ``graph`` not yet done in ``steps``; return the final records."""
     loop = _Loop(graph, run, steps, ctx)
     try:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from loopml.errors import Conflict, InvalidInput
 
-_CLASSIFICATION_PIPELINE = '''"""Training pipeline: ingest -> validate -> split -> train -> evaluate -> register.
+_CLASSIFICATION_PIPELINE = '''\
+"""Training: ingest -> validate -> split -> train -> evaluate -> register.
 
 Run it with:  loopml pipeline run pipeline:training --config params.yaml
-Change a parameter (-p n_estimators=200) and only train and what follows run again.
+Change a parameter (-p n_estimators=200): only train and what follows run again.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def _model(n_estimators: int, learning_rate: float):  # type: ignore[no-untyped-
 
 
 @loopml.step(resources={"cpu": 1})
-def train(train_set: pd.DataFrame, n_estimators: int, learning_rate: float, tune: bool):  # type: ignore[no-untyped-def]
+def train(
+    train_set: pd.DataFrame, n_estimators: int, learning_rate: float, tune: bool
+):  # type: ignore[no-untyped-def]
     """Fit the model; with tune=True pick the learning rate on a validation slice."""
     from sklearn.metrics import average_precision_score
 
@@ -106,7 +109,9 @@ def evaluate(model, test_set: pd.DataFrame) -> dict:  # type: ignore[no-untyped-
 
 
 @loopml.step(cache=False)
-def register(model, metrics: dict, min_roc_auc: float, model_name: str) -> dict:  # type: ignore[no-untyped-def]
+def register(  # type: ignore[no-untyped-def]
+    model, metrics: dict, min_roc_auc: float, model_name: str
+) -> dict:
     """Register the model as a candidate if it passes the gate (a record, for now)."""
     passed = metrics["roc_auc"] >= min_roc_auc
     record = {"model": model_name, "candidate": passed, "metrics": metrics}

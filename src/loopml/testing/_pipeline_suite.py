@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,7 +18,9 @@ from loopml.entities import (
 )
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import new_id
-from loopml.store import Store
+
+if TYPE_CHECKING:
+    from loopml.store import Store
 
 
 def _pipeline_run(name: str = "training", **changes: object) -> tuple[PipelineRun, list[StepRun]]:
