@@ -71,6 +71,8 @@ class _Loop:
         extra = mats.registered()
         self.extra_mats = bytes(cloudpickle.dumps(extra)) if extra else b""
         self.renewed = time.monotonic()
+        self.prepared: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
+        self.below: dict[str, set[str]] = {}  # descendants, computed on first failure
 
     # records ---------------------------------------------------------------------------
     def save(self, step: StepRun) -> None:
@@ -133,11 +135,8 @@ class _Loop:
         self.edges(step, "reused")
         return True
 
-    def _submit(self, node: Node, key: str, inputs: dict[str, tuple[str, str]]) -> bool:
+    def _submit(self, node: Node, key: str, inputs: dict[str, tuple[str, str]]) -> None:
         need = self._cpu(node)
-        capacity = self.ctx.executor.capacity
-        if capacity is not None and self.running and self.cpu_used + need > capacity:
-            return False
         previous = self.steps[node.name]
         attempt = previous.attempts + 1
         if id(node.step) not in self.shipped:
@@ -176,12 +175,19 @@ class _Loop:
         deadline = None if timeout is None else time.monotonic() + timeout + 5.0
         self.running[name] = (handle, attempt, deadline, need)
         self.cpu_used += need
-        return True
 
     def _cpu(self, node: Node) -> float:
         want = node.step.resource_map.get("cpu", 1.0) or 1.0
         capacity = self.ctx.executor.capacity
         return min(want, capacity) if capacity is not None else want
+
+    def _full(self, node: Node) -> bool:
+        capacity = self.ctx.executor.capacity
+        return (
+            capacity is not None
+            and bool(self.running)
+            and self.cpu_used + self._cpu(node) > capacity
+        )
 
     def schedule(self) -> None:
         progressed = True
@@ -191,11 +197,18 @@ class _Loop:
                 if not self._ready(name):
                     continue
                 node = self.nodes[name]
-                key, inputs = self._prepare(node)
-                if self._try_cache(node, key, inputs):
-                    progressed = True
-                elif self._submit(node, key, inputs):
-                    pass
+                # Keys and cache lookups are computed once per attempt, not on every pass:
+                # a wide fan-out waiting for workers must not query the store each event.
+                if name not in self.prepared:
+                    key, inputs = self._prepare(node)
+                    if self._try_cache(node, key, inputs):
+                        progressed = True
+                        continue
+                    self.prepared[name] = (key, inputs)
+                if self._full(node):
+                    continue
+                key, inputs = self.prepared.pop(name)
+                self._submit(node, key, inputs)
 
     # results ---------------------------------------------------------------------------
     def finish(self, name: str, result: TaskResult) -> None:
@@ -234,8 +247,10 @@ class _Loop:
             self.save(dataclasses.replace(failed, status=StepStatus.PENDING))
             return
         self.save(dataclasses.replace(failed, status=StepStatus.FAILED))
+        if name not in self.below:
+            self.below[name] = self.graph.descendants(name)
         for other in self.order:
-            if other in self.graph.descendants(name) and (
+            if other in self.below[name] and (
                 self.steps[other].status is StepStatus.PENDING
             ):
                 self.retry_at.pop(other, None)
