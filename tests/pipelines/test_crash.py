@@ -60,3 +60,49 @@ def test_sigkill_then_resume(settings: Settings, store: Store, tmp_path: Path) -
     assert result.step("slow").status is StepStatus.COMPLETED
     assert result.output("slow") == 100
     assert s.killable.target == store.get_pipeline_run(run_id).target
+
+
+SCRIPT = """
+import sys
+import loopml
+
+
+class Box:
+    def __init__(self, value):
+        self.value = value
+
+
+@loopml.step
+def make(n: int) -> Box:
+    return Box(n)
+
+
+@loopml.step
+def unbox(box: Box) -> int:
+    return box.value * 2
+
+
+@loopml.pipeline
+def script_pipe(n: int = 4) -> None:
+    unbox(make(n))
+
+
+# No `if __name__ == "__main__":` guard: workers must not re-run this file.
+result = script_pipe.run({"n": 4}, settings=loopml.load_settings(home=sys.argv[1]))
+print("RESULT", result.output("unbox"), result.output("make").value)
+"""
+
+
+def test_script_without_main_guard_runs(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "home")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("RESULT 8 4") == 1, done.stdout

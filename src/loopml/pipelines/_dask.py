@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from loopml.errors import InvalidInput, MissingExtra
-from loopml.pipelines._executors import _result
+from loopml.pipelines._executors import _result, hidden_main
 from loopml.pipelines._worker import execute_task
 
 if TYPE_CHECKING:
@@ -67,15 +67,8 @@ class DaskExecutor:
                 self.address, set_as_default=False
             )
         else:
-            self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=self.n_workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=":0",
-                memory_limit=self.memory_limit,
-                resources={"cpu": 1, "memory": parse_memory(self.memory_limit)},
-            )
+            with hidden_main():
+                self._cluster = self._local_cluster(LocalCluster, parse_memory)
             self._client = Client(  # type: ignore[no-untyped-call]
                 self._cluster, set_as_default=False
             )
@@ -84,6 +77,17 @@ class DaskExecutor:
             for key, amount in info.get("resources", {}).items():
                 self._offered[key] = max(self._offered.get(key, 0.0), float(amount))
         return self._client
+
+    def _local_cluster(self, cls: Any, parse_memory: Any) -> Any:
+        return cls(
+            n_workers=self.n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+            memory_limit=self.memory_limit,
+            resources={"cpu": 1, "memory": parse_memory(self.memory_limit)},
+        )
 
     def submit(
         self, task: Task, resources: dict[str, float], done: Callable[[TaskResult], None]

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
+import types
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from loopml.errors import InvalidInput
 from loopml.pipelines._worker import TaskResult, execute_task
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from loopml.pipelines._worker import Task
 
@@ -53,6 +56,24 @@ class Executor(Protocol):
     def close(self) -> None:
         """Release workers (waits for running tasks)."""
         ...
+
+
+@contextmanager
+def hidden_main() -> Iterator[None]:
+    """Start worker processes without them re-running the user's ``__main__`` script.
+
+    spawn and forkserver children normally import the parent's main module first, which
+    re-runs a script that has no ``if __name__ == "__main__":`` guard (and fails with
+    "attempt to start a new process before bootstrapping"). Steps travel by value
+    (cloudpickle), so workers never need ``__main__``: hide it while processes start.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -96,7 +117,8 @@ class LocalExecutor:
         """Run ``task`` in a worker process."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.max_workers, mp_context=_context())
-        future = self._pool.submit(execute_task, task)
+        with hidden_main():  # the pool starts worker processes inside submit
+            future = self._pool.submit(execute_task, task)
         future.add_done_callback(lambda f: done(_result(f, task)))
         return future
 

@@ -250,9 +250,7 @@ class _Loop:
         if name not in self.below:
             self.below[name] = self.graph.descendants(name)
         for other in self.order:
-            if other in self.below[name] and (
-                self.steps[other].status is StepStatus.PENDING
-            ):
+            if other in self.below[name] and (self.steps[other].status is StepStatus.PENDING):
                 self.retry_at.pop(other, None)
                 self.save(
                     dataclasses.replace(
