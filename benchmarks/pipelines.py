@@ -108,7 +108,9 @@ def run_case(
             (fan_out, {"width": 200}, 201, "200-step fan-out, cold"),
         ):
             once(pipe, params, fresh())  # warm imports and the fork server
-            out.append(line(label, timed(lambda: once(pipe, params, fresh()), repeat), steps))
+            out.append(
+                line(label, timed(lambda p=pipe, a=params: once(p, a, fresh()), repeat), steps)
+            )
         home = fresh()
         once(chain, {"length": 20}, home)
         out.append(
