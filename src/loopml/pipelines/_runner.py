@@ -75,16 +75,20 @@ class _Loop:
         self.below: dict[str, set[str]] = {}  # descendants, computed on first failure
 
     # records ---------------------------------------------------------------------------
-    def save(self, step: StepRun) -> None:
-        self.steps[step.name] = self.ctx.store.save_step_run(step)
+    def save(self, step: StepRun, relation: str | None = None) -> None:
+        """Record ``step``; with ``relation``, also its input and output lineage edges."""
+        edges: list[LineageEdge] = []
+        if relation is not None:
+            ref = ObjectRef("step_run", step.id)
+            edges = [
+                LineageEdge(ObjectRef("artifact", d), ref, "input") for d in step.inputs.values()
+            ]
+            edges += [
+                LineageEdge(ref, ObjectRef("artifact", o.digest), relation) for o in step.outputs
+            ]
+        self.steps[step.name] = self.ctx.store.save_step_run(step, edges=edges)
         if self.ctx.on_event is not None:
             self.ctx.on_event(step)
-
-    def edges(self, step: StepRun, relation: str) -> None:
-        ref = ObjectRef("step_run", step.id)
-        edges = [LineageEdge(ObjectRef("artifact", d), ref, "input") for d in step.inputs.values()]
-        edges += [LineageEdge(ref, ObjectRef("artifact", o.digest), relation) for o in step.outputs]
-        self.ctx.store.add_edges(edges)
 
     # readiness -------------------------------------------------------------------------
     def _ready(self, name: str) -> bool:
@@ -131,8 +135,7 @@ class _Loop:
             cost=0.0,
             error=None,
         )
-        self.save(step)
-        self.edges(step, "reused")
+        self.save(step, "reused")
         return True
 
     def _submit(self, node: Node, key: str, inputs: dict[str, tuple[str, str]]) -> None:
@@ -231,8 +234,7 @@ class _Loop:
                 worker=result.worker or None,
                 error=None,
             )
-            self.save(done)
-            self.edges(done, "produced")
+            self.save(done, "produced")
             return
         failed = dataclasses.replace(
             step,

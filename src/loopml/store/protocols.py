@@ -121,8 +121,8 @@ class PipelineStore(Protocol):
         """Return the steps of a pipeline run in definition order."""
         ...
 
-    def save_step_run(self, step: StepRun) -> StepRun:
-        """Overwrite the record of an existing step run; NotFound if absent."""
+    def save_step_run(self, step: StepRun, *, edges: Sequence[LineageEdge] = ()) -> StepRun:
+        """Overwrite a step run's record and add lineage ``edges``, in one transaction."""
         ...
 
     def find_cached_step(self, cache_key: str) -> StepRun | None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from loopml.entities import (
+    LineageEdge,
     PipelineRun,
     PipelineStatus,
     Schedule,
@@ -17,7 +18,7 @@ from loopml.entities import (
     StepStatus,
 )
 from loopml.errors import Conflict, InvalidInput, NotFound
-from loopml.ids import new_id
+from loopml.ids import ObjectRef, new_id
 
 if TYPE_CHECKING:
     from loopml.store import Store
@@ -151,3 +152,16 @@ class PipelineStoreConformance:
         assert store.acquire_lease("schedule:x", "agent-3", 30), "an expired lease is free"
         with pytest.raises(InvalidInput):
             store.acquire_lease("", "agent", 1)
+
+    def test_step_run_saved_with_lineage_atomically(self, store: Store) -> None:
+        run, steps = _pipeline_run()
+        store.create_pipeline_run(run, steps)
+        ref = ObjectRef("step_run", steps[0].id)
+        edge = LineageEdge(ref, ObjectRef("artifact", "ef" * 32), "produced")
+        store.save_step_run(steps[0], edges=[edge, edge])
+        assert [n.edge for n in store.downstream(ref)] == [edge]
+        bad = LineageEdge(ref, ObjectRef("artifact", "aa" * 32), "")
+        changed = dataclasses.replace(steps[0], status=StepStatus.COMPLETED)
+        with pytest.raises(InvalidInput):
+            store.save_step_run(changed, edges=[bad])
+        assert store.list_step_runs(run.id)[0].status is StepStatus.PENDING

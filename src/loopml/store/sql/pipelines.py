@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loopml.entities import (
     Lease,
+    LineageEdge,
     PipelineRun,
     PipelineStatus,
     Schedule,
@@ -22,6 +23,7 @@ from loopml.entities import (
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.store.sql import tables as t
 from loopml.store.sql._time import now_ms
+from loopml.store.sql.lineage import edge_rows, insert_edges
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -225,11 +227,13 @@ class SqlPipelineStore:
             ).mappings()
             return [_to_step_run(r) for r in rows]
 
-    def save_step_run(self, step: StepRun) -> StepRun:
-        """Overwrite the record of an existing step run."""
+    def save_step_run(self, step: StepRun, *, edges: Sequence[LineageEdge] = ()) -> StepRun:
+        """Overwrite the record of an existing step run, with its lineage edges, atomically."""
         values = _step_row(step)
         del values["id"], values["pipeline_run_id"], values["name"]
+        rows = edge_rows(edges)
         with self._db.write() as conn:
+            insert_edges(conn, rows)
             result = conn.execute(
                 update(t.step_runs).where(t.step_runs.c.id == step.id).values(**values)
             )
