@@ -159,14 +159,9 @@ def _run_style(run: PipelineRun) -> str:
 
 
 def _execute(as_json: bool, start: Any, title: str) -> Any:  # start(on_event) -> PipelineResult
-    from loopml.errors import PipelineFailed
-
     live_steps: dict[str, StepRun] = {}
     if as_json or not console.is_terminal:
-        try:
-            return start(None)
-        except PipelineFailed:
-            raise
+        return start(None)
     with Live(_table(live_steps), console=console, refresh_per_second=8) as live:
 
         def on_event(step: StepRun) -> None:

@@ -6,19 +6,13 @@ processes, or a Dask cluster with ``executor="dask"``), every output is stored b
 with lineage, and unchanged steps are served from the cache. See docs/pipelines.md.
 """
 
-from loopml.pipelines._api import (
-    PipelineResult,
-    load_pipeline,
-    parse_params,
-    read_config,
-    resume,
-    run_pipeline,
-)
+from loopml.pipelines._api import PipelineResult, load_pipeline, resume, run_pipeline
 from loopml.pipelines._dask import DaskExecutor
 from loopml.pipelines._definition import OutputRef, Pipeline, Step, pipeline, step
 from loopml.pipelines._executors import Executor, LocalExecutor
 from loopml.pipelines._graph import Graph, Input, Node
 from loopml.pipelines._materialisers import Materialiser, register_materialiser
+from loopml.pipelines._params import parse_params, read_config
 from loopml.pipelines._schedules import create_schedule, next_time_ms, run_agent, run_due
 from loopml.pipelines._template import TEMPLATES, write_template
 
