@@ -120,3 +120,15 @@ def hungry(n: int) -> int:
 @loopml.pipeline
 def demanding(n: int = 2) -> None:
     hungry(n)
+
+
+@loopml.step
+def whoami() -> list:
+    from loopml.pipelines import current_step_run
+
+    return list(current_step_run() or [])
+
+
+@loopml.pipeline
+def introspective() -> None:
+    whoami()

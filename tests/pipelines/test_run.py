@@ -285,3 +285,12 @@ def test_bad_inputs(settings: Settings, store: Store) -> None:
         run_pipeline(s.arithmetic, executor="ray", store=store, settings=settings)
     with pytest.raises(InvalidInput):
         register_materialiser(object())  # type: ignore[arg-type]
+
+
+def test_a_step_knows_its_step_run(settings: Settings, store: Store) -> None:
+    result = run_pipeline(s.introspective, store=store, settings=settings)
+    assert result.output("whoami") == [result.id, result.step("whoami").id]
+    from loopml.pipelines import current_step_run
+
+    assert current_step_run() is None
+    assert s.whoami() == [], "a plain call is not a step run"

@@ -15,6 +15,7 @@ from loopml.pipelines._materialisers import Materialiser, register_materialiser
 from loopml.pipelines._params import parse_params, read_config
 from loopml.pipelines._schedules import create_schedule, next_time_ms, run_agent, run_due
 from loopml.pipelines._template import TEMPLATES, write_template
+from loopml.pipelines._worker import current_step_run
 
 __all__ = [
     "TEMPLATES",
@@ -30,6 +31,7 @@ __all__ = [
     "PipelineResult",
     "Step",
     "create_schedule",
+    "current_step_run",
     "load_pipeline",
     "next_time_ms",
     "parse_params",

@@ -154,6 +154,8 @@ class _Loop:
             artifact_url=self.ctx.artifacts.url,
             timeout=node.step.timeout,
             materialisers=self.extra_mats,
+            step_run_id=previous.id,
+            pipeline_run_id=self.run.id,
         )
         step = dataclasses.replace(
             previous,

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import traceback
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,18 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from loopml.pipelines._materialisers import Materialiser
+
+
+_current: ContextVar[tuple[str, str] | None] = ContextVar("loopml_step_run", default=None)
+
+
+def current_step_run() -> tuple[str, str] | None:
+    """``(pipeline_run_id, step_run_id)`` of the step running in this context, else None.
+
+    Capabilities that record something from inside a step (a tracking run, a dataset
+    version) use it to link their object to the step run.
+    """
+    return _current.get()
 
 
 class StepTimeout(Exception):
@@ -46,6 +59,8 @@ class Task:
     artifact_url: str
     timeout: float | None = None
     materialisers: bytes = b""
+    step_run_id: str = ""
+    pipeline_run_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,11 @@ def _run(task: Task, extra: tuple[Materialiser, ...]) -> tuple[StepOutput, ...]:
     for param, digest, materialiser in task.inputs:
         kwargs[param] = mats.by_name(materialiser, extra).load(store.get(digest))
     fn = _unpickle(task.fn)
-    value = fn(**kwargs)
+    token = _current.set((task.pipeline_run_id, task.step_run_id) if task.step_run_id else None)
+    try:
+        value = fn(**kwargs)
+    finally:
+        _current.reset(token)
     if task.n_outputs is None:
         values, names = [value], ["output"]
     else:
