@@ -12,11 +12,23 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import artifacts, data, datasets, lineage, models, registry, store, tracking, tuning
+    from loopml import (
+        artifacts,
+        data,
+        datasets,
+        lineage,
+        models,
+        pipelines,
+        registry,
+        store,
+        tracking,
+        tuning,
+    )
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings, load_settings
     from loopml.evaluation import evaluate
     from loopml.ids import ObjectRef
+    from loopml.pipelines import pipeline, step
     from loopml.store import open_store, use_store
     from loopml.tracking import TrackingClient, active_run, autolog, start_run
     from loopml.tuning import cross_validate, tune
@@ -37,8 +49,11 @@ _LAZY = {
     "load_settings": "loopml.config:load_settings",
     "models": "loopml.models",
     "open_store": "loopml.store:open_store",
+    "pipeline": "loopml.pipelines:pipeline",
+    "pipelines": "loopml.pipelines",
     "registry": "loopml.registry",
     "start_run": "loopml.tracking:start_run",
+    "step": "loopml.pipelines:step",
     "store": "loopml.store",
     "tracking": "loopml.tracking",
     "tune": "loopml.tuning:tune",
@@ -63,8 +78,11 @@ __all__ = [
     "load_settings",
     "models",
     "open_store",
+    "pipeline",
+    "pipelines",
     "registry",
     "start_run",
+    "step",
     "store",
     "tracking",
     "tune",

@@ -57,10 +57,17 @@ class _Values(BaseModel):
         "approver",
         description="Comma-separated roles of the acting user (until governance adds RBAC).",
     )
+    executor: str = Field(
+        "local", min_length=1, description="Pipeline executor: 'local' or 'dask' (or a plugin)."
+    )
     dask_address: str | None = Field(
-        None,
-        description="Dask scheduler address (tcp://host:8786) for `--executor dask` "
-        "(default: a local cluster on 127.0.0.1).",
+        None, description="Dask scheduler address (default: start a local cluster on 127.0.0.1)."
+    )
+    price_cpu_hour: float = Field(
+        0.05, ge=0, description="Price of one CPU-hour, for pipeline cost estimates."
+    )
+    price_gpu_hour: float = Field(
+        2.5, ge=0, description="Price of one GPU-hour, for pipeline cost estimates."
     )
 
 
@@ -82,7 +89,10 @@ class Settings:
     auto_migrate: str = "auto"
     user_value: str | None = None
     roles_value: str = "approver"
+    executor: str = "local"
     dask_address: str | None = None
+    price_cpu_hour: float = 0.05
+    price_gpu_hour: float = 2.5
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
 
     @property
@@ -127,7 +137,10 @@ class Settings:
             "auto_migrate": self.auto_migrate,
             "user": self.user,
             "roles": ",".join(self.roles),
+            "executor": self.executor,
             "dask_address": self.dask_address,
+            "price_cpu_hour": self.price_cpu_hour,
+            "price_gpu_hour": self.price_gpu_hour,
         }
         return [
             (name, "" if value is None else str(value), self.sources.get(name, "default"))
@@ -245,6 +258,9 @@ def load_settings(
         auto_migrate=values.auto_migrate,
         user_value=values.user,
         roles_value=values.roles,
+        executor=values.executor,
         dask_address=values.dask_address,
+        price_cpu_hour=values.price_cpu_hour,
+        price_gpu_hour=values.price_gpu_hour,
         sources=sources,
     )

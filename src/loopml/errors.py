@@ -9,6 +9,7 @@ loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
     │   ├── ConfigError                            malformed loopml.toml / LOOPML_* value
     │   └── InvalidReference                       a malformed id, URI or ObjectRef
     ├── NotFound (LookupError)                     the named object does not exist
+    │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
     ├── Conflict                                   the object changed or exists already
     ├── CheckFailed                                exit 1: a check ran and said no
     │   ├── ValidationFailed (ValueError)          data or schema validation failed
@@ -20,6 +21,7 @@ loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
     │   ├── StoreUnavailable (ConnectionError)     the database cannot be reached/opened
     │   ├── StoreBusy                              locked longer than the busy timeout
     │   └── SchemaTooNew                           the database was migrated by newer code
+    ├── PipelineFailed                             exit 1: a pipeline run ended FAILED
     ├── HomeNotWritable (PermissionError)          the loopml home cannot be created/written
     └── MissingExtra (ImportError)                 an optional dependency is not installed
 
@@ -67,6 +69,10 @@ class ConfigError(InvalidInput):
 
 class InvalidReference(InvalidInput):
     """An id, digest, URI or object reference does not parse."""
+
+
+class InvalidPipeline(InvalidInput):
+    """A pipeline or step definition is wrong; the message starts with the user's file:line."""
 
 
 class NotFound(LoopmlError, LookupError):
@@ -164,6 +170,29 @@ class StoreBusy(StoreError):
 
 class SchemaTooNew(StoreError):
     """The database schema was written by a newer loopml than this one."""
+
+
+class PipelineFailed(LoopmlError):
+    """A pipeline run ended FAILED; ``run_id`` names it and ``failed`` its failed steps.
+
+    Args:
+        run_id: The failed pipeline run (resume it with ``loopml pipeline resume``).
+        failed: Names of the steps that failed.
+        message: One line saying what failed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, run_id: str, failed: list[str], message: str) -> None:
+        super().__init__(
+            message,
+            hint=f"See `loopml pipeline show {run_id}`; fix the step and run "
+            f"`loopml pipeline resume {run_id}` to re-run only what failed.",
+            run_id=run_id,
+            failed=failed,
+        )
+        self.run_id = run_id
+        self.failed = failed
 
 
 class HomeNotWritable(LoopmlError, PermissionError):

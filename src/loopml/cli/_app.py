@@ -11,6 +11,7 @@ import typer
 from typer.exceptions import TyperException
 
 from loopml._version import __version__
+from loopml.cli import agent as agent_cmd
 from loopml.cli import config as config_cmd
 from loopml.cli import data as data_cmd
 from loopml.cli import db as db_cmd
@@ -19,6 +20,7 @@ from loopml.cli import evaluate as evaluate_cmd
 from loopml.cli import home as home_cmd
 from loopml.cli import lineage as lineage_cmd
 from loopml.cli import models as models_cmd
+from loopml.cli import pipeline as pipeline_cmd
 from loopml.cli import runs as runs_cmd
 from loopml.cli import tune as tune_cmd
 from loopml.cli._helpers import CliState, err_console, render_error
@@ -65,6 +67,8 @@ app.command("evaluate")(evaluate_cmd.evaluate_cmd)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(runs_cmd.app, name="runs")
 app.command("tune")(tune_cmd.tune)
+app.add_typer(pipeline_cmd.app, name="pipeline")
+app.command("agent")(agent_cmd.agent)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,10 +14,22 @@ from loopml.store import open_store
 
 def init(
     ctx: typer.Context,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            help="Also write a runnable project into the current folder (classification).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create the loopml home (database migrated to head, artifact folder)."""
     settings = state(ctx).settings()
+    written: list[str] = []
+    if template is not None:
+        from loopml.pipelines import write_template
+
+        written = [str(p) for p in write_template(template, Path.cwd())]
     try:
         settings.home.mkdir(parents=True, exist_ok=True)
         probe = settings.home / ".write-probe"
@@ -35,6 +48,8 @@ def init(
         "home": str(settings.home),
         "db_url": settings.db_url,
         "artifact_url": settings.artifact_url,
+        "template": template,
+        "files": written,
     }
     if as_json:
         print_json(result)
@@ -42,3 +57,6 @@ def init(
     console.print(f"[green]Initialised[/] loopml home at [bold]{settings.home}[/]")
     console.print(f"  metadata store: {settings.db_url}")
     console.print(f"  artifact store: {settings.artifact_url}")
+    if template is not None:
+        console.print(f"[green]Wrote[/] the {template} template: {', '.join(written)}")
+        console.print("  run it: loopml pipeline run pipeline:training --config params.yaml")

@@ -12,6 +12,15 @@ from loopml.entities.dataset import (
 from loopml.entities.evaluation import Evaluation
 from loopml.entities.lineage import LineageEdge, LineageNode
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
+from loopml.entities.pipeline import (
+    Lease,
+    PipelineRun,
+    PipelineStatus,
+    Schedule,
+    StepOutput,
+    StepRun,
+    StepStatus,
+)
 from loopml.entities.run import Metric, MetricSummary, Run, RunArtifact, RunStatus
 from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
 
@@ -26,6 +35,7 @@ __all__ = [
     "DatasetVersion",
     "Decision",
     "Evaluation",
+    "Lease",
     "LineageEdge",
     "LineageNode",
     "Metric",
@@ -35,6 +45,8 @@ __all__ = [
     "Not",
     "OrderBy",
     "PiiPolicy",
+    "PipelineRun",
+    "PipelineStatus",
     "PromotionPolicy",
     "PromotionRequest",
     "RefKind",
@@ -44,4 +56,8 @@ __all__ = [
     "RunArtifact",
     "RunQuery",
     "RunStatus",
+    "Schedule",
+    "StepOutput",
+    "StepRun",
+    "StepStatus",
 ]

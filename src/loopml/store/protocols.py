@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         DatasetSchema,
         DatasetVersion,
         Evaluation,
+        Lease,
         LineageEdge,
         LineageNode,
         Metric,
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
         ModelEvent,
         ModelVersion,
         PiiPolicy,
+        PipelineRun,
+        PipelineStatus,
         PromotionPolicy,
         PromotionRequest,
         RefKind,
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
         RunArtifact,
         RunQuery,
         RunStatus,
+        Schedule,
+        StepRun,
     )
     from loopml.ids import ObjectRef
 
@@ -262,6 +267,68 @@ class DatasetStore(Protocol):
 
 
 @runtime_checkable
+class PipelineStore(Protocol):
+    """Pipeline runs with their step runs, and the schedules that start them."""
+
+    def create_pipeline_run(self, run: PipelineRun, steps: Sequence[StepRun]) -> PipelineRun:
+        """Record a new pipeline run and its (pending) steps in one transaction."""
+        ...
+
+    def save_pipeline_run(self, run: PipelineRun) -> PipelineRun:
+        """Overwrite the record of an existing pipeline run; NotFound if absent."""
+        ...
+
+    def get_pipeline_run(self, run_id: str) -> PipelineRun:
+        """Return one pipeline run; NotFound if absent."""
+        ...
+
+    def list_pipeline_runs(
+        self,
+        *,
+        pipeline: str | None = None,
+        status: PipelineStatus | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[PipelineRun]:
+        """Return pipeline runs, newest first."""
+        ...
+
+    def list_step_runs(self, pipeline_run_id: str) -> list[StepRun]:
+        """Return the steps of a pipeline run in definition order."""
+        ...
+
+    def save_step_run(self, step: StepRun, *, edges: Sequence[LineageEdge] = ()) -> StepRun:
+        """Overwrite a step run's record and add lineage ``edges``, in one transaction."""
+        ...
+
+    def find_cached_step(self, cache_key: str) -> StepRun | None:
+        """Return the newest step run that ran to completion with ``cache_key``."""
+        ...
+
+    def create_schedule(self, schedule: Schedule) -> Schedule:
+        """Record a schedule; Conflict if the name is taken."""
+        ...
+
+    def list_schedules(self) -> list[Schedule]:
+        """Return every schedule, soonest due first."""
+        ...
+
+    def get_schedule(self, name: str) -> Schedule:
+        """Return a schedule by name; NotFound if absent."""
+        ...
+
+    def delete_schedule(self, name: str) -> None:
+        """Remove a schedule by name; NotFound if absent."""
+        ...
+
+    def claim_schedule(
+        self, schedule_id: str, *, due_at_ms: int, next_run_at_ms: int, run_id: str
+    ) -> bool:
+        """Atomically move a due schedule to its next time; True for the one winner."""
+        ...
+
+
+@runtime_checkable
 class ModelStore(Protocol):
     """Registered models, versions, aliases with their history, and the change log.
 
@@ -368,6 +435,23 @@ class ModelStore(Protocol):
 
 
 @runtime_checkable
+class LeaseStore(Protocol):
+    """Named, expiring locks shared by processes (agents, pipeline runners)."""
+
+    def acquire_lease(self, name: str, owner: str, ttl_s: float) -> bool:
+        """Take or extend a lease if free, expired or already ours; True if we hold it."""
+        ...
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give a lease back (no-op if ``owner`` does not hold it)."""
+        ...
+
+    def get_lease(self, name: str) -> Lease | None:
+        """Return the lease, expired or not, or None."""
+        ...
+
+
+@runtime_checkable
 class ApprovalStore(Protocol):
     """Promotion policies, promotion requests and reviewers' decisions."""
 
@@ -445,7 +529,15 @@ class EvaluationStore(Protocol):
 
 @runtime_checkable
 class Store(
-    RunStore, LineageStore, DatasetStore, ModelStore, ApprovalStore, EvaluationStore, Protocol
+    RunStore,
+    LineageStore,
+    DatasetStore,
+    ModelStore,
+    ApprovalStore,
+    EvaluationStore,
+    PipelineStore,
+    LeaseStore,
+    Protocol,
 ):
     """Everything the capabilities need from the metadata store."""
 

@@ -11,6 +11,7 @@ from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import ObjectRef
 from loopml.store import Store
 from loopml.testing._datasets_suite import DatasetStoreConformance
+from loopml.testing._pipeline_suite import PipelineStoreConformance
 from loopml.testing._registry_suite import RegistryConformance
 from loopml.testing._tracking_suite import TrackingStoreConformance
 
@@ -19,7 +20,12 @@ def _edge(src: str, dst: str, relation: str = "made") -> LineageEdge:
     return LineageEdge(ObjectRef.parse(src), ObjectRef.parse(dst), relation)
 
 
-class StoreConformance(TrackingStoreConformance, DatasetStoreConformance, RegistryConformance):
+class StoreConformance(
+    TrackingStoreConformance,
+    DatasetStoreConformance,
+    RegistryConformance,
+    PipelineStoreConformance,
+):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 
     def test_is_a_store(self, store: Store) -> None:

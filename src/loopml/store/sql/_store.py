@@ -10,10 +10,18 @@ from loopml.store.sql.approvals import SqlApprovalStore
 from loopml.store.sql.datasets import SqlDatasetStore
 from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.lineage import SqlLineageStore
+from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.runs import SqlRunStore
 
 
-class SqlStore(SqlRunStore, SqlLineageStore, SqlDatasetStore, SqlApprovalStore, SqlEvaluationStore):
+class SqlStore(
+    SqlRunStore,
+    SqlLineageStore,
+    SqlDatasetStore,
+    SqlApprovalStore,
+    SqlEvaluationStore,
+    SqlPipelineStore,
+):
     """The metadata store on SQLite or PostgreSQL.
 
     Args:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from loopml.entities import LineageEdge, LineageNode
@@ -54,6 +54,35 @@ def _check_depth(depth: int) -> None:
         )
 
 
+def edge_rows(edges: Sequence[LineageEdge]) -> list[dict[str, object]]:
+    """Validate edges and turn them into rows (repeats removed)."""
+    for edge in edges:
+        if not edge.relation or len(edge.relation) > 64:
+            raise InvalidInput(
+                f"invalid lineage relation {edge.relation!r} on {edge.src} -> {edge.dst}",
+                hint="A relation is a non-empty name of at most 64 characters.",
+            )
+    stamp = now_ms()
+    return [
+        {
+            "src_kind": e.src.kind,
+            "src_id": e.src.id,
+            "dst_kind": e.dst.kind,
+            "dst_id": e.dst.id,
+            "relation": e.relation,
+            "created_at_ms": stamp,
+        }
+        for e in dict.fromkeys(edges)
+    ]
+
+
+def insert_edges(conn: Connection, rows: list[dict[str, object]]) -> None:
+    """Insert edge rows inside the caller's transaction; existing edges are left alone."""
+    if rows:
+        dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(dialect_insert(t.lineage_edges).on_conflict_do_nothing(), rows)
+
+
 class SqlLineageStore:
     """Lineage edges in one table, walked with recursive CTEs."""
 
@@ -63,27 +92,9 @@ class SqlLineageStore:
         """Record edges; an edge recorded before is left as it is."""
         if not edges:
             return
-        for edge in edges:
-            if not edge.relation or len(edge.relation) > 64:
-                raise InvalidInput(
-                    f"invalid lineage relation {edge.relation!r} on {edge.src} -> {edge.dst}",
-                    hint="A relation is a non-empty name of at most 64 characters.",
-                )
-        stamp = now_ms()
-        rows = [
-            {
-                "src_kind": e.src.kind,
-                "src_id": e.src.id,
-                "dst_kind": e.dst.kind,
-                "dst_id": e.dst.id,
-                "relation": e.relation,
-                "created_at_ms": stamp,
-            }
-            for e in dict.fromkeys(edges)
-        ]
-        dialect_insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
+        rows = edge_rows(edges)
         with self._db.write() as conn:
-            conn.execute(dialect_insert(t.lineage_edges).on_conflict_do_nothing(), rows)
+            insert_edges(conn, rows)
 
     def upstream(self, ref: ObjectRef, *, depth: int = 100) -> list[LineageNode]:
         """Edges leading into ``ref``, transitively, at most ``depth`` hops away."""

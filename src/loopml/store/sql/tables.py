@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -292,6 +293,89 @@ run_artifacts = Table(
     Index("ix_run_artifacts_digest", "digest"),
 )
 
+# Pipelines (revision 0004_pipelines). JSON values are stored as text: the same on both
+# back-ends, and never queried inside.
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("pipeline", String(255), nullable=False),
+    Column("target", String(500), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("executor", String(64), nullable=False),
+    Column("cache", Boolean, nullable=False),
+    Column("params_json", Text, nullable=False),
+    Column("graph_json", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("ended_at_ms", BigInteger, nullable=True),
+    Column("resumes", Integer, nullable=False),
+    Column("schedule_id", ID, nullable=True),
+    Column("cost", Float(precision=53), nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_pipeline_runs_created", "created_at_ms"),
+    Index("ix_pipeline_runs_pipeline", "pipeline"),
+)
+
+step_runs = Table(
+    "step_runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "pipeline_run_id",
+        ID,
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(255), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("upstream_json", Text, nullable=False),
+    Column("cache_key", String(64), nullable=True),
+    Column("cache_hit", Boolean, nullable=False),
+    Column("cached_from", ID, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("started_at_ms", BigInteger, nullable=True),
+    Column("ended_at_ms", BigInteger, nullable=True),
+    Column("wall_s", Float(precision=53), nullable=True),
+    Column("cpu_s", Float(precision=53), nullable=True),
+    Column("gpu_s", Float(precision=53), nullable=True),
+    Column("peak_memory_bytes", BigInteger, nullable=True),
+    Column("cost", Float(precision=53), nullable=True),
+    Column("inputs_json", Text, nullable=False),
+    Column("outputs_json", Text, nullable=False),
+    Column("params_json", Text, nullable=False),
+    Column("worker", String(255), nullable=True),
+    # A tracking run the step made, linked once tracking records one (nullable on purpose).
+    Column("run_id", ID, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_step_runs_pipeline_run", "pipeline_run_id", "position"),
+    Index("ix_step_runs_cache_key", "cache_key", "status"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("target", String(500), nullable=False),
+    Column("cron", String(255), nullable=False),
+    Column("params_json", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("next_run_at_ms", BigInteger, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("last_run_id", ID, nullable=True),
+    Index("ix_schedules_next", "next_run_at_ms"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("owner", String(255), nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Column("acquired_at_ms", BigInteger, nullable=False),
+)
+
 __all__ = [
     "ID",
     "alias_history",
@@ -301,6 +385,7 @@ __all__ = [
     "datasets",
     "evaluations",
     "latest_metrics",
+    "leases",
     "lineage_edges",
     "metadata",
     "metrics",
@@ -309,10 +394,13 @@ __all__ = [
     "model_versions",
     "models",
     "params",
+    "pipeline_runs",
     "promotion_decisions",
     "promotion_policies",
     "promotion_requests",
     "run_artifacts",
     "runs",
+    "schedules",
+    "step_runs",
     "tags",
 ]

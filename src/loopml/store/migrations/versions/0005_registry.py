@@ -1,7 +1,7 @@
 """Registry: models, versions, aliases with history, events, approvals, evaluations.
 
 Revision ID: 0005_registry
-Revises: 0003_data
+Revises: 0004_pipelines
 Create Date: 2026-11-23
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_registry"
-down_revision = "0003_data"
+down_revision = "0004_pipelines"
 branch_labels = None
 depends_on = None
 

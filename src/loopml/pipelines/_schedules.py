@@ -1,0 +1,180 @@
+"""Schedules and the agent: start due pipeline runs, once each, whatever the number of
+agents (a compare-and-set on the schedule plus a lease while the run lasts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import TYPE_CHECKING, Any
+
+from loopml.config import Settings, load_settings
+from loopml.entities import Schedule
+from loopml.errors import InvalidInput
+from loopml.ids import new_id
+from loopml.pipelines._api import PipelineResult, _owner, load_pipeline, run_pipeline
+from loopml.pipelines._runner import LEASE_TTL_S, now_ms
+from loopml.store import Store, open_store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from loopml.entities import StepRun
+
+
+def next_time_ms(cron: str, after_ms: int) -> int:
+    """The first time strictly after ``after_ms`` that ``cron`` (UTC) names.
+
+    Raises:
+        InvalidInput: ``cron`` is not a valid five-field cron expression.
+    """
+    from croniter import croniter
+
+    if not croniter.is_valid(cron):
+        raise InvalidInput(
+            f"invalid cron expression {cron!r}",
+            hint='Use five fields: minute hour day month weekday, e.g. "0 2 * * *".',
+        )
+    start = dt.datetime.fromtimestamp(after_ms / 1000, tz=dt.UTC)
+    following = croniter(cron, start).get_next(dt.datetime)
+    return int(following.timestamp() * 1000)
+
+
+def create_schedule(
+    target: str,
+    cron: str,
+    *,
+    name: str | None = None,
+    params: Mapping[str, object] | None = None,
+    store: Store | None = None,
+    start_at_ms: int | None = None,
+) -> Schedule:
+    """Schedule the pipeline ``target`` (``module:attr``) on ``cron``.
+
+    Args:
+        target: The pipeline to run, as ``module:attr``; it is imported and its graph
+            checked with ``params`` now, so mistakes show up at once.
+        cron: Five-field cron expression, in UTC.
+        name: Schedule name (default: the pipeline's name).
+        params: Parameters for every run.
+        store: Metadata store (default: the one the settings name).
+        start_at_ms: First due time (default: the next time ``cron`` names).
+
+    Returns:
+        The stored Schedule.
+
+    Raises:
+        InvalidInput: Bad cron, target or parameters.
+        Conflict: A schedule with that name exists.
+    """
+    pipe = load_pipeline(target)
+    pipe.graph(params)
+    first = start_at_ms if start_at_ms is not None else next_time_ms(cron, now_ms())
+    next_time_ms(cron, first)  # validates the expression
+    schedule = Schedule(
+        id=new_id(),
+        name=name or pipe.name,
+        target=target,
+        cron=cron,
+        next_run_at_ms=first,
+        created_at_ms=now_ms(),
+        params=dict(params or {}),
+    )
+    own = store is None
+    store = store or open_store(load_settings())
+    try:
+        return store.create_schedule(schedule)
+    finally:
+        if own:
+            store.close()
+
+
+def run_due(
+    *,
+    store: Store,
+    settings: Settings,
+    owner: str | None = None,
+    on_event: Callable[[StepRun], None] | None = None,
+    at_ms: int | None = None,
+) -> list[PipelineResult]:
+    """Start every due schedule once; return the runs this caller started.
+
+    A schedule is claimed by moving its due time forward with a compare-and-set, so two
+    agents never start the same due run; a lease keeps a schedule from running twice at
+    the same time when a run outlasts the interval.
+    """
+    owner = owner or _owner()
+    clock = at_ms if at_ms is not None else now_ms()
+    started: list[PipelineResult] = []
+    for schedule in store.list_schedules():
+        if not schedule.enabled or schedule.next_run_at_ms > clock:
+            continue
+        lease = f"schedule:{schedule.id}"
+        if not store.acquire_lease(lease, owner, LEASE_TTL_S):
+            continue
+        try:
+            run_id = new_id()
+            if not store.claim_schedule(
+                schedule.id,
+                due_at_ms=schedule.next_run_at_ms,
+                next_run_at_ms=next_time_ms(schedule.cron, clock),
+                run_id=run_id,
+            ):
+                continue
+            pipe = load_pipeline(schedule.target)
+            started.append(
+                run_pipeline(
+                    pipe,
+                    schedule.params,
+                    store=store,
+                    settings=settings,
+                    on_event=on_event,
+                    raise_on_failure=False,
+                    run_id=run_id,
+                    schedule_id=schedule.id,
+                    extra_leases=(lease,),
+                )
+            )
+        finally:
+            store.release_lease(lease, owner)
+    return started
+
+
+def run_agent(
+    *,
+    once: bool = False,
+    interval_s: float = 30.0,
+    settings: Settings | None = None,
+    on_run: Callable[[PipelineResult], None] | None = None,
+    max_loops: int | None = None,
+) -> list[PipelineResult]:
+    """The agent loop: start due scheduled runs, then sleep ``interval_s``, forever.
+
+    Args:
+        once: Run what is due now and return.
+        interval_s: Seconds between checks.
+        settings: Settings (default: from the working directory and environment).
+        on_run: Called with each finished run.
+        max_loops: Stop after this many checks (tests); None: never.
+
+    Returns:
+        The runs started (only meaningful with ``once`` or ``max_loops``).
+    """
+    if interval_s <= 0:
+        raise InvalidInput("the agent interval must be positive")
+    settings = settings or load_settings()
+    owner = _owner()
+    started: list[PipelineResult] = []
+    loops = 0
+    store: Any = open_store(settings)
+    try:
+        while True:
+            for result in run_due(store=store, settings=settings, owner=owner):
+                started.append(result)
+                if on_run is not None:
+                    on_run(result)
+            loops += 1
+            if once or (max_loops is not None and loops >= max_loops):
+                return started
+            time.sleep(interval_s)
+    finally:
+        store.close()

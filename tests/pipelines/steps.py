@@ -1,0 +1,134 @@
+"""Steps and pipelines the tests run (importable, so worker processes find them)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import loopml
+
+
+@loopml.step
+def numbers(n: int) -> np.ndarray:
+    return np.arange(n, dtype=np.int64)
+
+
+@loopml.step
+def square(values: np.ndarray) -> np.ndarray:
+    return values**2
+
+
+@loopml.step
+def frame(values: np.ndarray, label: str) -> pd.DataFrame:
+    return pd.DataFrame({"value": values, "label": label})
+
+
+@loopml.step
+def summary(table: pd.DataFrame, squares: np.ndarray) -> dict:
+    return {"rows": len(table), "total": int(squares.sum())}
+
+
+@loopml.pipeline
+def arithmetic(n: int = 5, label: str = "x") -> None:
+    values = numbers(n)
+    summary(frame(values, label), square(values))
+
+
+@loopml.step
+def nap(seconds: float, tag: str) -> str:
+    time.sleep(seconds)
+    return tag
+
+
+@loopml.step
+def pair(a: str, b: str) -> list:
+    return [a, b]
+
+
+@loopml.pipeline
+def napping(seconds: float = 1.0) -> None:
+    pair(nap(seconds, "a"), nap(seconds, "b"))
+
+
+@loopml.step(retries=2, retry_delay=0.01)
+def flaky(counter: str, fail_times: int) -> int:
+    """Fails the first ``fail_times`` attempts (counted in a file)."""
+    path = Path(counter)
+    attempt = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(attempt))
+    if attempt <= fail_times:
+        raise RuntimeError(f"attempt {attempt} fails on purpose")
+    return attempt
+
+
+@loopml.pipeline
+def retrying(counter: str = "", fail_times: int = 1) -> None:
+    flaky(counter, fail_times)
+
+
+@loopml.step
+def gate(flag: str, value: int) -> int:
+    """Fails while the file ``flag`` exists."""
+    if Path(flag).exists():
+        raise ValueError(f"flag {flag} is set")
+    return value + 1
+
+
+@loopml.step
+def slow_unless(flag: str, value: int) -> int:
+    """Sleeps a long time while ``flag`` exists (to be killed), else returns at once."""
+    if Path(flag).exists():
+        Path(flag + ".started").write_text("started")
+        time.sleep(120)
+    return value * 10
+
+
+@loopml.pipeline
+def branching(flag: str = "", start: int = 1) -> None:
+    first = numbers(3)
+    gated = gate(flag, start)
+    pair(str(start), "other")
+    summary(frame(first, "f"), square(first))
+    gate.with_options(name="after_gate")(flag + ".never", gated)
+
+
+@loopml.pipeline
+def killable(flag: str = "", start: int = 1) -> None:
+    first = slow_unless(flag + ".fast", start)
+    slow_unless.with_options(name="slow")(flag, first)
+
+
+@loopml.step(timeout=0.5)
+def sleepy(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@loopml.pipeline
+def timing_out(seconds: float = 5.0) -> None:
+    sleepy(seconds)
+
+
+@loopml.step(resources={"cpu": 4, "memory": "256MiB"})
+def hungry(n: int) -> int:
+    return n * 2
+
+
+@loopml.pipeline
+def demanding(n: int = 2) -> None:
+    hungry(n)
+
+
+@loopml.step
+def whoami() -> list:
+    from loopml.pipelines import current_step_run
+
+    return list(current_step_run() or [])
+
+
+@loopml.pipeline
+def introspective() -> None:
+    whoami()

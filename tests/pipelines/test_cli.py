@@ -1,0 +1,142 @@
+"""The pipeline commands end to end, through the real `loopml` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests.fixtures.cli import Cli
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+SMALL = ["-p", "days=3", "-p", "rows_per_day=300", "-p", "n_estimators=20", "-p", "min_roc_auc=0"]
+
+
+def test_template_project_runs_from_an_empty_folder(cli: Cli, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    made = cli("init", "--template", "classification", "--json", cwd=project, env=ENV)
+    assert made.returncode == 0, made.stderr
+    assert sorted(p.name for p in project.iterdir()) == [
+        ".loopml",
+        "README.md",
+        "params.yaml",
+        "pipeline.py",
+    ]
+    first = cli(
+        "pipeline",
+        "run",
+        "pipeline:training",
+        "--config",
+        "params.yaml",
+        *SMALL,
+        "--json",
+        cwd=project,
+        env=ENV,
+    )
+    assert first.returncode == 0, first.stderr
+    run = json.loads(first.stdout)
+    assert run["status"] == "COMPLETED" and run["params"]["days"] == 3
+    names = [st["name"] for st in run["steps"]]
+    assert names == ["ingest", "validate", "split", "train", "evaluate", "register"]
+    assert run["steps"][3]["outputs"][0]["materialiser"] == "sklearn.pickle"
+    assert [o["name"] for o in run["steps"][2]["outputs"]] == ["output_0", "output_1"]
+    again = cli(
+        "pipeline",
+        "run",
+        "pipeline:training",
+        "-c",
+        "params.yaml",
+        *SMALL,
+        "-p",
+        "tune=true",
+        "--json",
+        cwd=project,
+        env=ENV,
+    )
+    assert again.returncode == 0, again.stderr
+    statuses = {st["name"]: st["status"] for st in json.loads(again.stdout)["steps"]}
+    # Upstream of train is reused; train runs again; register never caches (cache=False).
+    # evaluate may be a hit: if tuning picks the first run's learning rate, the model's
+    # bytes, and so evaluate's inputs, are identical.
+    assert [statuses[n] for n in ("ingest", "validate", "split")] == ["CACHED"] * 3
+    assert statuses["train"] == "COMPLETED" and statuses["register"] == "COMPLETED"
+    listed = cli("pipeline", "list", "--json", cwd=project, env=ENV)
+    assert [r["id"] for r in json.loads(listed.stdout)][1] == run["id"]
+    shown = cli("pipeline", "show", run["id"], cwd=project, env=ENV)
+    assert shown.returncode == 0 and "register" in shown.stdout and "completed" in shown.stdout
+    again_json = cli("pipeline", "show", run["id"], "--json", cwd=project, env=ENV)
+    assert json.loads(again_json.stdout)["steps"][0]["cost"] is not None
+
+
+def test_failing_run_exits_1_then_resume(cli: Cli, tmp_path: Path) -> None:
+    flag = tmp_path / "broken"
+    flag.write_text("")
+    failed = cli(
+        "pipeline", "run", "tests.pipelines.steps:branching", "-p", f"flag={flag}", env=ENV
+    )
+    assert failed.returncode == 1, failed.stderr
+    assert "failed" in failed.stderr and "loopml pipeline resume" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    run_id = json.loads(cli("pipeline", "list", "--json", env=ENV).stdout)[0]["id"]
+    shown = cli("pipeline", "show", run_id, env=ENV)
+    assert "ValueError: flag" in shown.stdout and "skipped" in shown.stdout
+    flag.unlink()
+    resumed = cli("pipeline", "resume", run_id, "--json", env=ENV)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["resumes"] == 1
+
+
+def test_bad_inputs_exit_2(cli: Cli, tmp_path: Path) -> None:
+    for args in (
+        ["pipeline", "run", "nocolon"],
+        ["pipeline", "run", "no_such_module_xyz:pipe"],
+        ["pipeline", "run", "tests.pipelines.steps:arithmetic", "-p", "novalue"],
+        ["pipeline", "run", "tests.pipelines.steps:arithmetic", "-p", "m=1"],
+        ["pipeline", "run", "tests.pipelines.steps:arithmetic", "--config", "missing.yaml"],
+        ["pipeline", "run", "tests.pipelines.steps:arithmetic", "--executor", "ray"],
+        ["pipeline", "show", "f" * 32],
+        ["pipeline", "resume", "f" * 32],
+        ["pipeline", "schedule", "tests.pipelines.steps:arithmetic", "--cron", "bad"],
+        ["init", "--template", "nope"],
+    ):
+        result = cli(*args, env=ENV)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert result.stderr.startswith("error:") or "Usage" in result.stderr, args
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    listed = cli("pipeline", "run", "tests.pipelines.steps:arithmetic", "-c", "list.yaml", env=ENV)
+    assert listed.returncode == 2 and "mapping" in listed.stderr
+
+
+def test_schedule_and_agent_commands(cli: Cli) -> None:
+    made = cli(
+        "pipeline",
+        "schedule",
+        "tests.pipelines.steps:arithmetic",
+        "--cron",
+        "0 2 * * *",
+        "--name",
+        "nightly",
+        "-p",
+        "n=2",
+        "--json",
+        env=ENV,
+    )
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["params"] == {"n": 2}
+    listed = cli("pipeline", "schedules", "--json", env=ENV)
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["nightly"]
+    idle = cli("agent", "--once", env=ENV)
+    assert idle.returncode == 0 and "nothing due" in idle.stdout
+    dup = cli(
+        "pipeline",
+        "schedule",
+        "tests.pipelines.steps:arithmetic",
+        "--cron",
+        "0 2 * * *",
+        "--name",
+        "nightly",
+        env=ENV,
+    )
+    assert dup.returncode == 2 and "exists already" in dup.stderr
