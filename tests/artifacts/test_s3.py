@@ -6,12 +6,14 @@ import io
 import json
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import s3fs
 
 from loopml.artifacts import ArtifactStore
 from loopml.errors import DigestMismatch, NotFound
+from loopml.store.sql import SqlStore
 from tests.fixtures.cli import Cli
 from tests.fixtures.s3 import S3Endpoint
 
@@ -49,8 +51,12 @@ def test_demo_stores_its_artifacts_on_s3_by_configuration(
     cli: Cli, s3_endpoint: S3Endpoint, bucket: str
 ) -> None:
     env = {"LOOPML_ARTIFACT_URL": f"s3://{bucket}/loopml", **s3_endpoint.env()}
-    result = cli("demo", "--days", "5", "--rows-per-day", "400", "--json", env=env)
+    result = cli("demo", "--days", "6", "--rows-per-day", "800", "--json", env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     store = ArtifactStore(f"s3://{bucket}/loopml", storage_options=s3_endpoint.storage_options())
-    assert set(store.iter_digests()) == {summary["data_digest"], summary["model_digest"]}
+    stored = set(store.iter_digests())
+    assert len(stored) > 5  # the data version, its profile, run artifacts, the model files
+    with SqlStore(f"sqlite:///{Path('.loopml/loopml.db').resolve()}") as db:
+        version = db.get_model_version("fraud", summary["model_version"])
+    assert version.manifest_digest in stored

@@ -5,34 +5,47 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from loopml.artifacts import ArtifactStore
+from loopml.entities import RunStatus
 from loopml.store.sql import SqlStore
 from tests.fixtures.cli import Cli
 
 
-def test_demo_records_data_run_model_and_lineage(cli: Cli, tmp_path: Path) -> None:
+def test_demo_runs_the_whole_lifecycle(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "demo-home"
-    result = cli("--home", str(home), "demo", "--days", "10", "--rows-per-day", "1500", "--json")
+    result = cli(
+        "--home", str(home), "demo", "--days", "12", "--rows-per-day", "1500", "--json", timeout=300
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["rows"] == 15_000
-    assert 0.005 < summary["fraud_rate"] < 0.05
+    assert summary["rows"] == 18_000 and 0.005 < summary["fraud_rate"] < 0.05
+    assert summary["dataset_version"] == "transactions@v1" and summary["validation_ok"]
+    assert "unknown_category" in summary["drift_anomalies"]  # the drifted window's new country
     assert summary["roc_auc"] > 0.75
+    assert summary["tune_trials"] == 4
+    assert summary["gates_total"] >= 10
+    assert summary["promoted"] == summary["gates_passed"]
+    assert Path(summary["card_path"]).is_file() and Path(summary["report_path"]).is_file()
 
-    blobs = ArtifactStore(str(home / "artifacts"))
-    assert blobs.exists(summary["data_digest"]) and blobs.exists(summary["model_digest"])
     with SqlStore(f"sqlite:///{home / 'loopml.db'}") as store:
         run = store.get_run(summary["run_id"])
-        assert run.status.value == "FINISHED"
-        assert run.params["train_rows"] and run.tags["demo"] == "closed-loop"
+        assert run.status is RunStatus.FINISHED and run.tags["demo"] == "closed-loop"
         assert store.metric_history(run.id, "roc_auc")[0].value == summary["roc_auc"]
+        assert store.metric_history(run.id, "system/cpu_percent")
+        trials = [
+            r for r in store.list_runs(limit=50) if r.parent_id == summary["tune_parent_run_id"]
+        ]
+        assert len(trials) == 4
+        assert store.get_model_version("fraud", summary["model_version"]).run_id == run.id
+        if summary["promoted"]:
+            assert store.get_alias("fraud", "champion").number == summary["model_version"]
 
     lineage = json.loads(
         cli("--home", str(home), "lineage", "show", f"run:{run.id}", "--json").stdout
     )
-    assert lineage["up"][0]["src"] == f"artifact:{summary['data_digest']}"
-    assert lineage["down"][0]["dst"] == f"artifact:{summary['model_digest']}"
+    assert [e["relation"] for e in lineage["up"]] == ["trained_on"]
+    assert lineage["up"][0]["src"].startswith("dataset_version:")
+    assert any(e["dst"].startswith("model_version:") for e in lineage["down"])
 
-    human = cli("--home", str(home), "demo", "--days", "5", "--rows-per-day", "500")
+    human = cli("--home", str(home), "demo", "--days", "6", "--rows-per-day", "800", timeout=300)
     assert human.returncode == 0, human.stderr
-    assert "held-out ROC-AUC" in human.stdout and "loopml lineage show run:" in human.stdout
+    assert "held-out ROC-AUC" in human.stdout and "model card" in human.stdout

@@ -260,7 +260,11 @@ def evaluate(
     if leakage:
         train = None if train_data is None else read_table(train_data)
         leak_cols = feature_cols + (
-            [timestamp_column] if timestamp_column and timestamp_column in frame.columns else []
+            [timestamp_column]
+            if timestamp_column
+            and timestamp_column in frame.columns
+            and timestamp_column not in feature_cols
+            else []
         )
         report.leakage = find_leakage(
             frame[leak_cols],
