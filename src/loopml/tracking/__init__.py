@@ -17,7 +17,7 @@ from loopml.tracking._fluent import (
     start_run,
     use_tracking,
 )
-from loopml.tracking._model import infer_signature
+from loopml.tracking._model import resolve_run_model
 from loopml.tracking._query import parse_filter, parse_order_by
 from loopml.tracking._run import ActiveRun, ModelInfo
 
@@ -30,11 +30,11 @@ __all__ = [
     "active_run",
     "autolog",
     "default_client",
-    "infer_signature",
     "log_metric",
     "log_params",
     "parse_filter",
     "parse_order_by",
+    "resolve_run_model",
     "start_run",
     "use_tracking",
 ]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from loopml.entities import Metric, MetricSummary, Run, RunArtifact, RunQuery, RunStatus
 from loopml.errors import InvalidInput, NotFound
 from loopml.tracking._env import capture_environment
+from loopml.tracking._model import scratch_cache
 from loopml.tracking._query import parse_filter, parse_order_by
 from loopml.tracking._run import ActiveRun
 from loopml.tracking._system import SystemSampler
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings
+    from loopml.models import LoadedModel
     from loopml.store import Store
 
 _ENV_ARTIFACT = "environment/requirements.txt"
@@ -322,10 +322,27 @@ class TrackingClient:
                 )
         return written
 
-    def load_model(self, run_id: str, name: str = "model") -> Any:
-        """Load a model stored by :meth:`ActiveRun.log_model` (pickle: trusted runs only)."""
-        data = self.read_artifact(run_id, f"{name}/model.pkl")
-        return pickle.load(io.BytesIO(data))
+    def load_model(self, run_id: str, name: str = "model") -> LoadedModel:
+        """Load a model stored by :meth:`ActiveRun.log_model`, every digest verified first.
+
+        Same as ``loopml.models.load_model("runs:/<run_id>/<name>")`` on this client's
+        stores; ``.predict``/``.predict_proba`` check the signature, ``.raw`` is the object.
+
+        Raises:
+            NotFound: The run or the model does not exist.
+            DigestMismatch: A stored file was altered.
+        """
+        from loopml.models import load_model
+
+        cache = (
+            self.settings.home / "cache" / "models" if self.settings is not None else scratch_cache()
+        )
+        return load_model(
+            f"runs:/{run_id}/{name}",
+            store=self.store,
+            artifacts=self.require_artifacts(),
+            cache_dir=cache,
+        )
 
     # -- deleting ------------------------------------------------------------------------
 
