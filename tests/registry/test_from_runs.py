@@ -28,9 +28,7 @@ def test_register_runs_uri_records_run_and_lineage(
     X = test[list(FEATURE_COLUMNS)]
     with client.start_run("train") as run:
         info = run.log_model(fraud_model, "fraud", input_example=X.head())
-    version = register_model(
-        "fraud", info.uri, store=store, artifacts=artifacts, actor="ana"
-    )
+    version = register_model("fraud", info.uri, store=store, artifacts=artifacts, actor="ana")
     assert version.run_id == run.id and version.source == info.uri
     assert version.manifest_digest == info.manifest_digest
     up = store.upstream(ObjectRef("model_version", version.id), depth=1)
@@ -69,4 +67,3 @@ def test_run_gc_keeps_the_files_a_registered_version_needs(
         "models:/fraud/1", store=store, artifacts=artifacts, cache_dir=tmp_path / "fresh"
     )
     assert (loaded.predict(X) == fraud_model.predict(X)).all()
-

@@ -34,9 +34,7 @@ def test_runs_uri_loads_through_load_model(
     assert loaded.digest == info.manifest_digest and loaded.uri == info.uri
     assert (loaded.predict(frame) == model.predict(frame)).all()
     assert loaded.input_example().shape == frame.shape
-    resolved = resolve(
-        info.uri, ResolveContext(client.store, client.artifacts, tmp_path / "cache")
-    )
+    resolved = resolve(info.uri, ResolveContext(client.store, client.artifacts, tmp_path / "cache"))
     assert str(resolved.ref) == f"run:{run.id}"
     assert resolved.manifest_digest == info.manifest_digest
     assert resolved.path == tmp_path / "cache" / info.manifest_digest

@@ -8,6 +8,7 @@ records scikit-learn (and xgboost/lightgbm) training without code changes.
 """
 
 from loopml.tracking._autolog import autolog
+from loopml.tracking._capture import RunCapture, capture_runs
 from loopml.tracking._client import GcReport, RunComparison, TrackingClient
 from loopml.tracking._fluent import (
     active_run,
@@ -25,10 +26,12 @@ __all__ = [
     "ActiveRun",
     "GcReport",
     "ModelInfo",
+    "RunCapture",
     "RunComparison",
     "TrackingClient",
     "active_run",
     "autolog",
+    "capture_runs",
     "default_client",
     "log_metric",
     "log_params",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.entities import Metric, MetricSummary, Run, RunArtifact, RunQuery, RunStatus
 from loopml.errors import InvalidInput, NotFound
+from loopml.tracking._capture import current_capture
 from loopml.tracking._env import capture_environment
 from loopml.tracking._model import scratch_cache
 from loopml.tracking._query import parse_filter, parse_order_by
@@ -161,6 +162,7 @@ class TrackingClient:
         from loopml.tracking._fluent import activate
 
         parent_id = parent.id if isinstance(parent, ActiveRun) else parent
+        capture = current_capture()
         if resume is not None:
             run = self.store.set_run_status(resume, RunStatus.RUNNING)
             self.store.heartbeat([run.id])
@@ -172,6 +174,8 @@ class TrackingClient:
                 active.set_tags(tags)
         else:
             all_tags = self._environment_tags()
+            if capture is not None:
+                all_tags.update(capture.tags)
             all_tags.update({k: str(v) for k, v in (tags or {}).items()})
             from loopml.tracking._run import _param_text
 
@@ -185,6 +189,8 @@ class TrackingClient:
                 artifacts=[] if self._env_artifact is None else [self._env_artifact],
             )
             active = ActiveRun(self, run, sync=sync)
+        if capture is not None:
+            capture.add(run.id, run.parent_id)
         self._open[run.id] = active
         self.writer.register(run.id, lambda: active.end(RunStatus.FINISHED))
         if system_metrics:
@@ -335,7 +341,9 @@ class TrackingClient:
         from loopml.models import load_model
 
         cache = (
-            self.settings.home / "cache" / "models" if self.settings is not None else scratch_cache()
+            self.settings.home / "cache" / "models"
+            if self.settings is not None
+            else scratch_cache()
         )
         return load_model(
             f"runs:/{run_id}/{name}",
