@@ -9,10 +9,13 @@ nothing about pipelines: the tags are whatever the caller passes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 _capture: ContextVar[RunCapture | None] = ContextVar("loopml_run_capture", default=None)
 
