@@ -226,7 +226,7 @@ min_roc_auc: 0.7
 model_name: fraud
 """
 
-_CLASSIFICATION_GATES = """# Gates the evaluate step judges the model by (loopml.evaluate(..., gates=...)).
+_CLASSIFICATION_GATES = """# Gates the evaluate step judges the model by (loopml.evaluate).
 # A failing rule fails the pipeline before register; the file is also registered with the
 # version. -p min_roc_auc=X overrides the roc_auc bound. See docs/evaluation.md for rules.
 metrics:
