@@ -132,3 +132,26 @@ def whoami() -> list:
 @loopml.pipeline
 def introspective() -> None:
     whoami()
+
+
+@loopml.step
+def tracked(n: int) -> int:
+    with loopml.start_run("inside-step") as run:
+        run.log_metric("n", n)
+        with loopml.start_run("child"):
+            pass
+    return n
+
+
+@loopml.step
+def tracked_then_fails(n: int) -> int:
+    with loopml.start_run("doomed"):
+        pass
+    raise RuntimeError(f"boom {n}")
+
+
+@loopml.pipeline
+def with_tracking(n: int = 2, fail: bool = False) -> None:
+    value = tracked(n)
+    if fail:
+        tracked_then_fails(value)

@@ -21,6 +21,7 @@ def test_template_project_runs_from_an_empty_folder(cli: Cli, tmp_path: Path) ->
     assert sorted(p.name for p in project.iterdir()) == [
         ".loopml",
         "README.md",
+        "gates.yaml",
         "params.yaml",
         "pipeline.py",
     ]
@@ -42,6 +43,11 @@ def test_template_project_runs_from_an_empty_folder(cli: Cli, tmp_path: Path) ->
     assert names == ["ingest", "validate", "split", "train", "evaluate", "register"]
     assert run["steps"][3]["outputs"][0]["materialiser"] == "sklearn.pickle"
     assert [o["name"] for o in run["steps"][2]["outputs"]] == ["output_0", "output_1"]
+    assert run["steps"][3]["run_id"] is not None  # train is a tracked run
+    card = cli("models", "card", "fraud@candidate", "--out", "card.md", cwd=project, env=ENV)
+    assert card.returncode == 0, card.stderr
+    text = (project / "card.md").read_text()
+    assert run["steps"][3]["run_id"] in text and "dataset_version:" in text
     again = cli(
         "pipeline",
         "run",

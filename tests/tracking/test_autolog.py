@@ -49,8 +49,10 @@ def test_fit_inside_a_run_logs_params_metrics_model_and_data(
     assert {"training_accuracy", "training_f1", "training_roc_auc", "training_log_loss"} <= keys
     loaded = logged.load_model(run.id)
     assert (loaded.predict(X) == model.predict(X)).all()
-    signature = json.loads(logged.read_artifact(run.id, "model/signature.json"))
-    assert [c["name"] for c in signature["inputs"]] == list(X.columns)
+    assert loaded.flavor == "sklearn" and loaded.signature is not None
+    assert loaded.signature.columns == list(X.columns)
+    manifest = json.loads(logged.read_artifact(run.id, "model/loopml-model.json"))
+    assert manifest["options"]["serialization"] == "skops"
 
 
 def test_fit_without_a_run_makes_one_and_inner_fits_are_not_logged(

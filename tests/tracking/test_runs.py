@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OrdinalEncoder
 
 import loopml
 from loopml.entities import RunStatus
@@ -121,23 +125,35 @@ def test_artifacts_files_folders_and_models(client: TrackingClient, tmp_path: Pa
     (folder / "sub").mkdir(parents=True)
     (folder / "a.txt").write_text("a")
     (folder / "sub" / "b.txt").write_text("bb")
-    frame = pd.DataFrame({"amount": [1.5, 2.0], "country": ["FR", "DE"]})
+    frame = pd.DataFrame({"amount": [1.5, 2.0, 3.0, 0.5], "country": ["FR", "DE", "FR", "DE"]})
+    model = make_pipeline(
+        ColumnTransformer([("c", OrdinalEncoder(), ["country"])], remainder="passthrough"),
+        LogisticRegression(),
+    ).fit(frame, [0, 1, 1, 0])
     with client.start_run("files") as run:
         run.log_artifact(folder)
         run.log_artifact(folder / "a.txt", "single/a.txt")
         run.log_dict({"x": 1}, "meta.json")
-        info = run.log_model({"weights": [1, 2]}, "fraud", input_example=frame)
+        info = run.log_model(model, "fraud", input_example=frame)
         with pytest.raises(InvalidInput):
             run.log_artifact(tmp_path / "missing")
     paths = [a.path for a in client.list_artifacts(run.id)]
     assert {"report/a.txt", "report/sub/b.txt", "single/a.txt", "meta.json"} <= set(paths)
-    assert info.uri == f"runs:/{run.id}/fraud"
-    assert client.load_model(run.id, "fraud") == {"weights": [1, 2]}
-    signature = json.loads(client.read_artifact(run.id, "fraud/signature.json"))
-    assert signature["inputs"] == [
+    assert {"fraud/loopml-model.json", "fraud/model.skops", "fraud/input_example.json"} <= set(
+        paths
+    )
+    assert info.uri == f"runs:/{run.id}/fraud" and info.flavor == "sklearn"
+    by_path = {a.path: a.digest for a in info.artifacts}
+    assert by_path["fraud/loopml-model.json"] == info.manifest_digest
+    loaded = client.load_model(run.id, "fraud")
+    assert loaded.digest == info.manifest_digest
+    assert (loaded.predict(frame) == model.predict(frame)).all()
+    manifest = json.loads(client.read_artifact(run.id, "fraud/loopml-model.json"))
+    assert manifest["signature"]["inputs"] == [
         {"name": "amount", "dtype": "float64"},
-        {"name": "country", "dtype": str(frame.dtypes["country"])},
+        {"name": "country", "dtype": "string"},
     ]
+    assert manifest["files"]["model.skops"]["sha256"] == by_path["fraud/model.skops"]
     written = client.download_artifacts(run.id, tmp_path / "out", prefix="report")
     assert sorted(p.read_text() for p in written) == ["a", "bb"]
     with pytest.raises(NotFound):

@@ -319,7 +319,7 @@ def evaluate(
                 }
         report.gates = judge(gate_spec, report.to_dict())
     if (record if record is not None else registered) and db is not None and blobs is not None:
-        _record(report, db, blobs, uri, version, gate_spec, actor)
+        _record(report, db, blobs, uri, version, gate_spec, actor, resolved.ref)
     return report
 
 
@@ -331,6 +331,7 @@ def _record(
     version: Any,
     gates: Gates | None,
     actor: str | None,
+    source: ObjectRef | None = None,
 ) -> None:
     from loopml.config import load_settings
 
@@ -350,13 +351,6 @@ def _record(
         summary=summary,
     )
     report.evaluation_id, report.report_digest = evaluation.id, report_digest
-    if version is not None:
-        db.add_edges(
-            [
-                LineageEdge(
-                    ObjectRef("model_version", version.id),
-                    ObjectRef("evaluation", evaluation.id),
-                    "evaluated",
-                )
-            ]
-        )
+    subject = ObjectRef("model_version", version.id) if version is not None else source
+    if subject is not None:  # a version, or the run whose model was evaluated (runs:/)
+        db.add_edges([LineageEdge(subject, ObjectRef("evaluation", evaluation.id), "evaluated")])

@@ -2,8 +2,9 @@
 
 ``models:/NAME@ALIAS`` and ``models:/NAME/VERSION`` are looked up in the metadata store and
 materialised from the artifact store into a cache folder keyed by the manifest digest.
-Other schemes (``runs:/RUN_ID/PATH``, filled in by experiment tracking) plug in through
-:func:`register_uri_resolver` as ``"module:attr"`` entries, loaded on first use.
+``runs:/RUN_ID/PATH`` is resolved by experiment tracking (``loopml.tracking``, named here
+as a ``"module:attr"`` string so this layer never imports it); other schemes plug in
+through :func:`register_uri_resolver`, also loaded on first use.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class ResolvedModel:
 Resolver = Callable[[ModelUri, ResolveContext], ResolvedModel]
 _RESOLVERS: dict[str, str | Resolver] = {
     "models": "loopml.models._uri:resolve_registered",
+    "runs": "loopml.tracking:resolve_run_model",  # experiment tracking; imported on first use
 }
 
 

@@ -18,7 +18,7 @@ from loopml.pipelines._hashing import cache_key, code_digest, param_text
 from loopml.pipelines._worker import Task, TaskResult, fn_bytes
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from loopml.artifacts import ArtifactStore
     from loopml.pipelines._executors import Executor
@@ -75,17 +75,21 @@ class _Loop:
         self.below: dict[str, set[str]] = {}  # descendants, computed on first failure
 
     # records ---------------------------------------------------------------------------
-    def save(self, step: StepRun, relation: str | None = None) -> None:
-        """Record ``step``; with ``relation``, also its input and output lineage edges."""
+    def save(self, step: StepRun, relation: str | None = None, runs: Sequence[str] = ()) -> None:
+        """Record ``step``; with ``relation``, also its input and output lineage edges.
+
+        ``runs`` are tracking runs the attempt started: edges step_run -> run.
+        """
         edges: list[LineageEdge] = []
+        ref = ObjectRef("step_run", step.id)
         if relation is not None:
-            ref = ObjectRef("step_run", step.id)
             edges = [
                 LineageEdge(ObjectRef("artifact", d), ref, "input") for d in step.inputs.values()
             ]
             edges += [
                 LineageEdge(ref, ObjectRef("artifact", o.digest), relation) for o in step.outputs
             ]
+        edges += [LineageEdge(ref, ObjectRef("run", run_id), "tracked") for run_id in runs]
         self.steps[step.name] = self.ctx.store.save_step_run(step, edges=edges)
         if self.ctx.on_event is not None:
             self.ctx.on_event(step)
@@ -124,6 +128,7 @@ class _Loop:
             cache_key=key,
             cache_hit=True,
             cached_from=hit.id,
+            run_id=hit.run_id,
             outputs=hit.outputs,
             inputs={p: d for p, (d, _) in inputs.items()},
             params={k: param_text(v) for k, v in node.params.items()},
@@ -218,7 +223,10 @@ class _Loop:
     # results ---------------------------------------------------------------------------
     def finish(self, name: str, result: TaskResult) -> None:
         node = self.nodes[name]
+        runs: list[str] = list(result.extra.get("run_ids", ()))
         step = self.steps[name]
+        if runs:
+            step = dataclasses.replace(step, run_id=runs[0])
         if result.ok:
             gpu_s = result.wall_s * node.step.resource_map.get("gpu", 0.0)
             cost = (result.cpu_s * self.ctx.price_cpu_hour + gpu_s * self.ctx.price_gpu_hour) / 3600
@@ -236,7 +244,7 @@ class _Loop:
                 worker=result.worker or None,
                 error=None,
             )
-            self.save(done, "produced")
+            self.save(done, "produced", runs)
             return
         failed = dataclasses.replace(
             step,
@@ -248,9 +256,9 @@ class _Loop:
         if step.attempts <= node.step.retries:
             delay = node.step.retry_delay * 2 ** (step.attempts - 1)
             self.retry_at[name] = time.monotonic() + delay
-            self.save(dataclasses.replace(failed, status=StepStatus.PENDING))
+            self.save(dataclasses.replace(failed, status=StepStatus.PENDING), runs=runs)
             return
-        self.save(dataclasses.replace(failed, status=StepStatus.FAILED))
+        self.save(dataclasses.replace(failed, status=StepStatus.FAILED), runs=runs)
         if name not in self.below:
             self.below[name] = self.graph.descendants(name)
         for other in self.order:

@@ -11,33 +11,55 @@ _CLASSIFICATION_PIPELINE = '''\
 
 Run it with:  loopml pipeline run pipeline:training --config params.yaml
 Change a parameter (-p n_estimators=200): only train and what follows run again.
+
+Every step uses loopml: the data is committed as a dataset version (loopml.data) and
+checked against the dataset's schema; training is a tracked run (loopml.start_run) that
+logs params, metrics and the model; evaluate judges the run's model by gates.yaml
+(loopml.evaluate); register registers it (loopml.registry) and points the alias
+"candidate" at it. Lineage links them: dataset version -> run -> model version.
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 
 import loopml
 from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN, generate_transactions
 
-
-@loopml.step
-def ingest(days: int, rows_per_day: int, seed: int) -> pd.DataFrame:
-    """The training data (synthetic card transactions; swap in your own source)."""
-    return generate_transactions(days=days, rows_per_day=rows_per_day, seed=seed)
+DATASET = "transactions"
+GATES = Path(__file__).with_name("gates.yaml")
 
 
 @loopml.step
-def validate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Refuse data with missing columns, nulls or a single class."""
-    missing = [c for c in (*FEATURE_COLUMNS, TARGET_COLUMN) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"missing columns: {missing}")
-    nulls = frame[list(FEATURE_COLUMNS)].isna().sum()
-    if nulls.any():
-        raise ValueError(f"null values: {nulls[nulls > 0].to_dict()}")
-    if frame[TARGET_COLUMN].nunique() < 2:
-        raise ValueError("the target has a single class")
+def ingest(days: int, rows_per_day: int, seed: int) -> tuple[pd.DataFrame, str]:
+    """The training data (synthetic card transactions; swap in your own source),
+    committed as a version of the dataset. Returns the frame and the version's id."""
+    frame = generate_transactions(days=days, rows_per_day=rows_per_day, seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "transactions.parquet"
+        frame.to_parquet(path, index=False)
+        version = loopml.data.commit(
+            DATASET, path, message=f"{days} days x {rows_per_day} rows, seed {seed}"
+        )
+    return frame, version.id
+
+
+@loopml.step
+def validate(frame: pd.DataFrame, version_id: str) -> pd.DataFrame:
+    """Check the version against the dataset's schema (inferred from the first version
+    and saved); any error-level anomaly fails the step."""
+    ref = f"{DATASET}@{version_id}"
+    store = loopml.data.default_repo().store
+    dataset = store.get_dataset(DATASET)
+    if not any(s.version_id is None for s in store.list_schemas(dataset.id)):
+        loopml.data.save_schema(DATASET, loopml.data.infer_schema(ref))
+    report = loopml.data.validate(ref, DATASET)
+    if not report.ok:
+        problems = "; ".join(a.message for a in report.errors)
+        raise ValueError(f"{ref} does not match the schema of {DATASET}: {problems}")
     return frame
 
 
@@ -76,54 +98,105 @@ def _model(n_estimators: int, learning_rate: float):  # type: ignore[no-untyped-
 
 @loopml.step(resources={"cpu": 1})
 def train(
-    train_set: pd.DataFrame, n_estimators: int, learning_rate: float, tune: bool
-):  # type: ignore[no-untyped-def]
-    """Fit the model; with tune=True pick the learning rate on a validation slice."""
-    from sklearn.metrics import average_precision_score
+    train_set: pd.DataFrame,
+    version_id: str,
+    n_estimators: int,
+    learning_rate: float,
+    tune: bool,
+) -> tuple[object, str]:
+    """Fit the model in a tracked run; with tune=True pick the learning rate on a
+    validation slice. Returns the model and the run's id."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
 
     features, target = train_set[list(FEATURE_COLUMNS)], train_set[TARGET_COLUMN]
-    if tune:
-        cut = int(len(train_set) * 0.8)
-        scores = {}
-        for rate in (learning_rate / 2, learning_rate, learning_rate * 2):
-            model = _model(n_estimators, rate).fit(features[:cut], target[:cut])
-            scores[rate] = average_precision_score(
-                target[cut:], model.predict_proba(features[cut:])[:, 1]
-            )
-        learning_rate = max(scores, key=scores.__getitem__)
-    return _model(n_estimators, learning_rate).fit(features, target)
+    with loopml.start_run("train", params={"n_estimators": n_estimators, "tune": tune}) as run:
+        run.log_input(f"dataset_version:{version_id}")
+        if tune:
+            cut = int(len(train_set) * 0.8)
+            scores = {}
+            for rate in (learning_rate / 2, learning_rate, learning_rate * 2):
+                model = _model(n_estimators, rate).fit(features[:cut], target[:cut])
+                scores[rate] = average_precision_score(
+                    target[cut:], model.predict_proba(features[cut:])[:, 1]
+                )
+                run.log_metric("tune/pr_auc", scores[rate])
+            learning_rate = max(scores, key=scores.__getitem__)
+        run.log_params({"learning_rate": learning_rate, "rows": len(train_set)})
+        model = _model(n_estimators, learning_rate).fit(features, target)
+        scores = model.predict_proba(features)[:, 1]
+        run.log_metrics(
+            {
+                "train/roc_auc": float(roc_auc_score(target, scores)),
+                "train/pr_auc": float(average_precision_score(target, scores)),
+            }
+        )
+        run.log_model(model, "model", input_example=features.head(5))
+    return model, run.id
 
 
 @loopml.step
-def evaluate(model, test_set: pd.DataFrame) -> dict:  # type: ignore[no-untyped-def]
-    """Metrics on the held-out test set."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
+def evaluate(test_set: pd.DataFrame, run_id: str, min_roc_auc: float) -> dict:
+    """Evaluate the run's model on the test set and judge it by gates.yaml
+    (min_roc_auc overrides the roc_auc bound of the file)."""
+    import dataclasses
 
-    scores = model.predict_proba(test_set[list(FEATURE_COLUMNS)])[:, 1]
-    target = test_set[TARGET_COLUMN]
+    from loopml.evaluation import load_gates
+
+    gates = load_gates(GATES)
+    rules = tuple(
+        dataclasses.replace(r, bound=min_roc_auc)
+        if (r.kind, r.key, r.op) == ("metrics", "roc_auc", "min")
+        else r
+        for r in gates.rules
+    )
+    report = loopml.evaluate(
+        f"runs:/{run_id}/model",
+        test_set,
+        TARGET_COLUMN,
+        gates=dataclasses.replace(gates, rules=rules),
+        robustness=False,
+        infra=False,
+        analysis=False,
+        leakage=False,
+        record=True,
+    )
     return {
-        "roc_auc": float(roc_auc_score(target, scores)),
-        "pr_auc": float(average_precision_score(target, scores)),
+        "passed": bool(report.passed),
+        "metrics": {k: v for k, v in report.metrics.items() if isinstance(v, float)},
+        "failed": [g.rule for g in report.gates if not g.passed],
+        "evaluation_id": report.evaluation_id,
         "rows": int(len(test_set)),
     }
 
 
 @loopml.step(cache=False)
-def register(  # type: ignore[no-untyped-def]
-    model, metrics: dict, min_roc_auc: float, model_name: str
-) -> dict:
-    """Register the model as a candidate if it passes the gate (a record, for now)."""
-    passed = metrics["roc_auc"] >= min_roc_auc
-    record = {"model": model_name, "candidate": passed, "metrics": metrics}
-    if not passed:
-        raise ValueError(f"roc_auc {metrics['roc_auc']:.3f} is below the gate {min_roc_auc}")
-    return record
+def register(run_id: str, evaluation: dict, model_name: str) -> dict:
+    """Register the run's model and make it the "candidate" if it passed its gates."""
+    if not evaluation["passed"]:
+        raise ValueError(f"the model failed its gates: {', '.join(evaluation['failed'])}")
+    version = loopml.registry.register_model(
+        model_name,
+        f"runs:/{run_id}/model",
+        gates=GATES,
+        description=f"roc_auc {evaluation['metrics'].get('roc_auc', float('nan')):.3f}",
+    )
+    loopml.registry.set_alias(
+        model_name, "candidate", version.number, reason="passed its gates in the pipeline"
+    )
+    return {
+        "model": model_name,
+        "version": version.number,
+        "semver": version.semver,
+        "uri": f"models:/{model_name}@candidate",
+        "run_id": run_id,
+        "metrics": evaluation["metrics"],
+    }
 
 
 @loopml.pipeline
 def training(
-    days: int = 14,
-    rows_per_day: int = 500,
+    days: int = 10,
+    rows_per_day: int = 1000,
     seed: int = 0,
     test_fraction: float = 0.25,
     n_estimators: int = 100,
@@ -133,16 +206,17 @@ def training(
     model_name: str = "fraud",
 ) -> None:
     """ingest -> validate -> split -> train -> evaluate -> register."""
-    frame = validate(ingest(days, rows_per_day, seed))
-    train_set, test_set = split(frame, test_fraction)
-    model = train(train_set, n_estimators, learning_rate, tune)
-    metrics = evaluate(model, test_set)
-    register(model, metrics, min_roc_auc, model_name)
+    frame, version_id = ingest(days, rows_per_day, seed)
+    checked = validate(frame, version_id)
+    train_set, test_set = split(checked, test_fraction)
+    _model_object, run_id = train(train_set, version_id, n_estimators, learning_rate, tune)
+    evaluation = evaluate(test_set, run_id, min_roc_auc)
+    register(run_id, evaluation, model_name)
 '''
 
 _CLASSIFICATION_PARAMS = """# Parameters of pipeline:training (override any with -p key=value).
-days: 14
-rows_per_day: 500
+days: 10
+rows_per_day: 1000
 seed: 0
 test_fraction: 0.25
 n_estimators: 100
@@ -150,6 +224,13 @@ learning_rate: 0.1
 tune: false
 min_roc_auc: 0.7
 model_name: fraud
+"""
+
+_CLASSIFICATION_GATES = """# Gates the evaluate step judges the model by (loopml.evaluate).
+# A failing rule fails the pipeline before register; the file is also registered with the
+# version. -p min_roc_auc=X overrides the roc_auc bound. See docs/evaluation.md for rules.
+metrics:
+  roc_auc: {min: 0.7}
 """
 
 _CLASSIFICATION_README = """# Classification project
@@ -163,7 +244,12 @@ Made by `loopml init --template classification`.
     loopml pipeline schedule pipeline:training --cron "0 2 * * *" --config params.yaml
     loopml agent --once
 
-Steps: ingest -> validate -> split -> train -> evaluate -> register (candidate).
+Steps: ingest (dataset version) -> validate (schema) -> split -> train (tracked run with
+the model) -> evaluate (gates.yaml) -> register (model version, alias `candidate`).
+
+    loopml data log transactions
+    loopml runs list
+    loopml models card fraud@candidate
 """
 
 #: Template name -> {relative path: content}.
@@ -171,6 +257,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "classification": {
         "pipeline.py": _CLASSIFICATION_PIPELINE,
         "params.yaml": _CLASSIFICATION_PARAMS,
+        "gates.yaml": _CLASSIFICATION_GATES,
         "README.md": _CLASSIFICATION_README,
     },
 }

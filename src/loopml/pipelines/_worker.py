@@ -128,17 +128,34 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     raise StepTimeout
 
 
-def _run(task: Task, extra: tuple[Materialiser, ...]) -> tuple[StepOutput, ...]:
+def _call(task: Task, fn: Any, kwargs: dict[str, Any], run_ids: list[str]) -> Any:
+    """Call the step; tracking runs it starts are tagged and their ids put in ``run_ids``."""
+    if not task.step_run_id:
+        return fn(**kwargs)
+    from loopml.tracking import capture_runs
+
+    token = _current.set((task.pipeline_run_id, task.step_run_id))
+    tags = {
+        "loopml.pipeline_run_id": task.pipeline_run_id,
+        "loopml.step_run_id": task.step_run_id,
+        "loopml.step": task.step,
+    }
+    try:
+        with capture_runs(tags) as captured:
+            try:
+                return fn(**kwargs)
+            finally:
+                run_ids.extend(captured.run_ids)
+    finally:
+        _current.reset(token)
+
+
+def _run(task: Task, extra: tuple[Materialiser, ...], run_ids: list[str]) -> tuple[StepOutput, ...]:
     store = _artifacts(task.artifact_url)
     kwargs: dict[str, Any] = dict(cloudpickle.loads(task.params))
     for param, digest, materialiser in task.inputs:
         kwargs[param] = mats.by_name(materialiser, extra).load(store.get(digest))
-    fn = _unpickle(task.fn)
-    token = _current.set((task.pipeline_run_id, task.step_run_id) if task.step_run_id else None)
-    try:
-        value = fn(**kwargs)
-    finally:
-        _current.reset(token)
+    value = _call(task, _unpickle(task.fn), kwargs, run_ids)
     if task.n_outputs is None:
         values, names = [value], ["output"]
     else:
@@ -166,6 +183,7 @@ def execute_task(task: Task) -> TaskResult:
     memory = _PeakMemory()
     alarm = task.timeout is not None and threading.current_thread() is threading.main_thread()
     previous: Any = None
+    run_ids: list[str] = []
     try:
         extra: tuple[Materialiser, ...] = (
             _unpickle(task.materialisers) if task.materialisers else ()
@@ -174,7 +192,7 @@ def execute_task(task: Task) -> TaskResult:
             previous = signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, float(task.timeout or 0))
         try:
-            outputs = _run(task, extra)
+            outputs = _run(task, extra, run_ids)
         finally:
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -198,6 +216,7 @@ def execute_task(task: Task) -> TaskResult:
         cpu_s=max(0.0, _cpu_seconds() - cpu0),
         peak_memory_bytes=memory.stop(),
         worker=worker,
+        extra={"run_ids": run_ids} if run_ids else {},
     )
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from loopml.errors import InvalidInput
 from loopml.ids import ObjectRef
+from loopml.registry._card_data import run_evaluation, training_data
 from loopml.registry._context import artifacts_or_default, store_or_current
 
 if TYPE_CHECKING:
@@ -70,10 +71,7 @@ def card_data(
         }
         for n in upstream
     ]
-    data_refs = sorted(
-        {str(n.edge.src) for n in upstream if n.edge.src.kind in ("dataset_version", "artifact")}
-        - {f"artifact:{version.manifest_digest}"}
-    )
+    data_refs, datasets = training_data(db, blobs, version, upstream)
     run = None
     if version.run_id is not None:
         found = db.get_run(version.run_id)
@@ -84,6 +82,8 @@ def card_data(
             evaluation = json.loads(blobs.get(item.report_digest))
             evaluation["id"] = item.id
             break
+    if evaluation is None:
+        evaluation = run_evaluation(db, blobs, version)
     requests = [
         r for r in db.list_promotion_requests(version.model_name) if r.version == version.number
     ]
@@ -102,6 +102,7 @@ def card_data(
         "requirements": list(manifest.requirements),
         "run": run,
         "training_data": data_refs,
+        "datasets": datasets,
         "lineage": lineage,
         "evaluation": evaluation,
         "approvals": [
@@ -141,6 +142,29 @@ def _front_matter(data: dict[str, Any]) -> str:
     return "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n"
 
 
+def _dataset_lines(datasets: list[dict[str, Any]]) -> list[str]:
+    if not datasets:
+        return []
+    lines = [
+        "",
+        "### Training data",
+        "",
+        "| dataset version | file | rows | columns | null rates |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for item in datasets:
+        label = f"{item.get('version') or item['ref']} (`{item['ref'].partition(':')[2][:12]}`)"
+        if not item.get("tables"):
+            lines.append(f"| {label} | – | – | – | {item.get('note', 'no table profile')} |")
+        for table in item.get("tables", []):
+            rates = {k: v for k, v in table["null_rates"].items() if v}
+            shown = ", ".join(f"{k} {v:.2%}" for k, v in sorted(rates.items())) or "none"
+            lines.append(
+                f"| {label} | {table['path']} | {table['rows']} | {table['columns']} | {shown} |"
+            )
+    return lines
+
+
 def render_markdown(data: dict[str, Any]) -> str:
     """The card as Markdown with YAML front matter."""
     lines = [_front_matter(data), f"# Model card: {data['model']} v{data['semver']}", ""]
@@ -170,6 +194,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines.append(
         f"- training data: {', '.join(f'`{d}`' for d in data['training_data']) or 'not recorded'}"
     )
+    lines += _dataset_lines(data.get("datasets") or [])
     if data["signature"]:
         cols = [f"{c.get('name', 'tensor')}: {c['dtype']}" for c in data["signature"]["inputs"]]
         lines += ["", "## Signature", "", "Inputs: " + ", ".join(cols)]
@@ -178,8 +203,9 @@ def render_markdown(data: dict[str, Any]) -> str:
     if not ev:
         lines.append("No evaluation recorded.")
     else:
+        source = f" of `{ev['source']}` (before registration)" if ev.get("source") else ""
         lines += [
-            f"Evaluation `{ev['id']}` on {ev['rows']} rows.",
+            f"Evaluation `{ev['id']}`{source} on {ev['rows']} rows.",
             "",
             "| metric | value |",
             "| --- | --- |",

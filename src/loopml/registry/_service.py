@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from loopml.store import Store
 
 _MAX_SEMVER_RETRIES = 5
+#: Lineage relation of a model file's blob to the version that needs it.
+FILE_OF = "file_of"
 
 
 def create_model(
@@ -100,10 +102,10 @@ def register_model(
     Args:
         name: Registered model name.
         model: A model directory written by ``save_model``, a model URI
-            (``runs:/RUN_ID/model`` once tracking provides it), or a model object (saved
-            first, with ``signature``/``input_example``/``flavor``).
+            (``runs:/RUN_ID/NAME`` as logged by ``run.log_model``, or ``models:/...``), or
+            a model object (saved first, with ``signature``/``input_example``/``flavor``).
         run_id: The run that trained it: recorded on the version with a lineage edge
-            run -> model_version.
+            run -> model_version (taken from a ``runs:/`` URI when omitted).
         version: Semantic version override (``"2.0.0"``).
         description: Version description.
         tags: Version tags.
@@ -185,6 +187,14 @@ def register_model(
         raise Conflict(f"could not assign a version to {name!r}: too many concurrent writers")
     ref = ObjectRef("model_version", created.id)
     edges = [LineageEdge(ObjectRef("artifact", manifest_digest), ref, "stored_as")]
+    # One edge per file: the blobs may be shared with run artifacts (a runs:/ model has the
+    # same bytes), and `runs gc` frees only blobs no lineage edge names.
+    edges += [
+        LineageEdge(ObjectRef("artifact", digest), ref, FILE_OF)
+        for digest in sorted({entry.sha256 for entry in manifest.files.values()})
+    ]
+    if gates_digest is not None:
+        edges.append(LineageEdge(ObjectRef("artifact", gates_digest), ref, "gates"))
     if run_id is not None:
         edges.append(LineageEdge(ObjectRef("run", run_id), ref, "produced"))
     db.add_edges(edges)

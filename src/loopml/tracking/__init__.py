@@ -8,6 +8,7 @@ records scikit-learn (and xgboost/lightgbm) training without code changes.
 """
 
 from loopml.tracking._autolog import autolog
+from loopml.tracking._capture import RunCapture, capture_runs
 from loopml.tracking._client import GcReport, RunComparison, TrackingClient
 from loopml.tracking._fluent import (
     active_run,
@@ -17,7 +18,7 @@ from loopml.tracking._fluent import (
     start_run,
     use_tracking,
 )
-from loopml.tracking._model import infer_signature
+from loopml.tracking._model import resolve_run_model
 from loopml.tracking._query import parse_filter, parse_order_by
 from loopml.tracking._run import ActiveRun, ModelInfo
 
@@ -25,16 +26,18 @@ __all__ = [
     "ActiveRun",
     "GcReport",
     "ModelInfo",
+    "RunCapture",
     "RunComparison",
     "TrackingClient",
     "active_run",
     "autolog",
+    "capture_runs",
     "default_client",
-    "infer_signature",
     "log_metric",
     "log_params",
     "parse_filter",
     "parse_order_by",
+    "resolve_run_model",
     "start_run",
     "use_tracking",
 ]

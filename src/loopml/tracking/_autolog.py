@@ -181,7 +181,10 @@ def _record(run: ActiveRun, est: Any, X: Any, y: Any) -> None:
         example = None
         with contextlib.suppress(Exception):
             example = X.iloc[:5] if hasattr(X, "iloc") else X[:5]
-        run.log_model(est, "model", input_example=example)
+        try:
+            run.log_model(est, "model", input_example=example)
+        except Exception as exc:  # a model that cannot be saved never breaks fit
+            _log.warning("loopml autolog: model of %s not logged: %s", type(est).__name__, exc)
 
 
 def _short(value: Any) -> str:

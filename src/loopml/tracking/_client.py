@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -14,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.entities import Metric, MetricSummary, Run, RunArtifact, RunQuery, RunStatus
 from loopml.errors import InvalidInput, NotFound
+from loopml.tracking._capture import current_capture
 from loopml.tracking._env import capture_environment
+from loopml.tracking._model import scratch_cache
 from loopml.tracking._query import parse_filter, parse_order_by
 from loopml.tracking._run import ActiveRun
 from loopml.tracking._system import SystemSampler
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings
+    from loopml.models import LoadedModel
     from loopml.store import Store
 
 _ENV_ARTIFACT = "environment/requirements.txt"
@@ -161,6 +162,7 @@ class TrackingClient:
         from loopml.tracking._fluent import activate
 
         parent_id = parent.id if isinstance(parent, ActiveRun) else parent
+        capture = current_capture()
         if resume is not None:
             run = self.store.set_run_status(resume, RunStatus.RUNNING)
             self.store.heartbeat([run.id])
@@ -172,6 +174,8 @@ class TrackingClient:
                 active.set_tags(tags)
         else:
             all_tags = self._environment_tags()
+            if capture is not None:
+                all_tags.update(capture.tags)
             all_tags.update({k: str(v) for k, v in (tags or {}).items()})
             from loopml.tracking._run import _param_text
 
@@ -185,6 +189,8 @@ class TrackingClient:
                 artifacts=[] if self._env_artifact is None else [self._env_artifact],
             )
             active = ActiveRun(self, run, sync=sync)
+        if capture is not None:
+            capture.add(run.id, run.parent_id)
         self._open[run.id] = active
         self.writer.register(run.id, lambda: active.end(RunStatus.FINISHED))
         if system_metrics:
@@ -322,10 +328,29 @@ class TrackingClient:
                 )
         return written
 
-    def load_model(self, run_id: str, name: str = "model") -> Any:
-        """Load a model stored by :meth:`ActiveRun.log_model` (pickle: trusted runs only)."""
-        data = self.read_artifact(run_id, f"{name}/model.pkl")
-        return pickle.load(io.BytesIO(data))
+    def load_model(self, run_id: str, name: str = "model") -> LoadedModel:
+        """Load a model stored by :meth:`ActiveRun.log_model`, every digest verified first.
+
+        Same as ``loopml.models.load_model("runs:/<run_id>/<name>")`` on this client's
+        stores; ``.predict``/``.predict_proba`` check the signature, ``.raw`` is the object.
+
+        Raises:
+            NotFound: The run or the model does not exist.
+            DigestMismatch: A stored file was altered.
+        """
+        from loopml.models import load_model
+
+        cache = (
+            self.settings.home / "cache" / "models"
+            if self.settings is not None
+            else scratch_cache()
+        )
+        return load_model(
+            f"runs:/{run_id}/{name}",
+            store=self.store,
+            artifacts=self.require_artifacts(),
+            cache_dir=cache,
+        )
 
     # -- deleting ------------------------------------------------------------------------
 

@@ -1,70 +1,107 @@
-"""Serialising a model into a run's artifacts.
+"""Models in runs: saved with :func:`loopml.models.save_model`, resolved from ``runs:/`` URIs.
 
-Interim format until the models capability lands: ``<name>/model.pkl`` (pickle) and
-``<name>/signature.json`` (input column names and dtypes). Everything goes through
-:func:`_serialise_model`, the one place to swap for ``loopml.models.save_model``.
+``ActiveRun.log_model`` saves the model into a temporary directory (flavour detected,
+skops for scikit-learn, a manifest with the sha256 of every file) and records every file
+of that directory as a run artifact under ``<name>/``. The manifest ``<name>/loopml-model.json``
+is what ``runs:/RUN_ID/NAME`` resolves to: :func:`resolve_run_model` materialises the
+directory from the artifact store (files are content-addressed, so the manifest's digests
+are the run artifacts' digests) and returns the manifest digest that loading verifies.
 """
 
 from __future__ import annotations
 
-import json
-import pickle
-from typing import Any
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
-from loopml.errors import InvalidInput
+from loopml.errors import InvalidInput, NotFound
+from loopml.ids import ObjectRef
+
+if TYPE_CHECKING:
+    from loopml.ids import ModelUri
+    from loopml.models import ResolveContext, ResolvedModel, SavedModel, Signature
+
+MODEL_MANIFEST = "loopml-model.json"  # == loopml.models.MANIFEST, without importing numpy
 
 
-def infer_signature(example: Any) -> dict[str, Any]:
-    """Column names and dtypes of an input example (DataFrame, array, list of rows)."""
-    columns = getattr(example, "columns", None)
-    dtypes = getattr(example, "dtypes", None)
-    if columns is not None and dtypes is not None:
-        return {
-            "inputs": [
-                {"name": str(name), "dtype": str(dtype)}
-                for name, dtype in zip(columns, dtypes, strict=True)
-            ]
-        }
-    shape = getattr(example, "shape", None)
-    dtype = getattr(example, "dtype", None)
-    if shape is not None and dtype is not None:
-        width = int(shape[1]) if len(shape) > 1 else 1
-        return {
-            "inputs": [{"name": f"f{i}", "dtype": str(dtype)} for i in range(width)],
-            "shape": [-1, *[int(s) for s in shape[1:]]],
-        }
-    if isinstance(example, list | tuple) and example and isinstance(example[0], list | tuple):
-        return {
-            "inputs": [
-                {"name": f"f{i}", "dtype": type(v).__name__} for i, v in enumerate(example[0])
-            ]
-        }
-    raise InvalidInput(
-        f"cannot infer a signature from an input example of type {type(example).__name__}",
-        hint="Pass a pandas DataFrame, a numpy array or a list of rows as input_example, "
-        "or give signature= explicitly.",
+def model_path(name: str) -> str:
+    """Check a model's folder name inside a run (``fraud``, ``models/fraud``)."""
+    clean = name.strip("/") if isinstance(name, str) else ""
+    parts = PurePosixPath(clean).parts
+    if not clean or any(p in ("", ".", "..") for p in parts) or "\\" in clean:
+        raise InvalidInput(
+            f"invalid model name {name!r}",
+            hint="A model name is a relative folder inside the run, e.g. 'model' or 'fraud'.",
+        )
+    return "/".join(parts)
+
+
+def as_signature(signature: Signature | Mapping[str, Any] | None) -> Signature | None:
+    """A :class:`~loopml.models.Signature` from a Signature, its dict form, or None."""
+    if signature is None or not isinstance(signature, Mapping):
+        return signature
+    from loopml.models import Signature
+
+    return Signature.from_dict(signature)
+
+
+def save_into(
+    model: Any,
+    workdir: Path,
+    *,
+    signature: Signature | Mapping[str, Any] | None,
+    input_example: Any,
+    flavor: str | None,
+    options: Mapping[str, Any] | None,
+) -> SavedModel:
+    """Save ``model`` into ``workdir/model`` with :func:`loopml.models.save_model`."""
+    from loopml.models import save_model
+
+    return save_model(
+        model,
+        workdir / "model",
+        signature=as_signature(signature),
+        input_example=input_example,
+        flavor=flavor,
+        options=options,
     )
 
 
-def _serialise_model(
-    model: Any, name: str, *, input_example: Any = None, signature: dict[str, Any] | None = None
-) -> dict[str, bytes]:
-    """Files (path inside the run -> bytes) that store ``model`` under ``name``."""
-    try:
-        blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        raise InvalidInput(
-            f"cannot serialise the model {type(model).__name__}: {exc}",
-            hint="log_model stores picklable models; define classes at module level.",
-        ) from exc
-    if signature is None and input_example is not None:
-        signature = infer_signature(input_example)
-    meta = {
-        "format": "pickle",
-        "python_class": f"{type(model).__module__}.{type(model).__qualname__}",
-        **(signature or {"inputs": None}),
-    }
-    return {
-        f"{name}/model.pkl": blob,
-        f"{name}/signature.json": json.dumps(meta, indent=2, sort_keys=True).encode(),
-    }
+def resolve_run_model(uri: ModelUri, context: ResolveContext) -> ResolvedModel:
+    """Resolve ``runs:/RUN_ID/NAME`` to a verified local model directory.
+
+    The run's ``NAME/loopml-model.json`` artifact names the manifest; the directory is
+    materialised from the artifact store into the cache (keyed by manifest digest).
+
+    Raises:
+        NotFound: The run does not exist or recorded no model under ``NAME``.
+    """
+    from loopml.models import ResolvedModel, pull_model
+
+    store = context.get_store()
+    run = store.get_run(uri.name)
+    name = model_path(uri.path or "")
+    manifest = None
+    for artifact in store.list_run_artifacts(run.id):
+        if artifact.path == f"{name}/{MODEL_MANIFEST}":
+            manifest = artifact
+            break
+    if manifest is None:
+        raise NotFound(
+            "model",
+            str(uri),
+            hint=f"Run {run.id} has no model {name!r}; log one with run.log_model(model, "
+            f"{name!r}) or list its files with `loopml runs show {run.id}`.",
+        )
+    path = pull_model(
+        manifest.digest, context.get_artifacts(), context.get_cache_dir() / manifest.digest
+    )
+    return ResolvedModel(
+        path=path, manifest_digest=manifest.digest, ref=ObjectRef("run", run.id), version=None
+    )
+
+
+def scratch_cache() -> Path:
+    """Where a client without settings materialises models (shared, digest-keyed)."""
+    return Path(tempfile.gettempdir()) / "loopml-models-cache"

@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from loopml.entities import LineageEdge, Run, RunArtifact, RunStatus
 from loopml.errors import InvalidInput
 from loopml.ids import ObjectRef
-from loopml.tracking._model import _serialise_model
+from loopml.tracking._model import model_path, save_into
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from contextvars import Token
     from types import TracebackType
 
+    from loopml.models import Signature
     from loopml.tracking._client import TrackingClient
     from loopml.tracking._system import SystemSampler
 
@@ -32,14 +34,29 @@ class ModelInfo:
     """Where :meth:`ActiveRun.log_model` stored a model.
 
     Attributes:
-        uri: ``runs:/<run_id>/<name>``.
-        artifacts: The files written (``<name>/model.pkl``, ``<name>/signature.json``).
+        uri: ``runs:/<run_id>/<name>`` (``loopml.models.load_model`` and
+            ``loopml.registry.register_model`` accept it).
+        run_id: The run.
+        name: The model's folder inside the run.
+        artifacts: The files recorded (``<name>/loopml-model.json``, ``<name>/model.skops``,
+            ``<name>/input_example.json``...).
+        manifest_digest: sha256 of the manifest: the model's identity (a registered
+            version of these bytes records the same digest).
+        payload_digest: sha256 over the model files only.
+        flavor: The flavour that saved it (``sklearn``, ``xgboost``...).
+        model_class: Fully qualified class of the model.
+        signature: Input/output schema, when known.
     """
 
     uri: str
     run_id: str
     name: str
     artifacts: tuple[RunArtifact, ...]
+    manifest_digest: str
+    payload_digest: str
+    flavor: str
+    model_class: str
+    signature: Signature | None
 
 
 def _bad_key(key: object) -> InvalidInput:
@@ -272,23 +289,56 @@ class ActiveRun:
         name: str = "model",
         *,
         input_example: Any = None,
-        signature: dict[str, Any] | None = None,
+        signature: Signature | Mapping[str, Any] | None = None,
+        flavor: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> ModelInfo:
-        """Store a model with its input signature among this run's artifacts.
+        """Save a model with :func:`loopml.models.save_model` into this run's artifacts.
+
+        Every file of the model directory (the flavour's files, the input example and the
+        manifest ``loopml-model.json`` with the sha256 of each) is recorded under
+        ``<name>/``. Load it with ``loopml.models.load_model("runs:/<run_id>/<name>")``
+        (every digest is verified first) or register it with
+        ``loopml.registry.register_model(NAME, info.uri)``.
 
         Args:
-            model: A picklable model (scikit-learn, xgboost, lightgbm, plain Python).
+            model: A scikit-learn (skops by default), XGBoost or LightGBM model, or any
+                object with ``predict`` (``python_function``).
             name: Folder inside the run (``runs:/<run_id>/<name>``).
-            input_example: A few input rows; their columns and dtypes become the signature.
-            signature: An explicit signature (``{"inputs": [{"name", "dtype"}...]}``).
+            input_example: A few input rows; stored, and the signature is inferred from them.
+            signature: An explicit :class:`~loopml.models.Signature` or its dict form
+                (``{"inputs": [{"name": "x", "dtype": "float64"}]}``).
+            flavor: Flavour name (detected when omitted).
+            options: Flavour options, e.g. ``{"serialization": "pickle"}`` for sklearn.
 
         Returns:
-            Where the model was stored.
+            Where the model was stored, with its manifest digest.
+
+        Raises:
+            InvalidInput: No flavour can save the model, or the name is not a relative path.
+            MissingExtra: The flavour needs an optional dependency that is not installed.
         """
-        files = _serialise_model(model, name, input_example=input_example, signature=signature)
-        recorded = tuple(self.log_bytes(data, path) for path, data in files.items())
+        folder = model_path(name)
+        with tempfile.TemporaryDirectory(prefix="loopml-log-model-") as tmp:
+            saved = save_into(
+                model,
+                Path(tmp),
+                signature=signature,
+                input_example=input_example,
+                flavor=flavor,
+                options=options,
+            )
+            recorded = self.log_artifact(saved.path, folder)
         return ModelInfo(
-            uri=f"runs:/{self.id}/{name}", run_id=self.id, name=name, artifacts=recorded
+            uri=f"runs:/{self.id}/{folder}",
+            run_id=self.id,
+            name=folder,
+            artifacts=tuple(recorded),
+            manifest_digest=saved.digest,
+            payload_digest=saved.payload_digest,
+            flavor=saved.flavor,
+            model_class=saved.model_class,
+            signature=saved.signature,
         )
 
     def log_input(self, ref: ObjectRef | str, relation: str = "input") -> LineageEdge:
