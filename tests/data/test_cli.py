@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -97,3 +98,32 @@ def test_bad_paths_and_names_exit_2(cli: Cli, tmp_path: Path) -> None:
         assert out.returncode == 2 and expected in out.stderr, (args, out.stderr)
     assert cli("data", "log", "nope").returncode == 2
     assert cli("data", "checkout", "ds@main", "x").returncode == 2
+
+
+def test_redaction_shows_in_log_and_lineage(cli: Cli, tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = tmp_path / "people.csv"
+    pd.DataFrame({"email": [f"u{i}@example.org" for i in range(50)], "amount": range(50)}).to_csv(
+        path, index=False
+    )
+    original = hashlib.sha256(path.read_bytes()).hexdigest()
+    out = cli("data", "commit", "people", "people.csv", "--pii-policy", "redact", "--json")
+    assert out.returncode == 0, out.stderr
+    version = json.loads(out.stdout)["id"]
+    log = cli("data", "log", "people")
+    assert f"redacted <- artifact:{original}" in log.stdout
+    assert "people.csv: email (stored hashed)" in log.stdout
+    entry = json.loads(cli("data", "log", "people", "--json").stdout)[0]
+    assert entry["made_from"] == [{"ref": f"artifact:{original}", "relation": "redacted"}]
+    shown = cli("lineage", "show", f"dataset_version:{version}", "--direction", "up", "--json")
+    assert json.loads(shown.stdout)["up"] == [
+        {
+            "depth": 1,
+            "src": f"artifact:{original}",
+            "dst": f"dataset_version:{version}",
+            "relation": "redacted",
+        }
+    ]
+    tree = cli("lineage", "show", f"dataset_version:{version}")
+    assert f"redacted artifact:{original}" in tree.stdout

@@ -120,6 +120,10 @@ def log(
             f"{v.author}: {v.message or '[dim](no message)[/]'}"
         )
         console.print(f"    {v.file_count} files, {v.total_bytes:,} bytes")
+        for path, columns in dict(v.meta.get("redacted", {})).items():
+            console.print(f"    [yellow]redacted[/] {path}: {', '.join(columns)} (stored hashed)")
+        for source, relation in e.made_from:
+            console.print(f"    [dim]{relation} <-[/] {source}")
         for consumer, relation in e.used_by:
             console.print(f"    [dim]{relation} ->[/] {consumer}")
 

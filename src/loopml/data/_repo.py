@@ -31,11 +31,15 @@ KIND = "dataset_version"
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One version in a dataset's history, with its refs and what used it."""
+    """One version in a dataset's history, with its refs, what used it (``used_by``:
+    downstream lineage, e.g. runs and model versions) and what it was made from
+    (``made_from``: direct upstream edges, e.g. ``artifact:<original digest>`` with
+    relation ``redacted`` for a table stored with personal data hashed)."""
 
     version: DatasetVersion
     refs: tuple[str, ...] = ()
     used_by: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    made_from: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -51,6 +55,8 @@ class LogEntry:
             "bytes": v.total_bytes,
             "refs": list(self.refs),
             "used_by": [{"ref": ref, "relation": rel} for ref, rel in self.used_by],
+            "made_from": [{"ref": ref, "relation": rel} for ref, rel in self.made_from],
+            "redacted": dict(v.meta.get("redacted", {})),
         }
 
 
@@ -286,7 +292,10 @@ class DataRepo:
             versions = self.store.list_versions(dataset.id, limit=limit)
         out = []
         for v in versions:
-            nodes = self.store.downstream(ObjectRef(KIND, v.id), depth=20)
-            used = tuple(dict.fromkeys((str(n.edge.dst), n.edge.relation) for n in nodes))
-            out.append(LogEntry(v, tuple(sorted(refs.get(v.id, []))), used))
+            node = ObjectRef(KIND, v.id)
+            down = self.store.downstream(node, depth=20)
+            used = tuple(dict.fromkeys((str(n.edge.dst), n.edge.relation) for n in down))
+            up = self.store.upstream(node, depth=1)
+            made = tuple(dict.fromkeys((str(n.edge.src), n.edge.relation) for n in up))
+            out.append(LogEntry(v, tuple(sorted(refs.get(v.id, []))), used, made))
         return out
