@@ -127,3 +127,42 @@ def test_redaction_shows_in_log_and_lineage(cli: Cli, tmp_path: Path) -> None:
     ]
     tree = cli("lineage", "show", f"dataset_version:{version}")
     assert f"redacted artifact:{original}" in tree.stdout
+
+
+def test_schema_save_list_show(cli: Cli, tmp_path: Path, tx: Path) -> None:
+    assert cli("data", "commit", "tx", str(tx)).returncode == 0
+    empty = cli("data", "schema", "list", "tx", "--json")
+    assert empty.returncode == 0 and json.loads(empty.stdout) == []
+    missing = cli("data", "schema", "show", "tx")
+    assert missing.returncode == 2 and "schema" in missing.stderr and "--save" in missing.stderr
+    inferred = cli("data", "schema", "infer", "tx@main", "--save")
+    assert inferred.returncode == 0 and "schema tx@1" in inferred.stderr
+    edited = inferred.stdout.replace("allow_extra_columns: true\n", "") + (
+        "allow_extra_columns: false\n"
+    )
+    (tmp_path / "schema.yaml").write_text(edited)
+    saved = cli("data", "schema", "save", "tx", "schema.yaml", "--json")
+    assert saved.returncode == 0, saved.stderr
+    assert json.loads(saved.stdout)["ref"] == "tx@2"
+    listed = json.loads(cli("data", "schema", "list", "tx", "--json").stdout)
+    assert [(r["seq"], r["version_seq"]) for r in listed] == [(1, 1), (2, None)]
+    table = cli("data", "schema", "list", "tx")
+    assert "tx@1" in table.stdout and "tx@2" in table.stdout
+    assert cli("data", "schema", "show", "tx@1").stdout == inferred.stdout
+    newest = cli("data", "schema", "show", "tx", "--yaml")
+    assert "allow_extra_columns: false" in newest.stdout
+    shown = json.loads(cli("data", "schema", "show", "tx@2", "--json").stdout)
+    assert shown["seq"] == 2 and shown["schema"]["allow_extra_columns"] is False
+    assert shown["schema"]["format"] == "loopml.schema/1"
+    (tmp_path / "broken.yaml").write_text("columns: {a: {type: integer, bogus: 1}}\n")
+    for args, expected in (
+        (("show", "tx@9"), "tx@9"),
+        (("show", "tx@latest"), "invalid schema reference"),
+        (("show", "tx", "--json", "--yaml"), "exclude each other"),
+        (("list", "nope"), "nope"),
+        (("save", "tx", "broken.yaml"), "broken.yaml: invalid schema"),
+        (("save", "tx", "absent.yaml"), "absent.yaml: cannot read"),
+    ):
+        out = cli("data", "schema", *args)
+        assert out.returncode == 2 and expected in out.stderr, (args, out.stderr)
+    assert len(json.loads(cli("data", "schema", "list", "tx", "--json").stdout)) == 2

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from loopml.data._repo import DataRepo
-    from loopml.entities import DatasetSchema
 
 
 def is_local_file(target: str | os.PathLike[str]) -> bool:
@@ -104,16 +103,6 @@ def infer(repo: DataRepo, target: str, path: str | None = None) -> Schema:
     """Infer a schema from a version or a local table file."""
     table = load_target(repo, target, path)
     return infer_schema(table, target_profile(repo, target, path))
-
-
-def save_schema(repo: DataRepo, ref: str, schema: Schema) -> DatasetSchema:
-    """Store ``schema`` as the next saved schema of the dataset ``ref`` names."""
-    dataset = repo.store.get_dataset(ref.partition("@")[0])
-    version = repo.resolve(ref) if "@" in ref else None
-    digest = repo.artifacts.put(schema.to_yaml().encode())
-    return repo.store.save_schema(
-        dataset.id, digest, version_id=None if version is None else version.id
-    )
 
 
 def resolve_schema(repo: DataRepo, schema: Schema | str | os.PathLike[str]) -> Schema:

@@ -56,7 +56,7 @@ class LogEntry:
             "refs": list(self.refs),
             "used_by": [{"ref": ref, "relation": rel} for ref, rel in self.used_by],
             "made_from": [{"ref": ref, "relation": rel} for ref, rel in self.made_from],
-            "redacted": dict(v.meta.get("redacted", {})),
+            "redacted": v.meta.get("redacted", {}),
         }
 
 
