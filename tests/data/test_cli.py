@@ -166,3 +166,23 @@ def test_schema_save_list_show(cli: Cli, tmp_path: Path, tx: Path) -> None:
         out = cli("data", "schema", *args)
         assert out.returncode == 2 and expected in out.stderr, (args, out.stderr)
     assert len(json.loads(cli("data", "schema", "list", "tx", "--json").stdout)) == 2
+
+
+def test_bad_targets_of_inspect_commands_exit_2(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("columns: {a: {type: integer}}\n")
+    (tmp_path / "f.txt").write_text("x")
+    assert cli("data", "commit", "ds", "f.txt").returncode == 0
+    for args, expected in (
+        (("validate", "missing.csv", "--schema", "s.yaml"), "missing.csv: no such file"),
+        (("profile", "sub/missing.parquet"), "sub/missing.parquet: no such file"),
+        (("schema", "infer", "missing.csv"), "missing.csv: no such file"),
+        (("validate", "ds@main", "--schema", "nope.yaml"), "nope.yaml: cannot read"),
+        (("profile", "ds"), "ds holds no table file"),
+        (("checkout", "ds@main", "f.txt"), "f.txt: exists and is not a folder"),
+        (("diff", "ds@v1", "ds@v9"), "ds@v9"),
+        (("tag", "ds@main", "bad tag"), "invalid tag name"),
+        (("branch", "create", "ds", "no good"), "invalid branch name"),
+    ):
+        out = cli("data", *args)
+        assert out.returncode == 2 and expected in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr

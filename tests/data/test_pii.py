@@ -124,3 +124,17 @@ def test_policy_switch_rechecks_unchanged_tables(repo: DataRepo, tmp_path: Path)
     assert not repo.load_table("people@main")["contact"].str.contains("@").any()
     back = repo.commit("people", path, pii_policy="warn")
     assert back.manifest_digest == plain.manifest_digest
+
+
+def test_validate_reports_pii_as_warnings(repo: DataRepo, tmp_path: Path) -> None:
+    from loopml.data import Schema, validate
+
+    frame = _pii_frame()
+    frame.to_csv(tmp_path / "people.csv", index=False)
+    schema = Schema.from_yaml("columns: {amount: {type: float}}\n")
+    report = validate(str(tmp_path / "people.csv"), schema, repo=repo)
+    pii = {a.column: a for a in report.anomalies if a.kind == "pii"}
+    assert set(pii) >= {"contact", "card_number", "iban", "ssn"}
+    assert "order_ref" not in pii and "email_opt_in" not in pii
+    assert all(a.severity == "warning" for a in pii.values()) and report.ok
+    assert "credit_card" in pii["card_number"].message

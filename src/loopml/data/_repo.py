@@ -202,8 +202,15 @@ class DataRepo:
         choices = [p for p in manifest.files if not table or table_format(p)]
         if len(choices) == 1:
             return choices[0]
+        if not choices:
+            raise InvalidInput(
+                f"{ref} holds no table file",
+                hint="Profiles, schemas, diffs by key and validation read .parquet, .csv, "
+                ".tsv, .jsonl or .ndjson files.",
+            )
         raise InvalidInput(
-            f"{ref} holds {len(choices)} {'tables' if table else 'files'}; name one with path=",
+            f"{ref} holds {len(choices)} {'tables' if table else 'files'}; name one with "
+            "path= (CLI: --path)",
             hint="Choices: " + ", ".join(choices[:10]) + (" ..." if len(choices) > 10 else ""),
         )
 
@@ -257,6 +264,12 @@ class DataRepo:
         """
         manifest = self.manifest(ref)
         root = Path(dest)
+        if root.exists() and not root.is_dir():
+            raise InvalidInput(
+                f"{dest}: exists and is not a folder",
+                hint="Check out into a new or existing folder.",
+                path=str(dest),
+            )
         items = sorted(manifest.files.items())
         for rel, _ in items:
             if rel.startswith("/") or ".." in rel.split("/"):
