@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -97,3 +98,91 @@ def test_bad_paths_and_names_exit_2(cli: Cli, tmp_path: Path) -> None:
         assert out.returncode == 2 and expected in out.stderr, (args, out.stderr)
     assert cli("data", "log", "nope").returncode == 2
     assert cli("data", "checkout", "ds@main", "x").returncode == 2
+
+
+def test_redaction_shows_in_log_and_lineage(cli: Cli, tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = tmp_path / "people.csv"
+    pd.DataFrame({"email": [f"u{i}@example.org" for i in range(50)], "amount": range(50)}).to_csv(
+        path, index=False
+    )
+    original = hashlib.sha256(path.read_bytes()).hexdigest()
+    out = cli("data", "commit", "people", "people.csv", "--pii-policy", "redact", "--json")
+    assert out.returncode == 0, out.stderr
+    version = json.loads(out.stdout)["id"]
+    log = cli("data", "log", "people")
+    assert f"redacted <- artifact:{original}" in log.stdout
+    assert "people.csv: email (stored hashed)" in log.stdout
+    entry = json.loads(cli("data", "log", "people", "--json").stdout)[0]
+    assert entry["made_from"] == [{"ref": f"artifact:{original}", "relation": "redacted"}]
+    shown = cli("lineage", "show", f"dataset_version:{version}", "--direction", "up", "--json")
+    assert json.loads(shown.stdout)["up"] == [
+        {
+            "depth": 1,
+            "src": f"artifact:{original}",
+            "dst": f"dataset_version:{version}",
+            "relation": "redacted",
+        }
+    ]
+    tree = cli("lineage", "show", f"dataset_version:{version}")
+    assert f"redacted artifact:{original}" in tree.stdout
+
+
+def test_schema_save_list_show(cli: Cli, tmp_path: Path, tx: Path) -> None:
+    assert cli("data", "commit", "tx", str(tx)).returncode == 0
+    empty = cli("data", "schema", "list", "tx", "--json")
+    assert empty.returncode == 0 and json.loads(empty.stdout) == []
+    missing = cli("data", "schema", "show", "tx")
+    assert missing.returncode == 2 and "schema" in missing.stderr and "--save" in missing.stderr
+    inferred = cli("data", "schema", "infer", "tx@main", "--save")
+    assert inferred.returncode == 0 and "schema tx@1" in inferred.stderr
+    edited = inferred.stdout.replace("allow_extra_columns: true\n", "") + (
+        "allow_extra_columns: false\n"
+    )
+    (tmp_path / "schema.yaml").write_text(edited)
+    saved = cli("data", "schema", "save", "tx", "schema.yaml", "--json")
+    assert saved.returncode == 0, saved.stderr
+    assert json.loads(saved.stdout)["ref"] == "tx@2"
+    listed = json.loads(cli("data", "schema", "list", "tx", "--json").stdout)
+    assert [(r["seq"], r["version_seq"]) for r in listed] == [(1, 1), (2, None)]
+    table = cli("data", "schema", "list", "tx")
+    assert "tx@1" in table.stdout and "tx@2" in table.stdout
+    assert cli("data", "schema", "show", "tx@1").stdout == inferred.stdout
+    newest = cli("data", "schema", "show", "tx", "--yaml")
+    assert "allow_extra_columns: false" in newest.stdout
+    shown = json.loads(cli("data", "schema", "show", "tx@2", "--json").stdout)
+    assert shown["seq"] == 2 and shown["schema"]["allow_extra_columns"] is False
+    assert shown["schema"]["format"] == "loopml.schema/1"
+    (tmp_path / "broken.yaml").write_text("columns: {a: {type: integer, bogus: 1}}\n")
+    for args, expected in (
+        (("show", "tx@9"), "tx@9"),
+        (("show", "tx@latest"), "invalid schema reference"),
+        (("show", "tx", "--json", "--yaml"), "exclude each other"),
+        (("list", "nope"), "nope"),
+        (("save", "tx", "broken.yaml"), "broken.yaml: invalid schema"),
+        (("save", "tx", "absent.yaml"), "absent.yaml: cannot read"),
+    ):
+        out = cli("data", "schema", *args)
+        assert out.returncode == 2 and expected in out.stderr, (args, out.stderr)
+    assert len(json.loads(cli("data", "schema", "list", "tx", "--json").stdout)) == 2
+
+
+def test_bad_targets_of_inspect_commands_exit_2(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("columns: {a: {type: integer}}\n")
+    (tmp_path / "f.txt").write_text("x")
+    assert cli("data", "commit", "ds", "f.txt").returncode == 0
+    for args, expected in (
+        (("validate", "missing.csv", "--schema", "s.yaml"), "missing.csv: no such file"),
+        (("profile", "sub/missing.parquet"), "sub/missing.parquet: no such file"),
+        (("schema", "infer", "missing.csv"), "missing.csv: no such file"),
+        (("validate", "ds@main", "--schema", "nope.yaml"), "nope.yaml: cannot read"),
+        (("profile", "ds"), "ds holds no table file"),
+        (("checkout", "ds@main", "f.txt"), "f.txt: exists and is not a folder"),
+        (("diff", "ds@v1", "ds@v9"), "ds@v9"),
+        (("tag", "ds@main", "bad tag"), "invalid tag name"),
+        (("branch", "create", "ds", "no good"), "invalid branch name"),
+    ):
+        out = cli("data", *args)
+        assert out.returncode == 2 and expected in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr

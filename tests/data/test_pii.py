@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from loopml.data import DataRepo, scan_table
 from loopml.errors import ValidationFailed
+from loopml.ids import ObjectRef
 from tests.data.conftest import store_bytes
 
 
@@ -88,3 +90,51 @@ def test_redact_policy_stores_hashes(repo: DataRepo, tmp_path: Path) -> None:
     again, changed = repo.commit_detailed("people", [tmp_path / "people.parquet"])
     assert not changed and again.id == version.id
     assert repo.store.get_dataset("people").pii_policy.value == "redact"
+
+
+def test_redaction_is_recorded_in_lineage(repo: DataRepo, tmp_path: Path) -> None:
+    path = tmp_path / "people.parquet"
+    _pii_frame().to_parquet(path, index=False)
+    original = hashlib.sha256(path.read_bytes()).hexdigest()
+    version = repo.commit("people", path, pii_policy="redact")
+    node = ObjectRef("dataset_version", version.id)
+    up = [(str(n.edge.src), n.edge.relation) for n in repo.store.upstream(node)]
+    assert up == [(f"artifact:{original}", "redacted")]
+    assert original not in set(repo.artifacts.iter_digests())  # the original is not stored
+    entry = repo.log("people")[0]
+    assert entry.made_from == ((f"artifact:{original}", "redacted"),)
+    assert entry.to_dict()["redacted"]["people.parquet"][0] == "contact"
+    # a later version that keeps the redacted file carries the edge too
+    (tmp_path / "notes.txt").write_text("n")
+    later = repo.commit("people", [path, tmp_path / "notes.txt"])
+    assert repo.log(f"people@{later.id}")[0].made_from == entry.made_from
+    assert later.meta["redacted"] == version.meta["redacted"]
+
+
+def test_policy_switch_rechecks_unchanged_tables(repo: DataRepo, tmp_path: Path) -> None:
+    path = tmp_path / "people.parquet"
+    _pii_frame().to_parquet(path, index=False)
+    plain = repo.commit("people", path)  # warn: stored as is
+    assert repo.load_table("people@main")["contact"].str.contains("@").all()
+    with pytest.raises(ValidationFailed):
+        repo.commit("people", path, pii_policy="block")
+    assert repo.store.get_dataset("people").pii_policy.value == "warn"  # refused: unchanged
+    redacted = repo.commit("people", path, pii_policy="redact")
+    assert redacted.id != plain.id and redacted.parents == (plain.id,)
+    assert not repo.load_table("people@main")["contact"].str.contains("@").any()
+    back = repo.commit("people", path, pii_policy="warn")
+    assert back.manifest_digest == plain.manifest_digest
+
+
+def test_validate_reports_pii_as_warnings(repo: DataRepo, tmp_path: Path) -> None:
+    from loopml.data import Schema, validate
+
+    frame = _pii_frame()
+    frame.to_csv(tmp_path / "people.csv", index=False)
+    schema = Schema.from_yaml("columns: {amount: {type: float}}\n")
+    report = validate(str(tmp_path / "people.csv"), schema, repo=repo)
+    pii = {a.column: a for a in report.anomalies if a.kind == "pii"}
+    assert set(pii) >= {"contact", "card_number", "iban", "ssn"}
+    assert "order_ref" not in pii and "email_opt_in" not in pii
+    assert all(a.severity == "warning" for a in pii.values()) and report.ok
+    assert "credit_card" in pii["card_number"].message

@@ -190,3 +190,35 @@ def test_custom_checks_and_schema_yaml(repo: DataRepo, tmp_path: Path, frame: pd
     assert "s.yaml, line" in str(info.value)
     with pytest.raises(InvalidInput):
         Schema.from_yaml("columns: {a: {type: integer, bogus: 1}}")
+
+
+def test_saved_schemas_are_versioned_objects(
+    repo: DataRepo, tmp_path: Path, frame: pd.DataFrame
+) -> None:
+    from loopml.data import get_schema, list_schemas, save_schema
+    from loopml.errors import InvalidReference, NotFound
+
+    frame.to_parquet(tmp_path / "tx.parquet")
+    v1 = repo.commit("tx", tmp_path / "tx.parquet")
+    assert list_schemas("tx", repo=repo) == []
+    with pytest.raises(NotFound, match="schema"):
+        get_schema("tx", repo=repo)
+    first = infer(repo, "tx@main")
+    save_schema("tx@main", first, repo=repo)
+    edited = first.model_copy(deep=True)
+    edited.columns["amount"].min = 0
+    edited.allow_extra_columns = False
+    save_schema("tx", edited, repo=repo)
+    saved = list_schemas("tx", repo=repo)
+    assert [(s.seq, s.version_id) for s in saved] == [(1, v1.id), (2, None)]
+    assert get_schema("tx@1", repo=repo) == first
+    assert get_schema("tx@2", repo=repo) == edited == get_schema("tx", repo=repo)
+    for bad in ("tx@0", "tx@v1", "tx@main", "tx@"):
+        with pytest.raises(InvalidReference):
+            get_schema(bad, repo=repo)
+    with pytest.raises(NotFound, match="tx@3"):
+        get_schema("tx@3", repo=repo)
+    with pytest.raises(NotFound):
+        list_schemas("nope", repo=repo)
+    with pytest.raises(InvalidInput):
+        list_schemas("bad name", repo=repo)

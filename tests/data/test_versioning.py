@@ -168,3 +168,29 @@ def test_checkout_links_read_only_and_detects_corruption(repo: DataRepo, tmp_pat
     obj.write_bytes(b"tampered" * 100)
     with pytest.raises(DigestMismatch):
         repo.checkout("ds@main", tmp_path / "out2")
+
+
+def test_bad_table_in_a_commit_to_an_existing_dataset_stores_nothing(
+    repo: DataRepo, tmp_path: Path
+) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "good.csv").write_text("a,b\n1,2\n")
+    first = repo.commit("ds", tmp_path / "d")
+    before = store_bytes(repo), set(repo.artifacts.iter_digests())
+    (tmp_path / "d" / "new.bin").write_bytes(os.urandom(1000))  # a new, valid file
+    (tmp_path / "d" / "ragged.csv").write_text("a,b\n1,2\n3,4,5\n")
+    with pytest.raises(InvalidInput, match=r"ragged.csv, line 3"):
+        repo.commit("ds", tmp_path / "d")
+    assert (store_bytes(repo), set(repo.artifacts.iter_digests())) == before
+    assert [v.id for v in repo.store.list_versions(first.dataset_id)] == [first.id]
+    assert repo.resolve("ds@main").id == first.id
+
+
+def test_load_table_as_arrow_and_pandas(repo: DataRepo, tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("a,b\n1,x\n2,y\n")
+    repo.commit("ds", tmp_path / "t.csv")
+    arrow = repo.load_table("ds@main", as_="arrow")
+    assert arrow.column_names == ["a", "b"] and arrow.num_rows == 2
+    assert repo.load_table("ds@main")["b"].tolist() == ["x", "y"]
+    with pytest.raises(NotFound):
+        repo.load_table("ds@main", "absent.csv")

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from loopml.cli._helpers import console, err_console, print_json, state, store_for
+from loopml.cli._helpers import console, print_json
+from loopml.cli.data_schema import app as schema_app
+from loopml.cli.data_schema import repo_for
 from loopml.errors import CheckFailed
 
 app = typer.Typer(help="Version, profile and validate datasets.", no_args_is_help=True)
 branch_app = typer.Typer(help="Branches of a dataset (zero-copy).", no_args_is_help=True)
-schema_app = typer.Typer(help="Infer and save schemas.", no_args_is_help=True)
 app.add_typer(branch_app, name="branch")
 app.add_typer(schema_app, name="schema")
 
@@ -23,11 +23,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def _repo(ctx: typer.Context) -> Any:
-    from loopml.artifacts import open_artifact_store
-    from loopml.data import DataRepo
-
-    settings = state(ctx).settings()
-    return DataRepo(store_for(ctx), open_artifact_store(settings), settings.home / "cache")
+    return repo_for(ctx)
 
 
 def _when(ms: int) -> str:
@@ -120,6 +116,10 @@ def log(
             f"{v.author}: {v.message or '[dim](no message)[/]'}"
         )
         console.print(f"    {v.file_count} files, {v.total_bytes:,} bytes")
+        for path, columns in dict(v.meta.get("redacted", {})).items():
+            console.print(f"    [yellow]redacted[/] {path}: {', '.join(columns)} (stored hashed)")
+        for source, relation in e.made_from:
+            console.print(f"    [dim]{relation} <-[/] {source}")
         for consumer, relation in e.used_by:
             console.print(f"    [dim]{relation} ->[/] {consumer}")
 
@@ -299,28 +299,6 @@ def profile(
     console.print(table)
     if html is not None:
         console.print(f"wrote {html}")
-
-
-@schema_app.command("infer")
-def schema_infer(
-    ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Version NAME@REF, or a local table file.")],
-    path: Annotated[
-        str | None, typer.Option("--path", help="Table file inside the version.")
-    ] = None,
-    save: Annotated[
-        bool, typer.Option("--save", help="Also save it as the dataset's next schema.")
-    ] = False,
-) -> None:
-    """Infer a schema and print it as YAML (redirect to schema.yaml and edit)."""
-    from loopml.data import infer_schema, save_schema
-
-    repo = _repo(ctx)
-    schema = infer_schema(ref, path=path, repo=repo)
-    sys.stdout.write(schema.to_yaml())
-    if save:
-        saved = save_schema(ref, schema, repo=repo)
-        err_console.print(f"# saved as schema {saved.seq} of {ref.partition('@')[0]}")
 
 
 @app.command("validate")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from loopml.artifacts import ArtifactStore
 from loopml.config import load_settings
-from loopml.data import _inspect
+from loopml.data import _inspect, _saved
 from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
 from loopml.store import current_store
 
@@ -200,7 +200,31 @@ def save_schema(ref: str, schema: Schema, *, repo: DataRepo | None = None) -> Da
         schema: The schema.
         repo: Repo to use.
     """
-    return _inspect.save_schema(repo or default_repo(), ref, schema)
+    return _saved.save_schema(repo or default_repo(), ref, schema)
+
+
+def list_schemas(name: str, *, repo: DataRepo | None = None) -> list[DatasetSchema]:
+    """The saved schemas of dataset ``name``, oldest first (``seq`` 1, 2, ...).
+
+    Args:
+        name: Dataset name.
+        repo: Repo to use.
+    """
+    return _saved.list_schemas(repo or default_repo(), name)
+
+
+def get_schema(ref: str, *, repo: DataRepo | None = None) -> Schema:
+    """A saved schema: ``NAME`` (the newest) or ``NAME@N`` (the N-th saved).
+
+    Args:
+        ref: ``NAME`` or ``NAME@N``.
+        repo: Repo to use.
+
+    Raises:
+        InvalidReference: ``ref`` is neither form.
+        NotFound: No such dataset, no saved schema, or no schema N.
+    """
+    return _saved.get_saved_schema(repo or default_repo(), ref)[1]
 
 
 def validate(

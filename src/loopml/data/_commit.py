@@ -22,8 +22,9 @@ from loopml.data._manifest import Entry, Manifest, Source, StatCache, collect
 from loopml.data._pii import PiiFinding, redact, scan_table
 from loopml.data._profile import profile_table
 from loopml.data._refs import check_name
-from loopml.entities import Dataset, DatasetVersion, PiiPolicy
+from loopml.entities import Dataset, DatasetVersion, LineageEdge, PiiPolicy
 from loopml.errors import Conflict, NotFound, ValidationFailed
+from loopml.ids import ObjectRef
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,14 +61,26 @@ def _read(source: Source) -> bytes:
         return handle.read()
 
 
-def _dataset(store: Store, name: str, policy: PiiPolicy | None) -> Dataset | None:
+#: Relation of the lineage edge ``artifact:<original digest> -> dataset_version:<id>``.
+REDACTED = "redacted"
+
+
+def _dataset(store: Store, name: str) -> Dataset | None:
     try:
-        dataset = store.get_dataset(name)
+        return store.get_dataset(name)
     except NotFound:
         return None
-    if policy is not None and dataset.pii_policy != policy:
-        dataset = store.set_pii_policy(name, policy)
-    return dataset
+
+
+def redaction_edges(version_id: str, manifest: Manifest) -> list[LineageEdge]:
+    """One ``redacted`` edge per stored-redacted file: from the digest of the original,
+    unredacted file (whose bytes are not stored) to the version."""
+    dst = ObjectRef("dataset_version", version_id)
+    return [
+        LineageEdge(ObjectRef("artifact", entry.source), dst, REDACTED)
+        for _, entry in sorted(manifest.files.items())
+        if entry.redacted and entry.source
+    ]
 
 
 def _check_tables(tables: list[_Table], policy: PiiPolicy, name: str) -> None:
@@ -112,7 +125,8 @@ def commit_files(
     check_name("branch", branch)
     policy = PiiPolicy(pii_policy) if pii_policy is not None else None
     sources = collect(paths)
-    dataset = _dataset(store, name, policy)
+    dataset = _dataset(store, name)
+    effective = policy or (dataset.pii_policy if dataset else PiiPolicy.WARN)
     head = None if dataset is None else store.get_ref(dataset.id, branch)
     head_version = None if head is None else store.get_version(head.version_id)
     if expect is not None and (head_version is None or head_version.id != expect):
@@ -127,6 +141,9 @@ def commit_files(
         else Manifest()
     )
     known = {e.source_digest: e for e in parent.files.values()}
+    # A table stored under another PII policy is checked again (a switch to redact must
+    # redact files committed before under warn, and a switch to block must refuse them).
+    same_policy = head_version is None or head_version.meta.get("pii_policy") == effective.value
     cache = StatCache.for_dataset(cache_dir, name)
     entries: dict[str, Entry] = {}
     to_store: list[Source] = []
@@ -134,16 +151,16 @@ def commit_files(
     for source in sources:
         digest = cache.lookup(source)
         previous = known.get(digest) if digest else None
-        if previous is not None:
+        fmt = table_format(source.rel)
+        if previous is not None and (same_policy or fmt is None):
             entries[source.rel] = previous
             continue
-        fmt = table_format(source.rel)
         if fmt is None:
             to_store.append(source)
             continue
         data = _read(source)
         digest = hashlib.sha256(data).hexdigest()
-        if digest in known:  # touched, not changed: keep its profile
+        if digest in known and same_policy:  # touched, not changed: keep its profile
             entries[source.rel] = known[digest]
             cache.record(source, digest)
             continue
@@ -157,13 +174,14 @@ def commit_files(
                 scan_table(table),
             )
         )
-    effective = policy or (dataset.pii_policy if dataset else PiiPolicy.WARN)
     _check_tables(tables, effective, name)
     if dataset is None:
         try:
             dataset = store.create_dataset(name, pii_policy=effective)
         except Conflict:
             dataset = store.get_dataset(name)
+    if dataset.pii_policy != effective:  # saved only once the commit passed the policy
+        dataset = store.set_pii_policy(name, effective)
     digests = artifacts.put_many([s.path for s in to_store])
     for source, digest in zip(to_store, digests, strict=True):
         entries[source.rel] = Entry(digest, source.size)
@@ -191,12 +209,15 @@ def commit_files(
     manifest_digest = hashlib.sha256(body).hexdigest()
     if head_version is not None and manifest_digest == head_version.manifest_digest:
         cache.save()
+        edges = redaction_edges(head_version.id, manifest)
+        if edges:  # idempotent: repairs a crash between the version row and its edges
+            store.add_edges(edges)
         return head_version, False
     artifacts.put(body)
     meta: dict[str, Any] = {"pii_policy": effective.value}
     if pii:
         meta["pii"] = pii
-    redactions = {t.source.rel: list(t.redacted) for t in tables if t.redacted}
+    redactions = {path: list(e.redacted) for path, e in sorted(entries.items()) if e.redacted}
     if redactions:
         meta["redacted"] = redactions
     who = author or _author()
@@ -219,4 +240,7 @@ def commit_files(
         version, branch=branch, expected_head=None if head_version is None else head_version.id
     )
     cache.save()
+    edges = redaction_edges(recorded.id, manifest)
+    if edges:
+        store.add_edges(edges)
     return recorded, True

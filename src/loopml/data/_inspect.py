@@ -16,12 +16,27 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from loopml.data._repo import DataRepo
-    from loopml.entities import DatasetSchema
 
 
 def is_local_file(target: str | os.PathLike[str]) -> bool:
     """True when ``target`` names an existing local file (not a dataset reference)."""
     return os.path.isfile(os.fspath(target))
+
+
+def _missing_file(repo: DataRepo, target: str | os.PathLike[str]) -> None:
+    """Raise InvalidInput naming ``target`` when it looks like a file path that does not
+    exist (a table suffix or a folder separator, no ``@``) and names no dataset either."""
+    text = os.fspath(target)
+    if "@" in text or not (table_format(text) or "/" in text or os.sep in text):
+        return
+    try:
+        repo.store.get_dataset(text)
+    except (NotFound, InvalidInput):
+        raise InvalidInput(
+            f"{text}: no such file (and no dataset of that name)",
+            hint="Pass an existing table file, or a dataset reference NAME@REF.",
+            path=text,
+        ) from None
 
 
 def local_table(path: str | os.PathLike[str]) -> pa.Table:
@@ -43,6 +58,7 @@ def load_target(
     """The table a reference or a local file names."""
     if is_local_file(target):
         return local_table(target)
+    _missing_file(repo, target)
     return repo.read_arrow(os.fspath(target), path)
 
 
@@ -50,6 +66,7 @@ def target_profile(repo: DataRepo, target: str, path: str | None = None) -> dict
     """The stored profile of a version, or a fresh profile of a local file."""
     if is_local_file(target):
         return profile_table(local_table(target))
+    _missing_file(repo, target)
     manifest = repo.manifest(target)
     chosen = path or _single_table(manifest.files, target)
     if chosen is None or manifest.files[chosen].profile is None:
@@ -104,16 +121,6 @@ def infer(repo: DataRepo, target: str, path: str | None = None) -> Schema:
     """Infer a schema from a version or a local table file."""
     table = load_target(repo, target, path)
     return infer_schema(table, target_profile(repo, target, path))
-
-
-def save_schema(repo: DataRepo, ref: str, schema: Schema) -> DatasetSchema:
-    """Store ``schema`` as the next saved schema of the dataset ``ref`` names."""
-    dataset = repo.store.get_dataset(ref.partition("@")[0])
-    version = repo.resolve(ref) if "@" in ref else None
-    digest = repo.artifacts.put(schema.to_yaml().encode())
-    return repo.store.save_schema(
-        dataset.id, digest, version_id=None if version is None else version.id
-    )
 
 
 def resolve_schema(repo: DataRepo, schema: Schema | str | os.PathLike[str]) -> Schema:

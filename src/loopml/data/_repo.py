@@ -31,11 +31,15 @@ KIND = "dataset_version"
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One version in a dataset's history, with its refs and what used it."""
+    """One version in a dataset's history, with its refs, what used it (``used_by``:
+    downstream lineage, e.g. runs and model versions) and what it was made from
+    (``made_from``: direct upstream edges, e.g. ``artifact:<original digest>`` with
+    relation ``redacted`` for a table stored with personal data hashed)."""
 
     version: DatasetVersion
     refs: tuple[str, ...] = ()
     used_by: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    made_from: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -51,6 +55,8 @@ class LogEntry:
             "bytes": v.total_bytes,
             "refs": list(self.refs),
             "used_by": [{"ref": ref, "relation": rel} for ref, rel in self.used_by],
+            "made_from": [{"ref": ref, "relation": rel} for ref, rel in self.made_from],
+            "redacted": v.meta.get("redacted", {}),
         }
 
 
@@ -196,8 +202,15 @@ class DataRepo:
         choices = [p for p in manifest.files if not table or table_format(p)]
         if len(choices) == 1:
             return choices[0]
+        if not choices:
+            raise InvalidInput(
+                f"{ref} holds no table file",
+                hint="Profiles, schemas, diffs by key and validation read .parquet, .csv, "
+                ".tsv, .jsonl or .ndjson files.",
+            )
         raise InvalidInput(
-            f"{ref} holds {len(choices)} {'tables' if table else 'files'}; name one with path=",
+            f"{ref} holds {len(choices)} {'tables' if table else 'files'}; name one with "
+            "path= (CLI: --path)",
             hint="Choices: " + ", ".join(choices[:10]) + (" ..." if len(choices) > 10 else ""),
         )
 
@@ -251,6 +264,12 @@ class DataRepo:
         """
         manifest = self.manifest(ref)
         root = Path(dest)
+        if root.exists() and not root.is_dir():
+            raise InvalidInput(
+                f"{dest}: exists and is not a folder",
+                hint="Check out into a new or existing folder.",
+                path=str(dest),
+            )
         items = sorted(manifest.files.items())
         for rel, _ in items:
             if rel.startswith("/") or ".." in rel.split("/"):
@@ -286,7 +305,10 @@ class DataRepo:
             versions = self.store.list_versions(dataset.id, limit=limit)
         out = []
         for v in versions:
-            nodes = self.store.downstream(ObjectRef(KIND, v.id), depth=20)
-            used = tuple(dict.fromkeys((str(n.edge.dst), n.edge.relation) for n in nodes))
-            out.append(LogEntry(v, tuple(sorted(refs.get(v.id, []))), used))
+            node = ObjectRef(KIND, v.id)
+            down = self.store.downstream(node, depth=20)
+            used = tuple(dict.fromkeys((str(n.edge.dst), n.edge.relation) for n in down))
+            up = self.store.upstream(node, depth=1)
+            made = tuple(dict.fromkeys((str(n.edge.src), n.edge.relation) for n in up))
+            out.append(LogEntry(v, tuple(sorted(refs.get(v.id, []))), used, made))
         return out
