@@ -25,6 +25,9 @@ def test_demo_runs_the_whole_lifecycle(cli: Cli, tmp_path: Path) -> None:
     assert summary["gates_total"] >= 10
     assert summary["promoted"] == summary["gates_passed"]
     assert Path(summary["card_path"]).is_file() and Path(summary["report_path"]).is_file()
+    assert summary["pipeline_steps"] == 6
+    assert summary["pipeline_cached_on_rerun"] == 5  # all but register come from the cache
+    assert summary["pipeline_candidate"] == "fraud@candidate"
 
     with SqlStore(f"sqlite:///{home / 'loopml.db'}") as store:
         run = store.get_run(summary["run_id"])
@@ -36,6 +39,7 @@ def test_demo_runs_the_whole_lifecycle(cli: Cli, tmp_path: Path) -> None:
         ]
         assert len(trials) == 4
         assert store.get_model_version("fraud", summary["model_version"]).run_id == run.id
+        assert store.get_alias("fraud", "candidate").run_id is not None
         if summary["promoted"]:
             assert store.get_alias("fraud", "champion").number == summary["model_version"]
 

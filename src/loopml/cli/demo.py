@@ -60,9 +60,16 @@ def demo(
     table.add_row("registered", f"{result.model} v{result.model_version} ({result.model_semver})")
     table.add_row("gates", gates)
     table.add_row("champion", "promoted after approval" if result.promoted else "not promoted")
+    table.add_row(
+        "pipeline (template)",
+        f"{result.pipeline_steps} steps; re-run reused "
+        f"{result.pipeline_cached_on_rerun} from the cache; registered "
+        f"{result.pipeline_candidate}",
+    )
     table.add_row("evaluation report", result.report_path)
     table.add_row("model card", result.card_path)
     table.add_row("took", f"{result.seconds:.1f} s")
     console.print(table)
     console.print(f"Lineage: loopml lineage show run:{result.run_id}")
     console.print(f"Runs:    loopml runs list   |   Models: loopml models show {result.model}")
+    console.print(f"Pipeline: loopml pipeline show {result.pipeline_run_id}")

@@ -13,6 +13,7 @@ from loopml.artifacts import open_artifact_store
 from loopml.data import DataRepo
 from loopml.datasets import TARGET_COLUMN
 from loopml.demo._data import DATASET, prepare_data
+from loopml.demo._pipeline import run_template
 from loopml.demo._release import MODEL, release
 from loopml.demo._train import train_tracked, tune_briefly
 from loopml.store import open_store
@@ -48,6 +49,11 @@ class DemoResult:
     promoted: bool
     card_path: str
     report_path: str
+    pipeline_project: str
+    pipeline_run_id: str
+    pipeline_steps: int
+    pipeline_cached_on_rerun: int
+    pipeline_candidate: str
     seconds: float
 
     def as_dict(self) -> dict[str, object]:
@@ -102,6 +108,8 @@ def run_demo(
         finally:
             client.close()
             store.close()
+    say("running the training-pipeline template twice (the second run is cached)")
+    pipeline = run_template(settings, work / "project")
     report = released.report
     return DemoResult(
         rows=len(data.frame),
@@ -124,5 +132,10 @@ def run_demo(
         promoted=released.promoted,
         card_path=str(released.card),
         report_path=str(released.report_html),
+        pipeline_project=str(pipeline.folder),
+        pipeline_run_id=pipeline.second_run_id,
+        pipeline_steps=pipeline.steps,
+        pipeline_cached_on_rerun=pipeline.cached_on_rerun,
+        pipeline_candidate=pipeline.candidate,
         seconds=time.perf_counter() - started,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from loopml import registry
-from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN
+from loopml.datasets import TARGET_COLUMN
 from loopml.evaluation import evaluate
 from loopml.registry import Actor
 
@@ -62,12 +62,10 @@ def release(training: Training, folder: Path, *, store: Store, artifacts: Artifa
     folder.mkdir(parents=True, exist_ok=True)
     gates = folder / "gates.yaml"
     gates.write_text(GATES)
-    version = registry.register_model(
+    version = registry.register_model(  # from the run: records run -> version lineage
         MODEL,
-        training.model,
-        run_id=training.run_id,
+        training.model_uri,
         gates=gates,
-        input_example=training.test[list(FEATURE_COLUMNS)].head(5),
         description="Card-fraud classifier trained by `loopml demo`.",
         store=store,
         artifacts=artifacts,
