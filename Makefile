@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS := dev,postgres,dask,s3,redis
+EXTRAS := dev,postgres,dask,s3,redis,onnx,lightgbm
+# xgboost-cpu: the same xgboost package without the multi-GB GPU libraries, for the tests.
+TEST_EXTRA_PACKAGES := xgboost-cpu>=2.0
 
 .PHONY: demo test lint typecheck unit install install-dev services clean
 
@@ -15,7 +17,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]' '$(TEST_EXTRA_PACKAGES)'
 	touch $@ $(VENV)/.core
 
 install: $(VENV)/.core
