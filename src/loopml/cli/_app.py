@@ -28,7 +28,8 @@ from loopml.errors import LoopmlError
 
 app = typer.Typer(
     name="loopml",
-    help="loopml: data, experiments, pipelines, registry, serving and monitoring in one tool.",
+    help="loopml: versioned data, tracked experiments, pipelines, evaluation gates and a "
+    "model registry.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -6,14 +6,16 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from loopml.config import Settings, load_settings
 from loopml.errors import LoopmlError
-from loopml.store import Store, open_store
+
+if TYPE_CHECKING:
+    from loopml.store import Store
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -45,6 +47,8 @@ def state(ctx: typer.Context) -> CliState:
 
 def store_for(ctx: typer.Context) -> Store:
     """Open the metadata store named by this invocation's settings."""
+    from loopml.store import open_store  # SQLAlchemy and Alembic load only when needed
+
     return open_store(state(ctx).settings())
 
 

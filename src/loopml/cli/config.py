@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json, state
-from loopml.store.sql import safe_url
 
 app = typer.Typer(help="Inspect loopml settings.", no_args_is_help=True)
 
@@ -19,6 +18,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Print every setting, its value and where it came from."""
+    from loopml.store.sql import safe_url
+
     rows = [
         (name, safe_url(value) if name == "db_url" else value, source)
         for name, value, source in state(ctx).settings().describe()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from loopml.cli._helpers import console, print_json, state
-from loopml.store.sql import Database, open_database, safe_url, schema_state, upgrade
+
+if TYPE_CHECKING:
+    from loopml.store.sql import Database
 
 app = typer.Typer(help="Manage the metadata store's schema.", no_args_is_help=True)
 
@@ -16,6 +18,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 def _database(ctx: typer.Context) -> Database:
     """The database without the open-time schema check, which would refuse what we fix."""
+    from loopml.store.sql import open_database
+
     settings = state(ctx).settings()
     return open_database(settings.db_url, busy_timeout_s=settings.busy_timeout_s)
 
@@ -23,6 +27,8 @@ def _database(ctx: typer.Context) -> Database:
 @app.command("upgrade")
 def upgrade_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Migrate the metadata store to the newest schema this loopml knows."""
+    from loopml.store.sql import safe_url, upgrade
+
     db = _database(ctx)
     try:
         before, after = upgrade(db)
@@ -39,6 +45,8 @@ def upgrade_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("status")
 def status_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Show the store's schema revision and the newest one this loopml knows."""
+    from loopml.store.sql import safe_url, schema_state
+
     db = _database(ctx)
     try:
         current = schema_state(db)

@@ -9,7 +9,6 @@ import typer
 
 from loopml.cli._helpers import console, print_json, state
 from loopml.errors import HomeNotWritable
-from loopml.store import open_store
 
 
 def init(
@@ -43,6 +42,8 @@ def init(
         ) from exc
     if settings.artifact_url == str(settings.home / "artifacts"):
         (settings.home / "artifacts").mkdir(exist_ok=True)
+    from loopml.store import open_store
+
     open_store(settings).close()
     result = {
         "home": str(settings.home),

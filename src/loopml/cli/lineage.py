@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.tree import Tree
 
 from loopml.cli._helpers import console, print_json, store_for
-from loopml.lineage import TreeNode, as_ref, build_tree, downstream, upstream
+
+if TYPE_CHECKING:
+    from loopml.lineage import TreeNode
 
 app = typer.Typer(help="Explore lineage between recorded objects.", no_args_is_help=True)
 
@@ -41,6 +43,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the edges as JSON.")] = False,
 ) -> None:
     """Render an object's lineage as a tree (upstream: made from; downstream: used by)."""
+    from loopml.lineage import as_ref, build_tree, downstream, upstream
+
     root = as_ref(ref)
     store = store_for(ctx)
     try:
