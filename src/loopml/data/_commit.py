@@ -182,6 +182,13 @@ def commit_files(
             dataset = store.get_dataset(name)
     if dataset.pii_policy != effective:  # saved only once the commit passed the policy
         dataset = store.set_pii_policy(name, effective)
+    if head_version is not None and not to_store and not tables and entries == parent.files:
+        # Nothing changed: skip re-serialising and hashing a manifest equal to the head's.
+        cache.save()
+        edges = redaction_edges(head_version.id, parent)
+        if edges:  # idempotent: repairs a crash between the version row and its edges
+            store.add_edges(edges)
+        return head_version, False
     digests = artifacts.put_many([s.path for s in to_store])
     for source, digest in zip(to_store, digests, strict=True):
         entries[source.rel] = Entry(digest, source.size)
