@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.live import Live
@@ -14,6 +14,9 @@ from rich.tree import Tree
 
 from loopml.cli._helpers import console, print_json, state, store_for
 from loopml.entities import PipelineRun, StepRun, StepStatus
+
+if TYPE_CHECKING:
+    from loopml.pipelines import PipelineResult
 
 app = typer.Typer(help="Run, inspect, resume and schedule pipelines.", no_args_is_help=True)
 
@@ -199,7 +202,6 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run a pipeline; independent steps run in parallel, unchanged ones come from the cache."""
-    from loopml.errors import PipelineFailed
     from loopml.pipelines import load_pipeline, parse_params, read_config, run_pipeline
 
     settings = state(ctx).settings()
@@ -224,13 +226,20 @@ def run(
             f"running [bold]{pipe.name}[/]",
         )
         _report(ctx, result, as_json, started)
-        if not result.ok:
-            failed = [s.name for s in result.steps if s.status is StepStatus.FAILED]
-            raise PipelineFailed(
-                result.id, failed, f"pipeline run {result.id} failed: {result.run.error}"
-            )
+        _raise_if_failed(result)
     finally:
         store.close()
+
+
+def _raise_if_failed(result: PipelineResult) -> None:
+    """Exit 1 (PipelineFailed) naming the failed steps when the run did not succeed."""
+    from loopml.errors import PipelineFailed
+
+    if not result.ok:
+        failed = [s.name for s in result.steps if s.status is StepStatus.FAILED]
+        raise PipelineFailed(
+            result.id, failed, f"pipeline run {result.id} failed: {result.run.error}"
+        )
 
 
 @app.command("resume")
@@ -243,7 +252,6 @@ def resume_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Re-run only the steps of a run that failed or never ran (also after a crash)."""
-    from loopml.errors import PipelineFailed
     from loopml.pipelines import resume
 
     settings = state(ctx).settings()
@@ -263,11 +271,7 @@ def resume_cmd(
             f"resuming [bold]{run_id}[/]",
         )
         _report(ctx, result, as_json, started)
-        if not result.ok:
-            failed = [s.name for s in result.steps if s.status is StepStatus.FAILED]
-            raise PipelineFailed(
-                result.id, failed, f"pipeline run {result.id} failed: {result.run.error}"
-            )
+        _raise_if_failed(result)
     finally:
         store.close()
 
