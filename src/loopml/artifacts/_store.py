@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.artifacts import _bulk, _fs
+from loopml.artifacts import _bulk, _fs, _packs
 from loopml.artifacts._copy import SupportsRead, copy_hashing
 from loopml.artifacts._reader import ArtifactReader, _VerifyingRaw
 from loopml.errors import DigestMismatch, InvalidInput, NotFound
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from loopml.config import Settings
 
 DEFAULT_CHUNK_SIZE = 4 << 20
+#: ``put_many`` on a local store packs the new small files of batches at least this large.
+PACK_MIN_FILES = 16
 _MIN_CHUNK_SIZE = 64 << 10
 _MAX_CHUNK_SIZE = 256 << 20
 _REST = re.compile(r"^[0-9a-f]{62}$")
@@ -37,13 +39,15 @@ PutSource = bytes | bytearray | memoryview | str | os.PathLike[str] | SupportsRe
 class ArtifactStore:
     """A content-addressed blob store over fsspec: objects are named by their sha256.
 
-    Objects live at ``<root>/objects/ab/cdef...`` (the first two hex characters of the
-    digest name a folder). Writes stream through a temporary object in ``<root>/tmp/`` while
-    being hashed, then are moved into place, so a reader never sees a partial object and a
-    writer killed mid-way leaves only a stale temporary (see :meth:`cleanup_tmp`). On local
-    filesystems the move is an atomic ``rename`` on the same filesystem; on object stores
-    such as S3, fsspec's move is copy-then-delete, and the object appears whole because a
-    single PUT/copy is atomic there. Every read checks the digest.
+    Objects live at ``<root>/objects/ab/cdef...`` (the first two hex characters of the digest
+    name a folder). On a local store, :meth:`put_many` appends batches of small files to one
+    pack file instead (``<root>/packs/``; see :mod:`loopml.artifacts._packs`): every method
+    finds packed objects as it finds loose ones. Writes stream through a temporary object in
+    ``<root>/tmp/`` while being hashed, then are moved into place, so a reader never sees a
+    partial object and a writer killed mid-way leaves only a stale temporary (see
+    :meth:`cleanup_tmp`). On local filesystems the move is an atomic ``rename`` on the same
+    filesystem; on object stores such as S3, fsspec's move is copy-then-delete, and the object
+    appears whole because a single PUT/copy is atomic there. Every read checks the digest.
 
     Args:
         url: A local folder, ``file://`` URL or any fsspec URL (``memory://``, ``s3://``
@@ -89,6 +93,7 @@ class ArtifactStore:
         self._fs, self._root, self._local = _fs.resolve(url, self.storage_options)
         self._objects = f"{self._root.rstrip('/')}/objects"
         self._tmp = f"{self._root.rstrip('/')}/tmp"
+        self._packs = _packs.PackIndex(f"{self._root.rstrip('/')}/packs") if self._local else None
         if self._local:
             _fs.prepare_local(self._fs, self._root, (self._root, self._objects, self._tmp))
 
@@ -157,7 +162,8 @@ class ArtifactStore:
         """Store several local files concurrently; return their digests in input order.
 
         hashlib releases the GIL while hashing large buffers, so files are hashed and
-        copied on a thread pool.
+        copied on a thread pool. On a local store, a batch of at least
+        :data:`PACK_MIN_FILES` files stores its new small files (up to 4 MiB) in one pack.
 
         Args:
             paths: Paths of regular local files.
@@ -174,13 +180,15 @@ class ArtifactStore:
         if not items:
             return []
         workers = max_workers or min(8, os.cpu_count() or 1, len(items))
-        if self._local:
+        if self._packs is not None and len(items) >= PACK_MIN_FILES:
+            local = [os.fspath(p) for p in items]
             return _bulk.put_local_files(
                 self._objects,
+                self._packs,
                 self._tmp,
-                [os.fspath(p) for p in items],
+                local,
                 put_large=self.put_file,
-                workers=workers,
+                workers=_bulk.threads_for(local, workers),
                 fsync=self.fsync,
             )
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put") as pool:
@@ -196,10 +204,10 @@ class ArtifactStore:
     ) -> str:
         """Place the object at a local path; return ``"link"`` or ``"copy"``.
 
-        From a local store a hard link is made where possible (same filesystem and
-        ``link``): it costs no bytes, and the file is read-only because it shares the
-        stored object's inode. Otherwise the bytes are copied (verified on the way, as
-        :meth:`get_file` does). ``dest_path`` is replaced atomically.
+        From a local store a hard link is made where possible (same filesystem, ``link``, and a
+        loose rather than a packed object): it costs no bytes, and the file is read-only because
+        it shares the stored object's inode. Otherwise the bytes are copied (verified on the
+        way, as :meth:`get_file` does). ``dest_path`` is replaced atomically.
 
         Args:
             digest: The object's sha256 digest.
@@ -222,7 +230,10 @@ class ArtifactStore:
             return "copy"
         source = self._path(digest)
         if not os.path.isfile(source):
-            raise self._not_found(digest)
+            if self._find_packed(digest) is None:
+                raise self._not_found(digest)
+            self.get_file(digest, dest_path)  # a packed object cannot be linked
+            return "copy"
         if verify:
             actual = _bulk.hash_file(source, self.chunk_size)
             if actual != digest:
@@ -278,7 +289,8 @@ class ArtifactStore:
         try:
             info = self._fs.info(self._path(digest))
         except FileNotFoundError:
-            return False
+            packed = self._find_packed(digest)
+            return packed is not None and packed.size == size
         return bool(info.get("type") == "file" and info.get("size") == size)
 
     def _new_tmp(self) -> str:
@@ -313,10 +325,21 @@ class ArtifactStore:
         """
         digest = check_digest(digest)
         path = self._path(digest)
+        handle: Any
         try:
             handle = self._fs.open(path, "rb")
         except FileNotFoundError as exc:
-            raise self._not_found(digest) from exc
+            packed = self._find_packed(digest)
+            if packed is None:
+                raise self._not_found(digest) from exc
+            try:
+                handle = _packs.PackSlice(packed)
+            except FileNotFoundError:  # rewritten meanwhile by another process: look again
+                packed = self._find_packed(digest, fresh=True)
+                if packed is None:
+                    raise self._not_found(digest) from exc
+                handle = _packs.PackSlice(packed)
+            path = f"{packed.pack}@{packed.offset}"
         size = getattr(handle, "size", None)
         raw = _VerifyingRaw(
             handle, digest, self._location(path), size if isinstance(size, int) else None
@@ -380,7 +403,8 @@ class ArtifactStore:
         Raises:
             InvalidReference: ``digest`` is not a sha256 hex digest.
         """
-        return bool(self._fs.isfile(self._path(check_digest(digest))))
+        digest = check_digest(digest)
+        return bool(self._fs.isfile(self._path(digest))) or self._find_packed(digest) is not None
 
     def size(self, digest: str) -> int:
         """Return the stored object's size in bytes.
@@ -393,13 +417,22 @@ class ArtifactStore:
         try:
             return int(self._fs.size(self._path(digest)))
         except FileNotFoundError as exc:
-            raise self._not_found(digest) from exc
+            packed = self._find_packed(digest)
+            if packed is None:
+                raise self._not_found(digest) from exc
+            return packed.size
 
     def iter_digests(self) -> Iterator[str]:
         """Yield the digest of every stored object, in sorted order.
 
         Temporary objects of unfinished writes are never listed.
         """
+        if self._packs is not None:
+            yield from sorted(set(self._iter_loose()) | self._packs.digests())
+            return
+        yield from self._iter_loose()
+
+    def _iter_loose(self) -> Iterator[str]:
         for prefix in self._list(self._objects):
             head = posixpath.basename(prefix.rstrip("/"))
             if not _PREFIX.match(head):
@@ -423,14 +456,32 @@ class ArtifactStore:
             NotFound: No object is stored under ``digest`` and ``missing_ok`` is False.
         """
         digest = check_digest(digest)
-        try:
-            self._fs.rm_file(self._path(digest))
-        except FileNotFoundError as exc:
-            if not missing_ok:
-                raise self._not_found(digest) from exc
+        if self.delete_many([digest]) == 0 and not missing_ok:
+            raise self._not_found(digest)
+
+    def delete_many(self, digests: Iterable[str]) -> int:
+        """Remove stored objects (missing ones are skipped); return how many were removed.
+
+        A packed object is removed by rewriting its pack without it, once per pack however
+        many of its objects go, so garbage collection should pass every digest at once.
+
+        Raises:
+            InvalidReference: A digest is not a sha256 hex digest.
+        """
+        doomed = {check_digest(d) for d in digests}
+        removed: set[str] = set()
+        for digest in doomed:
+            try:
+                self._fs.rm_file(self._path(digest))
+                removed.add(digest)
+            except FileNotFoundError:
+                continue
+        if self._packs is not None:
+            removed |= _packs.rewrite_without(self._packs, self._tmp, doomed, fsync=self.fsync)
+        return len(removed)
 
     def cleanup_tmp(self, older_than_s: float = 86_400.0) -> int:
-        """Delete temporary objects left by writers that died; return how many.
+        """Delete temporary objects and unpublished packs left by writers that died.
 
         Args:
             older_than_s: Only remove temporaries not modified for this many seconds, so
@@ -449,12 +500,25 @@ class ArtifactStore:
                     removed += 1
             except FileNotFoundError:
                 continue
+        if self._packs is not None:
+            for pack in _packs.stale_packs(self._packs.folder):
+                when = _fs.modified(self._fs, pack)
+                if when is not None and when <= cutoff:
+                    self._fs.rm_file(pack)
+                    removed += 1
         return removed
 
     # -- helpers -------------------------------------------------------------------------
 
     def _path(self, digest: str) -> str:
         return f"{self._objects}/{digest[:2]}/{digest[2:]}"
+
+    def _find_packed(self, digest: str, *, fresh: bool = False) -> _packs.Packed | None:
+        if self._packs is None:
+            return None
+        if fresh:
+            self._packs.refresh()
+        return self._packs.find(digest)
 
     def _location(self, path: str) -> str:
         return str(self._fs.unstrip_protocol(path))

@@ -1,19 +1,22 @@
 """Manifests (relative path -> digest, size, profile), walking inputs, and the stat cache.
 
 A manifest is canonical JSON (sorted keys, no spaces), so the same files give the same
-manifest digest and "nothing changed" is one string comparison.
+manifest digest and "nothing changed" is one string comparison. Manifests and stat caches
+go through orjson: for 10,000 files it encodes in ~1 ms where the standard library took
+~11 ms (see docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
 
 from loopml.errors import InvalidInput
 
@@ -24,12 +27,13 @@ FORMAT = "loopml.manifest/1"
 _RACY_NS = 100_000_000  # a file modified this close to the scan is hashed again next time
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One file of a version: the stored object's digest and size, and its extras.
 
     ``source`` is the digest of the committed file when the stored object differs (a
-    redacted table); ``profile`` names the profile artifact of a table file.
+    redacted table); ``profile`` names the profile artifact of a table file. (A named
+    tuple rather than a dataclass: a 10,000-file manifest builds 10,000 of them, and a
+    tuple is built several times faster.)
     """
 
     digest: str
@@ -40,6 +44,8 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         """The entry as JSON-ready data (absent extras are left out)."""
+        if not (self.profile or self.source or self.redacted):
+            return {"digest": self.digest, "size": self.size}
         out: dict[str, Any] = {"digest": self.digest, "size": self.size}
         if self.profile:
             out["profile"] = self.profile
@@ -52,18 +58,26 @@ class Entry:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Entry:
         """Read an entry written by :meth:`to_json`."""
+        redacted = data.get("redacted")
         return cls(
-            digest=str(data["digest"]),
-            size=int(data["size"]),
-            profile=data.get("profile"),
-            source=data.get("source"),
-            redacted=tuple(data.get("redacted", ())),
+            str(data["digest"]),
+            int(data["size"]),
+            data.get("profile"),
+            data.get("source"),
+            tuple(redacted) if redacted else (),
         )
 
     @property
     def source_digest(self) -> str:
         """Digest of the file as committed (before any redaction)."""
         return self.source or self.digest
+
+
+def _entry(data: Mapping[str, Any]) -> Entry:
+    # Most entries are just digest and size: build those without from_json's lookups.
+    if len(data) == 2:
+        return Entry(str(data["digest"]), int(data["size"]))
+    return Entry.from_json(data)
 
 
 @dataclass(frozen=True)
@@ -74,22 +88,25 @@ class Manifest:
 
     def to_bytes(self) -> bytes:
         """Canonical JSON bytes (sorted, compact): equal manifests give equal digests."""
-        body = {
-            "format": FORMAT,
-            "files": {path: self.files[path].to_json() for path in sorted(self.files)},
-        }
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        body = {"format": FORMAT, "files": {p: e.to_json() for p, e in self.files.items()}}
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
         """Parse manifest bytes."""
-        body = json.loads(data)
-        if body.get("format") != FORMAT:
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"the manifest is not valid JSON: {exc}",
+                hint="The stored manifest is damaged; check the artifact store.",
+            ) from exc
+        if not isinstance(body, dict) or body.get("format") != FORMAT:
             raise InvalidInput(
                 f"unknown manifest format {body.get('format')!r}",
                 hint="This version was written by a newer loopml; upgrade loopml.",
             )
-        return cls({path: Entry.from_json(e) for path, e in body["files"].items()})
+        return cls({path: _entry(e) for path, e in body["files"].items()})
 
     @property
     def total_bytes(self) -> int:
@@ -122,9 +139,8 @@ def diff_manifests(old: Manifest, new: Manifest) -> FileDiff:
     return FileDiff(added, removed, changed, len(common) - len(changed))
 
 
-@dataclass(frozen=True)
-class Source:
-    """A file to commit: its manifest path, where it is, and its stat."""
+class Source(NamedTuple):
+    """A file to commit: its manifest path, its absolute path, and its stat."""
 
     rel: str
     path: str
@@ -168,16 +184,22 @@ def collect(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:
         found: list[Source] = []
         if os.path.isdir(path):
             prefix = "" if len(paths) == 1 else Path(path).resolve().name + "/"
-            _scan(path, prefix, found)
+            _scan(os.path.abspath(path), prefix, found)
             if not found:
                 raise InvalidInput(
                     f"{path}: the folder holds no file", hint="Commit a folder with files in it."
                 )
         else:
             st = os.stat(path)
-            found.append(Source(Path(path).name, path, st.st_size, st.st_mtime_ns, st.st_ino))
+            found.append(
+                Source(
+                    Path(path).name, os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino
+                )
+            )
         sources.extend(found)
-    sources.sort(key=lambda s: s.rel)
+    sources.sort()  # by rel first: tuples compare field by field
+    if len({s.rel for s in sources}) == len(sources):
+        return sources
     for first, second in zip(sources, sources[1:], strict=False):
         if first.rel == second.rel:
             raise InvalidInput(
@@ -200,10 +222,10 @@ class StatCache:
         self._entries: dict[str, list[Any]] = {}
         self._dirty = False
         try:
-            body = json.loads(path.read_bytes())
+            body = orjson.loads(path.read_bytes())
             if isinstance(body, dict) and body.get("format") == 1:
                 self._entries = body["entries"]
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError):  # orjson.JSONDecodeError is a ValueError
             self._entries = {}
         self._started_ns = time.time_ns()
 
@@ -215,7 +237,7 @@ class StatCache:
 
     def lookup(self, source: Source) -> str | None:
         """The digest recorded for ``source`` if its stat is unchanged."""
-        hit = self._entries.get(os.path.abspath(source.path))
+        hit = self._entries.get(source.path)  # collect() made it absolute
         if hit and hit[0] == source.size and hit[1] == source.mtime_ns and hit[2] == source.inode:
             return str(hit[3])
         return None
@@ -224,7 +246,7 @@ class StatCache:
         """Remember ``digest`` for ``source`` (unless it was modified just now)."""
         if source.mtime_ns >= self._started_ns - _RACY_NS:
             return
-        key = os.path.abspath(source.path)
+        key = source.path
         value = [source.size, source.mtime_ns, source.inode, digest]
         if self._entries.get(key) != value:
             self._entries[key] = value
@@ -237,7 +259,7 @@ class StatCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}")
-            tmp.write_bytes(json.dumps({"format": 1, "entries": self._entries}).encode())
+            tmp.write_bytes(orjson.dumps({"format": 1, "entries": self._entries}))
             os.replace(tmp, self.path)
         except OSError:
             return
