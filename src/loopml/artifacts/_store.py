@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.artifacts import _bulk, _fs, _packs
+from loopml.artifacts import _bulk, _direct, _fs, _packs
 from loopml.artifacts._copy import SupportsRead, copy_hashing
 from loopml.artifacts._reader import ArtifactReader, _VerifyingRaw
 from loopml.errors import DigestMismatch, InvalidInput, NotFound
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from loopml.config import Settings
 
 DEFAULT_CHUNK_SIZE = 4 << 20
+#: A durable put of a local file at least this large writes with direct I/O (``_direct``).
+DIRECT_MIN = 64 << 20
 #: ``put_many`` on a local store packs the new small files of batches at least this large.
 PACK_MIN_FILES = 16
 _MIN_CHUNK_SIZE = 64 << 10
@@ -154,6 +156,8 @@ class ArtifactStore:
                 path=os.fspath(path),
             ) from exc
         with handle:
+            if self._local and self.fsync and os.fstat(handle.fileno()).st_size >= DIRECT_MIN:
+                return self._put_local_direct(os.fspath(path))
             return self._put_stream(handle)
 
     def put_many(
@@ -239,6 +243,16 @@ class ArtifactStore:
             if actual != digest:
                 raise DigestMismatch(digest, actual, self._location(source))
         return _bulk.link_or_copy(source, os.fspath(dest_path), link=link)
+
+    def _put_local_direct(self, path: str) -> str:
+        tmp = self._new_tmp()
+        try:
+            digest, size = _direct.copy_file_direct(path, tmp, self.chunk_size)
+            self._commit(tmp, digest, size)
+        except BaseException:
+            self._discard(tmp)
+            raise
+        return digest
 
     def _put_buffer(self, view: memoryview) -> str:
         digest = hashlib.sha256(view).hexdigest()
