@@ -49,9 +49,12 @@ def test_put_file_of_a_large_file_goes_direct_and_dedups(
     monkeypatch.setattr(store_module, "DIRECT_MIN", CHUNK)
     calls: list[str] = []
     real = _direct.copy_file_direct
-    monkeypatch.setattr(
-        _direct, "copy_file_direct", lambda s, d, c: calls.append(s) or real(s, d, c)
-    )
+
+    def spy(source: str, dest: str, chunk_size: int) -> tuple[str, int]:
+        calls.append(source)
+        return real(source, dest, chunk_size)
+
+    monkeypatch.setattr(_direct, "copy_file_direct", spy)
     store = ArtifactStore(str(tmp_path / "store"), chunk_size=CHUNK)
     big = tmp_path / "big.bin"
     big.write_bytes(_payload(5 * CHUNK + 3))
