@@ -16,7 +16,8 @@ loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
     │   └── GateFailed                             an evaluation gate failed
     ├── PermissionDenied (PermissionError)         the caller may not do this
     ├── DigestMismatch                             stored bytes no longer match their digest
-    │   └── UnsignedModel                          a model has no manifest of digests to verify
+    │   ├── UnsignedModel                          a model has no manifest of digests to verify
+    │   └── DamagedPackIndex                       an artifact-store pack index fails its check
     ├── StoreError                                 the metadata store cannot serve us
     │   ├── StoreUnavailable (ConnectionError)     the database cannot be reached/opened
     │   ├── StoreBusy                              locked longer than the busy timeout
@@ -154,6 +155,31 @@ class UnsignedModel(DigestMismatch):
         self.digest = ""
         self.actual = ""
         self.location = location
+
+
+class DamagedPackIndex(DigestMismatch):
+    """An object was not found and a pack index of the store, which may list it, is damaged.
+
+    Args:
+        digest: The object that was asked for.
+        indexes: The damaged index files, each with what is wrong with it.
+    """
+
+    def __init__(self, digest: str, indexes: dict[str, str]) -> None:
+        where = "; ".join(f"{path} ({why})" for path, why in sorted(indexes.items()))
+        LoopmlError.__init__(
+            self,
+            f"object {digest} is not readable: it is in no intact pack or loose file, and "
+            f"damaged pack indexes may list it: {where}",
+            hint="Restore those .idx files (and their .pack files) from a backup, or store the "
+            "bytes again with put(); objects elsewhere in the store are unaffected.",
+            digest=digest,
+            indexes=indexes,
+        )
+        self.digest = digest
+        self.actual = ""
+        self.location = where
+        self.indexes = indexes
 
 
 class StoreError(LoopmlError):

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loopml.artifacts import PACK_MIN_FILES, ArtifactStore
-from loopml.errors import DigestMismatch, NotFound
+from loopml.errors import DamagedPackIndex, DigestMismatch, NotFound
 
 
 def _files(folder: Path, count: int, *, size: int = 1000, seed: int = 0) -> list[Path]:
@@ -109,16 +109,34 @@ def _reads_wrong(store: ArtifactStore, digest: str) -> bool:
     return False
 
 
-def test_damaged_index_is_reported_not_ignored(tmp_path: Path) -> None:
+def test_damaged_index_is_reported_and_repaired_by_storing_again(tmp_path: Path) -> None:
     root = tmp_path / "store"
     store = ArtifactStore(str(root))
-    digests = store.put_many(_files(tmp_path / "in", 20))
-    index = next(root / "packs" / n for n in _packs(root) if n.endswith(".idx"))
+    paths = _files(tmp_path / "in", 20)
+    digests = store.put_many(paths)
+    others = store.put_many(_files(tmp_path / "other", 20, seed=5))
+    index = next(
+        root / "packs" / n for n in _packs(root) if n.endswith(".idx") and _holds(root, n, digests)
+    )
     index.chmod(0o644)
     index.write_bytes(index.read_bytes()[:-5])
-    with pytest.raises(DigestMismatch) as caught:
-        ArtifactStore(str(root)).get(digests[0])
-    assert str(index) in str(caught.value)
+
+    fresh = ArtifactStore(str(root))
+    assert fresh.get(others[0])  # the intact pack still reads
+    with pytest.raises(DamagedPackIndex) as caught:
+        fresh.get(digests[0])
+    assert str(index) in str(caught.value) and "trailer" in str(caught.value)
+    assert isinstance(caught.value, DigestMismatch)
+    assert not fresh.exists(digests[0])
+    assert fresh.put_many(paths) == digests  # storing the bytes again makes them readable
+    assert [fresh.get(d) for d in digests] == [p.read_bytes() for p in paths]
+
+
+def _holds(root: Path, index_name: str, digests: list[str]) -> bool:
+    from loopml.artifacts._packs import _decode_index
+
+    records = _decode_index((root / "packs" / index_name).read_bytes())
+    return digests[0] in {digest for digest, _, _ in records}
 
 
 def test_delete_rewrites_the_pack_without_the_object(tmp_path: Path) -> None:

@@ -27,7 +27,6 @@ import threading
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from loopml.artifacts._fs import fsync_dir
-from loopml.errors import DigestMismatch
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -55,14 +54,21 @@ def _encode_index(entries: dict[str, tuple[int, int]]) -> bytes:
     return bytes(body) + hashlib.sha256(body).digest()
 
 
-def _decode_index(data: bytes, where: str) -> list[tuple[str, int, int]]:
+class _Damaged(ValueError):
+    """A pack index failed its checks (the message says which)."""
+
+
+def _decode_index(data: bytes) -> list[tuple[str, int, int]]:
+    if len(data) < _HEADER.size + _TRAILER:
+        raise _Damaged(f"{len(data)} bytes, shorter than an empty index")
     body, trailer = data[:-_TRAILER], data[-_TRAILER:]
-    actual = hashlib.sha256(body).digest()
-    if len(data) < _HEADER.size + _TRAILER or actual != trailer:
-        raise DigestMismatch(trailer.hex(), actual.hex(), where)
+    if hashlib.sha256(body).digest() != trailer:
+        raise _Damaged("its sha256 trailer does not match its contents")
     magic, count = _HEADER.unpack_from(body)
-    if magic != _MAGIC or len(body) != _HEADER.size + count * _RECORD.size:
-        raise DigestMismatch(trailer.hex(), actual.hex(), where)
+    if magic != _MAGIC:
+        raise _Damaged(f"unknown format {magic!r}")
+    if len(body) != _HEADER.size + count * _RECORD.size:
+        raise _Damaged(f"its length does not fit {count} records")
     return [
         (digest.hex(), offset, size)
         for digest, offset, size in _RECORD.iter_unpack(body[_HEADER.size :])
@@ -86,7 +92,9 @@ class PackIndex:
     """The published packs of one store folder: digest -> :class:`Packed`, loaded lazily.
 
     Other processes may publish or rewrite packs at any time; :meth:`refresh` picks up what
-    changed (reading only new indexes), and :meth:`find` refreshes on a miss.
+    changed (reading only new indexes), and :meth:`find` refreshes on a miss. A damaged
+    index is skipped, not fatal (it is read again by the next refresh), and listed in
+    :attr:`damaged` so that a read which finds nothing can say why.
     """
 
     def __init__(self, folder: str) -> None:
@@ -94,6 +102,7 @@ class PackIndex:
         self._objects: dict[str, Packed] = {}
         self._packs: dict[str, list[str]] = {}  # pack path -> its digests
         self._lock = threading.Lock()
+        self.damaged: dict[str, str] = {}  # index path -> what is wrong with it
 
     def refresh(self) -> None:
         """Load indexes published since the last look; forget packs that were removed."""
@@ -107,13 +116,19 @@ class PackIndex:
                 for digest in self._packs.pop(pack):
                     if self._objects.get(digest, Packed("", 0, 0)).pack == pack:
                         del self._objects[digest]
+            kept = {i: why for i, why in self.damaged.items() if i[:-4] + ".pack" in present}
+            self.damaged = kept
             for pack in sorted(present - set(self._packs)):
                 index = pack[:-5] + ".idx"
                 try:
                     with open(index, "rb") as handle:
-                        records = _decode_index(handle.read(), index)
+                        records = _decode_index(handle.read())
                 except FileNotFoundError:  # removed between the listing and the read
                     continue
+                except _Damaged as exc:
+                    self.damaged[index] = str(exc)
+                    continue
+                self.damaged.pop(index, None)
                 self._packs[pack] = [digest for digest, _, _ in records]
                 for digest, offset, size in records:
                     self._objects.setdefault(digest, Packed(pack, offset, size))

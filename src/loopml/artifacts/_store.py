@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from loopml.artifacts import _bulk, _direct, _fs, _packs
 from loopml.artifacts._copy import SupportsRead, copy_hashing
 from loopml.artifacts._reader import ArtifactReader, _VerifyingRaw
-from loopml.errors import DigestMismatch, InvalidInput, NotFound
+from loopml.errors import DamagedPackIndex, DigestMismatch, InvalidInput, NotFound
 from loopml.ids import check_digest
 
 if TYPE_CHECKING:
@@ -544,7 +544,9 @@ class ArtifactStore:
             return []
         return sorted(str(entry) for entry in entries)
 
-    def _not_found(self, digest: str) -> NotFound:
+    def _not_found(self, digest: str) -> NotFound | DamagedPackIndex:
+        if self._packs is not None and self._packs.damaged:
+            return DamagedPackIndex(digest, dict(self._packs.damaged))
         return NotFound(
             "artifact",
             digest,

@@ -127,6 +127,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@_collector_paused()
 def commit_files(
     store: Store,
     artifacts: ArtifactStore,
@@ -142,36 +143,6 @@ def commit_files(
     profile: bool = True,
 ) -> tuple[DatasetVersion, bool]:
     """Commit ``paths`` to ``name@branch``; return (version, whether anything changed)."""
-    with _collector_paused():
-        return _commit_files(
-            store,
-            artifacts,
-            cache_dir,
-            name,
-            paths,
-            message=message,
-            branch=branch,
-            author=author,
-            pii_policy=pii_policy,
-            expect=expect,
-            profile=profile,
-        )
-
-
-def _commit_files(
-    store: Store,
-    artifacts: ArtifactStore,
-    cache_dir: Path,
-    name: str,
-    paths: Sequence[str | os.PathLike[str]],
-    *,
-    message: str,
-    branch: str,
-    author: str | None,
-    pii_policy: PiiPolicy | None,
-    expect: str | None,
-    profile: bool,
-) -> tuple[DatasetVersion, bool]:
     check_name("dataset", name)
     check_name("branch", branch)
     policy = PiiPolicy(pii_policy) if pii_policy is not None else None
