@@ -17,7 +17,7 @@ loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
     ├── PermissionDenied (PermissionError)         the caller may not do this
     ├── DigestMismatch                             stored bytes no longer match their digest
     │   ├── UnsignedModel                          a model has no manifest of digests to verify
-    │   └── DamagedPackIndex                       an artifact-store pack index fails its check
+    │   └── DamagedPackIndex (also NotFound)       an artifact-store pack index fails its check
     ├── StoreError                                 the metadata store cannot serve us
     │   ├── StoreUnavailable (ConnectionError)     the database cannot be reached/opened
     │   ├── StoreBusy                              locked longer than the busy timeout
@@ -157,8 +157,11 @@ class UnsignedModel(DigestMismatch):
         self.location = location
 
 
-class DamagedPackIndex(DigestMismatch):
+class DamagedPackIndex(NotFound, DigestMismatch):
     """An object was not found and a pack index of the store, which may list it, is damaged.
+
+    Both a :class:`NotFound` (callers that skip missing objects, such as garbage
+    collection, keep working) and a :class:`DigestMismatch` (it is an integrity failure).
 
     Args:
         digest: The object that was asked for.
@@ -176,6 +179,8 @@ class DamagedPackIndex(DigestMismatch):
             digest=digest,
             indexes=indexes,
         )
+        self.kind = "artifact"
+        self.ident = digest
         self.digest = digest
         self.actual = ""
         self.location = where

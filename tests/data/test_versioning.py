@@ -194,3 +194,21 @@ def test_load_table_as_arrow_and_pandas(repo: DataRepo, tmp_path: Path) -> None:
     assert repo.load_table("ds@main")["b"].tolist() == ["x", "y"]
     with pytest.raises(NotFound):
         repo.load_table("ds@main", "absent.csv")
+
+
+def test_undecodable_file_names_commit_check_out_and_recommit(
+    repo: DataRepo, tmp_path: Path
+) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    odd = os.fsdecode(b"bad\xff.bin")  # bytes no encoding decodes: a lone surrogate
+    (folder / odd).write_bytes(b"odd bytes")
+    (folder / "caf\u00e9.bin").write_bytes(b"accented")
+    for index in range(20):  # enough files to go through a pack
+        (folder / f"f{index}.bin").write_bytes(bytes([index]) * 50)
+    first = repo.commit("odd", folder)
+    assert set(repo.manifest("odd@main").files) >= {odd, "caf\u00e9.bin"}
+    result = repo.checkout("odd@main", tmp_path / "out")
+    assert result.copied + result.linked == 22
+    assert (tmp_path / "out" / odd).read_bytes() == b"odd bytes"
+    assert repo.commit("odd", folder).id == first.id  # unchanged: no new version

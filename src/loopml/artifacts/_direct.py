@@ -15,7 +15,6 @@ last is written after ``O_DIRECT`` has been switched off on the descriptor.
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import mmap
 import os
@@ -26,11 +25,12 @@ _DIRECT = getattr(os, "O_DIRECT", 0)
 
 
 class _Writer:
-    """Writes whole chunks to ``fd``, with ``O_DIRECT`` while the kernel accepts it."""
+    """Writes whole chunks at their offsets, with ``O_DIRECT`` while the kernel accepts it."""
 
     def __init__(self, path: str) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         self.direct = bool(_DIRECT)
+        self.offset = 0
         try:
             self.fd = os.open(path, flags | _DIRECT, 0o444)
         except OSError as exc:
@@ -41,27 +41,35 @@ class _Writer:
 
     def buffered(self) -> None:
         if self.direct:
+            import fcntl  # only reached where O_DIRECT exists (Linux)
+
             fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~_DIRECT)
             self.direct = False
 
     def write(self, view: memoryview) -> None:
+        start = self.offset
         aligned = len(view) - len(view) % _ALIGN if self.direct else 0
         if aligned:
             try:
-                self._write_all(view[:aligned])
+                self._write_at(view, 0, aligned, start)
             except OSError as exc:
                 if exc.errno != errno.EINVAL:
                     raise
                 self.buffered()  # the filesystem wants another alignment: stop trying
-                self._write_all(view)
-                return
+                aligned = 0  # and write the whole chunk again from its start
         if aligned < len(view):
             self.buffered()
-            self._write_all(view[aligned:])
+            self._write_at(view, aligned, len(view), start + aligned)
+        self.offset = start + len(view)
 
-    def _write_all(self, view: memoryview) -> None:
-        while view:
-            view = view[os.write(self.fd, view) :]
+    def _write_at(self, view: memoryview, begin: int, end: int, offset: int) -> None:
+        # Slices are released at once: one left alive (say, in an error's traceback) would
+        # stop the mmap buffer from closing and hide the real error behind a BufferError.
+        while begin < end:
+            with view[begin:end] as part:
+                written = os.pwrite(self.fd, part, offset)
+            begin += written
+            offset += written
 
 
 def _fill(fd: int, buffer: mmap.mmap) -> int:
@@ -125,5 +133,8 @@ def copy_file_direct(source: str, dest: str, chunk_size: int) -> tuple[str, int]
         for view in views:
             view.release()
         for buffer in buffers:
-            buffer.close()
+            try:
+                buffer.close()
+            except BufferError:  # a view lives on in an error's traceback: the GC frees it
+                pass
     return sha.hexdigest(), size

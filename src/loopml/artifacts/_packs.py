@@ -18,6 +18,7 @@ object rewrites its pack without it. Every read still verifies the object's dige
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from loopml.artifacts._fs import fsync_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
 _MAGIC = b"LMPACK\x00\x01"
 _HEADER = struct.Struct(">8sQ")  # magic, record count
@@ -100,9 +101,12 @@ class PackIndex:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._objects: dict[str, Packed] = {}
-        self._packs: dict[str, list[str]] = {}  # pack path -> its digests
+        # pack path -> digest -> (offset, size): a digest can sit in several packs (two
+        # writers raced), and losing one pack must leave it found in another.
+        self._records: dict[str, dict[str, tuple[int, int]]] = {}
         self._lock = threading.Lock()
         self.damaged: dict[str, str] = {}  # index path -> what is wrong with it
+        self._damaged_stat: dict[str, tuple[int, int]] = {}  # not re-read while unchanged
 
     def refresh(self) -> None:
         """Load indexes published since the last look; forget packs that were removed."""
@@ -112,26 +116,43 @@ class PackIndex:
             names = set()
         with self._lock:
             present = {f"{self.folder}/{name}.pack" for name in names}
-            for pack in [p for p in self._packs if p not in present]:
-                for digest in self._packs.pop(pack):
-                    if self._objects.get(digest, Packed("", 0, 0)).pack == pack:
-                        del self._objects[digest]
-            kept = {i: why for i, why in self.damaged.items() if i[:-4] + ".pack" in present}
-            self.damaged = kept
-            for pack in sorted(present - set(self._packs)):
-                index = pack[:-5] + ".idx"
-                try:
-                    with open(index, "rb") as handle:
-                        records = _decode_index(handle.read())
-                except FileNotFoundError:  # removed between the listing and the read
-                    continue
-                except _Damaged as exc:
-                    self.damaged[index] = str(exc)
-                    continue
-                self.damaged.pop(index, None)
-                self._packs[pack] = [digest for digest, _, _ in records]
-                for digest, offset, size in records:
-                    self._objects.setdefault(digest, Packed(pack, offset, size))
+            for pack in [p for p in self._records if p not in present]:
+                self._forget(pack)
+            for index in [i for i in self.damaged if i[:-4] + ".pack" not in present]:
+                del self.damaged[index]
+                self._damaged_stat.pop(index, None)
+            for pack in sorted(present - set(self._records)):
+                self._load(pack)
+
+    def _forget(self, pack: str) -> None:
+        for digest in self._records.pop(pack):
+            if self._objects[digest].pack != pack:
+                continue
+            other = next((p for p, r in self._records.items() if digest in r), None)
+            if other is None:
+                del self._objects[digest]
+            else:
+                self._objects[digest] = Packed(other, *self._records[other][digest])
+
+    def _load(self, pack: str) -> None:
+        index = pack[:-5] + ".idx"
+        try:
+            with open(index, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                if self._damaged_stat.get(index) == (st.st_mtime_ns, st.st_size):
+                    return  # known damaged and unchanged since
+                records = _decode_index(handle.read())
+        except FileNotFoundError:  # removed between the listing and the read
+            return
+        except _Damaged as exc:
+            self.damaged[index] = str(exc)
+            self._damaged_stat[index] = (st.st_mtime_ns, st.st_size)
+            return
+        self.damaged.pop(index, None)
+        self._damaged_stat.pop(index, None)
+        self._records[pack] = {digest: (offset, size) for digest, offset, size in records}
+        for digest, offset, size in records:
+            self._objects.setdefault(digest, Packed(pack, offset, size))
 
     def find(self, digest: str, *, refresh: bool = True) -> Packed | None:
         """Where ``digest`` is packed, or None (looking for new packs first on a miss)."""
@@ -144,12 +165,14 @@ class PackIndex:
     def digests(self) -> set[str]:
         """Every packed digest (after a refresh)."""
         self.refresh()
-        return set(self._objects)
+        with self._lock:
+            return set(self._objects)
 
-    def packs(self) -> dict[str, list[str]]:
-        """Pack path -> digests, for every published pack (after a refresh)."""
+    def packs(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Pack path -> digest -> (offset, size), for every published pack (after a refresh)."""
         self.refresh()
-        return {pack: list(digests) for pack, digests in self._packs.items()}
+        with self._lock:
+            return {pack: dict(records) for pack, records in self._records.items()}
 
 
 class PackWriter:
@@ -261,41 +284,78 @@ class PackSlice(io.RawIOBase):
                 super().close()
 
 
+@contextlib.contextmanager
+def _rewrite_lock(folder: str) -> Iterator[None]:
+    """Serialise pack rewrites across processes (``flock`` on ``packs/.lock``; POSIX)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock here: concurrent deletes may then keep both copies
+        yield
+        return
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(f"{folder}/.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def rewrite_without(index: PackIndex, tmp: str, doomed: set[str], *, fsync: bool) -> set[str]:
     """Rewrite every pack holding a digest of ``doomed`` without it; return those removed.
 
-    The new pack (the survivors) is published before the old one is unpublished, so a
-    surviving object is always readable.
+    The new pack (every other object of the old one) is published before the old one is
+    unpublished, so a surviving object is always readable. Rewrites are serialised across
+    processes, and each looks at the packs afresh once it holds the lock, so two deletes
+    never undo each other.
     """
     removed: set[str] = set()
-    for pack, digests in index.packs().items():
-        hit = doomed.intersection(digests)
-        if not hit:
-            continue
-        writer = PackWriter(index.folder, tmp)
-        with open(pack, "rb") as source:
-            for digest in digests:
-                where = index.find(digest, refresh=False)
-                if digest in hit or where is None or where.pack != pack:
-                    continue
-                source.seek(where.offset)
-                writer.add(digest, source.read(where.size))
-        writer.publish(fsync=fsync)
-        for path in (pack[:-5] + ".idx", pack):
+    with _rewrite_lock(index.folder):
+        for pack, records in index.packs().items():
+            hit = doomed.intersection(records)
+            if not hit:
+                continue
+            writer = PackWriter(index.folder, tmp)
             try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-        removed |= hit
-    index.refresh()
+                with open(pack, "rb") as source:
+                    for digest, (offset, size) in records.items():
+                        if digest not in hit:
+                            source.seek(offset)
+                            writer.add(digest, source.read(size))
+            except FileNotFoundError:  # removed meanwhile by a process without the lock
+                writer.abort()
+                continue
+            writer.publish(fsync=fsync)
+            for path in (pack[:-5] + ".idx", pack):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+            if fsync:
+                fsync_dir(index.folder)  # a power loss must not bring the objects back
+            removed |= hit
+        index.refresh()
     return removed
 
 
-def stale_packs(folder: str) -> list[str]:
-    """Packs whose index was never published (a writer died between the two renames)."""
+def stale_packs(folder: str, older_than_ns: int) -> list[str]:
+    """Packs whose index was never published (a writer died between the two renames).
+
+    Age is judged by the inode's change time, which the rename into ``packs/`` sets, so a
+    pack whose writer is about to publish its index is never taken for a stale one.
+    """
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
         return []
     indexed = {n[:-4] for n in names if n.endswith(".idx")}
-    return [f"{folder}/{n}" for n in names if n.endswith(".pack") and n[:-5] not in indexed]
+    stale = []
+    for name in names:
+        if not name.endswith(".pack") or name[:-5] in indexed:
+            continue
+        try:
+            if os.stat(f"{folder}/{name}").st_ctime_ns <= older_than_ns:
+                stale.append(f"{folder}/{name}")
+        except FileNotFoundError:
+            continue
+    return stale

@@ -352,7 +352,10 @@ class ArtifactStore:
                 packed = self._find_packed(digest, fresh=True)
                 if packed is None:
                     raise self._not_found(digest) from exc
-                handle = _packs.PackSlice(packed)
+                try:
+                    handle = _packs.PackSlice(packed)
+                except FileNotFoundError as gone:
+                    raise self._not_found(digest) from gone
             path = f"{packed.pack}@{packed.offset}"
         size = getattr(handle, "size", None)
         raw = _VerifyingRaw(
@@ -515,11 +518,12 @@ class ArtifactStore:
             except FileNotFoundError:
                 continue
         if self._packs is not None:
-            for pack in _packs.stale_packs(self._packs.folder):
-                when = _fs.modified(self._fs, pack)
-                if when is not None and when <= cutoff:
-                    self._fs.rm_file(pack)
+            for pack in _packs.stale_packs(self._packs.folder, int(cutoff.timestamp() * 1e9)):
+                try:
+                    os.unlink(pack)
                     removed += 1
+                except FileNotFoundError:
+                    continue
         return removed
 
     # -- helpers -------------------------------------------------------------------------

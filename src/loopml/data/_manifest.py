@@ -9,6 +9,7 @@ go through orjson: for 10,000 files it encodes in ~1 ms where the standard libra
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import time
@@ -73,6 +74,30 @@ class Entry(NamedTuple):
         return self.source or self.digest
 
 
+def _canonical(body: Any) -> bytes:
+    """Sorted, compact JSON with non-ASCII escaped: the bytes ``json.dumps`` always gave.
+
+    orjson writes the same bytes for ASCII text ~10x faster; it writes other characters
+    as UTF-8 (different bytes, so a different manifest digest) and refuses lone
+    surrogates (undecodable file names), so those fall back to the standard library.
+    """
+    try:
+        data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        if data.isascii():
+            return data
+    except TypeError:
+        pass
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _parse(data: bytes) -> Any:
+    """Parse JSON (orjson, or the standard library for escaped lone surrogates)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 def _entry(data: Mapping[str, Any]) -> Entry:
     # Most entries are just digest and size: build those without from_json's lookups.
     if len(data) == 2:
@@ -89,21 +114,22 @@ class Manifest:
     def to_bytes(self) -> bytes:
         """Canonical JSON bytes (sorted, compact): equal manifests give equal digests."""
         body = {"format": FORMAT, "files": {p: e.to_json() for p, e in self.files.items()}}
-        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        return _canonical(body)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
         """Parse manifest bytes."""
         try:
-            body = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
+            body = _parse(data)
+        except ValueError as exc:
             raise InvalidInput(
                 f"the manifest is not valid JSON: {exc}",
                 hint="The stored manifest is damaged; check the artifact store.",
             ) from exc
-        if not isinstance(body, dict) or body.get("format") != FORMAT:
+        found = body.get("format") if isinstance(body, dict) else type(body).__name__
+        if found != FORMAT:
             raise InvalidInput(
-                f"unknown manifest format {body.get('format')!r}",
+                f"unknown manifest format {found!r}",
                 hint="This version was written by a newer loopml; upgrade loopml.",
             )
         return cls({path: _entry(e) for path, e in body["files"].items()})
@@ -233,10 +259,10 @@ class StatCache:
         self._entries: dict[str, list[Any]] = {}
         self._dirty = False
         try:
-            body = orjson.loads(path.read_bytes())
+            body = _parse(path.read_bytes())
             if isinstance(body, dict) and body.get("format") == 1:
                 self._entries = body["entries"]
-        except (OSError, ValueError, KeyError):  # orjson.JSONDecodeError is a ValueError
+        except (OSError, ValueError, KeyError):
             self._entries = {}
         self._started_ns = time.time_ns()
 
@@ -270,7 +296,7 @@ class StatCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}")
-            tmp.write_bytes(orjson.dumps({"format": 1, "entries": self._entries}))
+            tmp.write_bytes(_canonical({"format": 1, "entries": self._entries}))
             os.replace(tmp, self.path)
         except OSError:
             return
