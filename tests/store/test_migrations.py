@@ -8,7 +8,15 @@ import pytest
 from sqlalchemy import inspect, text
 
 from loopml.errors import SchemaTooNew, StoreError
-from loopml.store.sql import SqlStore, head_revision, open_database, schema_state, upgrade
+from loopml.store.sql import (
+    SchemaState,
+    SqlStore,
+    head_revision,
+    open_database,
+    schema_state,
+    upgrade,
+)
+from loopml.store.sql._migrate import HEAD, _config, script_heads
 from loopml.store.sql.tables import metadata
 
 
@@ -57,3 +65,48 @@ def test_shared_database_is_not_migrated_implicitly(empty_url: str) -> None:
     with pytest.raises(StoreError) as info:
         SqlStore(empty_url, migrate=False)
     assert "loopml db upgrade" in (info.value.hint or "")
+
+
+def test_head_constant_is_the_migration_trees_head() -> None:
+    # The open-time check compares the database with HEAD without loading Alembic; a new
+    # migration that does not move HEAD would leave every store "up to date" and unmigrated.
+    assert head_revision() == script_heads()
+
+
+def _migrate_with_alembic(url: str, target: str) -> None:
+    from alembic import command
+
+    db = open_database(url)
+    try:
+        with db.write() as conn:
+            command.upgrade(_config(conn), target)
+    finally:
+        db.dispose()
+
+
+def test_fresh_schema_equals_the_migrated_one(tmp_path: Path, empty_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    migrated = f"sqlite:///{tmp_path / 'migrated.db'}"
+    _migrate_with_alembic(migrated, "heads")
+    SqlStore(empty_url, migrate=True).close()  # an empty database: tables made at head
+    for url in (migrated, empty_url):
+        db = open_database(url)
+        try:
+            with db.read() as conn:
+                context = MigrationContext.configure(conn, opts={"compare_type": True})
+                assert compare_metadata(context, metadata) == [], url
+            assert schema_state(db).current == HEAD
+        finally:
+            db.dispose()
+
+
+def test_an_older_schema_is_migrated_by_alembic(empty_url: str) -> None:
+    _migrate_with_alembic(empty_url, "0004_pipelines")
+    store = SqlStore(empty_url, migrate=True)
+    try:
+        assert schema_state(store.database) == SchemaState("0005_registry", HEAD)
+        store.create_run(name="after-upgrade")
+    finally:
+        store.close()

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import importlib.util
+import select
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from loopml.errors import (
     ConfigError,
@@ -23,6 +30,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _WRITE = "loopml_write"
+# Server connections are replaced after this long, before firewalls and NATs that drop idle
+# flows (commonly after 5-15 minutes) can leave one half-open.
+_PG_RECYCLE_S = 300
 
 
 def safe_url(url: str) -> str:
@@ -52,6 +62,32 @@ def _sqlite_setup(engine: Engine, busy_timeout_s: float) -> None:
         conn.exec_driver_sql(
             "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN"
         )
+
+
+def _closed_by_server(dbapi_conn: Any) -> bool:
+    """True when an idle connection's socket has something to read: the server's goodbye.
+
+    An idle PostgreSQL connection receives nothing until it sends a query; a readable socket
+    means the server closed it (restart, ``pg_terminate_backend``, idle timeout) or sent
+    an error before closing. A local poll, not a round trip like ``pool_pre_ping``.
+    """
+    try:
+        fd = dbapi_conn.fileno()
+    except Exception:  # closed, or a driver without a socket: let the pool decide
+        return False
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)
+
+
+def _postgres_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if _closed_by_server(dbapi_conn):
+            raise DisconnectionError("the server closed this pooled connection")  # new one
 
 
 def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
@@ -87,9 +123,13 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
                 ) from exc
         connect_args["timeout"] = busy_timeout_s
     elif backend == "postgresql":
-        connect_args["connect_timeout"] = 5
+        connect_args.update(connect_timeout=5, keepalives=1, keepalives_idle=60)
     try:
-        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=backend != "sqlite")
+        engine = create_engine(
+            url,
+            connect_args=connect_args,
+            pool_recycle=_PG_RECYCLE_S if backend == "postgresql" else -1,
+        )
     except (NoSuchModuleError, ArgumentError) as exc:
         raise ConfigError(
             f"unsupported database URL {safe_url(url)}: {exc}",
@@ -97,6 +137,8 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
         ) from exc
     if backend == "sqlite":
         _sqlite_setup(engine, busy_timeout_s)
+    elif backend == "postgresql":
+        _postgres_setup(engine)
     return engine
 
 

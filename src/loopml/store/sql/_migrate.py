@@ -1,22 +1,43 @@
-"""Schema versions: check on open, upgrade when allowed, refuse a newer schema."""
+"""Schema versions: check on open, upgrade when allowed, refuse a newer schema.
+
+The check on open reads the ``alembic_version`` row with plain SQLAlchemy and compares it
+with :data:`HEAD`, the head revision this code ships (a test keeps the constant equal to
+the migration tree's head). Alembic, a quarter of a second of imports, loads only when
+the two differ: to migrate, or to tell an older schema from a newer one. An empty
+database gets the tables of :mod:`loopml.store.sql.tables` in one transaction and is
+stamped at head, as Alembic's own recipe does; a test checks that this schema and the
+migrated one do not differ.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import Connection, text
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, inspect, text
 
 import loopml.store.migrations as migrations_pkg
 from loopml.errors import SchemaTooNew, StoreError
 from loopml.store.sql._engine import Database, safe_url
 
-_PG_MIGRATION_LOCK = 0x6C6F6F706D6C  # "loopml": serialises concurrent upgrades
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Connection
+
+HEAD = "0005_registry"
+"""The newest revision of the migration tree (comma-joined if it ever has several heads)."""
+
+_PG_MIGRATION_LOCK = 0x6C6F6F706D6C  # "loopml": serialises concurrent upgraders
+_VERSION_TABLE = "alembic_version"
+
+# Alembic's own definition of its version table, so a stamped database is one it reads.
+_version = Table(
+    _VERSION_TABLE,
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +57,21 @@ class SchemaState:
         return self.current == self.head
 
 
+def head_revision() -> str:
+    """The newest revision(s) this code knows (comma-joined if the tree has several heads)."""
+    return HEAD
+
+
+def script_heads() -> str:
+    """The head revision(s) read from the migration scripts themselves (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    return ",".join(sorted(ScriptDirectory.from_config(_config()).get_heads()))
+
+
 def _config(conn: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(migrations_pkg.__file__).parent))
     if conn is not None:
@@ -44,22 +79,28 @@ def _config(conn: Connection | None = None) -> Config:
     return cfg
 
 
-def _joined(revisions: tuple[str, ...] | list[str]) -> str | None:
-    return ",".join(sorted(revisions)) or None
+def _recorded(conn: Connection) -> str | None:
+    """The revision(s) in the version table, comma-joined; None for no table or no row."""
+    if not inspect(conn).has_table(_VERSION_TABLE):
+        return None
+    rows = conn.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalars().all()
+    return ",".join(sorted(rows)) or None
 
 
-def head_revision() -> str:
-    """The newest revision(s) this code knows (comma-joined if the tree has several heads)."""
-    head = _joined(ScriptDirectory.from_config(_config()).get_heads())
-    assert head is not None, "the migration tree has no head"
-    return head
+def _check_known(conn: Connection, url: str) -> SchemaState:
+    """The state of a database that is not at head; SchemaTooNew if it is ahead of us."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
 
-
-def _state(conn: Connection, url: str) -> SchemaState:
+    if script_heads() != HEAD:  # a release that forgot to move HEAD must not migrate
+        raise StoreError(
+            f"loopml's HEAD revision {HEAD!r} differs from its migrations' {script_heads()!r}",
+            hint="This is a packaging bug in loopml; please report it.",
+        )
     currents = MigrationContext.configure(conn).get_current_heads()
     script = ScriptDirectory.from_config(_config())
-    head = head_revision()
-    current = _joined(currents)
+    current = ",".join(sorted(currents)) or None
     for revision in currents:
         try:
             known = script.get_revision(revision)
@@ -68,17 +109,39 @@ def _state(conn: Connection, url: str) -> SchemaState:
         if known is None:
             raise SchemaTooNew(
                 f"the metadata store {safe_url(url)} is at schema revision {current!r}, "
-                f"newer than this loopml understands (newest known: {head!r})",
+                f"newer than this loopml understands (newest known: {HEAD!r})",
                 hint="Upgrade loopml (pip install -U loopml) to the version that migrated it.",
                 current=current,
-                head=head,
+                head=HEAD,
             )
-    return SchemaState(current=current, head=head)
+    return SchemaState(current=current, head=HEAD)
+
+
+def _state(conn: Connection, url: str) -> SchemaState:
+    current = _recorded(conn)
+    if current is None or current == HEAD:
+        return SchemaState(current=current, head=HEAD)
+    return _check_known(conn, url)
 
 
 def _lock(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+
+
+def _is_empty(conn: Connection) -> bool:
+    from loopml.store.sql.tables import metadata
+
+    existing = set(inspect(conn).get_table_names())
+    return not existing & ({_VERSION_TABLE} | set(metadata.tables))
+
+
+def _create_at_head(conn: Connection) -> None:
+    from loopml.store.sql.tables import metadata
+
+    metadata.create_all(conn)
+    _version.create(conn)
+    conn.execute(_version.insert(), [{"version_num": rev} for rev in HEAD.split(",")])
 
 
 def schema_state(db: Database) -> SchemaState:
@@ -95,8 +158,13 @@ def upgrade(db: Database) -> tuple[str | None, str]:
     """
     with db.write() as conn:
         _lock(conn)
+        if _is_empty(conn):
+            _create_at_head(conn)
+            return None, HEAD
         state = _state(conn, db.url)
         if not state.up_to_date:
+            from alembic import command
+
             command.upgrade(_config(conn), "heads")
         return state.current, state.head
 
