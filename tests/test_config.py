@@ -62,3 +62,33 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings(cwd=tmp_path, env={})
     with pytest.raises(AttributeError):
         settings.home = tmp_path  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("BUSY_TIMEOUT_S", "0", "greater than 0"),
+        ("BUSY_TIMEOUT_S", "4000", "at most 3600"),
+        ("BUSY_TIMEOUT_S", "nan", "finite"),
+        ("AUTO_MIGRATE", "sometimes", "one of 'auto', 'always', 'never'"),
+        ("USER", "u" * 256, "at most 255 characters"),
+        ("PRICE_GPU_HOUR", "-1", "at least 0"),
+    ],
+)
+def test_out_of_range_values_name_the_rule(
+    tmp_path: Path, variable: str, value: str, rule: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(cwd=tmp_path, env={f"LOOPML_{variable}": value})
+    assert variable.lower() in info.value.message and rule in info.value.message
+
+
+def test_toml_values_must_have_the_settings_type(tmp_path: Path) -> None:
+    (tmp_path / "loopml.toml").write_text("busy_timeout_s = 3\nprice_cpu_hour = 0.1\n")
+    settings = load_settings(cwd=tmp_path, env={})
+    assert settings.busy_timeout_s == 3.0 and isinstance(settings.busy_timeout_s, float)
+    (tmp_path / "loopml.toml").write_text('db_url = 5\nexecutor = ""\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(cwd=tmp_path, env={})
+    assert "db_url = 5 from loopml.toml: must be a string" in info.value.message
+    assert "executor = '' from loopml.toml: must not be empty" in info.value.message

@@ -8,13 +8,12 @@ time; every value remembers where it came from (``loopml config show``).
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from loopml.errors import ConfigError
 
@@ -28,50 +27,125 @@ PYPROJECT_FILE = "pyproject.toml"
 Source = Literal["argument", "environment", "loopml.toml", "pyproject.toml", "default"]
 
 
-class _Values(BaseModel):
-    """The validated values; field docs double as `loopml config show` help."""
+@dataclass(frozen=True)
+class _Field:
+    """One setting's type and bounds; ``help`` doubles as `loopml config show` help."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: type
+    default: Any
+    help: str
+    optional: bool = False
+    choices: tuple[str, ...] = ()
+    above: float | None = None  # exclusive lower bound
+    at_least: float | None = None
+    at_most: float | None = None
+    min_length: int = 0
+    max_length: int | None = None
 
-    home: Path = Field(description="Folder holding the embedded database and artifacts.")
-    db_url: str | None = Field(
-        None, description="SQLAlchemy URL of the metadata store (default: SQLite in home)."
-    )
-    artifact_url: str | None = Field(
-        None, description="fsspec URL of the artifact store (default: home/artifacts)."
-    )
-    busy_timeout_s: float = Field(
-        30.0, gt=0, le=3600, description="How long a write waits on a locked SQLite database."
-    )
-    auto_migrate: Literal["auto", "always", "never"] = Field(
+
+# Validated by hand rather than by a pydantic model: this module is on the path of every
+# command and of the first `start_run`, where pydantic's import cost 60-160 ms.
+_FIELDS: dict[str, _Field] = {
+    "home": _Field(Path, None, "Folder holding the embedded database and artifacts."),
+    "db_url": _Field(
+        str, None, "SQLAlchemy URL of the metadata store (default: SQLite in home).", True
+    ),
+    "artifact_url": _Field(
+        str, None, "fsspec URL of the artifact store (default: home/artifacts).", True
+    ),
+    "busy_timeout_s": _Field(
+        float, 30.0, "How long a write waits on a locked SQLite database.", above=0, at_most=3600
+    ),
+    "auto_migrate": _Field(
+        str,
         "auto",
-        description="Upgrade the schema on open: 'auto' does it for embedded SQLite only.",
-    )
-    user: str | None = Field(
+        "Upgrade the schema on open: 'auto' does it for embedded SQLite only.",
+        choices=("auto", "always", "never"),
+    ),
+    "user": _Field(
+        str,
         None,
+        "Acting user recorded on registry changes (default: the OS login name).",
+        True,
         min_length=1,
         max_length=255,
-        description="Acting user recorded on registry changes (default: the OS login name).",
-    )
-    roles: str = Field(
-        "approver",
-        description="Comma-separated roles of the acting user (until governance adds RBAC).",
-    )
-    executor: str = Field(
-        "local", min_length=1, description="Pipeline executor: 'local' or 'dask' (or a plugin)."
-    )
-    dask_address: str | None = Field(
-        None, description="Dask scheduler address (default: start a local cluster on 127.0.0.1)."
-    )
-    price_cpu_hour: float = Field(
-        0.05, ge=0, description="Price of one CPU-hour, for pipeline cost estimates."
-    )
-    price_gpu_hour: float = Field(
-        2.5, ge=0, description="Price of one GPU-hour, for pipeline cost estimates."
-    )
+    ),
+    "roles": _Field(
+        str, "approver", "Comma-separated roles of the acting user (until governance adds RBAC)."
+    ),
+    "executor": _Field(
+        str, "local", "Pipeline executor: 'local' or 'dask' (or a plugin).", min_length=1
+    ),
+    "dask_address": _Field(
+        str, None, "Dask scheduler address (default: start a local cluster on 127.0.0.1).", True
+    ),
+    "price_cpu_hour": _Field(
+        float, 0.05, "Price of one CPU-hour, for pipeline cost estimates.", at_least=0
+    ),
+    "price_gpu_hour": _Field(
+        float, 2.5, "Price of one GPU-hour, for pipeline cost estimates.", at_least=0
+    ),
+}
+
+FIELDS: tuple[str, ...] = tuple(_FIELDS)
 
 
-FIELDS: tuple[str, ...] = tuple(_Values.model_fields)
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _check(spec: _Field, value: Any) -> Any:
+    """The value converted to the field's type; ValueError with the rule it broke."""
+    if value is None and spec.optional:
+        return None
+    if spec.kind is Path:
+        if not isinstance(value, (str, os.PathLike)):
+            raise ValueError("must be a path")
+        return Path(value)
+    if spec.kind is float:
+        number = _number(value)
+        if spec.above is not None and not number > spec.above:
+            raise ValueError(f"must be greater than {spec.above:g}")
+        if spec.at_least is not None and number < spec.at_least:
+            raise ValueError(f"must be at least {spec.at_least:g}")
+        if spec.at_most is not None and number > spec.at_most:
+            raise ValueError(f"must be at most {spec.at_most:g}")
+        return number
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    if spec.choices and value not in spec.choices:
+        raise ValueError(f"must be one of {', '.join(repr(c) for c in spec.choices)}")
+    if len(value) < spec.min_length:
+        raise ValueError("must not be empty")
+    if spec.max_length is not None and len(value) > spec.max_length:
+        raise ValueError(f"must be at most {spec.max_length} characters")
+    return value
+
+
+def _validate(chosen: Mapping[str, Any], sources: Mapping[str, Source]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    problems = []
+    for name, spec in _FIELDS.items():
+        try:
+            values[name] = _check(spec, chosen[name]) if name in chosen else spec.default
+        except ValueError as exc:
+            problems.append(
+                f"{name} = {chosen[name]!r} from {sources.get(name, 'default')}: {exc}"
+            )
+    if problems:
+        raise ConfigError(
+            f"invalid setting: {'; '.join(problems)}",
+            hint="Fix the value in the source named (argument, LOOPML_* variable or file).",
+        )
+    return values
 
 
 @dataclass(frozen=True)
@@ -237,30 +311,18 @@ def load_settings(
     if "home" in chosen and sources.get("home") in ("argument", "environment"):
         chosen["home"] = (base / Path(str(chosen["home"])).expanduser()).resolve()
 
-    try:
-        values = _Values.model_validate(chosen)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])} = {err.get('input')!r} "
-            f"from {sources.get(str(err['loc'][0]), 'default')}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(
-            f"invalid setting: {problems}",
-            hint="Fix the value in the source named (argument, LOOPML_* variable or file).",
-        ) from exc
-
+    values = _validate(chosen, sources)
     return Settings(
-        home=Path(values.home),
-        db_url_value=values.db_url,
-        artifact_url_value=values.artifact_url,
-        busy_timeout_s=values.busy_timeout_s,
-        auto_migrate=values.auto_migrate,
-        user_value=values.user,
-        roles_value=values.roles,
-        executor=values.executor,
-        dask_address=values.dask_address,
-        price_cpu_hour=values.price_cpu_hour,
-        price_gpu_hour=values.price_gpu_hour,
+        home=values["home"],
+        db_url_value=values["db_url"],
+        artifact_url_value=values["artifact_url"],
+        busy_timeout_s=values["busy_timeout_s"],
+        auto_migrate=values["auto_migrate"],
+        user_value=values["user"],
+        roles_value=values["roles"],
+        executor=values["executor"],
+        dask_address=values["dask_address"],
+        price_cpu_hour=values["price_cpu_hour"],
+        price_gpu_hour=values["price_gpu_hour"],
         sources=sources,
     )

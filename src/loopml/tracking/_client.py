@@ -17,7 +17,6 @@ from loopml.tracking._env import capture_environment
 from loopml.tracking._model import scratch_cache
 from loopml.tracking._query import parse_filter, parse_order_by
 from loopml.tracking._run import ActiveRun
-from loopml.tracking._system import SystemSampler
 from loopml.tracking._writer import MetricWriter
 
 if TYPE_CHECKING:
@@ -194,6 +193,8 @@ class TrackingClient:
         self._open[run.id] = active
         self.writer.register(run.id, lambda: active.end(RunStatus.FINISHED))
         if system_metrics:
+            from loopml.tracking._system import SystemSampler  # psutil loads only for this
+
             interval = 10.0 if system_metrics is True else float(system_metrics)
             active.sampler = SystemSampler(active.log_metric, interval)
             active.sampler.start()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import select
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -33,6 +34,18 @@ _WRITE = "loopml_write"
 # Server connections are replaced after this long, before firewalls and NATs that drop idle
 # flows (commonly after 5-15 minutes) can leave one half-open.
 _PG_RECYCLE_S = 300
+
+
+def upsert_insert(dialect: str, table: Table) -> Any:
+    """The dialect's INSERT (with ``on_conflict_do_*``) for ``table``.
+
+    The dialect modules load here, on first use: importing SQLAlchemy's PostgreSQL dialect
+    costs ~0.1 s that a SQLite store never needs.
+    """
+    module = importlib.import_module(
+        "sqlalchemy.dialects.postgresql" if dialect == "postgresql" else "sqlalchemy.dialects.sqlite"
+    )
+    return module.insert(table)
 
 
 def safe_url(url: str) -> str:

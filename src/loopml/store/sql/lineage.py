@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, TextClause, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from loopml.entities import LineageEdge, LineageNode
 from loopml.errors import InvalidInput
 from loopml.ids import ObjectRef
 from loopml.store.sql import tables as t
+from loopml.store.sql._engine import upsert_insert
 from loopml.store.sql._time import now_ms
 
 if TYPE_CHECKING:
@@ -79,8 +79,8 @@ def edge_rows(edges: Sequence[LineageEdge]) -> list[dict[str, object]]:
 def insert_edges(conn: Connection, rows: list[dict[str, object]]) -> None:
     """Insert edge rows inside the caller's transaction; existing edges are left alone."""
     if rows:
-        dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(dialect_insert(t.lineage_edges).on_conflict_do_nothing(), rows)
+        insert_edge = upsert_insert(conn.dialect.name, t.lineage_edges)
+        conn.execute(insert_edge.on_conflict_do_nothing(), rows)
 
 
 class SqlLineageStore:

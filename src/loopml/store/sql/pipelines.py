@@ -7,7 +7,6 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from loopml.entities import (
@@ -22,6 +21,7 @@ from loopml.entities import (
 )
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.store.sql import tables as t
+from loopml.store.sql._engine import upsert_insert
 from loopml.store.sql._time import now_ms
 from loopml.store.sql.lineage import edge_rows, insert_edges
 
@@ -329,8 +329,7 @@ class SqlPipelineStore:
             "expires_at_ms": now + int(ttl_s * 1000),
             "acquired_at_ms": now,
         }
-        dialect = postgresql if self._db.dialect == "postgresql" else sqlite
-        stmt = dialect.insert(t.leases).values(**values)
+        stmt = upsert_insert(self._db.dialect, t.leases).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[t.leases.c.name],
             set_={"owner": owner, "expires_at_ms": values["expires_at_ms"]},
