@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -223,6 +222,8 @@ class Settings:
 
 
 def _read_toml(path: Path, table: tuple[str, ...]) -> dict[str, Any]:
+    import tomllib  # ~10 ms, paid only where a config file exists
+
     try:
         with path.open("rb") as handle:
             data: Any = tomllib.load(handle)

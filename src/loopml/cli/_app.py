@@ -11,19 +11,8 @@ import typer
 from typer.exceptions import TyperException
 
 from loopml._version import __version__
-from loopml.cli import agent as agent_cmd
-from loopml.cli import config as config_cmd
-from loopml.cli import data as data_cmd
-from loopml.cli import db as db_cmd
-from loopml.cli import demo as demo_cmd
-from loopml.cli import evaluate as evaluate_cmd
-from loopml.cli import home as home_cmd
-from loopml.cli import lineage as lineage_cmd
-from loopml.cli import models as models_cmd
-from loopml.cli import pipeline as pipeline_cmd
-from loopml.cli import runs as runs_cmd
-from loopml.cli import tune as tune_cmd
 from loopml.cli._helpers import CliState, err_console, render_error
+from loopml.cli._lazy import LazyGroup
 from loopml.errors import LoopmlError
 
 app = typer.Typer(
@@ -33,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,  # sub-commands are imported when used (see _lazy)
 )
 
 
@@ -56,20 +46,6 @@ def root(
 ) -> None:
     """loopml: the whole model lifecycle in one install."""
     ctx.obj = CliState(home=home, debug=debug)
-
-
-app.command("init")(home_cmd.init)
-app.command("demo")(demo_cmd.demo)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(lineage_cmd.app, name="lineage")
-app.command("evaluate")(evaluate_cmd.evaluate_cmd)
-app.add_typer(models_cmd.app, name="models")
-app.add_typer(runs_cmd.app, name="runs")
-app.command("tune")(tune_cmd.tune)
-app.add_typer(pipeline_cmd.app, name="pipeline")
-app.command("agent")(agent_cmd.agent)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,34 +5,78 @@ A version is a commit: parents, message, author, time and a manifest of relative
 digest. Contents live in the content-addressed artifact store, so unchanged files cost
 nothing and branches copy nothing. Table files (Parquet, CSV, JSON Lines) are profiled on
 commit; the stored profile is the reference for validation and drift monitoring.
+
+The names load on first use (``loopml.data.DataRepo`` does not import pyarrow).
 """
 
-from loopml.data._api import (
-    branch,
-    checkout,
-    commit,
-    default_repo,
-    diff,
-    get_schema,
-    infer_schema,
-    list_schemas,
-    load_table,
-    log,
-    open,
-    profile,
-    record_use,
-    save_schema,
-    tag,
-    validate,
-)
-from loopml.data._manifest import Entry, FileDiff, Manifest
-from loopml.data._pii import PiiFinding, scan_table
-from loopml.data._profile import FORMAT as PROFILE_FORMAT
-from loopml.data._profile import profile_table
-from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
-from loopml.data._schema import CheckSpec, ColumnSpec, Schema
-from loopml.data._shift import column_psi
-from loopml.data._validate import Anomaly, ValidationReport, register_check
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loopml.data._api import (
+        branch,
+        checkout,
+        commit,
+        default_repo,
+        diff,
+        get_schema,
+        infer_schema,
+        list_schemas,
+        load_table,
+        log,
+        open,
+        profile,
+        record_use,
+        save_schema,
+        tag,
+        validate,
+    )
+    from loopml.data._manifest import Entry, FileDiff, Manifest
+    from loopml.data._pii import PiiFinding, scan_table
+    from loopml.data._profile import FORMAT as PROFILE_FORMAT
+    from loopml.data._profile import profile_table
+    from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
+    from loopml.data._schema import CheckSpec, ColumnSpec, Schema
+    from loopml.data._shift import column_psi
+    from loopml.data._validate import Anomaly, ValidationReport, register_check
+
+_LAZY = {
+    "Anomaly": "loopml.data._validate:Anomaly",
+    "CheckSpec": "loopml.data._schema:CheckSpec",
+    "CheckoutResult": "loopml.data._repo:CheckoutResult",
+    "ColumnSpec": "loopml.data._schema:ColumnSpec",
+    "DataRepo": "loopml.data._repo:DataRepo",
+    "Entry": "loopml.data._manifest:Entry",
+    "FileDiff": "loopml.data._manifest:FileDiff",
+    "LogEntry": "loopml.data._repo:LogEntry",
+    "Manifest": "loopml.data._manifest:Manifest",
+    "PROFILE_FORMAT": "loopml.data._profile:FORMAT",
+    "PiiFinding": "loopml.data._pii:PiiFinding",
+    "Schema": "loopml.data._schema:Schema",
+    "ValidationReport": "loopml.data._validate:ValidationReport",
+    "branch": "loopml.data._api:branch",
+    "checkout": "loopml.data._api:checkout",
+    "column_psi": "loopml.data._shift:column_psi",
+    "commit": "loopml.data._api:commit",
+    "default_repo": "loopml.data._api:default_repo",
+    "diff": "loopml.data._api:diff",
+    "get_schema": "loopml.data._api:get_schema",
+    "infer_schema": "loopml.data._api:infer_schema",
+    "list_schemas": "loopml.data._api:list_schemas",
+    "load_table": "loopml.data._api:load_table",
+    "log": "loopml.data._api:log",
+    "open": "loopml.data._api:open",
+    "profile": "loopml.data._api:profile",
+    "profile_table": "loopml.data._profile:profile_table",
+    "record_use": "loopml.data._api:record_use",
+    "register_check": "loopml.data._validate:register_check",
+    "save_schema": "loopml.data._api:save_schema",
+    "scan_table": "loopml.data._pii:scan_table",
+    "tag": "loopml.data._api:tag",
+    "validate": "loopml.data._api:validate",
+}
 
 __all__ = [
     "PROFILE_FORMAT",
@@ -69,3 +113,17 @@ __all__ = [
     "tag",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'loopml.data' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

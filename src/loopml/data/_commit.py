@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.data._formats import read_table, table_format, write_table
 from loopml.data._manifest import Entry, Manifest, Source, StatCache, collect
-from loopml.data._pii import PiiFinding, redact, scan_table
-from loopml.data._profile import profile_table
 from loopml.data._refs import check_name
 from loopml.entities import Dataset, DatasetVersion, LineageEdge, PiiPolicy
 from loopml.errors import Conflict, NotFound, ValidationFailed
@@ -33,6 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from loopml.artifacts import ArtifactStore
+    from loopml.data._pii import PiiFinding
     from loopml.store import Store
 
 
@@ -101,6 +100,8 @@ def _check_tables(tables: list[_Table], policy: PiiPolicy, name: str) -> None:
             findings={p: [f.to_dict() for f in fs] for p, fs in flagged.items()},
         )
     if policy is PiiPolicy.REDACT:
+        from loopml.data._pii import redact
+
         for table in tables:
             columns = [f.column for f in table.findings if f.flagged]
             if columns:
@@ -190,6 +191,9 @@ def commit_files(
             entries[source.rel] = known[digest]
             cache.record(source, digest)
             continue
+        from loopml.data._pii import scan_table  # pyarrow loads only when a table is committed
+        from loopml.data._profile import profile_table
+
         table = read_table(data, fmt, source.path)
         tables.append(
             _Table(

@@ -11,12 +11,12 @@ import io
 import re
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from loopml.errors import InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import pyarrow as pa
 
 #: File suffix -> table format.
 FORMATS = {
@@ -79,6 +79,8 @@ def read_table(data: bytes, fmt: str, label: str) -> pa.Table:
     """
     if not data:
         raise _bad(label, "the file is empty", "Remove it or give it content (a header row).")
+    import pyarrow as pa  # here, not at the top: committing plain files needs no pyarrow
+
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow as pa
-
 from loopml.data._commit import commit_files
 from loopml.data._formats import read_table, table_format
 from loopml.data._manifest import FileDiff, Manifest, diff_manifests
@@ -20,6 +18,8 @@ from loopml.errors import InvalidInput, NotFound
 from loopml.ids import ObjectRef
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from collections.abc import Sequence
 
     from loopml.artifacts import ArtifactReader, ArtifactStore
@@ -226,6 +226,8 @@ class DataRepo:
         if path is None:
             tables = sorted(p for p in manifest.files if table_format(p))
             if len(tables) > 1:
+                import pyarrow as pa
+
                 return pa.concat_tables(
                     [self._table(manifest, p) for p in tables], promote_options="default"
                 )
