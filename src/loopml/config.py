@@ -136,9 +136,7 @@ def _validate(chosen: Mapping[str, Any], sources: Mapping[str, Source]) -> dict[
         try:
             values[name] = _check(spec, chosen[name]) if name in chosen else spec.default
         except ValueError as exc:
-            problems.append(
-                f"{name} = {chosen[name]!r} from {sources.get(name, 'default')}: {exc}"
-            )
+            problems.append(f"{name} = {chosen[name]!r} from {sources.get(name, 'default')}: {exc}")
     if problems:
         raise ConfigError(
             f"invalid setting: {'; '.join(problems)}",

@@ -42,7 +42,7 @@ class LocalFiles:
     def open(self, path: str, mode: str = "rb") -> IO[Any]:
         """Open a file (binary modes only, as the store uses); readers carry ``size``."""
         if mode != "rb":
-            return open(path, mode)  # noqa: SIM115 - the caller closes it
+            return open(path, mode)  # the caller closes it
         reader = _SizedReader(io.FileIO(path, "rb"))
         reader.size = os.fstat(reader.fileno()).st_size
         return reader

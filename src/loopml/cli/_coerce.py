@@ -54,13 +54,12 @@ def _same(kind: type) -> Leaf:
     return convert
 
 
-def _path(kind: type, info: Any) -> Leaf:
+def _path(kind: type[Path], info: Any) -> Leaf:
     def convert(value: Any, param: Any, ctx: Any) -> Any:
-        if isinstance(value, str):
-            value = kind(value)
-        if not isinstance(value, kind):
+        path = kind(value) if isinstance(value, str) else value
+        if not isinstance(path, kind):
             raise _Unsure
-        return coerce_cli_path(value, info, path_type=kind, param=param, ctx=ctx)
+        return coerce_cli_path(path, info, path_type=kind, param=param, ctx=ctx)
 
     return convert
 

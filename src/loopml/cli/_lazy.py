@@ -27,8 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": (
         "loopml.cli.demo:demo",
-        "Version data, train and tune in tracked runs, gate, register and promote a fraud "
-        "model.",
+        "Version data, train and tune in tracked runs, gate, register and promote a fraud model.",
     ),
     "evaluate": (
         "loopml.cli.evaluate:evaluate_cmd",
@@ -40,8 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "agent": (
         "loopml.cli.agent:agent",
-        "Start due scheduled runs; one schedule never runs twice at once, even with two "
-        "agents.",
+        "Start due scheduled runs; one schedule never runs twice at once, even with two agents.",
     ),
     "config": ("loopml.cli.config:app", "Inspect loopml settings."),
     "data": ("loopml.cli.data:app", "Version, profile and validate datasets."),
@@ -110,4 +108,3 @@ class LazyGroup(TyperGroup):
                 suggestions = ", ".join(repr(m) for m in matches)
                 exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
             raise
-

@@ -18,9 +18,9 @@ from loopml.errors import InvalidInput, NotFound
 from loopml.ids import ObjectRef
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from collections.abc import Sequence
+
+    import pyarrow as pa
 
     from loopml.artifacts import ArtifactReader, ArtifactStore
     from loopml.entities import Dataset

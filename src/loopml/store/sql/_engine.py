@@ -42,9 +42,8 @@ def upsert_insert(dialect: str, table: Table) -> Any:
     The dialect modules load here, on first use: importing SQLAlchemy's PostgreSQL dialect
     costs ~0.1 s that a SQLite store never needs.
     """
-    module = importlib.import_module(
-        "sqlalchemy.dialects.postgresql" if dialect == "postgresql" else "sqlalchemy.dialects.sqlite"
-    )
+    name = "postgresql" if dialect == "postgresql" else "sqlite"
+    module = importlib.import_module(f"sqlalchemy.dialects.{name}")
     return module.insert(table)
 
 
