@@ -1,6 +1,6 @@
 """Dataset versioning, diff and profile speed, side by side with DVC and the floors.
 
-Run: .venv/bin/python benchmarks/data.py [--repeat 3] [--compare dvc] [--big-mib 1024]
+Run: .venv/bin/python benchmarks/data.py [--repeat 3] [--compare dvc] [--big-mib 1024] [--cli]
 
 Inputs live in a temporary folder outside the repository (removed at the end): one 1 GiB
 file of random bytes, 10,000 files of 10 KiB in 100 folders, and two 1,000,000-row Parquet
@@ -10,7 +10,10 @@ folder; re-commit with nothing changed and with one small file changed; the row 
 key; the 1,000,000 x 20 profile. Floors: hashlib sha256 over the same bytes, coreutils
 ``sha256sum``, a plain copy, hashing + copying the 10,000 files in plain Python, stat-ing
 them. ``--compare dvc`` installs DVC into its own venv (/tmp/loopml-bench-dvc) and times
-``dvc add`` on the same inputs.
+``dvc add`` on the same inputs. ``--cli`` also times ``loopml data commit`` as a whole
+process (interpreter start to exit), the figure to set beside ``dvc add``'s, and prints the
+ratios; ``--big-mib 0`` leaves out the 1 GiB file (and ``--cli-only`` everything but the
+folder cases of both command lines).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _whole import LOOPML, clean_env, compile_loopml, last_cpu, run_timed
 
 from loopml.artifacts import ArtifactStore
 from loopml.data import DataRepo, profile_table
@@ -38,6 +42,8 @@ from loopml.datasets import generate_transactions
 from loopml.store.sql import SqlStore
 
 DVC_VENV = Path("/tmp/loopml-bench-dvc")
+CLI = "loopml (loopml data commit, CLI, whole process)"
+DVC = "DVC (dvc add, CLI, whole process)"
 DVC_SPEC = "dvc==3.67.*"
 
 
@@ -59,12 +65,13 @@ def median(values: list[float]) -> str:
     return f"{statistics.median(values):7.3f} s  (min {min(values):.3f}, max {max(values):.3f})"
 
 
-def make_inputs(root: Path, big_mib: int) -> tuple[Path, Path]:
-    big = root / "big.bin"
-    with open(big, "wb") as out:
-        rng = np.random.default_rng(0)
-        for _ in range(big_mib):
-            out.write(rng.bytes(1 << 20))
+def make_inputs(root: Path, big_mib: int) -> tuple[Path | None, Path]:
+    big = root / "big.bin" if big_mib else None
+    if big is not None:
+        with open(big, "wb") as out:
+            rng = np.random.default_rng(0)
+            for _ in range(big_mib):
+                out.write(rng.bytes(1 << 20))
     folder = root / "small"
     for i in range(10_000):
         sub = folder / f"d{i % 100:02d}"
@@ -79,19 +86,22 @@ def touch_one(folder: Path, n: int) -> None:
     time.sleep(0.2)
 
 
-def ours_once(repo: DataRepo, big: Path, folder: Path, r: int, out: dict[str, list[float]]) -> None:
+def ours_once(
+    repo: DataRepo, big: Path | None, folder: Path, r: int, out: dict[str, list[float]]
+) -> None:
     def record(name: str, fn: Callable[[], object]) -> None:
         out.setdefault(name, []).append(timed(fn))
 
-    record("1 GiB file, first commit", lambda: repo.commit("big", big))
-    record("1 GiB file, unchanged", lambda: repo.commit("big", big))
+    if big is not None:
+        record("1 GiB file, first commit", lambda: repo.commit("big", big))
+        record("1 GiB file, unchanged", lambda: repo.commit("big", big))
     record("10,000 files, first commit", lambda: repo.commit("small", folder))
     touch_one(folder, r)
     record("10,000 files, one changed", lambda: repo.commit("small", folder))
     record("10,000 files, none changed", lambda: repo.commit("small", folder))
 
 
-def ours(root: Path, big: Path, folder: Path, repeat: int) -> dict[str, list[float]]:
+def ours(root: Path, big: Path | None, folder: Path, repeat: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     for r in range(repeat):
         home = root / f"home-{r}"
@@ -102,13 +112,34 @@ def ours(root: Path, big: Path, folder: Path, repeat: int) -> dict[str, list[flo
     return out
 
 
-def floors(root: Path, big: Path, folder: Path, repeat: int) -> dict[str, list[float]]:
+def ours_cli(root: Path, folder: Path, repeat: int) -> dict[str, list[float]]:
+    """``loopml data commit`` of the folder, each call a whole process, a fresh home a round."""
+    compile_loopml()
+    env = clean_env({"XDG_CACHE_HOME": str(root / "env-cache")})
+    out: dict[str, list[float]] = {}
+    for r in range(repeat):
+        home = root / f"cli-home-{r}"
+        command = [*LOOPML, "--home", str(home), "data", "commit", "small", str(folder)]
+
+        def commit(name: str, c: list[str] = command) -> None:
+            out.setdefault(name, []).append(timed(lambda: run_timed(c, cwd=root, env=env)))
+            out.setdefault(f"{name} [CPU]", []).append(last_cpu())
+
+        commit("10,000 files, first commit")
+        touch_one(folder, r + 100)
+        commit("10,000 files, one changed")
+        commit("10,000 files, none changed")
+    return out
+
+
+def floors(root: Path, big: Path | None, folder: Path, repeat: int) -> dict[str, list[float]]:
     files = sorted(p for p in folder.rglob("*.bin"))
     out: dict[str, list[float]] = {}
 
     def sha_file() -> None:
         sha = hashlib.sha256()
         buf = memoryview(bytearray(4 << 20))
+        assert big is not None
         with open(big, "rb", buffering=0) as handle:
             while n := handle.readinto(buf):
                 sha.update(buf[:n])
@@ -124,13 +155,16 @@ def floors(root: Path, big: Path, folder: Path, repeat: int) -> dict[str, list[f
             (dest / f"{i}").write_bytes(data)
 
     for _ in range(repeat):
-        out.setdefault("hashlib sha256, 1 GiB", []).append(timed(sha_file))
-        out.setdefault("sha256sum, 1 GiB", []).append(
-            timed(lambda: subprocess.run(["sha256sum", str(big)], check=True, capture_output=True))
-        )
-        out.setdefault("plain copy, 1 GiB", []).append(
-            timed(lambda: shutil.copyfile(big, root / f"copy-{next(copies)}.bin"))
-        )
+        if big is not None:
+            out.setdefault("hashlib sha256, 1 GiB", []).append(timed(sha_file))
+            out.setdefault("sha256sum, 1 GiB", []).append(
+                timed(
+                    lambda: subprocess.run(["sha256sum", str(big)], check=True, capture_output=True)
+                )
+            )
+            out.setdefault("plain copy, 1 GiB", []).append(
+                timed(lambda: shutil.copyfile(big, root / f"copy-{next(copies)}.bin"))
+            )
         out.setdefault("hash+copy 10,000 files (Python)", []).append(timed(copy_small))
         out.setdefault("stat 10,000 files", []).append(timed(lambda: [p.stat() for p in files]))
     return out
@@ -166,33 +200,35 @@ def tables(root: Path, repeat: int) -> dict[str, list[float]]:
     return out
 
 
-def dvc(root: Path, big: Path, folder: Path, repeat: int) -> dict[str, list[float]]:
+def dvc(root: Path, big: Path | None, folder: Path, repeat: int) -> dict[str, list[float]]:
     exe = DVC_VENV / "bin" / "dvc"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(DVC_VENV)], check=True)
         subprocess.run([str(DVC_VENV / "bin" / "pip"), "install", "--quiet", DVC_SPEC], check=True)
     out: dict[str, list[float]] = {}
 
-    def add(work: Path, target: str) -> float:
-        return timed(
-            lambda: subprocess.run(
-                [str(exe), "add", "--quiet", target], cwd=work, check=True, capture_output=True
-            )
-        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
+
+    def add(work: Path, target: str, name: str) -> None:
+        command = [str(exe), "add", "--quiet", target]
+        out.setdefault(name, []).append(timed(lambda: run_timed(command, cwd=work, env=env)))
+        out.setdefault(f"{name} [CPU]", []).append(last_cpu())
 
     for r in range(repeat):
         work = root / f"dvc-{r}"
         work.mkdir()
         subprocess.run([str(exe), "init", "--no-scm", "-q"], cwd=work, check=True)
-        shutil.copyfile(big, work / "big.bin")
         shutil.copytree(folder, work / "small")
+        if big is not None:
+            shutil.copyfile(big, work / "big.bin")
+            time.sleep(0.3)
+            add(work, "big.bin", "1 GiB file, first commit")
+            add(work, "big.bin", "1 GiB file, unchanged")
         time.sleep(0.3)
-        out.setdefault("1 GiB file, first commit", []).append(add(work, "big.bin"))
-        out.setdefault("1 GiB file, unchanged", []).append(add(work, "big.bin"))
-        out.setdefault("10,000 files, first commit", []).append(add(work, "small"))
+        add(work, "small", "10,000 files, first commit")
         touch_one(work / "small", r)
-        out.setdefault("10,000 files, one changed", []).append(add(work, "small"))
-        out.setdefault("10,000 files, none changed", []).append(add(work, "small"))
+        add(work, "small", "10,000 files, one changed")
+        add(work, "small", "10,000 files, none changed")
     return out
 
 
@@ -200,16 +236,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--compare", choices=["dvc"], default=None)
-    parser.add_argument("--big-mib", type=int, default=1024)
+    parser.add_argument("--big-mib", type=int, default=1024, help="0: no 1 GiB file cases")
+    parser.add_argument("--cli", action="store_true", help="also `loopml data commit`, CLI")
+    parser.add_argument("--cli-only", action="store_true", help="only the CLI folder cases")
     args = parser.parse_args()
+    if args.cli_only:
+        args.cli, args.big_mib = True, 0
     root = Path(tempfile.mkdtemp(prefix="loopml-bench-data-"))
+    sections: dict[str, dict[str, list[float]]] = {}
     try:
         big, folder = make_inputs(root, args.big_mib)
-        sections = {"loopml (SDK, in process)": ours(root, big, folder, args.repeat)}
+        if not args.cli_only:
+            sections["loopml (SDK, in process)"] = ours(root, big, folder, args.repeat)
+        if args.cli:
+            sections[CLI] = ours_cli(root, folder, args.repeat)
         if args.compare == "dvc":
-            sections["DVC (dvc add, CLI)"] = dvc(root, big, folder, args.repeat)
-        sections["floors"] = floors(root, big, folder, args.repeat)
-        sections["tables (loopml)"] = tables(root, args.repeat)
+            sections[DVC] = dvc(root, big, folder, args.repeat)
+        if not args.cli_only:
+            sections["floors"] = floors(root, big, folder, args.repeat)
+            sections["tables (loopml)"] = tables(root, args.repeat)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"# data benchmark, {os.cpu_count()} CPUs, median of {args.repeat}")
@@ -217,6 +262,11 @@ def main() -> None:
         print(f"\n## {title}")
         for name, values in results.items():
             print(f"{name:45} {median(values)}")
+    if CLI in sections and DVC in sections:
+        print("\n## dvc add / loopml data commit, whole process against whole process (wall; CPU)")
+        for name, ours_times in sections[CLI].items():
+            ratio = statistics.median(sections[DVC][name]) / statistics.median(ours_times)
+            print(f"{name:45} {ratio:7.1f}x")
 
 
 if __name__ == "__main__":

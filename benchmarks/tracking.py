@@ -9,6 +9,8 @@ Workloads (the same for every tool, on the same database type):
   2. create 1,000 runs with 10 params each (start, params, end);
   3. read back a 100,000-point metric history.
 The floor is a raw ``sqlite3`` loop inserting the same 100,000 rows in one transaction.
+``--startup`` times whole processes instead (see ``_startup.py``): the first metric after
+the import, ``--help`` and ``runs list`` on 10,000 runs, for loopml and MLflow alike.
 MLflow is installed into its own venv outside the repository (``--mlflow-venv``) on first
 use with ``--compare mlflow``; its slow ``log_metric`` loop runs fewer calls
 (``--mlflow-calls``) and reports the per-call rate. Figures are medians of ``--repeat``.
@@ -364,7 +366,16 @@ def main() -> None:
     parser.add_argument(
         "--search-only", action="store_true", help="only the 10,000-run filtered listing"
     )
+    parser.add_argument(
+        "--startup", action="store_true", help="only the whole-process start-up and CLI cases"
+    )
     args = parser.parse_args()
+    if args.startup:
+        from _startup import bench_startup
+
+        python = ensure_mlflow(args.mlflow_venv, False) if args.compare else None
+        bench_startup(args.repeat, python)
+        return
     print(
         f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs; "
         f"sqlite {sqlite3.sqlite_version}; medians of {args.repeat} (MLflow: {args.mlflow_repeat})"
