@@ -32,11 +32,13 @@ def test_transactions_send_no_ping(store: SqlStore, monkeypatch: pytest.MonkeyPa
     dialect = store.database.engine.dialect
     real_ping = dialect.do_ping
     monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    pid = _backend_pid(store)
     run = store.create_run(name="r")
     for step in range(20):
         store.append_metric_rows([(run.id, "loss", step, step, float(step))])
     assert store.get_run(run.id).name == "r"
     assert pings == []
+    assert _backend_pid(store) == pid  # a healthy connection is kept, not replaced
 
 
 def test_a_connection_the_server_closed_is_replaced(store: SqlStore) -> None:

@@ -76,23 +76,40 @@ def _sqlite_setup(engine: Engine, busy_timeout_s: float) -> None:
         )
 
 
-def _closed_by_server(dbapi_conn: Any) -> bool:
-    """True when an idle connection's socket has something to read: the server's goodbye.
-
-    An idle PostgreSQL connection receives nothing until it sends a query; a readable socket
-    means the server closed it (restart, ``pg_terminate_backend``, idle timeout) or sent
-    an error before closing. A local poll, not a round trip like ``pool_pre_ping``.
-    """
-    try:
-        fd = dbapi_conn.fileno()
-    except Exception:  # closed, or a driver without a socket: let the pool decide
-        return False
+def _readable(fd: int) -> bool:
     if hasattr(select, "poll"):
         poller = select.poll()
         poller.register(fd, select.POLLIN | select.POLLPRI)
         return bool(poller.poll(0))
-    readable, _, _ = select.select([fd], [], [], 0)
-    return bool(readable)
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _closed_by_server(dbapi_conn: Any) -> bool:
+    """True when an idle pooled connection was closed by the server (no round trip).
+
+    An idle PostgreSQL connection receives nothing until it sends a query, so a readable
+    socket means the server said goodbye (restart, ``pg_terminate_backend``, idle timeout:
+    an error message, then the end of the stream) or sent a notice. libpq reads what
+    arrived until nothing is left: reaching the end of the stream is a dead connection; a
+    notice or TLS housekeeping leaves it in use.
+    """
+    try:
+        fd = dbapi_conn.fileno()
+    except Exception:  # already closed, or a driver without a socket: let the pool decide
+        return False
+    pgconn = getattr(dbapi_conn, "pgconn", None)  # psycopg 3's libpq connection
+    for _ in range(4):
+        if not _readable(fd):
+            return False
+        if pgconn is None:
+            return True
+        try:
+            pgconn.consume_input()
+        except Exception:
+            return True
+        if int(pgconn.status) != 0:  # not libpq's CONNECTION_OK
+            return True
+    return True
 
 
 def _postgres_setup(engine: Engine) -> None:
