@@ -160,7 +160,7 @@ def test_schema_save_list_show(cli: Cli, tmp_path: Path, tx: Path) -> None:
         (("show", "tx@latest"), "invalid schema reference"),
         (("show", "tx", "--json", "--yaml"), "exclude each other"),
         (("list", "nope"), "nope"),
-        (("save", "tx", "broken.yaml"), "broken.yaml: invalid schema"),
+        (("save", "tx", "broken.yaml"), "broken.yaml:1: invalid schema"),
         (("save", "tx", "absent.yaml"), "absent.yaml: cannot read"),
     ):
         out = cli("data", "schema", *args)
