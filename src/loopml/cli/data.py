@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json
 from loopml.cli.data_schema import app as schema_app
 from loopml.cli.data_schema import repo_for
 from loopml.errors import CheckFailed
+
+if TYPE_CHECKING:
+    from loopml.data import ValidationReport
 
 app = typer.Typer(help="Version, profile and validate datasets.", no_args_is_help=True)
 branch_app = typer.Typer(help="Branches of a dataset (zero-copy).", no_args_is_help=True)
@@ -312,12 +316,20 @@ def validate(
     path: Annotated[
         str | None, typer.Option("--path", help="Table file inside the version.")
     ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the report as an HTML page.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Report anomalies; exit 1 when any error-level anomaly is found."""
+    """Report anomalies and the origin of each rule broken (inferred, user, builtin);
+    exit 1 when any error-level anomaly is found."""
     from loopml.data import validate as run_validate
 
     report = run_validate(target, schema, reference=reference, path=path, repo=_repo(ctx))
+    if html is not None:
+        from loopml.cli._data_html import render_validation_html
+
+        html.write_text(render_validation_html(report), encoding="utf-8")
     if as_json:
         print_json(report.to_dict())
     else:
@@ -325,6 +337,7 @@ def validate(
             "severity",
             "kind",
             "column",
+            "rule",
             "rows",
             "message",
             "examples",
@@ -337,12 +350,28 @@ def validate(
                 f"[{colour}]{a.severity}[/]",
                 a.kind,
                 a.column or "",
+                a.origin,
                 str(a.count),
-                a.message,
-                examples,
+                escape(a.message),
+                escape(examples),
             )
         if report.anomalies:
             console.print(table)
-        console.print("[green]valid[/]" if report.ok else f"[red]{len(report.errors)} error(s)[/]")
+        console.print(_verdict(report))
+        if html is not None:
+            console.print(f"wrote {html}")
     if not report.ok:
         raise typer.Exit(CheckFailed.exit_code)
+
+
+def _verdict(report: ValidationReport) -> str:
+    if report.ok:
+        return "[green]valid[/]"
+    inferred = report.errors_by_origin()["inferred"]
+    line = f"[red]{len(report.errors)} error(s)[/]"
+    if inferred:
+        line += (
+            f", {inferred} against inferred rules: if this data is right, edit those rules "
+            "in the schema (docs/data.md#schemas-and-validation)"
+        )
+    return line

@@ -103,7 +103,7 @@ def widen(low: float, high: float) -> tuple[float | None, float | None]:
             margin = WIDEN * (far - near)
             inner = sign * math.expm1(max(near - margin, 0.0))
             outer = sign * math.expm1(far + margin)
-            return (inner, outer) if sign > 0 else (outer, inner)
+            return (inner, outer) if sign > 0 else (outer, inner + 0.0)  # no -0.0
         margin = WIDEN * (high - low)
         return low - margin, high + margin
     except OverflowError:
@@ -170,6 +170,8 @@ def infer_schema(table: pa.Table, profile: dict[str, Any]) -> Schema:
             spec.unique = distinct == count
         rules: list[Rule] = ["type", "nullable", "min", "max", "allowed", "unique", "pattern"]
         defaults = ColumnSpec(type=spec.type)
-        spec.inferred = [r for r in rules if r == "type" or getattr(spec, r) != getattr(defaults, r)]
+        spec.inferred = [
+            r for r in rules if r == "type" or getattr(spec, r) != getattr(defaults, r)
+        ]
         columns[name] = spec
     return Schema(columns=columns)
