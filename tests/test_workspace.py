@@ -179,3 +179,12 @@ def test_dask_pipeline_in_a_non_default_home(tmp_path: Path, dask_executor: obje
     assert [v.author for v in versions] == ["gil"]
     assert not (tmp_path / ".loopml").exists()
     ws.close()
+
+
+def test_file_commands_need_no_existing_home(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4\n")
+    inferred = cli("data", "schema", "infer", "t.csv")
+    assert inferred.returncode == 0, inferred.stderr
+    (tmp_path / "s.yaml").write_text(inferred.stdout)
+    done = cli("data", "validate", "t.csv", "--schema", "s.yaml")
+    assert done.returncode == 0, done.stderr

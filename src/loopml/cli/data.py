@@ -30,6 +30,11 @@ def _repo(ctx: typer.Context, *, read_only: bool = False) -> Any:
     return repo_for(ctx, read_only=read_only)
 
 
+def _names_versions(*items: str | None) -> bool:
+    """True when any item is a dataset reference rather than a local file (reads a home)."""
+    return any(item is not None and not Path(item).exists() for item in items)
+
+
 def _when(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -142,7 +147,8 @@ def diff(
     """Files added/removed/changed; schema, statistics and row diffs of tables."""
     from loopml.data import diff as run_diff
 
-    result = run_diff(old, new, key=key, path=path, repo=_repo(ctx, read_only=True))
+    repo = _repo(ctx, read_only=_names_versions(old, new))
+    result = run_diff(old, new, key=key, path=path, repo=repo)
     if as_json:
         print_json(result)
         return
@@ -267,7 +273,7 @@ def profile(
     """Show the profile stored with a version (type, nulls, distinct, stats, top values)."""
     from loopml.data import profile as get_profile
 
-    result = get_profile(ref, path, repo=_repo(ctx, read_only=True))
+    result = get_profile(ref, path, repo=_repo(ctx, read_only=_names_versions(ref)))
     if html is not None:
         from loopml.cli._data_html import render_html
 
@@ -328,9 +334,8 @@ def validate(
 
     # A schema file's mistakes (file:line) come before anything about the home.
     rules: Schema | str = Schema.load(schema) if Path(schema).is_file() else schema
-    report = run_validate(
-        target, rules, reference=reference, path=path, repo=_repo(ctx, read_only=True)
-    )
+    repo = _repo(ctx, read_only=_names_versions(target, schema, reference))
+    report = run_validate(target, rules, reference=reference, path=path, repo=repo)
     if html is not None:
         from loopml.cli._data_html import render_validation_html
 

@@ -55,7 +55,7 @@ def schema_infer(
     """Infer a schema and print it as YAML (redirect to schema.yaml and edit)."""
     from loopml.data import infer_schema, save_schema
 
-    repo = repo_for(ctx, read_only=True)
+    repo = repo_for(ctx, read_only=not save and not Path(ref).exists())
     schema = infer_schema(ref, path=path, repo=repo)
     sys.stdout.write(schema.to_yaml())
     if save:
