@@ -1,6 +1,7 @@
 """Plugin tables: name -> ``"module:attr"``, resolved lazily.
 
-A heavy optional dependency (Dask, ...) is imported only when its plugin is selected; a
+Kinds: ``executors`` (pipelines) and ``checks`` (evaluation). A heavy optional
+dependency (Dask, ...) is imported only when its plugin is selected; a
 missing one raises :class:`~loopml.errors.MissingExtra` naming the extra to install.
 Third-party packages add entries through entry points (group ``loopml.<kind>``, e.g.
 ``loopml.executors``).
@@ -20,6 +21,19 @@ BUILTIN: Final[dict[str, dict[str, tuple[str, str | None, str | None]]]] = {
     "executors": {
         "local": ("loopml.pipelines:LocalExecutor", None, None),
         "dask": ("loopml.pipelines:DaskExecutor", "dask", "distributed"),
+    },
+    # Evaluation checks by the report section they fill (gates.yaml sections read them).
+    "checks": {
+        "metrics": ("loopml.evaluation:MetricsCheck", None, None),
+        "curves": ("loopml.evaluation:CurvesCheck", None, None),
+        "slices": ("loopml.evaluation:SlicesCheck", None, None),
+        "fairness": ("loopml.evaluation:FairnessCheck", None, None),
+        "robustness": ("loopml.evaluation:RobustnessCheck", None, None),
+        "behaviour_tests": ("loopml.evaluation:BehaviourCheck", None, None),
+        "analysis": ("loopml.evaluation:AnalysisCheck", None, None),
+        "leakage": ("loopml.evaluation:LeakageCheck", None, None),
+        "infra": ("loopml.evaluation:InfraCheck", None, None),
+        "reference": ("loopml.evaluation:ReferenceCheck", None, None),
     },
 }
 
