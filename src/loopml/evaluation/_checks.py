@@ -269,7 +269,7 @@ class InfraCheck(Check[InfraResult]):
     def run(self, context: EvaluationContext) -> InfraResult:
         """The ``infra`` section; a model that does not load there says why."""
         body = infra_check(
-            context.model_dir,
+            context.model.path,
             context.manifest_digest,
             context.X,
             context.model.size_bytes,

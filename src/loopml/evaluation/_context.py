@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,12 @@ _NUMERIC = frozenset(
     {"bool", "float16", "float32", "float64"}
     | {f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64)}
 )
+
+
+def _resolve_context() -> ResolveContext:
+    from loopml.models import ResolveContext
+
+    return ResolveContext()
 
 
 def read_table(data: Any) -> pd.DataFrame:
@@ -119,39 +125,97 @@ class Scorer:
 
 @dataclass(frozen=True)
 class EvaluationContext:
-    """The inputs every check reads.
+    """The inputs every check reads; build it with :meth:`of`.
 
     Attributes:
         uri: The model URI or path as given.
         frame: The whole evaluation data (features, target and any other column).
         target: The label column of ``frame``.
-        X: The model's input columns of ``frame``.
-        y: The labels.
         task: ``"classification"`` or ``"regression"``.
         model: The loaded model.
-        scorer: Metrics of the model on the task.
-        feature_columns: The columns of ``X``.
-        model_dir: The model's directory (for the fresh-process checks).
-        manifest_digest: The digest the directory must match (None: not pinned).
+        manifest_digest: The digest the model's directory must match (None: not pinned).
         timestamp_column: Event-time column, if any.
-        registered: Whether ``uri`` is a ``models:/`` URI.
-        resolve: Where models, the store and artifacts are found.
+        resolve: Where reference models, the store and artifacts are found.
     """
 
     uri: str
     frame: pd.DataFrame
     target: str
-    X: pd.DataFrame
-    y: np.ndarray
     task: str
     model: LoadedModel
-    scorer: Scorer
-    feature_columns: tuple[str, ...]
-    model_dir: Path
-    manifest_digest: str | None
-    timestamp_column: str | None
-    registered: bool
-    resolve: ResolveContext
+    manifest_digest: str | None = None
+    timestamp_column: str | None = None
+    resolve: ResolveContext = field(default_factory=_resolve_context)
+
+    @classmethod
+    def of(
+        cls,
+        model: LoadedModel,
+        frame: pd.DataFrame,
+        target: str,
+        *,
+        task: str | None = None,
+        timestamp_column: str | None = None,
+        uri: str | None = None,
+        manifest_digest: str | None = None,
+        resolve: ResolveContext | None = None,
+        source: Any = None,
+    ) -> EvaluationContext:
+        """The context of ``model`` on ``frame``, after checking the data fits the model.
+
+        Args:
+            model: The loaded model.
+            frame: Evaluation data with the ``target`` column.
+            target: The label column.
+            task: ``"classification"`` or ``"regression"`` (inferred when omitted).
+            timestamp_column: Event-time column (not a feature).
+            uri: What the report calls the model (default: the URI it was loaded from).
+            manifest_digest: Digest the fresh-process check verifies the directory against.
+            resolve: Where reference models are found (default: the current home).
+            source: The data's path, named in errors.
+
+        Raises:
+            InvalidEvaluationData: The data lacks the target or a signature column, or holds
+                text where the model needs numbers.
+            InvalidInput: ``task`` is unknown.
+        """
+        check_target(frame, target, source=source)
+        check_signature(frame, model, source=source)
+        return cls(
+            uri=model.uri if uri is None else uri,
+            frame=frame,
+            target=target,
+            task=infer_task(frame, target, model, task),
+            model=model,
+            manifest_digest=manifest_digest,
+            timestamp_column=timestamp_column,
+            resolve=_resolve_context() if resolve is None else resolve,
+        )
+
+    @cached_property
+    def feature_columns(self) -> tuple[str, ...]:
+        """The model's inputs: its signature's columns, else every column but the target
+        and the timestamp."""
+        signature = self.model.signature.columns if self.model.signature is not None else []
+        exclude = (self.target, self.timestamp_column)
+        others = [c for c in self.frame.columns if c not in exclude]  # labels as pandas has them
+        return tuple(signature or others)
+
+    @cached_property
+    def X(self) -> pd.DataFrame:
+        """The model's input columns of ``frame``."""
+        return self.frame[list(self.feature_columns)]
+
+    @cached_property
+    def y(self) -> np.ndarray:
+        """The labels."""
+        labels: np.ndarray = self.frame[self.target].to_numpy()
+        return labels
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        """Metrics of the model on the task."""
+        return Scorer(self.model, self.task, self.y)
 
     @cached_property
     def base_metrics(self) -> dict[str, float]:

@@ -10,11 +10,8 @@ from loopml import plugins
 from loopml.entities import LineageEdge
 from loopml.evaluation._context import (
     EvaluationContext,
-    Scorer,
-    check_signature,
     check_target,
     fingerprint,
-    infer_task,
     read_table,
 )
 from loopml.evaluation._gates import Gates, load_gates, parse_gates
@@ -119,7 +116,17 @@ def evaluate(
     context = ResolveContext(store=store, artifacts=artifacts)
     resolved = resolve(uri, context)
     model = load_model(resolved.path, expected_digest=resolved.manifest_digest)
-    check_signature(frame, model, source=data)
+    inputs = EvaluationContext.of(
+        model,
+        frame,
+        target,
+        task=task,
+        timestamp_column=timestamp_column,
+        uri=uri,
+        manifest_digest=resolved.manifest_digest,
+        resolve=context,
+        source=data,
+    )
     version = resolved.version
     need_store = registered or record
     db = context.get_store() if need_store else None
@@ -141,30 +148,8 @@ def evaluate(
     if gate_spec is not None:
         check = reference_check(reference, gate_spec, uri, registered=registered)
         checks[1:1] = [] if check is None else [check]  # after metrics: a bad alias fails early
-    y = frame[target].to_numpy()
-    signature_cols = model.signature.columns if model.signature is not None else []
-    feature_cols = signature_cols or [
-        c for c in frame.columns if c not in (target, timestamp_column)
-    ]
-    task = infer_task(frame, target, model, task)
-    inputs = EvaluationContext(
-        uri=uri,
-        frame=frame,
-        target=target,
-        X=frame[feature_cols],
-        y=y,
-        task=task,
-        model=model,
-        scorer=Scorer(model, task, y),
-        feature_columns=tuple(feature_cols),
-        model_dir=resolved.path,
-        manifest_digest=resolved.manifest_digest,
-        timestamp_column=timestamp_column,
-        registered=registered,
-        resolve=context,
-    )
     results = CheckResults(**{check.name: check.run(inputs) for check in checks})
-    report = EvaluationReport(uri, task, len(frame), fingerprint(frame), results)
+    report = EvaluationReport(uri, inputs.task, len(frame), fingerprint(frame), results)
     if gate_spec is not None:
         report = dataclasses.replace(
             report, gates=tuple(judge(gate_spec, report)), gates_source=gate_spec.source
