@@ -51,8 +51,7 @@ class Check(Generic[S]):
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's parameters as given (for cache keys, lineage and cards)."""
-        names = inspect.signature(type(self).__init__).parameters
-        return {p: getattr(self, p) for p in names if p != "self"}
+        return {p: getattr(self, p) for p in inspect.signature(type(self)).parameters}
 
     def run(self, context: EvaluationContext) -> S:
         """Compute the section on ``context``."""

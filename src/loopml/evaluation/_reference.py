@@ -62,8 +62,10 @@ class ReferenceCheck(Check[ReferenceResult]):
 
     def _fail(self, message: str, hint: str) -> InvalidInput:
         if self.where:
-            return InvalidGates(f"{self.where} {message}", hint=hint, reference=self.reference)
-        return InvalidInput(f"reference {message}", hint=hint, reference=self.reference)
+            text = f"{self.where} {self.reference} {message}"
+            return InvalidGates(text, hint=hint, reference=self.reference)
+        text = f"reference {self.reference} {message}"
+        return InvalidInput(text, hint=hint, reference=self.reference)
 
     def _not_loaded(self, store: Store) -> str:
         """The note for a reference that exists but has no model yet; raise for one that
@@ -71,7 +73,7 @@ class ReferenceCheck(Check[ReferenceResult]):
         uri = self.reference
         if not uri.startswith("models:/"):
             raise self._fail(
-                f"{uri!r} names no model",
+                "names no model",
                 "Name the reference as models:/NAME@ALIAS, models:/NAME/VERSION or a model "
                 "directory that exists.",
             )
@@ -81,13 +83,13 @@ class ReferenceCheck(Check[ReferenceResult]):
         except NotFound:
             names = [m.name for m in store.list_models(limit=20)]
             raise self._fail(
-                f"{uri} names model {parsed.name!r}, which is not registered",
+                f"names model {parsed.name!r}, which is not registered",
                 f"Registered models: {', '.join(names) or 'none'}.",
             ) from None
         if parsed.alias is None:
             numbers = [str(v.number) for v in store.list_model_versions(parsed.name)]
             raise self._fail(
-                f"{uri} names version {parsed.version} of {parsed.name!r}, which does not exist",
+                f"names version {parsed.version} of {parsed.name!r}, which does not exist",
                 f"Versions of {parsed.name}: {', '.join(numbers) or 'none'}.",
             )
         moves = store.alias_history(parsed.name)
