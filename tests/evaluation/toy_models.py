@@ -31,7 +31,7 @@ class FlipNorth(PythonModel):
 
     def predict_proba(self, data):
         x = data["x"].to_numpy(dtype=float)
-        p = np.where(data["region"].to_numpy() == "north", 1.0 - x, x)
+        p = np.clip(np.where(data["region"].to_numpy() == "north", 1.0 - x, x), 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, data):
