@@ -29,7 +29,8 @@ def project(tmp_path: Path, cancer) -> Path:
     files = {
         "ok.yaml": "metrics:\n  roc_auc: {min: 0.8}\nslices:\n  min: {accuracy: 0.5}\n",
         "strict.yaml": "metrics:\n  roc_auc: {min: 0.9999}\n",
-        "no_tolerance.yaml": "metrics:\n  roc_auc: {min: 0.8}\nno_regression:\n  against: champion\n",
+        "no_tolerance.yaml": "metrics:\n  roc_auc: {min: 0.8}\n"
+        "no_regression:\n  against: champion\n",
         "regression.yaml": "no_regression:\n  against: champion\n  tolerance: {roc_auc: 0.01}\n",
         "typo_alias.yaml": "no_regression:\n  against: champoin\n  tolerance: {roc_auc: 0.01}\n",
     }
@@ -89,7 +90,15 @@ def test_gate_files_missing_a_field_or_naming_no_alias_exit_2(cli, project):
     )
     assert cli("models", "register", "bc", "m").returncode == 0
     assert cli("models", "policy", "bc", "champion").returncode == 0
-    registered = ("evaluate", "models:/bc/1", "--target", "target", "--no-infra", "--data", "data.csv")
+    registered = (
+        "evaluate",
+        "models:/bc/1",
+        "--target",
+        "target",
+        "--no-infra",
+        "--data",
+        "data.csv",
+    )
     _input_error(
         cli(*registered, "--gates", "typo_alias.yaml"),
         "typo_alias.yaml:2: no_regression.against models:/bc@champoin names alias 'champoin'",

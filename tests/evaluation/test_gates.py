@@ -54,7 +54,9 @@ METRICS = MetricsResult({"roc_auc": 0.8, "log_loss": 0.3, "ece": math.nan})
     ],
 )
 def test_metric_bounds_are_inclusive(op, bound, passed):
-    (result,) = judge(parse_gates(f"metrics:\n  roc_auc: {{{op}: {bound}}}\n"), _report(metrics=METRICS))
+    (result,) = judge(
+        parse_gates(f"metrics:\n  roc_auc: {{{op}: {bound}}}\n"), _report(metrics=METRICS)
+    )
     assert (result.rule, result.measured, result.bound) == (f"roc_auc {op} {bound:g}", 0.8, bound)
     assert result.passed is passed and result.line == 2
 
@@ -133,7 +135,9 @@ def test_fairness_rules_per_sensitive_column():
     fair = FairnessResult(
         (ColumnFairness("sex", 0.05, 0.9, 0.1), ColumnFairness("age", 0.3, 0.5, None))
     )
-    text = "fairness:\n  max: {demographic_parity_difference: 0.1, equalized_odds_difference: 0.2}\n"
+    text = (
+        "fairness:\n  max: {demographic_parity_difference: 0.1, equalized_odds_difference: 0.2}\n"
+    )
     text += "  min: {demographic_parity_ratio: 0.8}\n"
     assert _verdicts(text, _report(fairness=fair)) == [
         ("fairness[sex] demographic_parity_difference max 0.1", True, ""),
@@ -158,7 +162,9 @@ def test_robustness_drops_and_errors():
             PerturbationResult("missing_values", None, None, "ValueError: NaN"),
         )
     )
-    text = "robustness:\n  max_drop: {gaussian_noise: 0.05, category_swap: 0.05, missing_values: 1}\n"
+    text = (
+        "robustness:\n  max_drop: {gaussian_noise: 0.05, category_swap: 0.05, missing_values: 1}\n"
+    )
     assert _verdicts(text, _report(robustness=robust)) == [
         ("robustness gaussian_noise drop <= 0.05", True, ""),
         ("robustness category_swap drop <= 0.05", False, ""),
