@@ -72,6 +72,9 @@ def evaluate(
 ) -> EvaluationReport:
     """Evaluate a model on labelled data, optionally judge it by gates, and record it.
 
+    Each kind of result comes from one check (``plugins.BUILTIN["checks"]``); the flags and
+    arguments below choose which run and with what.
+
     Args:
         model_uri: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or a model directory.
         data: A DataFrame or a .parquet/.csv/.json path, with the ``target`` column.

@@ -30,7 +30,7 @@ from loopml.evaluation._metrics import CLASSIFICATION_METRICS, REGRESSION_METRIC
 from loopml.evaluation._robustness import PERTURBATIONS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 METRICS = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)
 FAIRNESS = (
@@ -114,7 +114,7 @@ class GateResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GateResult:
+    def from_dict(cls, data: Mapping[str, Any]) -> GateResult:
         """Inverse of :meth:`to_dict`."""
         return cls(
             str(data["rule"]),
