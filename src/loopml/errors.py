@@ -7,7 +7,9 @@ loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
     LoopmlError (Exception)                        exit 2 unless a leaf says otherwise
     ├── InvalidInput (ValueError)                  bad argument, file or value from the user
     │   ├── ConfigError                            malformed loopml.toml / LOOPML_* value
-    │   └── InvalidReference                       a malformed id, URI or ObjectRef
+    │   ├── InvalidReference                       a malformed id, URI or ObjectRef
+    │   ├── InvalidGates                           a gates.yaml rule is wrong (file:line)
+    │   └── InvalidEvaluationData                  evaluation data does not fit the model
     ├── NotFound (LookupError)                     the named object does not exist
     │   ├── HomeNotFound                           a read-only command's home has no store
     │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
@@ -75,6 +77,16 @@ class InvalidReference(InvalidInput):
 
 class InvalidPipeline(InvalidInput):
     """A pipeline or step definition is wrong; the message starts with the user's file:line."""
+
+
+class InvalidGates(InvalidInput):
+    """A gate file (gates.yaml) is malformed, lacks a required field or names a reference
+    that does not exist; the message starts with the file:line of the rule."""
+
+
+class InvalidEvaluationData(InvalidInput):
+    """Evaluation data cannot be scored: unreadable, empty, missing the target or a column of
+    the model's signature, or holding text where the model needs numbers."""
 
 
 class NotFound(LoopmlError, LookupError):

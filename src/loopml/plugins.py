@@ -1,13 +1,14 @@
 """Plugin tables: name -> ``"module:attr"``, resolved lazily.
 
-Every name -> implementation table lives here, so a dependency that points up the layers
-(a lower layer calling code of a higher one, such as ``models`` resolving ``runs:/`` URIs
-through ``tracking``) is declared in one visible place instead of a string hidden inside a
-capability; ``tests/test_plugins.py`` checks that each entry imports and respects the
-layer order. A heavy optional dependency (Dask, ...) is imported only when its plugin is
-selected; a missing one raises :class:`~loopml.errors.MissingExtra` naming the extra to
-install. Third-party packages add entries through entry points (group ``loopml.<kind>``,
-e.g. ``loopml.executors``) or at run time with :func:`register`.
+Kinds: ``executors`` (pipelines), ``checks`` (evaluation) and ``uri_resolvers``
+(models). Every name -> implementation table lives here, so a dependency that points up
+the layers (a lower layer calling code of a higher one, such as ``models`` resolving
+``runs:/`` URIs through ``tracking``) is declared in one visible place instead of a string
+hidden inside a capability; ``tests/test_plugins.py`` checks that each entry imports. A
+heavy optional dependency (Dask, ...) is imported only when its plugin is selected; a
+missing one raises :class:`~loopml.errors.MissingExtra` naming the extra to install.
+Third-party packages add entries through entry points (group ``loopml.<kind>``, e.g.
+``loopml.executors``) or at run time with :func:`register`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,19 @@ BUILTIN: Final[dict[str, dict[str, tuple[str, str | None, str | None]]]] = {
     "uri_resolvers": {
         "models": ("loopml.models._uri:resolve_registered", None, None),
         "runs": ("loopml.tracking:resolve_run_model", None, None),
+    },
+    # Evaluation checks by the report section they fill (gates.yaml sections read them).
+    "checks": {
+        "metrics": ("loopml.evaluation:MetricsCheck", None, None),
+        "curves": ("loopml.evaluation:CurvesCheck", None, None),
+        "slices": ("loopml.evaluation:SlicesCheck", None, None),
+        "fairness": ("loopml.evaluation:FairnessCheck", None, None),
+        "robustness": ("loopml.evaluation:RobustnessCheck", None, None),
+        "behaviour_tests": ("loopml.evaluation:BehaviourCheck", None, None),
+        "analysis": ("loopml.evaluation:AnalysisCheck", None, None),
+        "leakage": ("loopml.evaluation:LeakageCheck", None, None),
+        "infra": ("loopml.evaluation:InfraCheck", None, None),
+        "reference": ("loopml.evaluation:ReferenceCheck", None, None),
     },
 }
 
