@@ -7,8 +7,11 @@ loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
     LoopmlError (Exception)                        exit 2 unless a leaf says otherwise
     ├── InvalidInput (ValueError)                  bad argument, file or value from the user
     │   ├── ConfigError                            malformed loopml.toml / LOOPML_* value
-    │   └── InvalidReference                       a malformed id, URI or ObjectRef
+    │   ├── InvalidReference                       a malformed id, URI or ObjectRef
+    │   ├── InvalidGates                           a gates.yaml rule is wrong (file:line)
+    │   └── InvalidEvaluationData                  evaluation data does not fit the model
     ├── NotFound (LookupError)                     the named object does not exist
+    │   ├── HomeNotFound                           a read-only command's home has no store
     │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
     ├── Conflict                                   the object changed or exists already
     ├── CheckFailed                                exit 1: a check ran and said no
@@ -76,6 +79,16 @@ class InvalidPipeline(InvalidInput):
     """A pipeline or step definition is wrong; the message starts with the user's file:line."""
 
 
+class InvalidGates(InvalidInput):
+    """A gate file (gates.yaml) is malformed, lacks a required field or names a reference
+    that does not exist; the message starts with the file:line of the rule."""
+
+
+class InvalidEvaluationData(InvalidInput):
+    """Evaluation data cannot be scored: unreadable, empty, missing the target or a column of
+    the model's signature, or holding text where the model needs numbers."""
+
+
 class NotFound(LoopmlError, LookupError):
     """The object named does not exist.
 
@@ -89,6 +102,23 @@ class NotFound(LoopmlError, LookupError):
         super().__init__(f"{kind} {ident!r} not found", hint=hint, kind=kind, ident=ident)
         self.kind = kind
         self.ident = ident
+
+
+class HomeNotFound(NotFound):
+    """A read-only command named a loopml home that holds no store yet.
+
+    Args:
+        home: The folder that was looked in.
+    """
+
+    def __init__(self, home: str) -> None:
+        super().__init__(
+            "loopml home",
+            home,
+            hint="Check --home / LOOPML_HOME, or create it with `loopml init` (commands "
+            "that write, such as `loopml data commit`, create it on first use).",
+        )
+        self.home = home
 
 
 class Conflict(LoopmlError):

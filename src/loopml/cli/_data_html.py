@@ -1,9 +1,13 @@
-"""The HTML profile report: one section per column with an inline SVG histogram or bar chart."""
+"""HTML reports: the profile (one section per column with an inline SVG histogram or bar
+chart) and the validation report."""
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loopml.data import ValidationReport
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 section{border-top:1px solid #ddd;padding:1em 0}table{border-collapse:collapse}
@@ -48,3 +52,32 @@ def render_html(title: str, profile: dict[str, Any]) -> str:
         parts.append(f"<section><h2>{html.escape(name)}</h2><table>{rows}</table>{chart}</section>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def render_validation_html(report: ValidationReport) -> str:
+    """A self-contained HTML page for a validation report: one row per anomaly, with the
+    origin of the rule it breaks (inferred, user or builtin)."""
+    title = f"validation of {report.target}"
+    errors = report.errors_by_origin()
+    verdict = (
+        "valid"
+        if report.ok
+        else f"{len(report.errors)} error(s): "
+        + ", ".join(f"{n} against {origin} rules" for origin, n in errors.items() if n)
+    )
+    head = "".join(
+        f"<th>{h}</th>" for h in ("severity", "kind", "column", "rule", "rows", "message")
+    )
+    rows = "".join(
+        f"<tr class='{a.severity}'><td>{a.severity}</td><td>{html.escape(a.kind)}</td>"
+        f"<td>{html.escape(a.column or '')}</td><td class='origin'>{a.origin}</td>"
+        f"<td>{a.count}</td><td>{html.escape(a.message)}</td></tr>"
+        for a in report.anomalies
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}.error td:first-child{{color:#b00}}th{{text-align:left}}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1>"
+        f"<p>{report.rows:,} rows: {html.escape(verdict)}</p>"
+        f"<table><tr>{head}</tr>{rows}</table></body></html>"
+    )

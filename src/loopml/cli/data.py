@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json
 from loopml.cli.data_schema import app as schema_app
 from loopml.cli.data_schema import repo_for
 from loopml.errors import CheckFailed
+
+if TYPE_CHECKING:
+    from loopml.data import ValidationReport
 
 app = typer.Typer(help="Version, profile and validate datasets.", no_args_is_help=True)
 branch_app = typer.Typer(help="Branches of a dataset (zero-copy).", no_args_is_help=True)
@@ -22,8 +26,13 @@ app.add_typer(schema_app, name="schema")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _repo(ctx: typer.Context) -> Any:
-    return repo_for(ctx)
+def _repo(ctx: typer.Context, *, read_only: bool = False) -> Any:
+    return repo_for(ctx, read_only=read_only)
+
+
+def _names_versions(*items: str | None) -> bool:
+    """True when any item is a dataset reference rather than a local file (reads a home)."""
+    return any(item is not None and not Path(item).exists() for item in items)
 
 
 def _when(ms: int) -> str:
@@ -104,7 +113,7 @@ def log(
     as_json: JsonOpt = False,
 ) -> None:
     """History with refs, and the runs and models that used each version (lineage)."""
-    entries = _repo(ctx).log(ref, limit=limit)
+    entries = _repo(ctx, read_only=True).log(ref, limit=limit)
     if as_json:
         print_json([e.to_dict() for e in entries])
         return
@@ -138,7 +147,8 @@ def diff(
     """Files added/removed/changed; schema, statistics and row diffs of tables."""
     from loopml.data import diff as run_diff
 
-    result = run_diff(old, new, key=key, path=path, repo=_repo(ctx))
+    repo = _repo(ctx, read_only=_names_versions(old, new))
+    result = run_diff(old, new, key=key, path=path, repo=repo)
     if as_json:
         print_json(result)
         return
@@ -191,7 +201,7 @@ def checkout(
     as_json: JsonOpt = False,
 ) -> None:
     """Materialise a version's files (hard links from a local store, verified)."""
-    result = _repo(ctx).checkout(ref, dest, link=not copy)
+    result = _repo(ctx, read_only=True).checkout(ref, dest, link=not copy)
     if as_json:
         print_json(
             {
@@ -228,7 +238,7 @@ def branch_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List branches and tags."""
-    repo = _repo(ctx)
+    repo = _repo(ctx, read_only=True)
     refs = repo.store.list_refs(repo.store.get_dataset(name).id)
     if as_json:
         print_json([{"name": r.name, "kind": r.kind.value, "version": r.version_id} for r in refs])
@@ -263,7 +273,7 @@ def profile(
     """Show the profile stored with a version (type, nulls, distinct, stats, top values)."""
     from loopml.data import profile as get_profile
 
-    result = get_profile(ref, path, repo=_repo(ctx))
+    result = get_profile(ref, path, repo=_repo(ctx, read_only=_names_versions(ref)))
     if html is not None:
         from loopml.cli._data_html import render_html
 
@@ -312,12 +322,24 @@ def validate(
     path: Annotated[
         str | None, typer.Option("--path", help="Table file inside the version.")
     ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the report as an HTML page.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Report anomalies; exit 1 when any error-level anomaly is found."""
+    """Report anomalies and the origin of each rule broken (inferred, user, builtin);
+    exit 1 when any error-level anomaly is found."""
+    from loopml.data import Schema
     from loopml.data import validate as run_validate
 
-    report = run_validate(target, schema, reference=reference, path=path, repo=_repo(ctx))
+    # A schema file's mistakes (file:line) come before anything about the home.
+    rules: Schema | str = Schema.load(schema) if Path(schema).is_file() else schema
+    repo = _repo(ctx, read_only=_names_versions(target, schema, reference))
+    report = run_validate(target, rules, reference=reference, path=path, repo=repo)
+    if html is not None:
+        from loopml.cli._data_html import render_validation_html
+
+        html.write_text(render_validation_html(report), encoding="utf-8")
     if as_json:
         print_json(report.to_dict())
     else:
@@ -325,6 +347,7 @@ def validate(
             "severity",
             "kind",
             "column",
+            "rule",
             "rows",
             "message",
             "examples",
@@ -337,12 +360,28 @@ def validate(
                 f"[{colour}]{a.severity}[/]",
                 a.kind,
                 a.column or "",
+                a.origin,
                 str(a.count),
-                a.message,
-                examples,
+                escape(a.message),
+                escape(examples),
             )
         if report.anomalies:
             console.print(table)
-        console.print("[green]valid[/]" if report.ok else f"[red]{len(report.errors)} error(s)[/]")
+        console.print(_verdict(report))
+        if html is not None:
+            console.print(f"wrote {html}")
     if not report.ok:
         raise typer.Exit(CheckFailed.exit_code)
+
+
+def _verdict(report: ValidationReport) -> str:
+    if report.ok:
+        return "[green]valid[/]"
+    inferred = report.errors_by_origin()["inferred"]
+    line = f"[red]{len(report.errors)} error(s)[/]"
+    if inferred:
+        line += (
+            f", {inferred} against inferred rules: if this data is right, edit those rules "
+            "in the schema (docs/data.md#schemas-and-validation)"
+        )
+    return line

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.data._diff import row_diff, schema_diff, stats_diff
 from loopml.data._formats import read_table, table_format
+from loopml.data._infer import infer_schema
 from loopml.data._profile import profile_table
-from loopml.data._schema import Schema, infer_schema
+from loopml.data._schema import Schema
 from loopml.data._validate import ValidationReport, validate_table
 from loopml.errors import InvalidInput, NotFound
 

@@ -2,125 +2,44 @@
 
 ``loopml.schema/1``: per column a type (integer, float, string, boolean, timestamp, date,
 or an Arrow type name), nullability, a range, allowed categories, uniqueness and a regex
-``pattern``; plus user checks registered by name and whether extra columns are errors.
+``pattern``, plus ``inferred``, the names of the rules that inference wrote (the others
+are the user's); user checks registered by name and whether extra columns are errors.
+Errors in a schema file name the file and line.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from loopml.errors import InvalidInput
 
 FORMAT: Final = "loopml.schema/1"
-MAX_CATEGORIES = 50
 
-#: Candidate patterns tried, in order, when inferring a string column's ``pattern``.
-PATTERNS = [
-    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-    r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
-    r"^\d{4}-\d{2}-\d{2}$",
-    r"^\d+$",
-    r"^[0-9a-f]+$",
-    r"^[A-Z]{2,}$",
-    r"^[A-Z]+-\d+$",
-    r"^[A-Za-z0-9_-]+$",
-]
+#: The portable type names; any other accepted name is an Arrow type (``binary``, ...).
+TYPES: Final = ("integer", "float", "string", "boolean", "timestamp", "date")
+TYPES_HINT: Final = (
+    f"Accepted types: {', '.join(TYPES)}, or an Arrow type name such as binary, "
+    "time64 or list<item: int64>."
+)
+_NESTED = re.compile(
+    r"^(?:(?:large_)?list(?:_view)?|fixed_size_list|struct|map|dense_union|sparse_union|"
+    r"extension)<.*>(?:\[\d+\])?$|^fixed_size_binary\[\d+\]$"
+)
 
-
-class ColumnSpec(BaseModel):
-    """What one column must satisfy."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(description="integer, float, string, boolean, timestamp, date, ...")
-    nullable: bool = True
-    min: int | float | None = None
-    max: int | float | None = None
-    allowed: list[Any] | None = None
-    unique: bool = False
-    pattern: str | None = None
-    drift: bool = Field(True, description="Compare this column's distribution to a reference.")
-
-
-class CheckSpec(BaseModel):
-    """A user check registered with :func:`loopml.data.register_check`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    column: str | None = None
-    severity: Literal["error", "warning"] = "error"
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
-class Schema(BaseModel):
-    """A table schema (format ``loopml.schema/1``); load it with :meth:`from_yaml`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    format: Literal["loopml.schema/1"] = FORMAT
-    columns: dict[str, ColumnSpec]
-    allow_extra_columns: bool = True
-    psi_threshold: float = Field(0.2, gt=0)
-    checks: list[CheckSpec] = Field(default_factory=list)
-
-    def to_yaml(self) -> str:
-        """The schema as YAML, with unset fields left out."""
-        data = self.model_dump(exclude_defaults=True)
-        data["format"] = FORMAT
-        ordered = {"format": FORMAT, **{k: v for k, v in data.items() if k != "format"}}
-        return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)
-
-    @classmethod
-    def from_yaml(cls, text: str, *, label: str = "<schema>") -> Schema:
-        """Parse YAML text; errors name ``label`` and the line or field."""
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            where = f"{label}, line {line}" if line else label
-            raise InvalidInput(
-                f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
-                hint="Fix the YAML syntax at the line shown.",
-                path=label,
-                line=line,
-            ) from exc
-        if not isinstance(data, dict):
-            raise InvalidInput(
-                f"{label}: a schema is a mapping with a 'columns' key",
-                hint="Start from `loopml data schema infer REF`.",
-            )
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise InvalidInput(
-                f"{label}: invalid schema ({problems})",
-                hint="See docs/data.md for the schema fields.",
-                path=label,
-            ) from exc
-
-    @classmethod
-    def load(cls, path: str | Path) -> Schema:
-        """Read a schema YAML file."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(
-                f"{path}: cannot read the schema file ({exc})",
-                hint="Pass the path of a YAML file written by `loopml data schema infer`.",
-                path=str(path),
-            ) from exc
-        return cls.from_yaml(text, label=str(path))
+Rule = Literal["type", "nullable", "min", "max", "allowed", "unique", "pattern"]
+Origin = Literal["inferred", "user", "builtin"]
+HEADER: Final = (
+    "# Rules named in a column's `inferred` list came from the data (reports say origin:\n"
+    "# inferred). Delete a name once you have checked or edited that rule: it is then yours.\n"
+)
 
 
 def type_name(dtype: pa.DataType) -> str:
@@ -148,51 +67,191 @@ def type_matches(expected: str, actual: pa.DataType) -> bool:
     return found == expected or (expected == "float" and found == "integer")
 
 
-def _pattern(values: pa.ChunkedArray) -> str | None:
-    sample = values.drop_null()
-    if len(sample) == 0:
-        return None
-    for pattern in PATTERNS:
-        if pc.all(pc.match_substring_regex(sample, pattern)).as_py():
-            return pattern
-    return None
+def normalise_type(value: str) -> str:
+    """The schema type ``value`` names: an Arrow alias of a portable type becomes that
+    type (``int64`` -> ``integer``); an unknown name raises ``unknown_type``."""
+    if value in TYPES or _NESTED.match(value):
+        return value
+    try:
+        return type_name(pa.type_for_alias(value))
+    except (ValueError, KeyError):
+        close = difflib.get_close_matches(value, TYPES, n=1)
+        near = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PydanticCustomError(
+            "unknown_type", "unknown type {value}{near}", {"value": repr(value), "near": near}
+        ) from None
 
 
-def infer_schema(table: pa.Table, profile: dict[str, Any]) -> Schema:
-    """Infer a schema from a table and its profile (see the module docstring).
+class ColumnSpec(BaseModel):
+    """What one column must satisfy."""
 
-    Ranges are the observed min and max; a string column with at most 50 distinct values
-    (and fewer than half its rows) gets ``allowed``; a column with no nulls whose values are
-    all distinct is ``unique``; a string column whose values all match one of
-    :data:`PATTERNS` gets that ``pattern``.
-    """
-    columns: dict[str, ColumnSpec] = {}
-    for name in table.column_names:
-        stats = profile["columns"][name]
-        dtype = table.schema.field(name).type
-        spec = ColumnSpec(type=type_name(dtype), nullable=stats["nulls"] > 0)
-        count, distinct = stats["count"], stats.get("distinct")
-        if spec.type in ("integer", "float") and stats.get("min") is not None:
-            low, high = stats["min"], stats["max"]
-            if spec.type == "integer":
-                low, high = int(low), int(high)
-            spec.min, spec.max = low, high
-        if spec.type == "string" and distinct is not None:
-            if distinct <= MAX_CATEGORIES and distinct * 2 <= count:
-                spec.allowed = sorted(str(t["value"]) for t in stats["top"])
-                if distinct > len(spec.allowed):  # more than the top-k: read them all
-                    spec.allowed = sorted(pc.unique(table.column(name).drop_null()).to_pylist())
-            else:
-                column = table.column(name)
-                if pa.types.is_dictionary(column.type):
-                    column = column.cast(column.type.value_type)
-                spec.pattern = _pattern(column)
-        if (
-            spec.type in ("integer", "string")
-            and not spec.nullable
-            and count > 1
-            and distinct == count
-        ):
-            spec.unique = True
-        columns[name] = spec
-    return Schema(columns=columns)
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="integer, float, string, boolean, timestamp, date, ...")
+    nullable: bool = True
+    min: int | float | None = None
+    max: int | float | None = None
+    allowed: list[Any] | None = None
+    unique: bool = False
+    pattern: str | None = None
+    drift: bool = Field(True, description="Compare this column's distribution to a reference.")
+    inferred: list[Rule] = Field(
+        default_factory=list, description="Rules written by inference rather than a person."
+    )
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        return normalise_type(value)
+
+    def origin(self, *rules: Rule) -> Origin:
+        """``inferred`` when every one of ``rules`` came from inference, else ``user``."""
+        return "inferred" if rules and all(r in self.inferred for r in rules) else "user"
+
+
+class CheckSpec(BaseModel):
+    """A user check registered with :func:`loopml.data.register_check`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    column: str | None = None
+    severity: Literal["error", "warning"] = "error"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class _Flow(list[Any]):
+    """A list written on one line in YAML."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
+
+
+class Schema(BaseModel):
+    """A table schema (format ``loopml.schema/1``); load it with :meth:`from_yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["loopml.schema/1"] = FORMAT
+    columns: dict[str, ColumnSpec]
+    allow_extra_columns: bool = True
+    psi_threshold: float = Field(0.2, gt=0)
+    checks: list[CheckSpec] = Field(default_factory=list)
+
+    def to_yaml(self) -> str:
+        """The schema as YAML, with unset fields left out."""
+        data = self.model_dump(exclude_defaults=True)
+        for column in data["columns"].values():
+            if "inferred" in column:
+                column["inferred"] = _Flow(column["inferred"])
+        ordered = {"format": FORMAT, **{k: v for k, v in data.items() if k != "format"}}
+        text = yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+        return HEADER + text if any(c.inferred for c in self.columns.values()) else text
+
+    @classmethod
+    def from_yaml(cls, text: str, *, label: str = "<schema>") -> Schema:
+        """Parse YAML text; errors start with ``label:line``.
+
+        Raises:
+            InvalidInput: Malformed YAML, an unknown key or type, or a wrong value.
+        """
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            raise InvalidInput(
+                f"{label}{f':{line}' if line else ''}: not valid YAML "
+                f"({getattr(exc, 'problem', exc)})",
+                hint="Fix the YAML syntax at the line shown.",
+                path=label,
+                line=line,
+            ) from exc
+        if not isinstance(data, dict):
+            raise InvalidInput(
+                f"{label}: a schema is a mapping with a 'columns' key",
+                hint="Start from `loopml data schema infer REF`.",
+                path=label,
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _invalid(exc, root, label) from exc
+
+    @classmethod
+    def load(cls, path: str | Path) -> Schema:
+        """Read a schema YAML file."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(
+                f"{path}: cannot read the schema file ({exc})",
+                hint="Pass the path of a YAML file written by `loopml data schema infer`.",
+                path=str(path),
+            ) from exc
+        return cls.from_yaml(text, label=str(path))
+
+
+def _line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
+    """The line of the key (or list item) that ``loc`` reaches, or of its nearest parent."""
+    node, line = root, 1 if root is None else root.start_mark.line + 1
+    for step in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next((p for p in node.value if p[0].value == str(step)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            if step >= len(node.value):
+                break
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _keys_hint(loc: tuple[int | str, ...]) -> str:
+    model: type[BaseModel] = Schema
+    if len(loc) == 3 and loc[0] in ("columns", "checks"):
+        model = ColumnSpec if loc[0] == "columns" else CheckSpec
+    elif len(loc) != 1:
+        return "See docs/data.md#schemas-and-validation."
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    near = f"Did you mean {close[0]!r}? " if close else ""
+    what = {Schema: "a schema", ColumnSpec: "a column", CheckSpec: "a check"}[model]
+    return f"{near}Accepted keys of {what}: {', '.join(known)}."
+
+
+def _invalid(exc: ValidationError, root: yaml.Node | None, label: str) -> InvalidInput:
+    problems: list[tuple[int, str]] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) for p in loc)
+        message = f"unknown key {loc[-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
+        problem = (_line(root, loc), f"{where}: {message}")
+        if problem not in problems:
+            problems.append(problem)
+    first = exc.errors()[0]
+    if first["type"] == "unknown_type":
+        hint = TYPES_HINT
+    elif first["type"] == "extra_forbidden":
+        hint = _keys_hint(tuple(first["loc"]))
+    else:
+        hint = "See docs/data.md#schemas-and-validation for the schema fields."
+    line, text = problems[0]
+    more = "; ".join(f"line {n}: {t}" for n, t in problems[1:])
+    return InvalidInput(
+        f"{label}:{line}: invalid schema: {text}" + (f" (also {more})" if more else ""),
+        hint=hint,
+        path=label,
+        line=line,
+    )

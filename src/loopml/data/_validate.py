@@ -1,8 +1,10 @@
 """Validation of a table against a schema and, optionally, a reference profile.
 
 Every check is a vectorised Arrow expression producing a mask of bad rows; anomalies carry
-a count and up to five example rows (index and value). Users add checks with
-:func:`register_check`.
+a count, up to five example rows (index and value) and the ``origin`` of the rule they
+break: ``inferred`` (written by schema inference), ``user`` (written by a person, or a
+registered check) or ``builtin`` (loopml's own: PII, distribution shift, allowed extra
+columns). Users add checks with :func:`register_check`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loopml.data._pii import scan_table
-from loopml.data._schema import ColumnSpec, Schema, type_matches, type_name
+from loopml.data._schema import ColumnSpec, Origin, Rule, Schema, type_matches, type_name
 from loopml.data._shift import column_psi
 from loopml.errors import InvalidInput
 
@@ -54,7 +56,8 @@ def register_check(name: str) -> Callable[[CheckFn], CheckFn]:
 
 @dataclass(frozen=True)
 class Anomaly:
-    """One finding: what, where, how severe, how many rows, and examples."""
+    """One finding: what, where, how severe, how many rows, examples, and the origin of
+    the rule broken (``inferred``, ``user`` or ``builtin``)."""
 
     kind: str
     column: str | None
@@ -62,6 +65,7 @@ class Anomaly:
     message: str
     count: int = 0
     examples: tuple[dict[str, Any], ...] = ()
+    origin: Origin = "user"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -72,6 +76,7 @@ class Anomaly:
             "message": self.message,
             "count": self.count,
             "examples": list(self.examples),
+            "origin": self.origin,
         }
 
 
@@ -93,12 +98,20 @@ class ValidationReport:
         """Anomalies of severity ``error``."""
         return [a for a in self.anomalies if a.severity == "error"]
 
+    def errors_by_origin(self) -> dict[str, int]:
+        """How many error-level anomalies break rules of each origin."""
+        counts = {"inferred": 0, "user": 0, "builtin": 0}
+        for anomaly in self.errors:
+            counts[anomaly.origin] += 1
+        return counts
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "target": self.target,
             "rows": self.rows,
             "ok": self.ok,
+            "errors_by_origin": self.errors_by_origin(),
             "anomalies": [a.to_dict() for a in self.anomalies],
         }
 
@@ -130,6 +143,7 @@ def _column_checks(name: str, column: pa.ChunkedArray, spec: ColumnSpec) -> list
                 name,
                 "error",
                 f"column {name!r} is {type_name(column.type)}, the schema says {spec.type}",
+                origin=spec.origin("type"),
             )
         )
         return out
@@ -145,6 +159,7 @@ def _column_checks(name: str, column: pa.ChunkedArray, spec: ColumnSpec) -> list
                 f"{count} null value(s) in non-nullable column {name!r}",
                 count,
                 examples,
+                spec.origin("nullable"),
             )
         )
     if spec.min is not None or spec.max is not None:
@@ -153,6 +168,11 @@ def _column_checks(name: str, column: pa.ChunkedArray, spec: ColumnSpec) -> list
         mask = low if high is None else high if low is None else pc.or_(low, high)
         count, examples = _examples(column, mask)
         if count:
+            broken: list[Rule] = []
+            if low is not None and pc.any(low).as_py():
+                broken.append("min")
+            if high is not None and pc.any(high).as_py():
+                broken.append("max")
             out.append(
                 Anomaly(
                     "out_of_range",
@@ -161,6 +181,7 @@ def _column_checks(name: str, column: pa.ChunkedArray, spec: ColumnSpec) -> list
                     f"{count} value(s) of {name!r} outside [{spec.min}, {spec.max}]",
                     count,
                     examples,
+                    spec.origin(*broken),
                 )
             )
     if spec.allowed is not None:
@@ -175,6 +196,7 @@ def _column_checks(name: str, column: pa.ChunkedArray, spec: ColumnSpec) -> list
                     f"{count} value(s) of {name!r} not among the {len(spec.allowed)} allowed",
                     count,
                     examples,
+                    spec.origin("allowed"),
                 )
             )
     if spec.pattern is not None and type_name(column.type) == "string":
@@ -194,6 +216,7 @@ def _column_checks(name: str, column: pa.ChunkedArray, spec: ColumnSpec) -> list
                     f"{count} value(s) of {name!r} do not match {spec.pattern}",
                     count,
                     examples,
+                    spec.origin("pattern"),
                 )
             )
     if spec.unique:
@@ -210,6 +233,7 @@ def _column_checks(name: str, column: pa.ChunkedArray, spec: ColumnSpec) -> list
                     f"{len(repeated)} value(s) of unique column {name!r} repeat ({count} rows)",
                     count,
                     examples,
+                    spec.origin("unique"),
                 )
             )
     return out
@@ -277,7 +301,13 @@ def validate_table(
     for name, spec in schema.columns.items():
         if name not in present:
             anomalies.append(
-                Anomaly("missing_column", name, "error", f"column {name!r} is missing")
+                Anomaly(
+                    "missing_column",
+                    name,
+                    "error",
+                    f"column {name!r} is missing",
+                    origin=spec.origin("type"),
+                )
             )
             continue
         anomalies.extend(_column_checks(name, table.column(name), spec))
@@ -285,7 +315,13 @@ def validate_table(
         if name not in schema.columns:
             severity = "warning" if schema.allow_extra_columns else "error"
             anomalies.append(
-                Anomaly("extra_column", name, severity, f"column {name!r} is not in the schema")
+                Anomaly(
+                    "extra_column",
+                    name,
+                    severity,
+                    f"column {name!r} is not in the schema",
+                    origin="builtin" if schema.allow_extra_columns else "user",
+                )
             )
     if reference is not None:
         for name, spec in schema.columns.items():
@@ -301,6 +337,7 @@ def validate_table(
                         "warning",
                         f"distribution of {name!r} shifted: PSI {value:.3f} "
                         f">= {schema.psi_threshold}",
+                        origin="builtin",
                     )
                 )
     anomalies.extend(_custom(table, schema))
@@ -314,6 +351,7 @@ def validate_table(
                         "warning",
                         f"column {finding.column!r} looks like {finding.kind} "
                         f"(confidence {finding.confidence:.2f}, by {finding.by})",
+                        origin="builtin",
                     )
                 )
     return ValidationReport(target, table.num_rows, tuple(anomalies))

@@ -1,5 +1,6 @@
 """Domain objects: frozen dataclasses, one module per aggregate, no I/O."""
 
+from loopml.entities.actor import Actor
 from loopml.entities.approval import Decision, PromotionPolicy, PromotionRequest, RequestStatus
 from loopml.entities.dataset import (
     Dataset,
@@ -25,6 +26,7 @@ from loopml.entities.run import Metric, MetricSummary, Run, RunArtifact, RunStat
 from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
 
 __all__ = [
+    "Actor",
     "AliasMove",
     "BoolOp",
     "Comparison",

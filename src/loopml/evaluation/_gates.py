@@ -1,4 +1,4 @@
-"""gates.yaml: parsing with file:line errors, and judging a report against the rules.
+"""gates.yaml: parsing with file:line errors, and the verdict type of a judged rule.
 
 ```yaml
 metrics:          {roc_auc: {min: 0.85}, log_loss: {max: 0.4}}
@@ -9,6 +9,9 @@ robustness:       {max_drop: {gaussian_noise: 0.05}, behaviour_tests: pass}
 infra:            {max_latency_p95_ms: 50, max_size_mb: 100}
 leakage:          {allow: false}
 ```
+
+Every section must say something: a section, bound or tolerance without a rule is an
+error at its line, never a rule that silently does not exist.
 """
 
 from __future__ import annotations
@@ -18,17 +21,16 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from loopml.errors import InvalidInput
-from loopml.evaluation._metrics import (
-    CLASSIFICATION_METRICS,
-    LOWER_IS_BETTER,
-    REGRESSION_METRICS,
-)
+from loopml.errors import InvalidGates
+from loopml.evaluation._metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from loopml.evaluation._robustness import PERTURBATIONS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 METRICS = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)
 FAIRNESS = (
@@ -45,6 +47,7 @@ INFRA = {
     "max_load_s": "load_s",
 }
 SECTIONS = ("metrics", "no_regression", "slices", "fairness", "robustness", "infra", "leakage")
+_BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,12 @@ class Gates:
     Attributes:
         rules: Every threshold rule, in file order.
         reference: The alias or URI ``no_regression`` compares against (None: no such rule).
+        min_slice_rows: Slices with fewer rows are not judged.
+        behaviour_tests: Whether invariance/directional tests must pass.
+        behaviour_line: Line of ``behaviour_tests``.
         source: Where the rules came from (path).
         text: The file's text (stored with evaluations and model versions).
+        reference_line: Line of ``no_regression.against``.
     """
 
     rules: tuple[Rule, ...]
@@ -76,6 +83,7 @@ class Gates:
     behaviour_line: int = 0
     source: str = ""
     text: str = ""
+    reference_line: int = 0
 
     @property
     def sections(self) -> set[str]:
@@ -105,24 +113,46 @@ class GateResult:
             "line": self.line,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateResult:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            str(data["rule"]),
+            data.get("measured"),
+            data.get("bound"),
+            bool(data["passed"]),
+            str(data.get("detail") or ""),
+            int(data.get("line") or 0),
+        )
+
+
+Pairs = list[tuple[yaml.ScalarNode, yaml.Node]]
+
 
 @dataclass
 class _Parser:
     source: str
     rules: list[Rule] = field(default_factory=list)
+    reference: str | None = None
+    reference_line: int = 0
+    min_rows: int = 30
+    behaviour: bool = False
+    behaviour_line: int = 0
 
-    def fail(self, node: yaml.Node, message: str, known: tuple[str, ...] = ()) -> InvalidInput:
+    def fail(self, node: yaml.Node, message: str, known: tuple[str, ...] = ()) -> InvalidGates:
         near = ""
         if known and isinstance(node, yaml.ScalarNode):
             close = difflib.get_close_matches(str(node.value), known, n=1)
             near = f" (did you mean {close[0]!r}?)" if close else ""
-        return InvalidInput(
-            f"{self.source}:{node.start_mark.line + 1}: {message}{near}",
+        line = node.start_mark.line + 1
+        return InvalidGates(
+            f"{self.source}:{line}: {message}{near}",
             hint=f"Accepted: {', '.join(known)}." if known else "See docs/evaluation.md#gates.",
-            line=node.start_mark.line + 1,
+            line=line,
         )
 
-    def mapping(self, node: yaml.Node, what: str) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
+    def mapping(self, node: yaml.Node, what: str, *, required: str = "") -> Pairs:
+        """The key/value pairs of a mapping; ``required`` says what an empty one lacks."""
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, f"{what} must be a mapping")
         pairs = []
@@ -130,6 +160,8 @@ class _Parser:
             if not isinstance(key, yaml.ScalarNode):
                 raise self.fail(key, f"keys of {what} must be names")
             pairs.append((key, value))
+        if required and not pairs:
+            raise self.fail(node, f"{what} is empty: it needs {required}")
         return pairs
 
     def number(self, node: yaml.Node, what: str) -> float:
@@ -142,26 +174,120 @@ class _Parser:
                 pass
         raise self.fail(node, f"{what} must be a number")
 
-    def bounds(
-        self, kind: str, node: yaml.Node, known: tuple[str, ...], ops: tuple[str, ...]
-    ) -> None:
-        for op_key, inner in self.mapping(node, kind):
-            if op_key.value not in ops:
-                raise self.fail(op_key, f"unknown bound {op_key.value!r} in {kind}", ops)
-            for key, value in self.mapping(inner, f"{kind}.{op_key.value}"):
+    def add(self, kind: str, key: str, bound: float, op: str, node: yaml.Node) -> None:
+        self.rules.append(Rule(kind, key, bound, op, node.start_mark.line + 1))
+
+    def bounds(self, kind: str, pairs: Pairs, node: yaml.Node, known: tuple[str, ...]) -> None:
+        """``min``/``max`` mappings of metric -> bound (slices, fairness)."""
+        if not pairs:
+            raise self.fail(node, f"{kind} needs a 'min' or 'max' mapping of bounds")
+        for op_key, inner in pairs:
+            if op_key.value not in ("min", "max"):
+                raise self.fail(op_key, f"unknown bound {op_key.value!r} in {kind}", ("min", "max"))
+            what = f"{kind}.{op_key.value}"
+            for key, value in self.mapping(inner, what, required="metric: bound pairs"):
                 if key.value not in known:
                     raise self.fail(key, f"unknown metric {key.value!r} in {kind}", known)
-                bound = self.number(value, f"{kind}.{op_key.value}.{key.value}")
-                self.rules.append(
-                    Rule(kind, key.value, bound, op_key.value, key.start_mark.line + 1)
+                self.add(
+                    kind, key.value, self.number(value, f"{what}.{key.value}"), op_key.value, key
                 )
+
+    def metrics(self, node: yaml.Node) -> None:
+        for metric, bounds in self.mapping(node, "metrics", required="metric: {min|max: bound}"):
+            if metric.value not in METRICS:
+                raise self.fail(metric, f"unknown metric {metric.value!r}", METRICS)
+            what = f"metrics.{metric.value}"
+            for op, value in self.mapping(bounds, what, required="'min' or 'max'"):
+                if op.value not in ("min", "max"):
+                    raise self.fail(op, f"unknown bound {op.value!r}", ("min", "max"))
+                self.add("metrics", metric.value, self.number(value, op.value), op.value, op)
+
+    def no_regression(self, node: yaml.Node) -> None:
+        tolerances = 0
+        for sub, value in self.mapping(node, "no_regression"):
+            if sub.value == "against":
+                if not isinstance(value, yaml.ScalarNode) or not value.value:
+                    raise self.fail(value, "no_regression.against must be an alias or URI")
+                self.reference, self.reference_line = str(value.value), sub.start_mark.line + 1
+            elif sub.value == "tolerance":
+                what = "no_regression.tolerance"
+                for metric, tol in self.mapping(value, what, required="metric: allowed drop"):
+                    if metric.value not in METRICS:
+                        raise self.fail(metric, f"unknown metric {metric.value!r}", METRICS)
+                    self.add(
+                        "no_regression", metric.value, self.number(tol, "tolerance"), "max", metric
+                    )
+                    tolerances += 1
+            else:
+                raise self.fail(
+                    sub, f"unknown key {sub.value!r} in no_regression", ("against", "tolerance")
+                )
+        if self.reference is None:
+            raise self.fail(node, "no_regression needs 'against' (an alias such as champion)")
+        if not tolerances:
+            raise self.fail(
+                node, "no_regression needs 'tolerance' (metric: allowed drop, e.g. roc_auc: 0.01)"
+            )
+
+    def slices(self, node: yaml.Node) -> None:
+        pairs = self.mapping(node, "slices")
+        for sub, value in pairs:
+            if sub.value == "min_rows":
+                self.min_rows = int(self.number(value, "slices.min_rows"))
+        self.bounds("slices", [(k, v) for k, v in pairs if k.value != "min_rows"], node, METRICS)
+
+    def fairness(self, node: yaml.Node) -> None:
+        self.bounds("fairness", self.mapping(node, "fairness"), node, FAIRNESS)
+
+    def robustness(self, node: yaml.Node) -> None:
+        known = ("max_drop", "behaviour_tests")
+        for sub, value in self.mapping(
+            node, "robustness", required="'max_drop' or 'behaviour_tests'"
+        ):
+            if sub.value == "max_drop":
+                what = "robustness.max_drop"
+                for kind, bound in self.mapping(value, what, required="perturbation: allowed drop"):
+                    if kind.value not in PERTURBATIONS:
+                        raise self.fail(kind, f"unknown perturbation {kind.value!r}", PERTURBATIONS)
+                    self.add("robustness", kind.value, self.number(bound, "max_drop"), "max", kind)
+            elif sub.value == "behaviour_tests":
+                self.behaviour, self.behaviour_line = True, sub.start_mark.line + 1
+            else:
+                raise self.fail(sub, f"unknown key {sub.value!r} in robustness", known)
+
+    def infra(self, node: yaml.Node) -> None:
+        for sub, value in self.mapping(node, "infra", required="a budget such as max_size_mb"):
+            if sub.value not in INFRA:
+                raise self.fail(sub, f"unknown infra budget {sub.value!r}", tuple(INFRA))
+            self.add("infra", sub.value, self.number(value, sub.value), "max", sub)
+
+    def leakage(self, node: yaml.Node) -> None:
+        for sub, value in self.mapping(node, "leakage", required="'allow: false' (or true)"):
+            if sub.value != "allow":
+                raise self.fail(sub, f"unknown key {sub.value!r} in leakage", ("allow",))
+            text = value.value.lower() if isinstance(value, yaml.ScalarNode) else None
+            if text not in _BOOLEANS:
+                raise self.fail(value, "leakage.allow must be true or false")
+            self.add("leakage", "findings", 1e18 if _BOOLEANS[text] else 0.0, "max", sub)
+
+
+_SECTION_PARSERS: dict[str, Callable[[_Parser, yaml.Node], None]] = {
+    "metrics": _Parser.metrics,
+    "no_regression": _Parser.no_regression,
+    "slices": _Parser.slices,
+    "fairness": _Parser.fairness,
+    "robustness": _Parser.robustness,
+    "infra": _Parser.infra,
+    "leakage": _Parser.leakage,
+}
 
 
 def parse_gates(text: str, source: str = "gates.yaml") -> Gates:
     """Parse gate rules from YAML text; errors name ``source:line``.
 
     Raises:
-        InvalidInput: Malformed YAML, an unknown section/metric/bound, or a non-number.
+        InvalidGates: Malformed YAML, an unknown section/metric/bound, a non-number, or a
+            section, bound or tolerance without a rule.
     """
     parser = _Parser(source)
     try:
@@ -169,290 +295,40 @@ def parse_gates(text: str, source: str = "gates.yaml") -> Gates:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise InvalidInput(
-            f"{source}{line}: malformed YAML: {getattr(exc, 'problem', exc)}"
+        raise InvalidGates(
+            f"{source}{line}: malformed YAML: {getattr(exc, 'problem', exc)}",
+            hint="Fix the YAML syntax at that line (see docs/evaluation.md#gates).",
         ) from exc
     if root is None:
-        raise InvalidInput(f"{source}: the gate file is empty", hint="Add at least one rule.")
-    reference, min_rows, behaviour, behaviour_line = None, 30, False, 0
-    for key, node in parser.mapping(root, "the gate file"):
-        name = key.value
-        if name == "metrics":
-            for metric, bounds in parser.mapping(node, "metrics"):
-                if metric.value not in METRICS:
-                    raise parser.fail(metric, f"unknown metric {metric.value!r}", METRICS)
-                for op, value in parser.mapping(bounds, f"metrics.{metric.value}"):
-                    if op.value not in ("min", "max"):
-                        raise parser.fail(op, f"unknown bound {op.value!r}", ("min", "max"))
-                    parser.rules.append(
-                        Rule(
-                            "metrics",
-                            metric.value,
-                            parser.number(value, op.value),
-                            op.value,
-                            op.start_mark.line + 1,
-                        )
-                    )
-        elif name == "no_regression":
-            for sub, value in parser.mapping(node, "no_regression"):
-                if sub.value == "against":
-                    if not isinstance(value, yaml.ScalarNode) or not value.value:
-                        raise parser.fail(value, "no_regression.against must be an alias or URI")
-                    reference = str(value.value)
-                elif sub.value == "tolerance":
-                    for metric, tol in parser.mapping(value, "no_regression.tolerance"):
-                        if metric.value not in METRICS:
-                            raise parser.fail(metric, f"unknown metric {metric.value!r}", METRICS)
-                        parser.rules.append(
-                            Rule(
-                                "no_regression",
-                                metric.value,
-                                parser.number(tol, "tolerance"),
-                                "max",
-                                metric.start_mark.line + 1,
-                            )
-                        )
-                else:
-                    raise parser.fail(
-                        sub, f"unknown key {sub.value!r} in no_regression", ("against", "tolerance")
-                    )
-            if reference is None:
-                raise parser.fail(node, "no_regression needs 'against' (an alias such as champion)")
-        elif name == "slices":
-            pairs = parser.mapping(node, "slices")
-            for sub, value in pairs:
-                if sub.value == "min_rows":
-                    min_rows = int(parser.number(value, "slices.min_rows"))
-            inner = yaml.MappingNode(
-                "tag:yaml.org,2002:map",
-                [(k, v) for k, v in pairs if k.value != "min_rows"],
-                node.start_mark,
-                node.end_mark,
-            )
-            parser.bounds("slices", inner, METRICS, ("min", "max"))
-        elif name == "fairness":
-            parser.bounds("fairness", node, FAIRNESS, ("min", "max"))
-        elif name == "robustness":
-            for sub, value in parser.mapping(node, "robustness"):
-                if sub.value == "max_drop":
-                    for kind, bound in parser.mapping(value, "robustness.max_drop"):
-                        if kind.value not in PERTURBATIONS:
-                            raise parser.fail(
-                                kind, f"unknown perturbation {kind.value!r}", PERTURBATIONS
-                            )
-                        parser.rules.append(
-                            Rule(
-                                "robustness",
-                                kind.value,
-                                parser.number(bound, "max_drop"),
-                                "max",
-                                kind.start_mark.line + 1,
-                            )
-                        )
-                elif sub.value == "behaviour_tests":
-                    behaviour, behaviour_line = True, sub.start_mark.line + 1
-                else:
-                    raise parser.fail(
-                        sub,
-                        f"unknown key {sub.value!r} in robustness",
-                        ("max_drop", "behaviour_tests"),
-                    )
-        elif name == "infra":
-            for sub, value in parser.mapping(node, "infra"):
-                if sub.value not in INFRA:
-                    raise parser.fail(sub, f"unknown infra budget {sub.value!r}", tuple(INFRA))
-                parser.rules.append(
-                    Rule(
-                        "infra",
-                        sub.value,
-                        parser.number(value, sub.value),
-                        "max",
-                        sub.start_mark.line + 1,
-                    )
-                )
-        elif name == "leakage":
-            for sub, value in parser.mapping(node, "leakage"):
-                if sub.value != "allow":
-                    raise parser.fail(sub, f"unknown key {sub.value!r} in leakage", ("allow",))
-                allowed = isinstance(value, yaml.ScalarNode) and value.value.lower() in (
-                    "true",
-                    "yes",
-                )
-                parser.rules.append(
-                    Rule(
-                        "leakage",
-                        "findings",
-                        1e18 if allowed else 0.0,
-                        "max",
-                        sub.start_mark.line + 1,
-                    )
-                )
-        else:
-            raise parser.fail(key, f"unknown section {name!r}", SECTIONS)
-    return Gates(tuple(parser.rules), reference, min_rows, behaviour, behaviour_line, source, text)
+        raise InvalidGates(f"{source}: the gate file is empty", hint="Add at least one rule.")
+    for key, node in parser.mapping(root, "the gate file", required="at least one section"):
+        section = _SECTION_PARSERS.get(key.value)
+        if section is None:
+            raise parser.fail(key, f"unknown section {key.value!r}", SECTIONS)
+        section(parser, node)
+    return Gates(
+        tuple(parser.rules),
+        parser.reference,
+        parser.min_rows,
+        parser.behaviour,
+        parser.behaviour_line,
+        source,
+        text,
+        parser.reference_line,
+    )
 
 
 def load_gates(path: str | os.PathLike[str]) -> Gates:
     """Read and parse a gate file.
 
     Raises:
-        InvalidInput: The file cannot be read or has an error (message says file:line).
+        InvalidGates: The file cannot be read or has an error (message says file:line).
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(
-            f"cannot read gate file {os.fspath(path)}: {exc.strerror or exc}"
+        raise InvalidGates(
+            f"cannot read gate file {os.fspath(path)}: {exc.strerror or exc}",
+            hint="Pass the path of an existing gates.yaml.",
         ) from exc
     return parse_gates(text, os.fspath(path))
-
-
-def _check(
-    rule: Rule, name: str, measured: float | None, bound: float, detail: str = ""
-) -> GateResult:
-    if measured is None or (isinstance(measured, float) and math.isnan(measured)):
-        return GateResult(name, measured, bound, False, detail or "not measured", rule.line)
-    ok = measured >= bound if rule.op == "min" else measured <= bound
-    return GateResult(name, measured, bound, ok, detail, rule.line)
-
-
-def judge(gates: Gates, report: dict[str, Any]) -> list[GateResult]:
-    """Every rule's verdict on an evaluation report (as produced by ``evaluate``)."""
-    out: list[GateResult] = []
-    metrics = report.get("metrics", {})
-    for rule in gates.rules:
-        if rule.kind == "metrics":
-            out.append(
-                _check(
-                    rule, f"{rule.key} {rule.op} {rule.bound:g}", metrics.get(rule.key), rule.bound
-                )
-            )
-        elif rule.kind == "no_regression":
-            ref = report.get("reference")
-            name = f"{rule.key} no worse than {gates.reference} - {rule.bound:g}"
-            if not ref or not ref.get("metrics"):
-                reason = (ref or {}).get("note", "no reference model")
-                out.append(GateResult(name, metrics.get(rule.key), None, True, reason, rule.line))
-                continue
-            base, value = ref["metrics"].get(rule.key), metrics.get(rule.key)
-            if base is None or value is None:
-                out.append(GateResult(name, value, base, False, "not measured", rule.line))
-                continue
-            worse = (value - base) if rule.key in LOWER_IS_BETTER else (base - value)
-            out.append(
-                GateResult(
-                    name,
-                    value,
-                    base,
-                    worse <= rule.bound,
-                    f"reference {base:.4f}, regression {worse:.4f}",
-                    rule.line,
-                )
-            )
-        elif rule.kind == "slices":
-            measured = [
-                (s, v["metrics"].get(rule.key))
-                for s, v in report.get("slices", {}).items()
-                if v.get("rows", 0) >= gates.min_slice_rows
-            ]
-            if not measured:
-                out.append(
-                    GateResult(
-                        f"every slice {rule.key} {rule.op} {rule.bound:g}",
-                        None,
-                        rule.bound,
-                        False,
-                        "no slice measured",
-                        rule.line,
-                    )
-                )
-            for slice_name, value in measured:
-                out.append(
-                    _check(
-                        rule,
-                        f"slice {slice_name}: {rule.key} {rule.op} {rule.bound:g}",
-                        value,
-                        rule.bound,
-                    )
-                )
-        elif rule.kind == "fairness":
-            groups = report.get("fairness", {})
-            if not groups:
-                out.append(
-                    GateResult(
-                        f"fairness {rule.key} {rule.op} {rule.bound:g}",
-                        None,
-                        rule.bound,
-                        False,
-                        "not measured: pass sensitive columns",
-                        rule.line,
-                    )
-                )
-            for column, result in groups.items():
-                out.append(
-                    _check(
-                        rule,
-                        f"fairness[{column}] {rule.key} {rule.op} {rule.bound:g}",
-                        result.get(rule.key),
-                        rule.bound,
-                    )
-                )
-        elif rule.kind == "robustness":
-            entry = report.get("robustness", {}).get(rule.key) or {}
-            out.append(
-                _check(
-                    rule,
-                    f"robustness {rule.key} drop <= {rule.bound:g}",
-                    entry.get("drop"),
-                    rule.bound,
-                    entry.get("error") or "",
-                )
-            )
-        elif rule.kind == "infra":
-            infra = report.get("infra") or {}
-            detail = (
-                ""
-                if infra.get("loads", False)
-                else f"model does not load: {infra.get('error', 'not measured')}"
-            )
-            out.append(
-                _check(
-                    rule,
-                    f"infra {rule.key} {rule.bound:g}",
-                    infra.get(INFRA[rule.key]),
-                    rule.bound,
-                    detail,
-                )
-            )
-        elif rule.kind == "leakage":
-            findings = report.get("leakage")
-            if findings is None:
-                out.append(
-                    GateResult(
-                        "no leakage findings", None, rule.bound, False, "not measured", rule.line
-                    )
-                )
-            else:
-                detail = "; ".join(f["detail"] for f in findings)
-                out.append(
-                    _check(
-                        rule,
-                        "no leakage findings" if rule.bound == 0 else "leakage allowed",
-                        float(len(findings)),
-                        rule.bound,
-                        detail,
-                    )
-                )
-    if gates.behaviour_tests:
-        for test in report.get("behaviour_tests", []):
-            out.append(
-                GateResult(
-                    f"{test['kind']} test {test['name']}",
-                    test["measured"],
-                    test["bound"],
-                    bool(test["passed"]),
-                    "",
-                    gates.behaviour_line,
-                )
-            )
-    return out

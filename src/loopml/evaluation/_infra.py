@@ -15,26 +15,32 @@ if TYPE_CHECKING:
 
 _PROBE = r"""
 import json, resource, sys, time
-t0 = time.perf_counter()
-import pandas as pd
-from loopml.models import load_model
-model = load_model(sys.argv[1], expected_digest=sys.argv[3] or None)
-load_s = time.perf_counter() - t0
-data = pd.read_pickle(sys.argv[2])
-score = model.predict_proba if model.has_proba else model.predict
-row = data.head(1)
-score(row)
-single = []
-for i in range(int(sys.argv[4])):
-    t = time.perf_counter()
-    score(data.iloc[[i % len(data)]])
-    single.append(time.perf_counter() - t)
-batch = []
-for _ in range(5):
-    t = time.perf_counter(); score(data); batch.append(time.perf_counter() - t)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-print(json.dumps({"load_s": load_s, "single": single, "batch": batch, "peak_kib": peak,
-                  "batch_rows": len(data)}))
+def main():
+    t0 = time.perf_counter()
+    import pandas as pd
+    from loopml.models import load_model
+    model = load_model(sys.argv[1], expected_digest=sys.argv[3] or None)
+    load_s = time.perf_counter() - t0
+    data = pd.read_pickle(sys.argv[2])
+    score = model.predict_proba if model.has_proba else model.predict
+    row = data.head(1)
+    score(row)
+    single = []
+    for i in range(int(sys.argv[4])):
+        t = time.perf_counter()
+        score(data.iloc[[i % len(data)]])
+        single.append(time.perf_counter() - t)
+    batch = []
+    for _ in range(5):
+        t = time.perf_counter(); score(data); batch.append(time.perf_counter() - t)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"load_s": load_s, "single": single, "batch": batch, "peak_kib": peak,
+                      "batch_rows": len(data)}))
+try:
+    main()
+except Exception as exc:  # one line: loopml errors put their hint on a second line
+    text = str(exc).splitlines()
+    sys.exit(f"{type(exc).__name__}: {text[0] if text else ''}")
 """
 
 
