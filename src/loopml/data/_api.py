@@ -1,13 +1,14 @@
 """The module-level SDK: each function runs on the current workspace's :class:`DataRepo`.
 
-Pass ``repo=`` to use another (for example ``DataRepo.for_workspace(ws)``).
+Pass ``repo=`` to use another (for example ``DataRepo.for_workspace(ws)``). Profiles,
+diffs and schemas (pyarrow, pydantic) are imported by the functions that use them, so
+committing plain files loads neither.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from loopml.data import _inspect, _saved
 from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
 from loopml.workspace import current_workspace
 
@@ -149,6 +150,8 @@ def profile(ref: str, path: str | None = None, *, repo: DataRepo | None = None) 
         path: Table file inside the version.
         repo: Repo to use.
     """
+    from loopml.data import _inspect  # pyarrow and schemas load on use
+
     return _inspect.target_profile(repo or repo_for(), ref, path)
 
 
@@ -169,6 +172,8 @@ def diff(
         path: Table file to compare (default: changed tables).
         repo: Repo to use.
     """
+    from loopml.data import _inspect  # pyarrow and schemas load on use
+
     return _inspect.diff(repo or repo_for(), old, new, key=key, path=path)
 
 
@@ -180,6 +185,8 @@ def infer_schema(target: str, *, path: str | None = None, repo: DataRepo | None 
         path: Table file inside the version.
         repo: Repo to use.
     """
+    from loopml.data import _inspect  # pyarrow and schemas load on use
+
     return _inspect.infer(repo or repo_for(), target, path)
 
 
@@ -191,6 +198,8 @@ def save_schema(ref: str, schema: Schema, *, repo: DataRepo | None = None) -> Da
         schema: The schema.
         repo: Repo to use.
     """
+    from loopml.data import _saved  # pyarrow and schemas load on use
+
     return _saved.save_schema(repo or repo_for(), ref, schema)
 
 
@@ -201,6 +210,8 @@ def list_schemas(name: str, *, repo: DataRepo | None = None) -> list[DatasetSche
         name: Dataset name.
         repo: Repo to use.
     """
+    from loopml.data import _saved  # pyarrow and schemas load on use
+
     return _saved.list_schemas(repo or repo_for(), name)
 
 
@@ -215,6 +226,8 @@ def get_schema(ref: str, *, repo: DataRepo | None = None) -> Schema:
         InvalidReference: ``ref`` is neither form.
         NotFound: No such dataset, no saved schema, or no schema N.
     """
+    from loopml.data import _saved  # pyarrow and schemas load on use
+
     return _saved.get_saved_schema(repo or repo_for(), ref)[1]
 
 
@@ -235,6 +248,8 @@ def validate(
         path: Table file inside the version.
         repo: Repo to use.
     """
+    from loopml.data import _inspect  # pyarrow and schemas load on use
+
     return _inspect.validate(repo or repo_for(), ref, schema, reference=reference, path=path)
 
 
