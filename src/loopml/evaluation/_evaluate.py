@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from loopml.entities import LineageEdge
 from loopml.errors import InvalidInput, NotFound
 from loopml.evaluation._analysis import leakage as find_leakage
 from loopml.evaluation._analysis import partial_dependence, permutation_importance
@@ -26,6 +25,7 @@ from loopml.evaluation._robustness import behaviour_tests
 from loopml.evaluation._robustness import robustness as run_robustness
 from loopml.evaluation._slices import fairness, parse_slices
 from loopml.ids import ModelUri, ObjectRef
+from loopml.lineage import ObjectKind, Relation, link
 from loopml.models import LoadedModel, load_model, resolve
 from loopml.workspace import current_workspace
 
@@ -350,4 +350,4 @@ def _record(
     report.evaluation_id, report.report_digest = evaluation.id, report_digest
     subject = ObjectRef("model_version", version.id) if version is not None else source
     if subject is not None:  # a version, or the run whose model was evaluated (runs:/)
-        db.add_edges([LineageEdge(subject, ObjectRef("evaluation", evaluation.id), "evaluated")])
+        link(subject, ObjectRef(ObjectKind.EVALUATION, evaluation.id), Relation.EVALUATED, store=db)
