@@ -81,7 +81,9 @@ def test_refs_and_edges_made_from_members_equal_parsed_ones() -> None:
 def test_recorded_values_in_the_database_are_unchanged(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     with SqlStore(f"sqlite:///{db}") as store:
-        link(ObjectRef(ObjectKind.DATASET_VERSION, "d1"), "run:r1", Relation.TRAINED_ON, store=store)
+        link(
+            ObjectRef(ObjectKind.DATASET_VERSION, "d1"), "run:r1", Relation.TRAINED_ON, store=store
+        )
         assert record([], store=store) == []
         # A relation of the user's own is still a plain name, as before.
         link("run:r1", "run:r2", "calibrated_on", store=store)

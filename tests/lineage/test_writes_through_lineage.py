@@ -65,9 +65,7 @@ def violations(source: str, filename: str) -> list[str]:
 
 def _modules() -> list[Path]:
     return [
-        path
-        for path in sorted(SRC.rglob("*.py"))
-        if path.relative_to(SRC).parts[0] not in EXEMPT
+        path for path in sorted(SRC.rglob("*.py")) if path.relative_to(SRC).parts[0] not in EXEMPT
     ]
 
 
