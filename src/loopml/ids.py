@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
 from loopml.errors import InvalidReference
@@ -22,26 +23,33 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
-#: Object kinds loopml records; lineage and the audit log speak in these.
-OBJECT_KINDS: Final = frozenset(
-    {
-        "alert",
-        "artifact",
-        "audit_event",
-        "dataset",
-        "dataset_version",
-        "deployment",
-        "evaluation",
-        "model",
-        "model_version",
-        "monitor_window",
-        "pipeline_run",
-        "run",
-        "step_run",
-        "trigger",
-        "trigger_event",
-    }
-)
+
+class ObjectKind(StrEnum):
+    """Kinds of object loopml records; lineage and the audit log speak in these.
+
+    The values are the strings stored in the database (``lineage_edges.src_kind`` ...), so
+    they never change; an :class:`ObjectRef` keeps its kind as that plain string.
+    """
+
+    ALERT = "alert"
+    ARTIFACT = "artifact"  #: a content-addressed blob (``artifact:<sha256>``)
+    AUDIT_EVENT = "audit_event"
+    DATASET = "dataset"
+    DATASET_VERSION = "dataset_version"
+    DEPLOYMENT = "deployment"
+    EVALUATION = "evaluation"
+    MODEL = "model"
+    MODEL_VERSION = "model_version"
+    MONITOR_WINDOW = "monitor_window"
+    PIPELINE_RUN = "pipeline_run"
+    RUN = "run"
+    STEP_RUN = "step_run"
+    TRIGGER = "trigger"
+    TRIGGER_EVENT = "trigger_event"
+
+
+#: The values of :class:`ObjectKind` (kept for callers that test membership of a string).
+OBJECT_KINDS: Final = frozenset(kind.value for kind in ObjectKind)
 
 
 _id_lock = threading.Lock()
@@ -89,16 +97,16 @@ def check_digest(value: str) -> str:
     return digest
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, repr=False)
 class ObjectRef:
     """A typed reference to any object loopml records, written ``kind:id``.
 
     Args:
-        kind: One of :data:`OBJECT_KINDS`.
+        kind: An :class:`ObjectKind` (or its string); kept as the plain string.
         id: The object's id (or digest, for artifacts).
     """
 
-    kind: str
+    kind: ObjectKind | str
     id: str
 
     def __post_init__(self) -> None:
@@ -108,6 +116,8 @@ class ObjectRef:
                 hint=f"Use one of: {', '.join(sorted(OBJECT_KINDS))}.",
                 kind=self.kind,
             )
+        if type(self.kind) is not str:  # an ObjectKind: store the plain value, as parsed
+            object.__setattr__(self, "kind", str(self.kind))
         if not self.id or len(self.id) > 200 or any(c.isspace() for c in self.id):
             raise InvalidReference(
                 f"invalid object id {self.id!r} for kind {self.kind!r}",
@@ -134,6 +144,9 @@ class ObjectRef:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.id}"
+
+    def __repr__(self) -> str:
+        return f"ObjectRef(kind={self.kind!r}, id={self.id!r})"
 
 
 @dataclass(frozen=True, order=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from loopml.data import _inspect, _saved
 from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
+from loopml.entities import Relation
 from loopml.workspace import current_workspace
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ def validate(
 def record_use(
     version_ref: str | ObjectRef,
     consumer_ref: str | ObjectRef,
-    relation: str = "input",
+    relation: Relation | str = Relation.INPUT,
     *,
     repo: DataRepo | None = None,
 ) -> LineageEdge:
@@ -250,7 +251,7 @@ def record_use(
     Args:
         version_ref: ``NAME@REF`` or ``dataset_version:<id>``.
         consumer_ref: e.g. ``run:<id>`` or an ObjectRef.
-        relation: Edge relation (default ``input``).
+        relation: Edge relation (default ``Relation.INPUT``, stored as ``input``).
         repo: Repo to use.
     """
     return (repo or repo_for()).record_use(version_ref, consumer_ref, relation)

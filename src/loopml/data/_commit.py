@@ -19,20 +19,23 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loopml import lineage
 from loopml.data._formats import read_table, table_format, write_table
 from loopml.data._manifest import Entry, Manifest, Source, StatCache, collect
 from loopml.data._pii import PiiFinding, redact, scan_table
 from loopml.data._profile import profile_table
 from loopml.data._refs import check_name
-from loopml.entities import Dataset, DatasetVersion, LineageEdge, PiiPolicy
+from loopml.entities import Dataset, DatasetVersion, PiiPolicy
 from loopml.errors import Conflict, NotFound, ValidationFailed
 from loopml.ids import ObjectRef
+from loopml.lineage import ObjectKind, Relation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
     from loopml.artifacts import ArtifactStore
+    from loopml.entities import LineageEdge
     from loopml.store import Store
 
 
@@ -63,10 +66,6 @@ def _read(source: Source) -> bytes:
         return handle.read()
 
 
-#: Relation of the lineage edge ``artifact:<original digest> -> dataset_version:<id>``.
-REDACTED = "redacted"
-
-
 def _dataset(store: Store, name: str) -> Dataset | None:
     try:
         return store.get_dataset(name)
@@ -77,10 +76,10 @@ def _dataset(store: Store, name: str) -> Dataset | None:
 def redaction_edges(version_id: str, manifest: Manifest) -> list[LineageEdge]:
     """One ``redacted`` edge per stored-redacted file: from the digest of the original,
     unredacted file (whose bytes are not stored) to the version."""
-    dst = ObjectRef("dataset_version", version_id)
+    dst = ObjectRef(ObjectKind.DATASET_VERSION, version_id)
     redacted = [(p, e.source) for p, e in manifest.files.items() if e.redacted and e.source]
     return [
-        LineageEdge(ObjectRef("artifact", source), dst, REDACTED)
+        lineage.edge(ObjectRef(ObjectKind.ARTIFACT, source), dst, Relation.REDACTED)
         for _, source in sorted(redacted)
         if source
     ]
@@ -213,7 +212,7 @@ def commit_files(
         cache.save()
         edges = redaction_edges(head_version.id, parent)
         if edges:  # idempotent: repairs a crash between the version row and its edges
-            store.add_edges(edges)
+            lineage.record(edges, store=store)
         return head_version, False
     digests = artifacts.put_many([s.path for s in to_store])
     for source, digest in zip(to_store, digests, strict=True):
@@ -244,7 +243,7 @@ def commit_files(
         cache.save()
         edges = redaction_edges(head_version.id, manifest)
         if edges:  # idempotent: repairs a crash between the version row and its edges
-            store.add_edges(edges)
+            lineage.record(edges, store=store)
         return head_version, False
     artifacts.put(body)
     meta: dict[str, Any] = {"pii_policy": effective.value}
@@ -275,5 +274,5 @@ def commit_files(
     cache.save()
     edges = redaction_edges(recorded.id, manifest)
     if edges:
-        store.add_edges(edges)
+        lineage.record(edges, store=store)
     return recorded, True

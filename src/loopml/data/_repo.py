@@ -11,23 +11,25 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from loopml import lineage
 from loopml.data._commit import commit_files
 from loopml.data._formats import read_table, table_format
 from loopml.data._manifest import FileDiff, Manifest, diff_manifests
 from loopml.data._refs import check_name, resolve
-from loopml.entities import DatasetRef, DatasetVersion, LineageEdge, PiiPolicy, RefKind
+from loopml.entities import DatasetRef, DatasetVersion, PiiPolicy, RefKind
 from loopml.errors import InvalidInput, NotFound
 from loopml.ids import ObjectRef
+from loopml.lineage import ObjectKind, Relation
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from loopml.artifacts import ArtifactReader, ArtifactStore
-    from loopml.entities import Dataset
+    from loopml.entities import Dataset, LineageEdge
     from loopml.store import Store
     from loopml.workspace import Workspace
 
-KIND = "dataset_version"
+KIND = ObjectKind.DATASET_VERSION
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,10 @@ class DataRepo:
         return self.store.set_ref(dataset.id, check_name("tag", tag), RefKind.TAG, version.id)
 
     def record_use(
-        self, ref: str | ObjectRef, consumer: str | ObjectRef, relation: str = "input"
+        self,
+        ref: str | ObjectRef,
+        consumer: str | ObjectRef,
+        relation: Relation | str = Relation.INPUT,
     ) -> LineageEdge:
         """Record that ``consumer`` (a run, pipeline run, model version...) read a version."""
         src = (
@@ -201,9 +206,7 @@ class DataRepo:
             )
         )
         dst = consumer if isinstance(consumer, ObjectRef) else ObjectRef.parse(consumer)
-        edge = LineageEdge(src, dst, relation)
-        self.store.add_edges([edge])
-        return edge
+        return lineage.link(src, dst, relation, store=self.store)
 
     # -- reading -------------------------------------------------------------------------
 

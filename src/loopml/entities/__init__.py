@@ -11,7 +11,7 @@ from loopml.entities.dataset import (
     RefKind,
 )
 from loopml.entities.evaluation import Evaluation
-from loopml.entities.lineage import LineageEdge, LineageNode
+from loopml.entities.lineage import LineageEdge, LineageNode, Relation
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
 from loopml.entities.pipeline import (
     Lease,
@@ -53,6 +53,7 @@ __all__ = [
     "PromotionRequest",
     "RefKind",
     "RegisteredModel",
+    "Relation",
     "RequestStatus",
     "Run",
     "RunArtifact",

@@ -11,10 +11,12 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loopml import lineage
 from loopml.artifacts import ArtifactStore
-from loopml.entities import LineageEdge, PipelineRun, PipelineStatus, StepRun, StepStatus
+from loopml.entities import PipelineRun, PipelineStatus, StepRun, StepStatus
 from loopml.errors import Conflict, InvalidInput, InvalidPipeline, PipelineFailed
 from loopml.ids import ObjectRef, new_id
+from loopml.lineage import ObjectKind, Relation
 from loopml.pipelines import _materialisers as mats
 from loopml.pipelines._definition import Pipeline
 from loopml.pipelines._executors import Executor, LocalExecutor
@@ -263,11 +265,13 @@ def run_pipeline(
         }
         store.create_pipeline_run(run, list(steps.values()))
         store.acquire_lease(f"pipeline_run:{run.id}", owner, LEASE_TTL_S)
-        store.add_edges(
+        pipeline_ref = ObjectRef(ObjectKind.PIPELINE_RUN, run.id)
+        lineage.record(
             [
-                LineageEdge(ObjectRef("pipeline_run", run.id), ObjectRef("step_run", s.id), "step")
+                lineage.edge(pipeline_ref, ObjectRef(ObjectKind.STEP_RUN, s.id), Relation.STEP)
                 for s in steps.values()
-            ]
+            ],
+            store=store,
         )
         return _go(
             graph,

@@ -7,9 +7,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.entities import LineageEdge
+from loopml import lineage
 from loopml.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loopml.ids import ModelUri, ObjectRef, SemVer
+from loopml.lineage import ObjectKind, Relation
 from loopml.models import (
     lookup_version,
     push_model,
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from loopml.workspace import Workspace
 
 _MAX_SEMVER_RETRIES = 5
-#: Lineage relation of a model file's blob to the version that needs it.
-FILE_OF = "file_of"
 
 
 def create_model(
@@ -185,19 +184,21 @@ def register_model(
                 raise
     else:  # pragma: no cover - needs more concurrent registrations than retries
         raise Conflict(f"could not assign a version to {name!r}: too many concurrent writers")
-    ref = ObjectRef("model_version", created.id)
-    edges = [LineageEdge(ObjectRef("artifact", manifest_digest), ref, "stored_as")]
+    ref = ObjectRef(ObjectKind.MODEL_VERSION, created.id)
+    edges = [lineage.edge(ObjectRef(ObjectKind.ARTIFACT, manifest_digest), ref, Relation.STORED_AS)]
     # One edge per file: the blobs may be shared with run artifacts (a runs:/ model has the
     # same bytes), and `runs gc` frees only blobs no lineage edge names.
     edges += [
-        LineageEdge(ObjectRef("artifact", digest), ref, FILE_OF)
+        lineage.edge(ObjectRef(ObjectKind.ARTIFACT, digest), ref, Relation.FILE_OF)
         for digest in sorted({entry.sha256 for entry in manifest.files.values()})
     ]
     if gates_digest is not None:
-        edges.append(LineageEdge(ObjectRef("artifact", gates_digest), ref, "gates"))
+        edges.append(
+            lineage.edge(ObjectRef(ObjectKind.ARTIFACT, gates_digest), ref, Relation.GATES)
+        )
     if run_id is not None:
-        edges.append(LineageEdge(ObjectRef("run", run_id), ref, "produced"))
-    db.add_edges(edges)
+        edges.append(lineage.edge(ObjectRef(ObjectKind.RUN, run_id), ref, Relation.PRODUCED))
+    lineage.record(edges, store=db)
     return created
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.entities import LineageEdge, Run, RunArtifact, RunStatus
+from loopml.entities import LineageEdge, Relation, Run, RunArtifact, RunStatus
 from loopml.errors import InvalidInput
-from loopml.ids import ObjectRef
+from loopml.ids import ObjectKind, ObjectRef
+from loopml.lineage import link
 from loopml.tracking._model import model_path, save_into
 
 if TYPE_CHECKING:
@@ -341,17 +342,17 @@ class ActiveRun:
             signature=saved.signature,
         )
 
-    def log_input(self, ref: ObjectRef | str, relation: str = "input") -> LineageEdge:
+    def log_input(
+        self, ref: ObjectRef | str, relation: Relation | str = Relation.INPUT
+    ) -> LineageEdge:
         """Record that this run read ``ref`` (e.g. a dataset version): a lineage edge to the run.
 
         Args:
             ref: ``ObjectRef`` or ``"kind:id"``, e.g. ``"dataset_version:0193..."``.
-            relation: The edge's relation (default ``"input"``).
+            relation: The edge's relation (default ``Relation.INPUT``, stored as ``input``).
         """
         src = ref if isinstance(ref, ObjectRef) else ObjectRef.parse(ref)
-        edge = LineageEdge(src, ObjectRef("run", self.id), relation)
-        self._client.store.add_edges([edge])
-        return edge
+        return link(src, ObjectRef(ObjectKind.RUN, self.id), relation, store=self._client.store)
 
     # -- life cycle ----------------------------------------------------------------------
 
