@@ -83,9 +83,9 @@ class _Context:
 def _unwrap(model: Any) -> None:
     """Take MLflow's validation wrapper off ``predict`` (it calls MLflow internals)."""
     cls = type(model)
-    predict = cls.__dict__.get("predict")
+    predict: Any = cls.__dict__.get("predict")
     if getattr(predict, "_is_pyfunc", False) and hasattr(predict, "__wrapped__"):
-        cls.predict = predict.__wrapped__  # type: ignore[attr-defined]
+        cls.predict = predict.__wrapped__
 
 
 class MlflowPythonModel:

@@ -77,8 +77,7 @@ class _Source:
             flags = " ".join(f"--trust {name}" for name in missing)
             raise InvalidInput(
                 f"{path} needs type(s) outside skops' trusted defaults: {', '.join(missing)}",
-                hint=f"If you trust where the model came from, pass {flags} "
-                "(trust= in Python).",
+                hint=f"If you trust where the model came from, pass {flags} (trust= in Python).",
                 untrusted=missing,
             )
         return sio.load(path, trusted=list(needed))
