@@ -111,51 +111,62 @@ def test_trusted_types_are_kept_for_later_loads(mlflow_models, cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_untrusted_types_and_pickles_are_refused_with_the_flag_to_pass(
+def test_cli_refuses_untrusted_types_and_pickles_with_the_flag_to_pass(
     mlflow_models, cli, tmp_path
 ):
     home = tmp_path / "home"
-    tree = mlflow_models.model("sklearn_tree")
-    # MLflow lists the tree type in the MLmodel file; loopml does not take the file's word.
-    mlmodel = yaml.safe_load((tree / "MLmodel").read_text())
-    assert mlmodel["flavors"]["sklearn"]["skops_trusted_types"] == [TREE]
 
-    def refused(source: Path, *flags: str) -> str:
-        done = cli("--home", str(home), "models", "import", str(source), "--name", "x", *flags)
+    def refused(kind: str) -> str:
+        source = mlflow_models.model(kind)
+        done = cli("--home", str(home), "models", "import", str(source), "--name", "x")
         assert done.returncode == 2, (done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
         return done.stderr
 
-    for flags in ((), ("--trust", "sklearn.linear_model.Ridge"), ("--trust-pickle",)):
-        err = refused(tree, *flags)
-        assert f"model.skops needs type(s) outside skops' trusted defaults: {TREE}" in err
-        assert f"pass --trust {TREE} " in err
-
-    pickled = mlflow_models.model("sklearn_cloudpickle")
-    for flags in ((), ("--trust", "sklearn.linear_model._ridge.Ridge")):
-        err = refused(pickled, *flags)
-        assert "model.pkl is a cloudpickle, which runs code when loaded" in err
-        assert "Pass --trust-pickle" in err
-    err = refused(mlflow_models.model("pyfunc"))
-    assert "python_model.pkl is a cloudpickle, which runs code when loaded" in err
-
-    if "lightgbm_sklearn" in mlflow_models.kinds:
-        some = ("--trust", LGBM_TYPES[0], "--trust", LGBM_TYPES[2])
-        err = refused(mlflow_models.model("lightgbm_sklearn"), *some)
-        assert f"trusted defaults: {LGBM_TYPES[1]}\n" in err
-        assert f"pass --trust {LGBM_TYPES[1]} (" in err
+    err = refused("sklearn_tree")
+    assert f"model.skops needs type(s) outside skops' trusted defaults: {TREE}\n" in err
+    assert f"pass --trust {TREE} (" in err
+    err = refused("sklearn_cloudpickle")
+    assert "model.pkl is a cloudpickle, which runs code when loaded\n" in err
+    assert "Pass --trust-pickle" in err
+    err = refused("pyfunc")
+    assert "python_model.pkl is a cloudpickle, which runs code when loaded\n" in err
     assert _registered(cli, home) == []
 
 
 @pytest.mark.slow
+def test_each_trust_unlocks_only_what_it_names(mlflow_models, tmp_path):
+    tree = mlflow_models.model("sklearn_tree")
+    # MLflow lists the tree type in the MLmodel file; loopml does not take the file's word.
+    mlmodel = yaml.safe_load((tree / "MLmodel").read_text())
+    assert mlmodel["flavors"]["sklearn"]["skops_trusted_types"] == [TREE]
+    for kwargs in ({}, {"trust": ["sklearn.linear_model.Ridge"]}, {"trust_pickle": True}):
+        with pytest.raises(InvalidInput, match="outside skops' trusted defaults") as caught:
+            import_mlflow_model(tree, tmp_path / "out", **kwargs)
+        assert caught.value.fields["untrusted"] == [TREE]
+    with pytest.raises(InvalidInput, match="is a cloudpickle"):
+        import_mlflow_model(
+            mlflow_models.model("sklearn_cloudpickle"),
+            tmp_path / "out",
+            trust=["sklearn.linear_model._ridge.Ridge"],
+        )
+    if "lightgbm_sklearn" in mlflow_models.kinds:
+        with pytest.raises(InvalidInput, match="trusted defaults: lightgbm.basic.Booster\n"):
+            import_mlflow_model(
+                mlflow_models.model("lightgbm_sklearn"),
+                tmp_path / "out",
+                trust=[LGBM_TYPES[0], LGBM_TYPES[2]],
+            )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
 def test_python_api_takes_a_trust_list(mlflow_models, tmp_path):
-    source = mlflow_models.model("sklearn_tree")
-    with pytest.raises(InvalidInput, match="outside skops' trusted defaults") as caught:
-        import_mlflow_model(source, tmp_path / "refused")
-    assert caught.value.fields["untrusted"] == [TREE]
-    assert not (tmp_path / "refused").exists()
-    saved = import_mlflow_model(source, tmp_path / "out", trust=[TREE])
+    saved = import_mlflow_model(
+        mlflow_models.model("sklearn_tree"), tmp_path / "out", trust=[TREE, "unused.Type"]
+    )
     model = load_model(saved.path)
+    assert model.manifest.metadata["mlflow_flavor"] == "sklearn"
     np.testing.assert_array_equal(
         model.predict(mlflow_models.data), mlflow_models.expected("sklearn_tree")
     )
