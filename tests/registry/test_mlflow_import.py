@@ -226,3 +226,22 @@ def test_not_an_mlflow_directory_is_refused(cli, tmp_path):
     assert done.returncode == 2
     assert "is not an MLflow model directory" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_pickled_model_skops_cannot_read_back_is_refused(tmp_path):
+    import cloudpickle
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X = np.arange(12, dtype="float64").reshape(6, 2)
+    model = make_pipeline(FunctionTransformer(lambda x: x * 2), Ridge()).fit(X, X[:, 0])
+    folder = _mlmodel(
+        tmp_path / "m",
+        {"sklearn": {"pickled_model": "model.pkl", "serialization_format": "cloudpickle"}},
+    )
+    (folder / "model.pkl").write_bytes(cloudpickle.dumps(model))
+    with pytest.raises(InvalidInput, match="cannot be stored with skops") as caught:
+        import_mlflow_model(folder, tmp_path / "out", trust_pickle=True)
+    assert "not a lambda" in caught.value.hint
+    assert not (tmp_path / "out").exists()

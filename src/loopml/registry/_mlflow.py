@@ -37,6 +37,7 @@ class _Source:
         self.root = root
         self.trust = trust
         self.trust_pickle = trust_pickle
+        self.unpickled = False
 
     def file(self, name: Any, what: str) -> Path:
         """A file the MLmodel names, refused when it is missing or outside the directory."""
@@ -90,6 +91,7 @@ class _Source:
                 hint="Pass --trust-pickle (trust_pickle=True in Python) if you trust where "
                 "the model came from.",
             )
+        self.unpickled = True
         try:
             with open(path, "rb") as handle:
                 return pickle.load(handle)
@@ -187,6 +189,26 @@ def _python_function(src: _Source, section: dict[str, Any]) -> tuple[Any, str]:
     return MlflowPythonModel(path.read_bytes(), section.get("model_config")), "python_function"
 
 
+def _check_skops_round_trip(model: Any, path: Path) -> None:
+    """Refuse an unpickled estimator that skops would write but could not read back.
+
+    loopml stores scikit-learn models with skops; skops writes a reference to a function
+    it cannot import again (a lambda, a function defined in a notebook) and fails on load.
+    """
+    import skops.io as sio
+
+    try:
+        data = sio.dumps(model)
+        sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    except Exception as exc:
+        raise InvalidInput(
+            f"{path}: the model cannot be stored with skops, which could not read it back "
+            f"({type(exc).__name__}: {exc})",
+            hint="Use functions importable by name (module level, not a lambda or notebook "
+            "cell) in the model, then save it with MLflow again.",
+        ) from exc
+
+
 # MLmodel flavour -> reader, in the order they are preferred when a model has several.
 _READERS = {
     "sklearn": _sklearn,
@@ -228,7 +250,8 @@ def import_mlflow_model(
     model that runs without MLflow. A skops file loads only when every type it holds is
     among skops' trusted defaults or named in ``trust``; pickles (the ``pickle`` and
     ``cloudpickle`` formats and every ``python_model``) run code on load and need
-    ``trust_pickle=True``. MLflow's signature and input example are kept.
+    ``trust_pickle=True``; an unpickled estimator is re-saved with skops, and refused
+    when skops could not read it back. MLflow's signature and input example are kept.
 
     Args:
         path: The MLflow model directory (holding ``MLmodel``).
@@ -257,6 +280,8 @@ def import_mlflow_model(
         )
     source = _Source(root, frozenset(trust), trust_pickle)
     model, flavor = _READERS[name](source, flavors[name])
+    if flavor == "sklearn" and source.unpickled:
+        _check_skops_round_trip(model, root)
     signature = signature_from_mlmodel(mlmodel.get("signature"), str(root / "MLmodel"))
     example = example_from_mlmodel(root, mlmodel.get("saved_input_example_info"), signature)
     return save_model(
