@@ -347,16 +347,27 @@ def import_cmd(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="MLflow model directory (with MLmodel).")],
     name: Annotated[str, typer.Option("--name", help="Register it under this name.")],
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust",
+            metavar="TYPE",
+            help="Trust this type in a skops file beyond skops' defaults (repeatable).",
+        ),
+    ] = None,
     trust_pickle: Annotated[
-        bool, typer.Option("--trust-pickle", help="Allow unpickling the MLflow model.")
+        bool,
+        typer.Option("--trust-pickle", help="Allow unpickling (pickle, cloudpickle, pyfunc)."),
     ] = False,
 ) -> None:
-    """Import an MLflow model (sklearn / pyfunc-sklearn) and register it."""
+    """Import an MLflow model (sklearn, xgboost, lightgbm, pyfunc) and register it."""
     import tempfile
 
     from loopml.registry import import_mlflow_model, register_model
 
     with tempfile.TemporaryDirectory() as tmp, _session(ctx) as s:
-        saved = import_mlflow_model(path, Path(tmp) / "model", trust_pickle=trust_pickle)
+        saved = import_mlflow_model(
+            path, Path(tmp) / "model", trust=trust or (), trust_pickle=trust_pickle
+        )
         v = register_model(name, saved.path, description=f"imported from MLflow model {path}", **s)
     console.print(f"registered {v.model_name} version {v.number} ({v.semver})")
