@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+# Aliases that read as a version: fraud@latest beside fraud/latest, fraud@v3 beside fraud/3
+# (MLflow reserves the same names, so imported registries never hold them).
+_VERSION_LIKE = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
 
 def check_model_name(name: str) -> str:
@@ -46,6 +49,24 @@ def check_alias(alias: str) -> str:
         raise InvalidInput(
             f"invalid alias {alias!r}",
             hint="An alias is 1-64 letters, digits, '_' or '-', starting with a letter.",
+        )
+    return alias
+
+
+def check_new_alias(alias: str) -> str:
+    """Like :func:`check_alias`, and refuse a new alias that reads as a version.
+
+    Existing aliases of such names (made before this check) can still be moved away and
+    deleted.
+    """
+    check_alias(alias)
+    if _VERSION_LIKE.match(alias):
+        raise InvalidInput(
+            f"alias {alias!r} would read as a version: NAME@{alias} and NAME/"
+            f"{alias.lower().removeprefix('v')} could name different versions",
+            hint="'latest' and v<N> are reserved for versions; pick a name such as "
+            "'champion', 'staging' or 'release-3'.",
+            alias=alias,
         )
     return alias
 
@@ -381,7 +402,10 @@ class SqlModelStore:
         request_id: str | None = None,
     ) -> AliasMove:
         """Point ``alias`` at version ``number`` (None removes it), atomically, with history."""
-        check_alias(alias)
+        if number is None:
+            check_alias(alias)
+        else:
+            check_new_alias(alias)
         with self._db.write() as conn:
             model = self._lock_model(conn, name)
             current = conn.execute(
