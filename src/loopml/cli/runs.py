@@ -59,16 +59,16 @@ def _summary_json(s: MetricSummary) -> dict[str, Any]:
     }
 
 
-def _long(values: dict[str, str]) -> bool:
-    return any(len(v) > CELL_LIMIT for v in values.values())
+_LIST_LIMIT = 40  # the list's params column packs several k=v pairs into one cell
+
+
+def _long(values: dict[str, str], limit: int = CELL_LIMIT) -> bool:
+    return any(len(v) > limit for v in values.values())
 
 
 def _clipped_note(clipped: bool) -> None:
     if clipped:
-        console.print(
-            f"[dim]values over {CELL_LIMIT} characters are cut short (…); --json prints them "
-            "whole[/]"
-        )
+        console.print("[dim]long values are cut short (…); --json prints them whole[/]")
 
 
 @app.command("list")
@@ -131,13 +131,16 @@ def list_runs(
     for column in ("name", "status", "created (UTC)", "params", "metrics (latest)"):
         table.add_column(column, overflow="fold")
     for r in runs:
-        params = ", ".join(f"{clip(k)}={clip(v)}" for k, v in list(r.params.items())[:6])
+        params = ", ".join(
+            f"{clip(k, _LIST_LIMIT)}={clip(v, _LIST_LIMIT)}" for k, v in list(r.params.items())[:6]
+        )
         shown = ", ".join(
-            f"{clip(k)}={v.latest:.4g}" for k, v in list(metrics.get(r.id, {}).items())[:6]
+            f"{clip(k, _LIST_LIMIT)}={v.latest:.4g}"
+            for k, v in list(metrics.get(r.id, {}).items())[:6]
         )
         table.add_row(r.id, clip(r.name), r.status.value, _when(r.created_at_ms), params, shown)
     console.print(table)
-    _clipped_note(any(_long(r.params) or len(r.name) > CELL_LIMIT for r in runs))
+    _clipped_note(any(_long(r.params, _LIST_LIMIT) or len(r.name) > CELL_LIMIT for r in runs))
 
 
 @app.command("show")

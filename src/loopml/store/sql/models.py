@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from loopml.entities import AliasMove, ModelEvent, ModelVersion, RegisteredModel, RequestStatus
+from loopml.entities import (
+    MAX_KEY_LENGTH,
+    MAX_TAG_LENGTH,
+    AliasMove,
+    ModelEvent,
+    ModelVersion,
+    RegisteredModel,
+    RequestStatus,
+)
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import SemVer, check_digest, new_id
 from loopml.store.sql import tables as t
@@ -76,6 +84,13 @@ def _tags(tags: Mapping[str, str] | None) -> dict[str, str]:
     for key, value in out.items():
         if not isinstance(key, str) or not key or not isinstance(value, str):
             raise InvalidInput(f"invalid tag {key!r}={value!r}", hint="Tags map text to text.")
+        if len(key) > MAX_KEY_LENGTH or len(value) > MAX_TAG_LENGTH:
+            raise InvalidInput(
+                f"tag {key[:40]!r} is too long: a key of {len(key):,} characters (limit "
+                f"{MAX_KEY_LENGTH}) and a value of {len(value):,} (limit {MAX_TAG_LENGTH:,})",
+                hint="Keep long text in the model's description or card details instead.",
+                key=key,
+            )
     return out
 
 
