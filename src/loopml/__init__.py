@@ -23,15 +23,17 @@ if TYPE_CHECKING:
         store,
         tracking,
         tuning,
+        workspace,
     )
     from loopml.artifacts import ArtifactStore
     from loopml.config import Settings, load_settings
     from loopml.evaluation import evaluate
     from loopml.ids import ObjectRef
     from loopml.pipelines import pipeline, step
-    from loopml.store import open_store, use_store
+    from loopml.store import open_store
     from loopml.tracking import TrackingClient, active_run, autolog, start_run
     from loopml.tuning import cross_validate, tune
+    from loopml.workspace import Workspace, current_workspace, use_store, use_workspace
 
 _LAZY = {
     "ArtifactStore": "loopml.artifacts:ArtifactStore",
@@ -58,7 +60,11 @@ _LAZY = {
     "tracking": "loopml.tracking",
     "tune": "loopml.tuning:tune",
     "tuning": "loopml.tuning",
-    "use_store": "loopml.store:use_store",
+    "use_store": "loopml.workspace:use_store",
+    "use_workspace": "loopml.workspace:use_workspace",
+    "Workspace": "loopml.workspace:Workspace",
+    "current_workspace": "loopml.workspace:current_workspace",
+    "workspace": "loopml.workspace",
 }
 
 __all__ = [
@@ -66,11 +72,13 @@ __all__ = [
     "ObjectRef",
     "Settings",
     "TrackingClient",
+    "Workspace",
     "__version__",
     "active_run",
     "artifacts",
     "autolog",
     "cross_validate",
+    "current_workspace",
     "data",
     "datasets",
     "evaluate",
@@ -88,6 +96,8 @@ __all__ = [
     "tune",
     "tuning",
     "use_store",
+    "use_workspace",
+    "workspace",
 ]
 
 

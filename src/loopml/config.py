@@ -127,6 +127,22 @@ class Settings:
         """The acting user's roles, parsed from the comma-separated setting."""
         return tuple(r.strip() for r in self.roles_value.split(",") if r.strip())
 
+    def to_spec(self) -> dict[str, Any]:
+        """The configured values as plain JSON-able data (see :func:`settings_from_spec`)."""
+        return {
+            "home": str(self.home),
+            "db_url": self.db_url_value,
+            "artifact_url": self.artifact_url_value,
+            "busy_timeout_s": self.busy_timeout_s,
+            "auto_migrate": self.auto_migrate,
+            "user": self.user_value,
+            "roles": self.roles_value,
+            "executor": self.executor,
+            "dask_address": self.dask_address,
+            "price_cpu_hour": self.price_cpu_hour,
+            "price_gpu_hour": self.price_gpu_hour,
+        }
+
     def describe(self) -> list[tuple[str, str, Source]]:
         """Return ``(name, value, source)`` for every setting, derived values included."""
         values: dict[str, object] = {
@@ -263,4 +279,33 @@ def load_settings(
         price_cpu_hour=values.price_cpu_hour,
         price_gpu_hour=values.price_gpu_hour,
         sources=sources,
+    )
+
+
+def settings_from_spec(spec: Mapping[str, Any]) -> Settings:
+    """Rebuild the Settings :meth:`Settings.to_spec` wrote, reading no file or variable.
+
+    Raises:
+        ConfigError: A key is unknown or a value invalid.
+    """
+    unknown = sorted(set(spec) - set(FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}", hint=f"Use {FIELDS}.")
+    try:
+        values = _Values.model_validate(dict(spec))
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings spec: {exc.errors()[0]['msg']}") from exc
+    return Settings(
+        home=Path(values.home),
+        db_url_value=values.db_url,
+        artifact_url_value=values.artifact_url,
+        busy_timeout_s=values.busy_timeout_s,
+        auto_migrate=values.auto_migrate,
+        user_value=values.user,
+        roles_value=values.roles,
+        executor=values.executor,
+        dask_address=values.dask_address,
+        price_cpu_hour=values.price_cpu_hour,
+        price_gpu_hour=values.price_gpu_hour,
+        sources=dict.fromkeys(spec, "argument"),
     )

@@ -9,6 +9,7 @@ loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
     │   ├── ConfigError                            malformed loopml.toml / LOOPML_* value
     │   └── InvalidReference                       a malformed id, URI or ObjectRef
     ├── NotFound (LookupError)                     the named object does not exist
+    │   ├── HomeNotFound                           a read-only command's home has no store
     │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
     ├── Conflict                                   the object changed or exists already
     ├── CheckFailed                                exit 1: a check ran and said no
@@ -89,6 +90,23 @@ class NotFound(LoopmlError, LookupError):
         super().__init__(f"{kind} {ident!r} not found", hint=hint, kind=kind, ident=ident)
         self.kind = kind
         self.ident = ident
+
+
+class HomeNotFound(NotFound):
+    """A read-only command named a loopml home that holds no store yet.
+
+    Args:
+        home: The folder that was looked in.
+    """
+
+    def __init__(self, home: str) -> None:
+        super().__init__(
+            "loopml home",
+            home,
+            hint="Check --home / LOOPML_HOME, or create it with `loopml init` (commands "
+            "that write, such as `loopml data commit`, create it on first use).",
+        )
+        self.home = home
 
 
 class Conflict(LoopmlError):

@@ -1,9 +1,13 @@
 """Plugin tables: name -> ``"module:attr"``, resolved lazily.
 
-A heavy optional dependency (Dask, ...) is imported only when its plugin is selected; a
-missing one raises :class:`~loopml.errors.MissingExtra` naming the extra to install.
-Third-party packages add entries through entry points (group ``loopml.<kind>``, e.g.
-``loopml.executors``).
+Every name -> implementation table lives here, so a dependency that points up the layers
+(a lower layer calling code of a higher one, such as ``models`` resolving ``runs:/`` URIs
+through ``tracking``) is declared in one visible place instead of a string hidden inside a
+capability; ``tests/test_plugins.py`` checks that each entry imports and respects the
+layer order. A heavy optional dependency (Dask, ...) is imported only when its plugin is
+selected; a missing one raises :class:`~loopml.errors.MissingExtra` naming the extra to
+install. Third-party packages add entries through entry points (group ``loopml.<kind>``,
+e.g. ``loopml.executors``) or at run time with :func:`register`.
 """
 
 from __future__ import annotations
@@ -21,12 +25,33 @@ BUILTIN: Final[dict[str, dict[str, tuple[str, str | None, str | None]]]] = {
         "local": ("loopml.pipelines:LocalExecutor", None, None),
         "dask": ("loopml.pipelines:DaskExecutor", "dask", "distributed"),
     },
+    # Model URI schemes -> (ModelUri, Workspace) -> ResolvedModel.
+    "uri_resolvers": {
+        "models": ("loopml.models._uri:resolve_registered", None, None),
+        "runs": ("loopml.tracking:resolve_run_model", None, None),
+    },
 }
+
+#: Entries added at run time with :func:`register` (objects or ``"module:attr"``).
+_REGISTERED: dict[str, dict[str, Any]] = {}
+_LOADED: dict[tuple[str, str], Any] = {}
+
+
+def register(kind: str, name: str, target: Any) -> None:
+    """Add or replace the plugin ``name`` of ``kind`` for this process.
+
+    Args:
+        kind: Plugin kind, e.g. ``"uri_resolvers"``.
+        name: Plugin name.
+        target: The object, or its ``"module:attr"`` (imported on first use).
+    """
+    _REGISTERED.setdefault(kind, {})[name] = target
+    _LOADED.pop((kind, name), None)
 
 
 def names(kind: str) -> list[str]:
     """Every plugin name of ``kind``: built-ins and entry points, sorted."""
-    found = set(BUILTIN.get(kind, {}))
+    found = set(BUILTIN.get(kind, {})) | set(_REGISTERED.get(kind, {}))
     found.update(ep.name for ep in importlib.metadata.entry_points(group=f"loopml.{kind}"))
     return sorted(found)
 
@@ -45,6 +70,13 @@ def load(kind: str, name: str) -> Any:
         InvalidInput: No plugin of that name is known.
         MissingExtra: The plugin needs an optional dependency that is not installed.
     """
+    if (kind, name) in _LOADED:
+        return _LOADED[(kind, name)]
+    registered = _REGISTERED.get(kind, {}).get(name)
+    if registered is not None:
+        loaded = _import(registered) if isinstance(registered, str) else registered
+        _LOADED[(kind, name)] = loaded
+        return loaded
     entry = BUILTIN.get(kind, {}).get(name)
     if entry is None:
         for ep in importlib.metadata.entry_points(group=f"loopml.{kind}"):
@@ -59,5 +91,11 @@ def load(kind: str, name: str) -> Any:
     target, extra, needs = entry
     if needs is not None and importlib.util.find_spec(needs) is None:
         raise MissingExtra(extra or needs, f"the {name!r} {kind[:-1]}")
+    loaded = _import(target)
+    _LOADED[(kind, name)] = loaded
+    return loaded
+
+
+def _import(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from loopml.config import load_settings
 from loopml.datasets import generate_transactions
 from tests.fixtures.cli import Cli
 
@@ -56,9 +57,11 @@ def test_log_shows_runs_that_used_a_version(cli: Cli, tmp_path: Path, tx: Path) 
     store = SqlStore(f"sqlite:///{tmp_path / '.loopml' / 'loopml.db'}")
     try:
         run = store.create_run(name="train")
-        from loopml.data import default_repo
+        from loopml.data import DataRepo
+        from loopml.workspace import Workspace
 
-        record_use("tx@main", f"run:{run.id}", repo=default_repo(store))
+        workspace = Workspace(load_settings(cwd=tmp_path, env={}), store=store)
+        record_use("tx@main", f"run:{run.id}", repo=DataRepo.for_workspace(workspace))
     finally:
         store.close()
     out = cli("data", "log", "tx")

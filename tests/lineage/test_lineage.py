@@ -11,8 +11,8 @@ import pytest
 from loopml.entities import LineageEdge
 from loopml.ids import ObjectRef
 from loopml.lineage import build_tree, downstream, link, upstream
-from loopml.store import use_store
 from loopml.store.sql import SqlStore
+from loopml.workspace import use_store
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -155,3 +155,28 @@ def with_tracking(n: int = 2, fail: bool = False) -> None:
     value = tracked(n)
     if fail:
         tracked_then_fails(value)
+
+
+@loopml.step
+def tracked_total(values: np.ndarray) -> int:
+    """Log into the ambient SDK (no store passed): it must land in the pipeline's home."""
+    total = int(values.sum())
+    with loopml.start_run(name="inside-step") as run:
+        run.log_metric("total", total)
+    return total
+
+
+@loopml.step
+def committed(values: np.ndarray, folder: str) -> str:
+    """Commit a file with the module-level data SDK from inside a step."""
+    path = Path(folder) / "values.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"value": values}).to_csv(path, index=False)
+    return loopml.data.commit("step-data", path, message="from a step").id
+
+
+@loopml.pipeline
+def ambient(n: int = 4, folder: str = "out") -> None:
+    values = numbers(n)
+    tracked_total(values)
+    committed(values, folder)

@@ -24,9 +24,7 @@ SUPPORTED = "sqlite:///PATH/TO/loopml.db (the embedded store) and postgresql+psy
         ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite"),
     ],
 )
-def test_an_unsupported_database_is_refused_naming_what_is_supported(
-    url: str, scheme: str
-) -> None:
+def test_an_unsupported_database_is_refused_naming_what_is_supported(url: str, scheme: str) -> None:
     with pytest.raises(ConfigError) as caught:
         SqlStore(url)
     err = caught.value

@@ -104,8 +104,7 @@ def test_param_and_tag_limits_name_the_limit_and_the_size(client: TrackingClient
         with pytest.raises(InvalidInput) as caught:
             run.log_param("k" * 300, 1)
         assert caught.value.message == (
-            f"param key {'k' * 40!r}... is 300 characters long, over the limit of "
-            f"{MAX_KEY_LENGTH}"
+            f"param key {'k' * 40!r}... is 300 characters long, over the limit of {MAX_KEY_LENGTH}"
         )
         with pytest.raises(InvalidInput, match="over the limit of 6,000"):
             client.start_run("child", params={"x": "y" * 6001}, parent=run)

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from loopml.config import load_settings
 from loopml.errors import InvalidInput, InvalidReference, NotFound
-from loopml.models import ResolveContext, Signature, load_model, resolve
+from loopml.models import Signature, load_model, resolve
 from loopml.tracking import TrackingClient
+from loopml.workspace import Workspace
 
 
 @pytest.fixture
@@ -34,10 +36,16 @@ def test_runs_uri_loads_through_load_model(
     assert loaded.digest == info.manifest_digest and loaded.uri == info.uri
     assert (loaded.predict(frame) == model.predict(frame)).all()
     assert loaded.input_example().shape == frame.shape
-    resolved = resolve(info.uri, ResolveContext(client.store, client.artifacts, tmp_path / "cache"))
+    workspace = Workspace(
+        load_settings(cwd=tmp_path, env={}),
+        store=client.store,
+        artifacts=client.artifacts,
+        cache_dir=tmp_path / "cache",
+    )
+    resolved = resolve(info.uri, workspace)
     assert str(resolved.ref) == f"run:{run.id}"
     assert resolved.manifest_digest == info.manifest_digest
-    assert resolved.path == tmp_path / "cache" / info.manifest_digest
+    assert resolved.path == tmp_path / "cache" / "models" / info.manifest_digest
 
 
 def test_explicit_signature_options_and_nested_name(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import traceback
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -47,7 +46,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     home: Annotated[
-        Path | None, typer.Option("--home", help="loopml home folder (overrides LOOPML_HOME).")
+        str | None, typer.Option("--home", help="loopml home folder (overrides LOOPML_HOME).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[
@@ -56,7 +55,15 @@ def root(
     ] = False,
 ) -> None:
     """loopml: the whole model lifecycle in one install."""
-    ctx.obj = CliState(home=home, debug=debug)
+    cli_state = CliState(home=home, debug=debug)
+    ctx.obj = cli_state
+    ctx.call_on_close(cli_state.close)
+    if ctx.invoked_subcommand is None or ctx.resilient_parsing:
+        return
+    from loopml.workspace import use_workspace
+
+    # Every capability the command calls without an explicit workspace uses this one.
+    ctx.with_resource(use_workspace(cli_state.workspace()))
 
 
 app.command("init")(home_cmd.init)

@@ -1,22 +1,22 @@
-"""What every command group shares: consoles, settings, JSON output, error rendering."""
+"""What every command group shares: consoles, the workspace, JSON output, error rendering."""
 
 from __future__ import annotations
 
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from loopml.config import Settings, load_settings
-from loopml.errors import LoopmlError
+from loopml.errors import HomeNotFound, LoopmlError
 
 if TYPE_CHECKING:
+    from loopml.config import Settings
     from loopml.store import Store
+    from loopml.workspace import Workspace
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -24,17 +24,28 @@ err_console = Console(stderr=True, highlight=False)
 
 @dataclass
 class CliState:
-    """Global options, kept on the Typer context object."""
+    """Global options, and the one workspace of this invocation."""
 
-    home: Path | None = None
+    home: str | None = None
     debug: bool = False
-    _settings: Settings | None = None
+    _workspace: Workspace | None = None
+
+    def workspace(self) -> Workspace:
+        """The workspace --home, the environment and config files name (built once)."""
+        if self._workspace is None:
+            from loopml.workspace import Workspace
+
+            self._workspace = Workspace.open(home=self.home)
+        return self._workspace
 
     def settings(self) -> Settings:
-        """Settings from --home, the environment and config files (built once)."""
-        if self._settings is None:
-            self._settings = load_settings(home=self.home)
-        return self._settings
+        """The settings of this invocation's workspace."""
+        return self.workspace().settings
+
+    def close(self) -> None:
+        """Close what the workspace opened (at the end of the command)."""
+        if self._workspace is not None:
+            self._workspace.close()
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -46,11 +57,22 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
-def store_for(ctx: typer.Context) -> Store:
-    """Open the metadata store named by this invocation's settings."""
-    from loopml.store import open_store  # SQLAlchemy and Alembic load only when needed
+def workspace_for(ctx: typer.Context, *, read_only: bool = False) -> Workspace:
+    """This invocation's workspace; ``read_only`` refuses a home that holds no store yet.
 
-    return open_store(state(ctx).settings())
+    Raises:
+        HomeNotFound: ``read_only`` and the embedded home does not exist (nothing is
+            created).
+    """
+    workspace = state(ctx).workspace()
+    if read_only and not workspace.exists():
+        raise HomeNotFound(str(workspace.home))
+    return workspace
+
+
+def store_for(ctx: typer.Context, *, read_only: bool = False) -> Store:
+    """The metadata store of this invocation's workspace (opened once, closed at the end)."""
+    return workspace_for(ctx, read_only=read_only).store
 
 
 def print_json(data: Any) -> None:

@@ -29,7 +29,7 @@ def agent(
     if not as_json and not once:
         console.print(f"agent started; checking schedules every {interval:g}s (Ctrl+C stops)")
     started = run_agent(
-        once=once, interval_s=interval, settings=state(ctx).settings(), on_run=report
+        once=once, interval_s=interval, workspace=state(ctx).workspace(), on_run=report
     )
     if as_json:
         print_json(

@@ -23,8 +23,8 @@ app.add_typer(schema_app, name="schema")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _repo(ctx: typer.Context) -> Any:
-    return repo_for(ctx)
+def _repo(ctx: typer.Context, *, read_only: bool = False) -> Any:
+    return repo_for(ctx, read_only=read_only)
 
 
 def _when(ms: int) -> str:
@@ -108,7 +108,7 @@ def log(
     as_json: JsonOpt = False,
 ) -> None:
     """History with refs, and the runs and models that used each version (lineage)."""
-    entries = _repo(ctx).log(ref, limit=limit)
+    entries = _repo(ctx, read_only=True).log(ref, limit=limit)
     if as_json:
         print_json([e.to_dict() for e in entries])
         return
@@ -144,7 +144,7 @@ def diff(
     """Files added/removed/changed; schema, statistics and row diffs of tables."""
     from loopml.data import diff as run_diff
 
-    result = run_diff(old, new, key=key, path=path, repo=_repo(ctx))
+    result = run_diff(old, new, key=key, path=path, repo=_repo(ctx, read_only=True))
     if as_json:
         print_json(result)
         return
@@ -196,7 +196,7 @@ def checkout(
     as_json: JsonOpt = False,
 ) -> None:
     """Materialise a version's files (hard links from a local store, verified)."""
-    result = _repo(ctx).checkout(ref, dest, link=not copy)
+    result = _repo(ctx, read_only=True).checkout(ref, dest, link=not copy)
     if as_json:
         print_json(
             {
@@ -233,7 +233,7 @@ def branch_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List branches and tags."""
-    repo = _repo(ctx)
+    repo = _repo(ctx, read_only=True)
     refs = repo.store.list_refs(repo.store.get_dataset(name).id)
     if as_json:
         print_json([{"name": r.name, "kind": r.kind.value, "version": r.version_id} for r in refs])
@@ -268,7 +268,7 @@ def profile(
     """Show the profile stored with a version (type, nulls, distinct, stats, top values)."""
     from loopml.data import profile as get_profile
 
-    result = get_profile(ref, path, repo=_repo(ctx))
+    result = get_profile(ref, path, repo=_repo(ctx, read_only=True))
     if html is not None:
         from loopml.cli._data_html import render_html
 
@@ -322,7 +322,9 @@ def validate(
     """Report anomalies; exit 1 when any error-level anomaly is found."""
     from loopml.data import validate as run_validate
 
-    report = run_validate(target, schema, reference=reference, path=path, repo=_repo(ctx))
+    report = run_validate(
+        target, schema, reference=reference, path=path, repo=_repo(ctx, read_only=True)
+    )
     if as_json:
         print_json(report.to_dict())
     else:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from loopml.cli._helpers import console, err_console, print_json, state, store_for
+from loopml.cli._helpers import console, err_console, print_json, workspace_for
 from loopml.cli._text import esc
 
 if TYPE_CHECKING:
@@ -22,13 +22,11 @@ app = typer.Typer(help="Infer, save, list and show schemas.", no_args_is_help=Tr
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def repo_for(ctx: typer.Context) -> DataRepo:
-    """The DataRepo of this invocation's settings."""
-    from loopml.artifacts import open_artifact_store
-    from loopml.data import DataRepo
+def repo_for(ctx: typer.Context, *, read_only: bool = False) -> DataRepo:
+    """The DataRepo of this invocation's workspace."""
+    from loopml.data import repo_for as workspace_repo
 
-    settings = state(ctx).settings()
-    return DataRepo(store_for(ctx), open_artifact_store(settings), settings.home / "cache")
+    return workspace_repo(workspace_for(ctx, read_only=read_only))
 
 
 def _record(repo: DataRepo, name: str, saved: DatasetSchema) -> dict[str, Any]:
@@ -58,7 +56,7 @@ def schema_infer(
     """Infer a schema and print it as YAML (redirect to schema.yaml and edit)."""
     from loopml.data import infer_schema, save_schema
 
-    repo = repo_for(ctx)
+    repo = repo_for(ctx, read_only=True)
     schema = infer_schema(ref, path=path, repo=repo)
     sys.stdout.write(schema.to_yaml())
     if save:
@@ -95,7 +93,7 @@ def schema_list(
     """List a dataset's saved schemas, oldest first."""
     from loopml.data import list_schemas
 
-    repo = repo_for(ctx)
+    repo = repo_for(ctx, read_only=True)
     records = [_record(repo, name, s) for s in list_schemas(name, repo=repo)]
     if as_json:
         print_json(records)
@@ -126,7 +124,7 @@ def schema_show(
 
     if as_json and as_yaml:
         raise InvalidInput("--json and --yaml exclude each other", hint="Pick one.")
-    repo = repo_for(ctx)
+    repo = repo_for(ctx, read_only=True)
     schema = get_schema(ref, repo=repo)  # checks the reference
     if as_json:
         name, _, seq = ref.partition("@")

@@ -22,10 +22,11 @@ def demo(
     """Version data, train and tune in tracked runs, gate, register and promote a fraud model."""
     from loopml.demo import run_demo  # sklearn and pandas load only when the demo runs
 
-    settings = state(ctx).settings()
+    workspace = state(ctx).workspace()
+    settings = workspace.settings
     with err_console.status("starting") as status:
         result = run_demo(
-            settings,
+            workspace,
             days=days,
             rows_per_day=rows_per_day,
             seed=seed,

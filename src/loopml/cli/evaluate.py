@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from loopml.cli._helpers import console, print_json, state
+from loopml.cli._helpers import console, print_json, workspace_for
 from loopml.cli._text import esc
 
 
@@ -50,35 +50,27 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a model; with --gates, exit 1 when any rule fails (every rule is listed)."""
     from loopml.evaluation import evaluate
-    from loopml.store import open_store, use_store
 
-    settings = state(ctx).settings()
+    workspace = workspace_for(ctx)
     specs: list[object] = []
     for item in slices or []:
         name, sep, expr = item.partition("=")
         specs.append({"name": name, "expr": expr} if sep else item)
-    store = open_store(settings)
-    try:
-        from loopml.artifacts import open_artifact_store
-
-        with use_store(store):
-            result = evaluate(
-                model_uri,
-                data,
-                target,
-                task=task,
-                slices=specs,  # type: ignore[arg-type]
-                sensitive=sensitive,
-                gates=gates,
-                infra=not no_infra,
-                train_data=train,
-                timestamp_column=timestamp,
-                store=store,
-                artifacts=open_artifact_store(settings),
-                actor=settings.user,
-            )
-    finally:
-        store.close()
+    result = evaluate(
+        model_uri,
+        data,
+        target,
+        task=task,
+        slices=specs,  # type: ignore[arg-type]
+        sensitive=sensitive,
+        gates=gates,
+        infra=not no_infra,
+        train_data=train,
+        timestamp_column=timestamp,
+        store=workspace.store,
+        artifacts=workspace.artifacts,
+        actor=workspace.actor.name,
+    )
     if html is not None:
         result.write(html)
     if report is not None:

@@ -43,9 +43,7 @@ def init(
         ) from exc
     if settings.artifact_url == str(settings.home / "artifacts"):
         (settings.home / "artifacts").mkdir(exist_ok=True)
-    from loopml.store import open_store
-
-    open_store(settings).close()
+    _ = state(ctx).workspace().store  # opening creates and migrates the database
     result = {
         "home": str(settings.home),
         "db_url": settings.db_url,

@@ -47,15 +47,12 @@ def show(
     from loopml.lineage import as_ref, build_tree, downstream, upstream
 
     root = as_ref(ref)
-    store = store_for(ctx)
-    try:
-        walks = {
-            name: fn(root, depth, store=store)
-            for name, fn in (("up", upstream), ("down", downstream))
-            if direction in (Direction.both, Direction(name))
-        }
-    finally:
-        store.close()
+    store = store_for(ctx, read_only=True)
+    walks = {
+        name: fn(root, depth, store=store)
+        for name, fn in (("up", upstream), ("down", downstream))
+        if direction in (Direction.both, Direction(name))
+    }
     if as_json:
         print_json(
             {

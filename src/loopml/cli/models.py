@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from loopml.cli._helpers import console, print_json, state
+from loopml.cli._helpers import console, print_json, workspace_for
 from loopml.cli._text import clip, esc
 
 if TYPE_CHECKING:
@@ -24,21 +24,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @contextmanager
-def _session(ctx: typer.Context) -> Iterator[dict[str, Any]]:
-    from loopml.artifacts import open_artifact_store
-    from loopml.registry import actor_from_settings
-    from loopml.store import open_store
-
-    settings = state(ctx).settings()
-    store = open_store(settings)
-    try:
-        yield {
-            "store": store,
-            "artifacts": open_artifact_store(settings),
-            "actor": actor_from_settings(settings),
-        }
-    finally:
-        store.close()
+def _session(ctx: typer.Context, *, read_only: bool = False) -> Iterator[dict[str, Any]]:
+    workspace = workspace_for(ctx, read_only=read_only)
+    yield {"store": workspace.store, "artifacts": workspace.artifacts, "actor": workspace.actor}
 
 
 def _split(ref: str) -> tuple[str, int]:
@@ -59,7 +47,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List registered models."""
     from loopml.registry import list_models
 
-    with _session(ctx) as s:
+    with _session(ctx, read_only=True) as s:
         models = list_models(store=s["store"])
     if as_json:
         print_json([asdict(m) for m in models])
@@ -107,7 +95,7 @@ def show_cmd(
     """Show a model (with its versions) or one version."""
     from loopml.registry import get_model, get_version, list_versions
 
-    with _session(ctx) as s:
+    with _session(ctx, read_only=True) as s:
         if "@" in ref or "/" in ref:
             data: Any = _version_row(get_version(ref, store=s["store"]))
         else:
@@ -126,7 +114,7 @@ def versions_cmd(ctx: typer.Context, name: str, as_json: JsonOpt = False) -> Non
     """List the versions of a model, newest first."""
     from loopml.registry import list_versions
 
-    with _session(ctx) as s:
+    with _session(ctx, read_only=True) as s:
         versions = list_versions(name, store=s["store"])
     if as_json:
         print_json([_version_row(v) for v in versions])
@@ -183,7 +171,7 @@ def history_cmd(
     """Every move of an alias (or all aliases), oldest first."""
     from loopml.registry import alias_history
 
-    with _session(ctx) as s:
+    with _session(ctx, read_only=True) as s:
         moves = alias_history(name, alias, store=s["store"])
     if as_json:
         print_json([asdict(m) for m in moves])
@@ -307,7 +295,7 @@ def requests_cmd(ctx: typer.Context, name: str, as_json: JsonOpt = False) -> Non
     """List promotion requests of a model."""
     from loopml.registry import list_requests
 
-    with _session(ctx) as s:
+    with _session(ctx, read_only=True) as s:
         requests = list_requests(name, store=s["store"])
     if as_json:
         print_json([asdict(r) for r in requests])

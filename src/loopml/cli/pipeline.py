@@ -205,31 +205,26 @@ def run(
     """Run a pipeline; independent steps run in parallel, unchanged ones come from the cache."""
     from loopml.pipelines import load_pipeline, parse_params, read_config, run_pipeline
 
-    settings = state(ctx).settings()
+    workspace = state(ctx).workspace()
     params = parse_params(param or [], read_config(str(config)) if config else None)
     pipe = load_pipeline(target)
     pipe.graph(params)  # check before opening anything
-    store = store_for(ctx)
     started = time.perf_counter()
-    try:
-        result = _execute(
-            as_json,
-            lambda on_event: run_pipeline(
-                pipe,
-                params,
-                executor=executor,
-                cache=not no_cache,
-                store=store,
-                settings=settings,
-                on_event=on_event,
-                raise_on_failure=False,
-            ),
-            f"running [bold]{esc(pipe.name)}[/]",
-        )
-        _report(ctx, result, as_json, started)
-        _raise_if_failed(result)
-    finally:
-        store.close()
+    result = _execute(
+        as_json,
+        lambda on_event: run_pipeline(
+            pipe,
+            params,
+            executor=executor,
+            cache=not no_cache,
+            workspace=workspace,
+            on_event=on_event,
+            raise_on_failure=False,
+        ),
+        f"running [bold]{esc(pipe.name)}[/]",
+    )
+    _report(ctx, result, as_json, started)
+    _raise_if_failed(result)
 
 
 def _raise_if_failed(result: PipelineResult) -> None:
@@ -255,26 +250,21 @@ def resume_cmd(
     """Re-run only the steps of a run that failed or never ran (also after a crash)."""
     from loopml.pipelines import resume
 
-    settings = state(ctx).settings()
-    store = store_for(ctx)
+    workspace = state(ctx).workspace()
     started = time.perf_counter()
-    try:
-        result = _execute(
-            as_json,
-            lambda on_event: resume(
-                run_id,
-                executor=executor,
-                store=store,
-                settings=settings,
-                on_event=on_event,
-                raise_on_failure=False,
-            ),
-            f"resuming [bold]{esc(run_id)}[/]",
-        )
-        _report(ctx, result, as_json, started)
-        _raise_if_failed(result)
-    finally:
-        store.close()
+    result = _execute(
+        as_json,
+        lambda on_event: resume(
+            run_id,
+            executor=executor,
+            workspace=workspace,
+            on_event=on_event,
+            raise_on_failure=False,
+        ),
+        f"resuming [bold]{esc(run_id)}[/]",
+    )
+    _report(ctx, result, as_json, started)
+    _raise_if_failed(result)
 
 
 @app.command("list")
@@ -285,11 +275,8 @@ def list_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Pipeline runs, newest first."""
-    store = store_for(ctx)
-    try:
-        runs = store.list_pipeline_runs(pipeline=pipeline, limit=limit)
-    finally:
-        store.close()
+    store = store_for(ctx, read_only=True)
+    runs = store.list_pipeline_runs(pipeline=pipeline, limit=limit)
     if as_json:
         print_json([_run_json(r) for r in runs])
         return
@@ -319,12 +306,9 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """A run's DAG with each step's status, time, cost and error."""
-    store = store_for(ctx)
-    try:
-        run = store.get_pipeline_run(run_id)
-        steps = store.list_step_runs(run_id)
-    finally:
-        store.close()
+    store = store_for(ctx, read_only=True)
+    run = store.get_pipeline_run(run_id)
+    steps = store.list_step_runs(run_id)
     if as_json:
         print_json(_run_json(run, steps))
         return
@@ -349,10 +333,7 @@ def schedule(
 
     params = parse_params(param or [], read_config(str(config)) if config else None)
     store = store_for(ctx)
-    try:
-        made = create_schedule(target, cron, name=name, params=params, store=store)
-    finally:
-        store.close()
+    made = create_schedule(target, cron, name=name, params=params, store=store)
     if as_json:
         print_json(
             {
@@ -374,11 +355,8 @@ def schedule(
 @app.command("schedules")
 def schedules(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every schedule and when it is next due."""
-    store = store_for(ctx)
-    try:
-        found = store.list_schedules()
-    finally:
-        store.close()
+    store = store_for(ctx, read_only=True)
+    found = store.list_schedules()
     if as_json:
         print_json(
             [

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from loopml.cli._helpers import console, print_json, state
+from loopml.cli._helpers import console, print_json, workspace_for
 from loopml.cli._text import CELL_LIMIT, clip, esc
 from loopml.entities import MetricSummary, Run
 from loopml.tracking import TrackingClient
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 app = typer.Typer(help="Tracked runs: list, show, compare, delete, gc.", no_args_is_help=True)
 
 
-def _client(ctx: typer.Context) -> TrackingClient:
-    return TrackingClient.from_settings(state(ctx).settings(), capture_environment=False)
+def _client(ctx: typer.Context, *, read_only: bool = True) -> TrackingClient:
+    workspace = workspace_for(ctx, read_only=read_only)
+    return TrackingClient.for_workspace(workspace, capture_environment=False)
 
 
 def _when(ms: int | None) -> str:
@@ -62,7 +66,7 @@ def _summary_json(s: MetricSummary) -> dict[str, Any]:
 _LIST_LIMIT = 40  # the list's params column packs several k=v pairs into one cell
 
 
-def _long(values: dict[str, str], limit: int = CELL_LIMIT) -> bool:
+def _long(values: Mapping[str, str], limit: int = CELL_LIMIT) -> bool:
     return any(len(v) > limit for v in values.values())
 
 
@@ -279,7 +283,7 @@ def delete(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Soft-delete runs: hidden from lists, restorable until `runs gc`."""
-    client = _client(ctx)
+    client = _client(ctx, read_only=False)
     try:
         client.delete_runs(run_ids)
     finally:
@@ -298,7 +302,7 @@ def restore(
     run_ids: Annotated[list[str], typer.Argument(help="Run ids.")],
 ) -> None:
     """Undo a soft delete."""
-    client = _client(ctx)
+    client = _client(ctx, read_only=False)
     try:
         client.restore_runs(run_ids)
     finally:
@@ -316,7 +320,7 @@ def gc(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Purge soft-deleted runs and free artifacts no longer referenced."""
-    client = _client(ctx)
+    client = _client(ctx, read_only=False)
     try:
         report = client.gc(older_than_s=older_than * 3600)
     finally:

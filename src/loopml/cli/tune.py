@@ -112,8 +112,9 @@ def tune(
         )
     config = _load_spec(spec)
     objective = _load_objective(config.objective, spec.parent)
-    settings = state(ctx).settings()
-    client = TrackingClient.from_settings(settings)
+    workspace = state(ctx).workspace()
+    settings = workspace.settings
+    client = TrackingClient.for_workspace(workspace)
     total = n_trials or config.n_trials
     best: list[float] = []
     try:

@@ -1,18 +1,15 @@
-"""The module-level SDK: each function runs on the default :class:`DataRepo`.
+"""The module-level SDK: each function runs on the current workspace's :class:`DataRepo`.
 
-The default repo uses :func:`loopml.store.current_store` and the artifact store and home
-of the working directory's settings; pass ``repo=`` to use another.
+Pass ``repo=`` to use another (for example ``DataRepo.for_workspace(ws)``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from loopml.artifacts import ArtifactStore
-from loopml.config import load_settings
 from loopml.data import _inspect, _saved
 from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
-from loopml.store import current_store
+from loopml.workspace import current_workspace
 
 if TYPE_CHECKING:
     import os
@@ -23,22 +20,16 @@ if TYPE_CHECKING:
     from loopml.data._validate import ValidationReport
     from loopml.entities import DatasetRef, DatasetSchema, DatasetVersion, LineageEdge, PiiPolicy
     from loopml.ids import ObjectRef
-    from loopml.store import Store
-
-_artifacts: dict[str, ArtifactStore] = {}
+    from loopml.workspace import Workspace
 
 
-def default_repo(store: Store | None = None) -> DataRepo:
-    """The repo over ``store`` (default: the current store) and the settings' artifact store.
+def repo_for(workspace: Workspace | None = None) -> DataRepo:
+    """The data repo of ``workspace`` (default: the current one), built once per workspace.
 
     Args:
-        store: Metadata store to use instead of :func:`loopml.store.current_store`.
+        workspace: The workspace whose stores, cache folder and user the repo uses.
     """
-    settings = load_settings()
-    url = settings.artifact_url
-    if url not in _artifacts:
-        _artifacts[url] = ArtifactStore(url)
-    return DataRepo(store or current_store(), _artifacts[url], settings.home / "cache")
+    return (workspace or current_workspace()).service("data.repo", DataRepo.for_workspace)
 
 
 def commit(
@@ -58,7 +49,7 @@ def commit(
         message: Commit message.
         branch: Branch to commit to (default ``main``).
         pii_policy: ``warn`` (default), ``block`` or ``redact``; saved on the dataset.
-        repo: Repo to use (default: :func:`default_repo`).
+        repo: Repo to use (default: :func:`repo_for`).
 
     Returns:
         The new version, or the branch head when nothing changed.
@@ -66,7 +57,7 @@ def commit(
     Example:
         >>> v = loopml.data.commit("tx", "tx.parquet", message="October")  # doctest: +SKIP
     """
-    return (repo or default_repo()).commit(
+    return (repo or repo_for()).commit(
         name, paths, message=message, branch=branch, pii_policy=pii_policy
     )
 
@@ -82,7 +73,7 @@ def checkout(
         link: Hard-link from a local store where possible (read-only files).
         repo: Repo to use.
     """
-    return (repo or default_repo()).checkout(ref, dest, link=link)
+    return (repo or repo_for()).checkout(ref, dest, link=link)
 
 
 def branch(
@@ -96,7 +87,7 @@ def branch(
         from_ref: Version it starts at.
         repo: Repo to use.
     """
-    return (repo or default_repo()).branch(name, new_branch, from_ref=from_ref)
+    return (repo or repo_for()).branch(name, new_branch, from_ref=from_ref)
 
 
 def tag(ref: str, name: str, *, repo: DataRepo | None = None) -> DatasetRef:
@@ -107,7 +98,7 @@ def tag(ref: str, name: str, *, repo: DataRepo | None = None) -> DatasetRef:
         name: Tag name (e.g. ``v1``).
         repo: Repo to use.
     """
-    return (repo or default_repo()).tag(ref, name)
+    return (repo or repo_for()).tag(ref, name)
 
 
 def log(name_or_ref: str, *, limit: int = 50, repo: DataRepo | None = None) -> list[LogEntry]:
@@ -118,7 +109,7 @@ def log(name_or_ref: str, *, limit: int = 50, repo: DataRepo | None = None) -> l
         limit: Most versions to return.
         repo: Repo to use.
     """
-    return (repo or default_repo()).log(name_or_ref, limit=limit)
+    return (repo or repo_for()).log(name_or_ref, limit=limit)
 
 
 def open(ref: str, path: str | None = None, *, repo: DataRepo | None = None) -> ArtifactReader:
@@ -129,7 +120,7 @@ def open(ref: str, path: str | None = None, *, repo: DataRepo | None = None) -> 
         path: File inside the version (optional when it holds one file).
         repo: Repo to use.
     """
-    return (repo or default_repo()).open(ref, path)
+    return (repo or repo_for()).open(ref, path)
 
 
 def load_table(
@@ -147,7 +138,7 @@ def load_table(
         as_: ``"pandas"`` or ``"arrow"``.
         repo: Repo to use.
     """
-    return (repo or default_repo()).load_table(ref, path, as_=as_)
+    return (repo or repo_for()).load_table(ref, path, as_=as_)
 
 
 def profile(ref: str, path: str | None = None, *, repo: DataRepo | None = None) -> dict[str, Any]:
@@ -158,7 +149,7 @@ def profile(ref: str, path: str | None = None, *, repo: DataRepo | None = None) 
         path: Table file inside the version.
         repo: Repo to use.
     """
-    return _inspect.target_profile(repo or default_repo(), ref, path)
+    return _inspect.target_profile(repo or repo_for(), ref, path)
 
 
 def diff(
@@ -178,7 +169,7 @@ def diff(
         path: Table file to compare (default: changed tables).
         repo: Repo to use.
     """
-    return _inspect.diff(repo or default_repo(), old, new, key=key, path=path)
+    return _inspect.diff(repo or repo_for(), old, new, key=key, path=path)
 
 
 def infer_schema(target: str, *, path: str | None = None, repo: DataRepo | None = None) -> Schema:
@@ -189,7 +180,7 @@ def infer_schema(target: str, *, path: str | None = None, repo: DataRepo | None 
         path: Table file inside the version.
         repo: Repo to use.
     """
-    return _inspect.infer(repo or default_repo(), target, path)
+    return _inspect.infer(repo or repo_for(), target, path)
 
 
 def save_schema(ref: str, schema: Schema, *, repo: DataRepo | None = None) -> DatasetSchema:
@@ -200,7 +191,7 @@ def save_schema(ref: str, schema: Schema, *, repo: DataRepo | None = None) -> Da
         schema: The schema.
         repo: Repo to use.
     """
-    return _saved.save_schema(repo or default_repo(), ref, schema)
+    return _saved.save_schema(repo or repo_for(), ref, schema)
 
 
 def list_schemas(name: str, *, repo: DataRepo | None = None) -> list[DatasetSchema]:
@@ -210,7 +201,7 @@ def list_schemas(name: str, *, repo: DataRepo | None = None) -> list[DatasetSche
         name: Dataset name.
         repo: Repo to use.
     """
-    return _saved.list_schemas(repo or default_repo(), name)
+    return _saved.list_schemas(repo or repo_for(), name)
 
 
 def get_schema(ref: str, *, repo: DataRepo | None = None) -> Schema:
@@ -224,7 +215,7 @@ def get_schema(ref: str, *, repo: DataRepo | None = None) -> Schema:
         InvalidReference: ``ref`` is neither form.
         NotFound: No such dataset, no saved schema, or no schema N.
     """
-    return _saved.get_saved_schema(repo or default_repo(), ref)[1]
+    return _saved.get_saved_schema(repo or repo_for(), ref)[1]
 
 
 def validate(
@@ -244,7 +235,7 @@ def validate(
         path: Table file inside the version.
         repo: Repo to use.
     """
-    return _inspect.validate(repo or default_repo(), ref, schema, reference=reference, path=path)
+    return _inspect.validate(repo or repo_for(), ref, schema, reference=reference, path=path)
 
 
 def record_use(
@@ -262,4 +253,4 @@ def record_use(
         relation: Edge relation (default ``input``).
         repo: Repo to use.
     """
-    return (repo or default_repo()).record_use(version_ref, consumer_ref, relation)
+    return (repo or repo_for()).record_use(version_ref, consumer_ref, relation)

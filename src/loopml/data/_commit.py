@@ -48,7 +48,7 @@ class _Table:
 
 def _author() -> str:
     try:
-        return os.environ.get("LOOPML_USER") or getpass.getuser()
+        return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
 

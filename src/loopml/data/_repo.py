@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from loopml.artifacts import ArtifactReader, ArtifactStore
     from loopml.entities import Dataset
     from loopml.store import Store
+    from loopml.workspace import Workspace
 
 KIND = "dataset_version"
 
@@ -77,13 +78,32 @@ class DataRepo:
     Args:
         store: The metadata store.
         artifacts: Where file contents, manifests and profiles are stored.
-        cache_dir: Local folder for the stat cache (default ``.loopml/cache``).
+        cache_dir: Local folder for the stat cache (the workspace's cache folder).
+        author: Author recorded on commits that name none (default: the login name).
     """
 
-    def __init__(self, store: Store, artifacts: ArtifactStore, cache_dir: Path | str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        artifacts: ArtifactStore,
+        cache_dir: Path | str,
+        *,
+        author: str | None = None,
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.cache_dir = Path(cache_dir)
+        self.author = author
+
+    @classmethod
+    def for_workspace(cls, workspace: Workspace) -> DataRepo:
+        """The repo over ``workspace``'s stores; its actor is the commits' author."""
+        return cls(
+            workspace.store,
+            workspace.artifacts,
+            workspace.cache_dir,
+            author=workspace.actor.name,
+        )
 
     # -- writing -------------------------------------------------------------------------
 
@@ -109,7 +129,7 @@ class DataRepo:
             paths: A file or folder, or several.
             message: Commit message.
             branch: Branch to commit to (created if missing).
-            author: Recorded author (default: ``LOOPML_USER`` or the login name).
+            author: Recorded author (default: the repo's author, the workspace's user).
             pii_policy: ``warn``, ``block`` or ``redact``; sets the dataset's policy.
             expect: Fail with Conflict unless the branch head is this version id.
             profile: Profile table files (the reference profile for drift).
@@ -141,6 +161,8 @@ class DataRepo:
     ) -> tuple[DatasetVersion, bool]:
         """Like :meth:`commit`, also telling whether a new version was made."""
         policy = options.pop("pii_policy", None)
+        if options.get("author") is None:
+            options["author"] = self.author
         return commit_files(
             self.store,
             self.artifacts,

@@ -9,18 +9,17 @@ from typing import TYPE_CHECKING
 
 from threadpoolctl import threadpool_limits
 
-from loopml.artifacts import open_artifact_store
 from loopml.data import DataRepo
 from loopml.datasets import TARGET_COLUMN
 from loopml.demo._data import DATASET, prepare_data
 from loopml.demo._pipeline import run_template
 from loopml.demo._release import MODEL, release
 from loopml.demo._train import train_tracked, tune_briefly
-from loopml.store import open_store
 from loopml.tracking import TrackingClient
+from loopml.workspace import use_workspace
 
 if TYPE_CHECKING:
-    from loopml.config import Settings
+    from loopml.workspace import Workspace
 
 Progress = Callable[[str], None]
 
@@ -62,7 +61,7 @@ class DemoResult:
 
 
 def run_demo(
-    settings: Settings,
+    workspace: Workspace,
     *,
     days: int = 30,
     rows_per_day: int = 2000,
@@ -70,10 +69,10 @@ def run_demo(
     tune_trials: int = 4,
     progress: Progress | None = None,
 ) -> DemoResult:
-    """Run the demo in the home ``settings`` name and return what it made.
+    """Run the demo in ``workspace`` and return what it made.
 
     Args:
-        settings: Where to record everything.
+        workspace: Where to record everything.
         days: Days of transactions; the last quarter is held out for evaluation.
         rows_per_day: Transactions per day.
         seed: Seed of the generator, the model and the tuner.
@@ -82,16 +81,15 @@ def run_demo(
     """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
-    store = open_store(settings)
-    artifacts = open_artifact_store(settings)
-    client = TrackingClient(store, artifacts)
-    work = settings.home / "demo"
+    store, artifacts = workspace.store, workspace.artifacts
+    client = TrackingClient.for_workspace(workspace)
+    work = workspace.home / "demo"
     # One native thread: the demo's tables are small, and on a 2-core laptop with anything
     # else running, OpenMP's spinning threads made fits up to 20x slower.
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), use_workspace(workspace):
         try:
             say("generating, versioning and validating a month of card transactions")
-            repo = DataRepo(store, artifacts, settings.home / "cache")
+            repo = DataRepo.for_workspace(workspace)
             data = prepare_data(
                 repo, work / "data", days=days, rows_per_day=rows_per_day, seed=seed
             )
@@ -107,9 +105,8 @@ def run_demo(
             released = release(training, work / "release", store=store, artifacts=artifacts)
         finally:
             client.close()
-            store.close()
-    say("running the training-pipeline template twice (the second run is cached)")
-    pipeline = run_template(settings, work / "project")
+        say("running the training-pipeline template twice (the second run is cached)")
+        pipeline = run_template(workspace, work / "project")
     report = released.report
     return DemoResult(
         rows=len(data.frame),

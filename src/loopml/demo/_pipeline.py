@@ -1,26 +1,24 @@
-"""Demo step 4: the classification template as a cached pipeline, run twice via the CLI.
+"""Demo step 4: the classification template as a cached pipeline, run twice.
 
-It runs as ``loopml pipeline run`` in a child process because the template's steps read
-their settings from the working directory and ``LOOPML_*`` variables, as a user's project
-does; the child gets the demo's home through those variables.
+The template is written into a project folder as ``loopml init --template`` does and run
+in the demo's workspace (passed down to the pipeline and its workers, never through
+environment variables), the second time from the cache.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loopml.errors import LoopmlError
-from loopml.pipelines import write_template
+from loopml.entities import StepStatus
+from loopml.pipelines import load_pipeline, read_config, run_pipeline, write_template
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from loopml.workspace import Workspace
 
-    from loopml.config import Settings
+MODULE = "pipeline"
 
 
 @dataclass(frozen=True)
@@ -35,50 +33,30 @@ class PipelineDemo:
     candidate: str
 
 
-def _run(folder: Path, env: dict[str, str]) -> dict[str, object]:
-    command = [
-        sys.executable,
-        "-m",
-        "loopml",
-        "pipeline",
-        "run",
-        "pipeline:training",
-        "--config",
-        "params.yaml",
-        "--json",
-    ]
-    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise LoopmlError(
-            f"the template pipeline failed in {folder} (exit {done.returncode})",
-            hint=done.stderr.strip()[-2000:]
-            or "Run it by hand to see why: "
-            "loopml pipeline run pipeline:training --config params.yaml",
-        )
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
+def _load(folder: Path) -> object:
+    """Import the project's ``pipeline:training`` from ``folder`` (workers import it too)."""
+    where = str(folder.resolve())
+    if where not in sys.path:
+        sys.path.insert(0, where)
+    loaded = sys.modules.get(MODULE)
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").parent != Path(where):
+        del sys.modules[MODULE]  # another project's pipeline.py, from an earlier demo
+    return load_pipeline(f"{MODULE}:training")
 
 
-def run_template(settings: Settings, folder: Path) -> PipelineDemo:
-    """Write the template (once) into ``folder`` and run it twice in the demo's home."""
+def run_template(workspace: Workspace, folder: Path) -> PipelineDemo:
+    """Write the template (once) into ``folder`` and run it twice in ``workspace``."""
     if not (folder / "pipeline.py").exists():
         write_template("classification", folder)
-    env = {
-        **os.environ,
-        "LOOPML_HOME": str(settings.home),
-        "LOOPML_DB_URL": settings.db_url,
-        "LOOPML_ARTIFACT_URL": settings.artifact_url,
-    }
-    first = _run(folder, env)
-    second = _run(folder, env)
-    steps = second["steps"]
-    params = second["params"]
-    assert isinstance(steps, list) and isinstance(params, dict)
+    pipe = _load(folder)
+    params = read_config(str(folder / "params.yaml"))
+    first = run_pipeline(pipe, params, workspace=workspace)  # type: ignore[arg-type]
+    second = run_pipeline(pipe, params, workspace=workspace)  # type: ignore[arg-type]
     return PipelineDemo(
         folder=folder,
-        first_run_id=str(first["id"]),
-        second_run_id=str(second["id"]),
-        steps=len(steps),
-        cached_on_rerun=sum(1 for step in steps if step["status"] == "CACHED"),
+        first_run_id=first.id,
+        second_run_id=second.id,
+        steps=len(second.steps),
+        cached_on_rerun=sum(1 for step in second.steps if step.status is StepStatus.CACHED),
         candidate=f"{params['model_name']}@candidate",
     )

@@ -1,5 +1,6 @@
 """Domain objects: frozen dataclasses, one module per aggregate, no I/O."""
 
+from loopml.entities.actor import Actor
 from loopml.entities.approval import Decision, PromotionPolicy, PromotionRequest, RequestStatus
 from loopml.entities.dataset import (
     Dataset,
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "MAX_PARAM_LENGTH",
     "MAX_TAG_LENGTH",
+    "Actor",
     "AliasMove",
     "BoolOp",
     "Comparison",

@@ -26,7 +26,8 @@ from loopml.evaluation._robustness import behaviour_tests
 from loopml.evaluation._robustness import robustness as run_robustness
 from loopml.evaluation._slices import fairness, parse_slices
 from loopml.ids import ModelUri, ObjectRef
-from loopml.models import LoadedModel, ResolveContext, load_model, resolve
+from loopml.models import LoadedModel, load_model, resolve
+from loopml.workspace import current_workspace
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -192,8 +193,8 @@ def evaluate(
         raise InvalidInput("the evaluation data has no rows")
     uri = os.fspath(model_uri)
     registered = uri.startswith("models:/")
-    context = ResolveContext(store=store, artifacts=artifacts)
-    resolved = resolve(uri, context)
+    workspace = current_workspace().derive(store=store, artifacts=artifacts)
+    resolved = resolve(uri, workspace)
     model = load_model(resolved.path, expected_digest=resolved.manifest_digest)
     y = frame[target].to_numpy()
     signature_cols = model.signature.columns if model.signature is not None else []
@@ -279,10 +280,8 @@ def evaluate(
         report.infra = infra_check(resolved.path, resolved.manifest_digest, X, model.size_bytes)
     version = resolved.version
     need_store = registered or record
-    db = context.get_store() if need_store else None
-    blobs = (
-        context.get_artifacts() if (need_store or gates is None and version is not None) else None
-    )
+    db = workspace.store if need_store else None
+    blobs = workspace.artifacts if (need_store or gates is None and version is not None) else None
     gate_spec = _gates_for(gates, version.gates_digest if version else None, blobs)
     if gate_spec is not None:
         report.gates_source = gate_spec.source
@@ -301,7 +300,7 @@ def evaluate(
         if ref_uri is not None:
             try:
                 ref_model = load_model(
-                    ref_uri, store=context.get_store(), artifacts=context.get_artifacts()
+                    ref_uri, store=workspace.store, artifacts=workspace.artifacts
                 )
                 report.reference = {
                     "uri": ref_uri,
@@ -333,9 +332,7 @@ def _record(
     actor: str | None,
     source: ObjectRef | None = None,
 ) -> None:
-    from loopml.config import load_settings
-
-    who = actor or load_settings().user
+    who = actor or current_workspace().actor.name
     gates_digest = blobs.put(gates.text.encode()) if gates is not None and gates.text else None
     report_digest = blobs.put(report.to_json().encode())
     summary = {k: v for k, v in report.metrics.items() if isinstance(v, float)}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from loopml.entities import LineageEdge, LineageNode
 from loopml.ids import ObjectRef
-from loopml.store import Store, current_store
+from loopml.workspace import resolve_store
+
+if TYPE_CHECKING:
+    from loopml.store import Store
 
 RefLike = ObjectRef | str
 
@@ -24,7 +28,7 @@ def link(src: RefLike, dst: RefLike, relation: str, *, store: Store | None = Non
         src: The input object (``ObjectRef`` or ``"kind:id"``).
         dst: The object made from it.
         relation: How, e.g. ``"trained_on"`` or ``"produced"``.
-        store: Store to write to (default: :func:`loopml.store.current_store`).
+        store: Store to write to (default: the current workspace's).
 
     Returns:
         The recorded edge (recording it again is a no-op).
@@ -33,18 +37,18 @@ def link(src: RefLike, dst: RefLike, relation: str, *, store: Store | None = Non
         >>> link("dataset_version:abc", "run:def", "input")  # doctest: +SKIP
     """
     edge = LineageEdge(as_ref(src), as_ref(dst), relation)
-    (store or current_store()).add_edges([edge])
+    resolve_store(store).add_edges([edge])
     return edge
 
 
 def upstream(obj: RefLike, depth: int = 100, *, store: Store | None = None) -> list[LineageNode]:
     """Everything ``obj`` was made from, up to ``depth`` hops, nearest first."""
-    return (store or current_store()).upstream(as_ref(obj), depth=depth)
+    return resolve_store(store).upstream(as_ref(obj), depth=depth)
 
 
 def downstream(obj: RefLike, depth: int = 100, *, store: Store | None = None) -> list[LineageNode]:
     """Everything made from ``obj``, up to ``depth`` hops, nearest first."""
-    return (store or current_store()).downstream(as_ref(obj), depth=depth)
+    return resolve_store(store).downstream(as_ref(obj), depth=depth)
 
 
 @dataclass

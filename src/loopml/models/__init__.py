@@ -21,7 +21,6 @@ from loopml.models._manifest import (
 from loopml.models._pyfunc import PythonModel
 from loopml.models._signature import ColumnSpec, Signature, infer_signature
 from loopml.models._uri import (
-    ResolveContext,
     ResolvedModel,
     load_model,
     lookup_version,
@@ -37,7 +36,6 @@ __all__ = [
     "LoadedModel",
     "Manifest",
     "PythonModel",
-    "ResolveContext",
     "ResolvedModel",
     "SavedModel",
     "Signature",

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loopml.artifacts import ArtifactStore
-from loopml.config import Settings, load_settings
 from loopml.entities import LineageEdge, PipelineRun, PipelineStatus, StepRun, StepStatus
 from loopml.errors import Conflict, InvalidInput, InvalidPipeline, PipelineFailed
 from loopml.ids import ObjectRef, new_id
@@ -21,12 +20,14 @@ from loopml.pipelines._definition import Pipeline
 from loopml.pipelines._executors import Executor, LocalExecutor
 from loopml.pipelines._runner import LEASE_TTL_S, RunContext, execute, now_ms
 from loopml.plugins import load as load_plugin
-from loopml.store import Store, open_store
+from loopml.workspace import Workspace, current_workspace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from loopml.config import Settings
     from loopml.pipelines._graph import Graph
+    from loopml.store import Store
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,24 @@ def _json_params(params: Mapping[str, object]) -> dict[str, object]:
     return dict(json.loads(json.dumps(dict(params), default=repr)))
 
 
+def _workspace(
+    workspace: Workspace | None, settings: Settings | None, store: Store | None
+) -> tuple[Workspace, bool]:
+    """The workspace to run in, and whether this call opened it (and must close it)."""
+    own = workspace is None and settings is not None
+    if workspace is None:
+        workspace = Workspace(settings) if settings is not None else current_workspace()
+    if store is not None:
+        workspace = workspace.derive(store=store)
+    return workspace, own
+
+
 def _go(
     graph: Graph,
     run: PipelineRun,
     steps: dict[str, StepRun],
     *,
-    store: Store,
-    settings: Settings,
+    workspace: Workspace,
     chosen: Executor,
     owned: bool,
     cache: bool,
@@ -152,12 +164,13 @@ def _go(
     extra_leases: list[str],
     owner: str,
 ) -> PipelineResult:
-    artifacts = ArtifactStore(settings.artifact_url)
+    store, artifacts, settings = workspace.store, workspace.artifacts, workspace.settings
     lease = f"pipeline_run:{run.id}"
     ctx = RunContext(
         store=store,
         artifacts=artifacts,
         executor=chosen,
+        workspace=workspace,
         use_cache=cache,
         price_cpu_hour=settings.price_cpu_hour,
         price_gpu_hour=settings.price_gpu_hour,
@@ -192,6 +205,7 @@ def run_pipeline(
     cache: bool = True,
     store: Store | None = None,
     settings: Settings | None = None,
+    workspace: Workspace | None = None,
     on_event: Callable[[StepRun], None] | None = None,
     raise_on_failure: bool = True,
     run_id: str | None = None,
@@ -206,8 +220,10 @@ def run_pipeline(
         executor: ``"local"`` (default, or the ``executor`` setting), ``"dask"``, a plugin
             name, or an Executor instance.
         cache: False re-runs every step (``--no-cache``).
-        store: Metadata store (default: the one the settings name).
-        settings: Settings (default: from the working directory and environment).
+        store: Metadata store (default: the workspace's).
+        settings: Settings to open a workspace from (default: the current workspace).
+        workspace: The workspace to run in; steps run in it too, wherever the executor
+            puts them (default: the current one).
         on_event: Called with each step record as it changes (progress views).
         raise_on_failure: Raise PipelineFailed when a step fails (after independent
             branches finished); False returns the failed result.
@@ -222,12 +238,11 @@ def run_pipeline(
         InvalidPipeline: The graph does not check out (nothing ran).
         PipelineFailed: A step failed after its retries.
     """
-    settings = settings or load_settings()
+    ws, own = _workspace(workspace, settings, store)
     graph = pipe.graph(params)
     bound = pipe.bind(params)
-    chosen = _executor(executor, settings)
-    own_store = store is None
-    store = store or open_store(settings)
+    chosen = _executor(executor, ws.settings)
+    store = ws.store
     owner = _owner()
     try:
         run = PipelineRun(
@@ -258,8 +273,7 @@ def run_pipeline(
             graph,
             run,
             steps,
-            store=store,
-            settings=settings,
+            workspace=ws,
             chosen=chosen,
             owned=executor is None or isinstance(executor, str),
             cache=cache,
@@ -269,8 +283,8 @@ def run_pipeline(
             owner=owner,
         )
     finally:
-        if own_store:
-            store.close()
+        if own:
+            ws.close()
 
 
 def resume(
@@ -280,6 +294,7 @@ def resume(
     executor: str | Executor | None = None,
     store: Store | None = None,
     settings: Settings | None = None,
+    workspace: Workspace | None = None,
     on_event: Callable[[StepRun], None] | None = None,
     raise_on_failure: bool = True,
 ) -> PipelineResult:
@@ -292,8 +307,9 @@ def resume(
         run_id: The pipeline run to resume.
         pipe: The pipeline (default: imported from the run's recorded ``module:attr``).
         executor: As for :func:`run_pipeline` (default: the run's executor).
-        store: Metadata store (default: the one the settings name).
-        settings: Settings (default: from the working directory and environment).
+        store: Metadata store (default: the workspace's).
+        settings: Settings to open a workspace from (default: the current workspace).
+        workspace: The workspace to run in (default: the current one).
         on_event: Called with each step record as it changes.
         raise_on_failure: Raise PipelineFailed if a step fails again.
 
@@ -301,9 +317,8 @@ def resume(
         Conflict: The run is still being run by a live process.
         InvalidPipeline: The pipeline's steps changed since the run started.
     """
-    settings = settings or load_settings()
-    own_store = store is None
-    store = store or open_store(settings)
+    ws, own = _workspace(workspace, settings, store)
+    store = ws.store
     try:
         run = store.get_pipeline_run(run_id)
         if pipe is None:
@@ -313,7 +328,7 @@ def resume(
                     hint="Resume it from Python: resume(run_id, pipe=your_pipeline).",
                 )
             pipe = load_pipeline(run.target)
-        chosen = _executor(executor or run.executor, settings)
+        chosen = _executor(executor or run.executor, ws.settings)
         owner = _owner()
         lease_name = f"pipeline_run:{run.id}"
         if not store.acquire_lease(lease_name, owner, LEASE_TTL_S):
@@ -335,8 +350,7 @@ def resume(
             graph,
             run,
             steps,
-            store=store,
-            settings=settings,
+            workspace=ws,
             chosen=chosen,
             owned=not isinstance(executor, Executor),
             cache=run.cache,
@@ -346,8 +360,8 @@ def resume(
             owner=owner,
         )
     finally:
-        if own_store:
-            store.close()
+        if own:
+            ws.close()
 
 
 def _reopen(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from loopml.pipelines._executors import Executor
     from loopml.pipelines._graph import Graph, Node
     from loopml.store import Store
+    from loopml.workspace import Workspace
 
 LEASE_TTL_S = 30.0
 
@@ -40,6 +41,7 @@ class RunContext:
     store: Store
     artifacts: ArtifactStore
     executor: Executor
+    workspace: Workspace
     use_cache: bool = True
     price_cpu_hour: float = 0.05
     price_gpu_hour: float = 2.5
@@ -156,7 +158,7 @@ class _Loop:
             inputs=tuple((p, d, m) for p, (d, m) in inputs.items()),
             params=bytes(cloudpickle.dumps(dict(node.params))),
             n_outputs=node.n_outputs,
-            artifact_url=self.ctx.artifacts.url,
+            workspace=self.ctx.workspace,
             timeout=node.step.timeout,
             materialisers=self.extra_mats,
             step_run_id=previous.id,

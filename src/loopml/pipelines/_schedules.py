@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from loopml.config import Settings, load_settings
 from loopml.entities import Schedule
 from loopml.errors import InvalidInput
 from loopml.ids import new_id
 from loopml.pipelines._api import PipelineResult, _owner, load_pipeline, run_pipeline
 from loopml.pipelines._runner import LEASE_TTL_S, now_ms
-from loopml.store import Store, open_store
+from loopml.workspace import Workspace, current_workspace, resolve_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from loopml.config import Settings
     from loopml.entities import StepRun
+    from loopml.store import Store
 
 
 def next_time_ms(cron: str, after_ms: int) -> int:
@@ -79,19 +80,14 @@ def create_schedule(
         created_at_ms=now_ms(),
         params=dict(params or {}),
     )
-    own = store is None
-    store = store or open_store(load_settings())
-    try:
-        return store.create_schedule(schedule)
-    finally:
-        if own:
-            store.close()
+    return resolve_store(store).create_schedule(schedule)
 
 
 def run_due(
     *,
-    store: Store,
-    settings: Settings,
+    store: Store | None = None,
+    settings: Settings | None = None,
+    workspace: Workspace | None = None,
     owner: str | None = None,
     on_event: Callable[[StepRun], None] | None = None,
     at_ms: int | None = None,
@@ -102,6 +98,11 @@ def run_due(
     agents never start the same due run; a lease keeps a schedule from running twice at
     the same time when a run outlasts the interval.
     """
+    if workspace is None:
+        workspace = Workspace(settings) if settings is not None else current_workspace()
+    if store is not None:
+        workspace = workspace.derive(store=store)
+    store = workspace.store
     owner = owner or _owner()
     clock = at_ms if at_ms is not None else now_ms()
     started: list[PipelineResult] = []
@@ -125,8 +126,7 @@ def run_due(
                 run_pipeline(
                     pipe,
                     schedule.params,
-                    store=store,
-                    settings=settings,
+                    workspace=workspace,
                     on_event=on_event,
                     raise_on_failure=False,
                     run_id=run_id,
@@ -144,6 +144,7 @@ def run_agent(
     once: bool = False,
     interval_s: float = 30.0,
     settings: Settings | None = None,
+    workspace: Workspace | None = None,
     on_run: Callable[[PipelineResult], None] | None = None,
     max_loops: int | None = None,
 ) -> list[PipelineResult]:
@@ -152,7 +153,8 @@ def run_agent(
     Args:
         once: Run what is due now and return.
         interval_s: Seconds between checks.
-        settings: Settings (default: from the working directory and environment).
+        settings: Settings to open a workspace from (default: the current workspace).
+        workspace: The workspace the agent holds for its life (default: the current one).
         on_run: Called with each finished run.
         max_loops: Stop after this many checks (tests); None: never.
 
@@ -161,14 +163,15 @@ def run_agent(
     """
     if interval_s <= 0:
         raise InvalidInput("the agent interval must be positive")
-    settings = settings or load_settings()
+    own = workspace is None and settings is not None
+    if workspace is None:
+        workspace = Workspace(settings) if settings is not None else current_workspace()
     owner = _owner()
     started: list[PipelineResult] = []
     loops = 0
-    store: Any = open_store(settings)
     try:
         while True:
-            for result in run_due(store=store, settings=settings, owner=owner):
+            for result in run_due(workspace=workspace, owner=owner):
                 started.append(result)
                 if on_run is not None:
                     on_run(result)
@@ -177,4 +180,5 @@ def run_agent(
                 return started
             time.sleep(interval_s)
     finally:
-        store.close()
+        if own:
+            workspace.close()

@@ -52,7 +52,7 @@ def validate(frame: pd.DataFrame, version_id: str) -> pd.DataFrame:
     """Check the version against the dataset's schema (inferred from the first version
     and saved); any error-level anomaly fails the step."""
     ref = f"{DATASET}@{version_id}"
-    store = loopml.data.default_repo().store
+    store = loopml.current_workspace().store
     dataset = store.get_dataset(DATASET)
     if not any(s.version_id is None for s in store.list_schemas(dataset.id)):
         loopml.data.save_schema(DATASET, loopml.data.infer_schema(ref))

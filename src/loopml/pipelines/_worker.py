@@ -20,14 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
-from loopml.artifacts import ArtifactStore
 from loopml.entities import StepOutput
 from loopml.pipelines import _materialisers as mats
+from loopml.workspace import use_workspace
 
 if TYPE_CHECKING:
     from types import FrameType
 
     from loopml.pipelines._materialisers import Materialiser
+    from loopml.workspace import Workspace
 
 
 _current: ContextVar[tuple[str, str] | None] = ContextVar("loopml_step_run", default=None)
@@ -56,7 +57,7 @@ class Task:
     inputs: tuple[tuple[str, str, str], ...]
     params: bytes
     n_outputs: int | None
-    artifact_url: str
+    workspace: Workspace
     timeout: float | None = None
     materialisers: bytes = b""
     step_run_id: str = ""
@@ -77,11 +78,6 @@ class TaskResult:
     peak_memory_bytes: int = 0
     worker: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@lru_cache(maxsize=8)
-def _artifacts(url: str) -> ArtifactStore:
-    return ArtifactStore(url)
 
 
 @lru_cache(maxsize=256)
@@ -129,7 +125,12 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _call(task: Task, fn: Any, kwargs: dict[str, Any], run_ids: list[str]) -> Any:
-    """Call the step; tracking runs it starts are tagged and their ids put in ``run_ids``."""
+    """Call the step in the pipeline's workspace; runs it starts are tagged and recorded."""
+    with use_workspace(task.workspace):
+        return _call_tracked(task, fn, kwargs, run_ids)
+
+
+def _call_tracked(task: Task, fn: Any, kwargs: dict[str, Any], run_ids: list[str]) -> Any:
     if not task.step_run_id:
         return fn(**kwargs)
     from loopml.tracking import capture_runs
@@ -151,7 +152,7 @@ def _call(task: Task, fn: Any, kwargs: dict[str, Any], run_ids: list[str]) -> An
 
 
 def _run(task: Task, extra: tuple[Materialiser, ...], run_ids: list[str]) -> tuple[StepOutput, ...]:
-    store = _artifacts(task.artifact_url)
+    store = task.workspace.artifacts
     kwargs: dict[str, Any] = dict(cloudpickle.loads(task.params))
     for param, digest, materialiser in task.inputs:
         kwargs[param] = mats.by_name(materialiser, extra).load(store.get(digest))

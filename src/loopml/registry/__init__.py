@@ -7,6 +7,7 @@ reasons, while the version's gates are red or approvals are missing. Every chang
 recorded with who, when and why (``history``/``events``).
 """
 
+from loopml.entities import Actor
 from loopml.registry._approvals import (
     approve,
     gates_status,
@@ -19,10 +20,9 @@ from loopml.registry._approvals import (
     set_promotion_policy,
 )
 from loopml.registry._card import card_data, model_card, render_markdown
-from loopml.registry._context import actor_from_settings
 from loopml.registry._mlflow import import_mlflow_model
 from loopml.registry._packaging import package_model
-from loopml.registry._policies import Actor, VersionFacts, bump_for, next_semver
+from loopml.registry._policies import VersionFacts, bump_for, next_semver
 from loopml.registry._service import (
     alias_history,
     create_model,
@@ -39,7 +39,6 @@ from loopml.registry._service import (
 __all__ = [
     "Actor",
     "VersionFacts",
-    "actor_from_settings",
     "alias_history",
     "approve",
     "bump_for",

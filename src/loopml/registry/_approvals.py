@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from loopml.entities import PromotionPolicy, RequestStatus
+from loopml.entities import Actor, PromotionPolicy, RequestStatus
 from loopml.errors import GateFailed, InvalidInput, NotFound, PermissionDenied
-from loopml.registry._context import actor_or_default, store_or_current
 from loopml.registry._policies import (
-    Actor,
     approval_refusal,
     decision_status,
     promotion_blockers,
 )
+from loopml.workspace import resolve_actor, resolve_store
 
 if TYPE_CHECKING:
     from loopml.entities import AliasMove, PromotionRequest
@@ -47,7 +46,7 @@ def set_promotion_policy(
         The stored policy.
     """
     policy = PromotionPolicy(alias, require_gates, approvals, approver_role, allow_author)
-    store_or_current(store).set_promotion_policy(name, policy, actor=actor_or_default(actor).name)
+    resolve_store(store).set_promotion_policy(name, policy, actor=resolve_actor(actor).name)
     return policy
 
 
@@ -55,7 +54,7 @@ def get_promotion_policy(
     name: str, alias: str, *, store: Store | None = None
 ) -> PromotionPolicy | None:
     """The policy guarding ``alias`` of a model, or None."""
-    for policy in store_or_current(store).get_promotion_policies(name):
+    for policy in resolve_store(store).get_promotion_policies(name):
         if policy.alias == alias:
             return policy
     return None
@@ -71,8 +70,8 @@ def request_promotion(
     actor: Actor | str | None = None,
 ) -> PromotionRequest:
     """Ask for ``alias`` to move to ``version``; reviewers then approve or reject it."""
-    return store_or_current(store).create_promotion_request(
-        name, version, alias, actor=actor_or_default(actor).name, comment=comment
+    return resolve_store(store).create_promotion_request(
+        name, version, alias, actor=resolve_actor(actor).name, comment=comment
     )
 
 
@@ -80,14 +79,14 @@ def list_requests(
     name: str, *, status: RequestStatus | None = None, store: Store | None = None
 ) -> list[PromotionRequest]:
     """Promotion requests of a model, newest first."""
-    return store_or_current(store).list_promotion_requests(name, status=status)
+    return resolve_store(store).list_promotion_requests(name, status=status)
 
 
 def _decide(
     request_id: str, approve: bool, comment: str, store: Store | None, actor: Actor | str | None
 ) -> PromotionRequest:
-    db = store_or_current(store)
-    who = actor_or_default(actor)
+    db = resolve_store(store)
+    who = resolve_actor(actor)
     request = db.get_promotion_request(request_id)
     policy = get_promotion_policy(request.model_name, request.alias, store=db)
     refusal = approval_refusal(policy, request, who)
@@ -138,7 +137,7 @@ def reject(
 
 def gates_status(name: str, version: int, *, store: Store | None = None) -> bool | None:
     """Whether the latest gated evaluation of a version passed (None: none recorded)."""
-    for evaluation in store_or_current(store).list_evaluations(name, version):
+    for evaluation in resolve_store(store).list_evaluations(name, version):
         if evaluation.passed is not None:
             return evaluation.passed
     return None
@@ -158,8 +157,8 @@ def promote(
             missing, are listed too).
         PermissionDenied: Approvals are missing or the request was rejected/closed.
     """
-    db = store_or_current(store)
-    who = actor_or_default(actor)
+    db = resolve_store(store)
+    who = resolve_actor(actor)
     request = db.get_promotion_request(request_id)
     policy = get_promotion_policy(request.model_name, request.alias, store=db)
     passed = gates_status(request.model_name, request.version, store=db)
@@ -208,8 +207,8 @@ def rollback(
         NotFound: The alias has no earlier holder.
         PermissionDenied: The actor may not move a guarded alias.
     """
-    db = store_or_current(store)
-    who = actor_or_default(actor)
+    db = resolve_store(store)
+    who = resolve_actor(actor)
     policy = get_promotion_policy(name, alias, store=db)
     if policy is not None and not who.has_role(policy.approver_role):
         raise PermissionDenied(

@@ -14,7 +14,7 @@ import yaml
 from loopml.errors import InvalidInput
 from loopml.ids import ObjectRef
 from loopml.registry._card_data import run_evaluation, training_data
-from loopml.registry._context import artifacts_or_default, store_or_current
+from loopml.workspace import current_workspace, resolve_artifacts, resolve_store
 
 if TYPE_CHECKING:
     from loopml.artifacts import ArtifactStore
@@ -56,8 +56,8 @@ def card_data(
     from loopml.models import Manifest
     from loopml.registry._service import get_version
 
-    db = store_or_current(store)
-    blobs = artifacts_or_default(artifacts)
+    db = resolve_store(store)
+    blobs = resolve_artifacts(artifacts)
     version = get_version(ref, store=db)
     model = db.get_model(version.model_name)
     manifest = Manifest.from_json(blobs.get(version.manifest_digest), version.manifest_digest)
@@ -331,10 +331,8 @@ def model_card(
     data = card_data(ref, details=details, store=store, artifacts=artifacts)
     markdown = render_markdown(data)
     if out is None:
-        from loopml.config import load_settings
-
         suffix = "html" if html_output else "md"
-        out = load_settings().home / "cards" / f"{data['model']}-v{data['semver']}.{suffix}"
+        out = current_workspace().home / "cards" / f"{data['model']}-v{data['semver']}.{suffix}"
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     title = f"{data['model']} v{data['semver']}"

@@ -12,7 +12,7 @@ import yaml
 from loopml._version import __version__
 from loopml.errors import Conflict
 from loopml.models import pull_model, read_manifest
-from loopml.registry._context import artifacts_or_default, store_or_current
+from loopml.workspace import resolve_artifacts, resolve_store
 
 if TYPE_CHECKING:
     import os
@@ -130,8 +130,8 @@ def package_model(
     """
     from loopml.registry._service import get_version
 
-    db = store_or_current(store)
-    blobs = artifacts_or_default(artifacts)
+    db = resolve_store(store)
+    blobs = resolve_artifacts(artifacts)
     version = get_version(ref, store=db)
     target = Path(out)
     if target.exists() and any(target.iterdir()):

@@ -5,30 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from loopml.entities import PromotionPolicy, PromotionRequest, RequestStatus
+from loopml.entities import Actor, PromotionPolicy, PromotionRequest, RequestStatus
 from loopml.ids import SemVer
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from loopml.entities import ModelVersion
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, and the roles they hold (from settings until governance adds RBAC).
-
-    Args:
-        name: The user name recorded on every change.
-        roles: Role names, e.g. ``("approver",)``.
-    """
-
-    name: str
-    roles: tuple[str, ...] = ()
-
-    def has_role(self, role: str) -> bool:
-        """True when the actor holds ``role`` (``admin`` holds every role)."""
-        return role in self.roles or "admin" in self.roles
 
 
 @dataclass(frozen=True)

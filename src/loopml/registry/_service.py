@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from loopml.entities import LineageEdge
 from loopml.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loopml.ids import ModelUri, ObjectRef, SemVer
-from loopml.models import ResolveContext as _ResolveContext
 from loopml.models import (
     lookup_version,
     push_model,
@@ -18,16 +17,17 @@ from loopml.models import (
     resolve,
     save_model,
 )
-from loopml.registry._context import actor_or_default, artifacts_or_default, store_or_current
-from loopml.registry._policies import Actor, VersionFacts, next_semver
+from loopml.registry._policies import VersionFacts, next_semver
+from loopml.workspace import current_workspace, resolve_actor, resolve_artifacts, resolve_store
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from loopml.artifacts import ArtifactStore
-    from loopml.entities import AliasMove, ModelVersion, RegisteredModel
+    from loopml.entities import Actor, AliasMove, ModelVersion, RegisteredModel
     from loopml.models import Signature
     from loopml.store import Store
+    from loopml.workspace import Workspace
 
 _MAX_SEMVER_RETRIES = 5
 #: Lineage relation of a model file's blob to the version that needs it.
@@ -48,8 +48,8 @@ def create_model(
         Conflict: A model of that name exists.
         InvalidInput: The name is not valid.
     """
-    return store_or_current(store).create_model(
-        name, actor=actor_or_default(actor).name, description=description, tags=tags
+    return resolve_store(store).create_model(
+        name, actor=resolve_actor(actor).name, description=description, tags=tags
     )
 
 
@@ -60,12 +60,12 @@ def _model_dir(
     signature: Signature | None,
     input_example: Any,
     flavor: str | None,
-    context: _ResolveContext,
+    workspace: Workspace,
 ) -> tuple[Path, str | None]:
     """A verified local directory for ``model`` and the run it came from, if a runs:/ URI."""
     if isinstance(model, (str, os.PathLike)):
         text = os.fspath(model)
-        resolved = resolve(text, context)
+        resolved = resolve(text, workspace)
         run_id = (
             resolved.ref.id if resolved.ref is not None and resolved.ref.kind == "run" else None
         )
@@ -126,10 +126,10 @@ def register_model(
         DigestMismatch: The model directory was altered after it was saved.
         NotFound: ``run_id`` names no run.
     """
-    db = store_or_current(store)
-    blobs = artifacts_or_default(artifacts)
-    who = actor_or_default(actor)
-    context = _ResolveContext(store=db, artifacts=blobs)
+    db = resolve_store(store)
+    blobs = resolve_artifacts(artifacts)
+    who = resolve_actor(actor)
+    workspace = current_workspace().derive(store=db, artifacts=blobs)
     with tempfile.TemporaryDirectory(prefix="loopml-register-") as tmp:
         directory, uri_run = _model_dir(
             model,
@@ -137,7 +137,7 @@ def register_model(
             signature=signature,
             input_example=input_example,
             flavor=flavor,
-            context=context,
+            workspace=workspace,
         )
         manifest, _ = read_manifest(directory)
         manifest_digest = push_model(directory, blobs)
@@ -203,17 +203,17 @@ def register_model(
 
 def get_model(name: str, *, store: Store | None = None) -> RegisteredModel:
     """Return a registered model (NotFound if absent)."""
-    return store_or_current(store).get_model(name)
+    return resolve_store(store).get_model(name)
 
 
 def list_models(*, store: Store | None = None) -> list[RegisteredModel]:
     """Every registered model, by name."""
-    return store_or_current(store).list_models(limit=10_000)
+    return resolve_store(store).list_models(limit=10_000)
 
 
 def list_versions(name: str, *, store: Store | None = None) -> list[ModelVersion]:
     """Every version of a model, newest first."""
-    return store_or_current(store).list_model_versions(name)
+    return resolve_store(store).list_model_versions(name)
 
 
 def get_version(ref: str, *, store: Store | None = None) -> ModelVersion:
@@ -229,7 +229,7 @@ def get_version(ref: str, *, store: Store | None = None) -> ModelVersion:
             f"cannot parse model version reference {ref!r}",
             hint="Write NAME@ALIAS, NAME/NUMBER, NAME/1.2.0 or models:/NAME@ALIAS.",
         ) from exc
-    return lookup_version(uri, store_or_current(store))
+    return lookup_version(uri, resolve_store(store))
 
 
 def update_version(
@@ -242,8 +242,8 @@ def update_version(
     actor: Actor | str | None = None,
 ) -> ModelVersion:
     """Change a version's description or tags (recorded with who and when)."""
-    return store_or_current(store).update_model_version(
-        name, number, actor=actor_or_default(actor).name, description=description, tags=tags
+    return resolve_store(store).update_model_version(
+        name, number, actor=resolve_actor(actor).name, description=description, tags=tags
     )
 
 
@@ -266,14 +266,14 @@ def set_alias(
         PermissionDenied: A promotion policy guards the alias (use request_promotion).
         NotFound: The model or version does not exist.
     """
-    db = store_or_current(store)
+    db = resolve_store(store)
     if _guarded(db, name, alias):
         raise PermissionDenied(
             f"alias {name}@{alias} is guarded by a promotion policy",
             hint=f"Use `loopml models request-promotion {name}/{version} {alias}`, then "
             "approve and promote.",
         )
-    return db.set_alias(name, alias, version, actor=actor_or_default(actor).name, reason=reason)
+    return db.set_alias(name, alias, version, actor=resolve_actor(actor).name, reason=reason)
 
 
 def delete_alias(
@@ -285,14 +285,14 @@ def delete_alias(
     actor: Actor | str | None = None,
 ) -> AliasMove:
     """Remove an alias (recorded in its history)."""
-    db = store_or_current(store)
+    db = resolve_store(store)
     if _guarded(db, name, alias):
         raise PermissionDenied(f"alias {name}@{alias} is guarded by a promotion policy")
-    return db.set_alias(name, alias, None, actor=actor_or_default(actor).name, reason=reason)
+    return db.set_alias(name, alias, None, actor=resolve_actor(actor).name, reason=reason)
 
 
 def alias_history(
     name: str, alias: str | None = None, *, store: Store | None = None
 ) -> list[AliasMove]:
     """Every move of an alias (or of all aliases of the model), oldest first."""
-    return store_or_current(store).alias_history(name, alias)
+    return resolve_store(store).alias_history(name, alias)

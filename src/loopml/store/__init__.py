@@ -1,6 +1,6 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
-from loopml.store._open import current_store, open_store, use_store
+from loopml.store._open import open_store
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
@@ -25,7 +25,5 @@ __all__ = [
     "PipelineStore",
     "RunStore",
     "Store",
-    "current_store",
     "open_store",
-    "use_store",
 ]

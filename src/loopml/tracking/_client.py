@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from loopml.config import Settings
     from loopml.models import LoadedModel
     from loopml.store import Store
+    from loopml.workspace import Workspace
 
 _ENV_ARTIFACT = "environment/requirements.txt"
 
@@ -100,19 +101,23 @@ class TrackingClient:
         self.writer = MetricWriter(
             store, flush_interval_s=flush_interval_s, batch_size=batch_size, heartbeat_s=heartbeat_s
         )
-        self.settings: Settings | None = None
+        self.workspace: Workspace | None = None
         self._open: dict[str, ActiveRun] = {}
         self._env_artifact: RunArtifact | None = None
 
     @classmethod
+    def for_workspace(cls, workspace: Workspace, **options: Any) -> TrackingClient:
+        """A client on ``workspace``'s stores; workers it starts reopen that workspace."""
+        client = cls(workspace.store, workspace.artifacts, **options)
+        client.workspace = workspace
+        return client
+
+    @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> TrackingClient:
         """A client on the metadata and artifact stores ``settings`` name."""
-        from loopml.artifacts import open_artifact_store
-        from loopml.store import open_store
+        from loopml.workspace import Workspace
 
-        client = cls(open_store(settings), open_artifact_store(settings), **options)
-        client.settings = settings
-        return client
+        return cls.for_workspace(Workspace(settings), **options)
 
     def require_artifacts(self) -> ArtifactStore:
         """The artifact store, or a clear error when the client has none."""
@@ -340,11 +345,7 @@ class TrackingClient:
         """
         from loopml.models import load_model
 
-        cache = (
-            self.settings.home / "cache" / "models"
-            if self.settings is not None
-            else scratch_cache()
-        )
+        cache = self.workspace.cache_dir if self.workspace is not None else scratch_cache()
         return load_model(
             f"runs:/{run_id}/{name}",
             store=self.store,

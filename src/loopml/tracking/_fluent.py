@@ -1,8 +1,8 @@
 """The fluent API: ``loopml.start_run`` over a default client, current run in a ContextVar.
 
 No module-level mutable run state: the current run and the current client live in
-ContextVars (each thread and asyncio task sees its own). Clients opened from settings are
-cached per (database URL, artifact URL) so every ``start_run`` shares one writer.
+ContextVars (each thread and asyncio task sees its own). The default client belongs to the
+current workspace (built once per workspace), so every ``start_run`` shares one writer.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ _current_run: ContextVar[ActiveRun | None] = ContextVar("loopml_current_run", de
 _current_client: ContextVar[TrackingClient | None] = ContextVar(
     "loopml_current_tracking_client", default=None
 )
-_clients: dict[tuple[str, str], TrackingClient] = {}
 
 
 def activate(run: ActiveRun) -> None:
@@ -57,21 +56,13 @@ def use_tracking(client: TrackingClient) -> Iterator[TrackingClient]:
 
 
 def default_client() -> TrackingClient:
-    """The client set by :func:`use_tracking`, else one for the working directory's settings."""
+    """The client set by :func:`use_tracking`, else the current workspace's."""
     client = _current_client.get()
     if client is not None:
         return client
-    from loopml.artifacts import open_artifact_store
-    from loopml.config import load_settings
-    from loopml.store import current_store
+    from loopml.workspace import current_workspace
 
-    settings = load_settings()
-    store = current_store()
-    key = (getattr(store, "url", settings.db_url), settings.artifact_url)
-    if key not in _clients:
-        _clients[key] = TrackingClient(store, open_artifact_store(settings))
-        _clients[key].settings = settings
-    return _clients[key]
+    return current_workspace().service("tracking.client", TrackingClient.for_workspace)
 
 
 def start_run(
@@ -89,8 +80,8 @@ def start_run(
 ) -> ActiveRun:
     """Start a run; inside another run it becomes that run's child.
 
-    A thin layer over :meth:`TrackingClient.start_run` on the default client (the working
-    directory's home, or the one set by :func:`use_tracking`).
+    A thin layer over :meth:`TrackingClient.start_run` on the default client (the current
+    workspace's, or the one set by :func:`use_tracking`).
 
     Args:
         name: Run name (default: the script's name).

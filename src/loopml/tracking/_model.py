@@ -20,7 +20,8 @@ from loopml.ids import ObjectRef, check_artifact_path
 
 if TYPE_CHECKING:
     from loopml.ids import ModelUri
-    from loopml.models import ResolveContext, ResolvedModel, SavedModel, Signature
+    from loopml.models import ResolvedModel, SavedModel, Signature
+    from loopml.workspace import Workspace
 
 MODEL_MANIFEST = "loopml-model.json"  # == loopml.models.MANIFEST, without importing numpy
 
@@ -65,7 +66,7 @@ def save_into(
     )
 
 
-def resolve_run_model(uri: ModelUri, context: ResolveContext) -> ResolvedModel:
+def resolve_run_model(uri: ModelUri, workspace: Workspace) -> ResolvedModel:
     """Resolve ``runs:/RUN_ID/NAME`` to a verified local model directory.
 
     The run's ``NAME/loopml-model.json`` artifact names the manifest; the directory is
@@ -76,7 +77,7 @@ def resolve_run_model(uri: ModelUri, context: ResolveContext) -> ResolvedModel:
     """
     from loopml.models import ResolvedModel, pull_model
 
-    store = context.get_store()
+    store = workspace.store
     run = store.get_run(uri.name)
     name = model_path(uri.path or "")
     manifest = None
@@ -92,7 +93,7 @@ def resolve_run_model(uri: ModelUri, context: ResolveContext) -> ResolvedModel:
             f"{name!r}) or list its files with `loopml runs show {run.id}`.",
         )
     path = pull_model(
-        manifest.digest, context.get_artifacts(), context.get_cache_dir() / manifest.digest
+        manifest.digest, workspace.artifacts, workspace.cache_dir / "models" / manifest.digest
     )
     return ResolvedModel(
         path=path, manifest_digest=manifest.digest, ref=ObjectRef("run", run.id), version=None

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loopml.tracking import ActiveRun, TrackingClient
+from loopml.workspace import use_workspace
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from loopml.config import Settings
-
-_clients: dict[tuple[str, str], TrackingClient] = {}
+    from loopml.workspace import Workspace
 
 
 class Trial:
@@ -60,7 +59,7 @@ class TrialTask:
     distributions: dict[str, Any]
     snapshot: list[Any]
     metric: str
-    settings: Settings | None = None
+    workspace: Workspace | None = None
     study_name: str = "tune"
 
 
@@ -76,11 +75,9 @@ class TrialOutcome:
     error: str | None = None
 
 
-def _worker_client(settings: Settings) -> TrackingClient:
-    key = (settings.db_url, settings.artifact_url)
-    if key not in _clients or _clients[key].writer._pid != os.getpid():
-        _clients[key] = TrackingClient.from_settings(settings)
-    return _clients[key]
+def _worker_client(workspace: Workspace) -> TrackingClient:
+    # Unpickled workspaces are shared per process (workspace_for_spec), so is their client.
+    return workspace.service("tracking.client", TrackingClient.for_workspace)
 
 
 def run_trial(task: TrialTask, client: TrackingClient | None = None) -> TrialOutcome:
@@ -90,8 +87,8 @@ def run_trial(task: TrialTask, client: TrackingClient | None = None) -> TrialOut
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.WARNING)
     if client is None:
-        assert task.settings is not None
-        client = _worker_client(task.settings)
+        assert task.workspace is not None
+        client = _worker_client(task.workspace)
     study = optuna.create_study(
         direction=task.direction,  # type: ignore[arg-type]
         pruner=task.pruner,
@@ -108,8 +105,10 @@ def run_trial(task: TrialTask, client: TrackingClient | None = None) -> TrialOut
         tags={"loopml.tune.trial": task.number, "loopml.tune.parent": task.parent_run_id},
     )
     trial = Trial(task.number, dict(task.params), run, optuna_trial, task.metric)
+    scope = use_workspace(task.workspace) if task.workspace is not None else nullcontext()
     try:
-        value = float(task.objective(trial))
+        with scope:
+            value = float(task.objective(trial))
     except optuna.TrialPruned:
         run.set_tag("loopml.tune.state", "PRUNED")
         run.end()

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from loopml.config import settings_from_spec
 from loopml.errors import InvalidInput
 from loopml.tracking import TrackingClient, active_run, default_client
 from loopml.tuning._executors import open_executor
 from loopml.tuning._space import to_distributions
 from loopml.tuning._trial import Trial, TrialOutcome, TrialTask, run_trial
+from loopml.workspace import Workspace, current_workspace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-
-    from loopml.config import Settings
 
 Executor = Literal["local", "dask"]
 
@@ -70,18 +69,18 @@ def _pruner(pruner: Any) -> Any:
     )
 
 
-def _worker_settings(client: TrackingClient) -> Settings:
-    if client.settings is not None:
-        return client.settings
-    from loopml.config import load_settings
-
+def _worker_workspace(client: TrackingClient) -> Workspace:
+    if client.workspace is not None:
+        return client.workspace
     url = getattr(client.store, "url", None)
     if url is None or client.artifacts is None:
         raise InvalidInput(
             "parallel trials need a client whose store and artifacts workers can reopen",
-            hint="Use TrackingClient.from_settings(...) or parallelism=1.",
+            hint="Use TrackingClient.for_workspace(...) or parallelism=1.",
         )
-    return load_settings(cwd=os.getcwd(), env={}, db_url=url, artifact_url=client.artifacts.url)
+    base = current_workspace()
+    spec = {**base.settings.to_spec(), "db_url": url, "artifact_url": client.artifacts.url}
+    return Workspace(settings_from_spec(spec), actor=base.actor)
 
 
 def tune(
@@ -147,9 +146,9 @@ def tune(
         direction=direction, pruner=the_pruner, sampler=optuna.samplers.TPESampler(seed=seed)
     )
     remote = parallelism > 1 or executor == "dask"
-    settings = _worker_settings(client) if remote else None
-    if executor == "dask" and dask_address is None and settings is not None:
-        dask_address = settings.dask_address
+    workspace = _worker_workspace(client) if remote else None
+    if executor == "dask" and dask_address is None and workspace is not None:
+        dask_address = workspace.settings.dask_address
     results: dict[int, TrialResult] = {}
     with client.start_run(
         name,
@@ -185,7 +184,7 @@ def tune(
                 distributions,
                 list(snapshot),
                 metric,
-                settings,
+                workspace,
                 name,
             )
 
