@@ -113,7 +113,7 @@ def test_cli_unsupported_url_is_one_line_and_exit_2(cli: Cli, tmp_path: Path) ->
 def test_cli_text_file_as_database_is_exit_2(cli: Cli, tmp_path: Path) -> None:
     text = tmp_path / "readme.txt"
     text.write_text("just text\n" * 50)
-    result = cli("data", "log", "x", env={"LOOPML_DB_URL": f"sqlite:///{text}"})
+    result = cli("data", "commit", "x", "readme.txt", env={"LOOPML_DB_URL": f"sqlite:///{text}"})
     assert result.returncode == 2
     _no_traceback(result)
     assert f"error: {text} is not a SQLite database" in result.stderr
