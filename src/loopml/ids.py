@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from loopml.errors import InvalidReference
+from loopml.errors import InvalidInput, InvalidReference
 
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -95,6 +95,54 @@ def check_digest(value: str) -> str:
             value=value,
         )
     return digest
+
+
+#: Longest path of a file inside a run (the ``run_artifacts.path`` column).
+MAX_ARTIFACT_PATH = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def check_artifact_path(path: str, *, what: str = "artifact path") -> str:
+    """Return ``path`` (a trailing ``/`` removed) if it is a safe path inside a run.
+
+    Safe means relative, ``/``-separated, with no empty, ``.`` or ``..`` part, no
+    backslash, NUL or other control character, and at most :data:`MAX_ARTIFACT_PATH`
+    characters: such a path can be checked out under any folder without leaving it.
+
+    Args:
+        path: The path as given by the caller.
+        what: What the path names, for the message (``"model name"``...).
+
+    Raises:
+        InvalidInput: The path is none of that; the message says which rule it breaks.
+    """
+    problem = None
+    if not isinstance(path, str) or not path.rstrip("/"):
+        problem = "is empty"
+    elif "\x00" in path:
+        problem = "contains a NUL byte"
+    elif _CONTROL.search(path):
+        problem = "contains a control character"
+    elif path.startswith("/") or _DRIVE.match(path):
+        problem = "is absolute"
+    elif "\\" in path:
+        problem = "contains a backslash"
+    elif len(path) > MAX_ARTIFACT_PATH:
+        problem = f"is {len(path):,} characters long"
+    else:
+        parts = path.rstrip("/").split("/")
+        bad = next((p for p in parts if p in ("", ".", "..")), None)
+        if bad is not None:
+            problem = "has an empty part ('//')" if bad == "" else f"has a {bad!r} part"
+    if problem is not None:
+        raise InvalidInput(
+            f"invalid {what} {path!r}: it {problem}",
+            hint=f"A {what} is relative, uses '/', has no '.' or '..' parts, no NUL, "
+            f"control or backslash characters, and is at most {MAX_ARTIFACT_PATH} characters.",
+            path=path,
+        )
+    return path.rstrip("/")
 
 
 @dataclass(frozen=True, order=True, repr=False)

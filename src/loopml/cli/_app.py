@@ -23,6 +23,7 @@ from loopml.cli import pipeline as pipeline_cmd
 from loopml.cli import runs as runs_cmd
 from loopml.cli import tune as tune_cmd
 from loopml.cli._helpers import CliState, err_console, render_error
+from loopml.cli._text import esc
 from loopml.errors import LoopmlError
 
 app = typer.Typer(
@@ -102,6 +103,6 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         if debug:
             traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {esc(exc)}", soft_wrap=True)
         sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json, workspace_for
+from loopml.cli._text import clip, esc
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,7 +54,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     table = Table("name", "description", "created by")
     for m in models:
-        table.add_row(m.name, m.description, m.created_by)
+        table.add_row(m.name, clip(m.description), esc(m.created_by))
     console.print(table)
 
 
@@ -121,7 +122,12 @@ def versions_cmd(ctx: typer.Context, name: str, as_json: JsonOpt = False) -> Non
     table = Table("number", "semver", "flavor", "aliases", "run", "created by")
     for v in versions:
         table.add_row(
-            str(v.number), v.semver, v.flavor, ", ".join(v.aliases), v.run_id or "", v.created_by
+            str(v.number),
+            v.semver,
+            esc(v.flavor),
+            ", ".join(v.aliases),
+            v.run_id or "",
+            esc(v.created_by),
         )
     console.print(table)
 
@@ -173,7 +179,12 @@ def history_cmd(
     table = Table("seq", "alias", "from", "to", "actor", "reason")
     for m in moves:
         table.add_row(
-            str(m.seq), m.alias, str(m.from_version), str(m.to_version), m.actor, m.reason
+            str(m.seq),
+            m.alias,
+            str(m.from_version),
+            str(m.to_version),
+            esc(m.actor),
+            clip(m.reason),
         )
     console.print(table)
 
@@ -203,7 +214,7 @@ def policy_cmd(
             allow_author=allow_author,
             **_sa(s),
         )
-    console.print(f"{name}@{alias} guarded: {asdict(policy)}")
+    console.print(f"{name}@{alias} guarded: {esc(asdict(policy))}")
 
 
 @app.command("request-promotion")
@@ -296,8 +307,8 @@ def requests_cmd(ctx: typer.Context, name: str, as_json: JsonOpt = False) -> Non
             str(r.version),
             r.alias,
             r.status.value,
-            r.requested_by,
-            ", ".join(f"{d.actor}:{'+' if d.approve else '-'}" for d in r.decisions),
+            esc(r.requested_by),
+            esc(", ".join(f"{d.actor}:{'+' if d.approve else '-'}" for d in r.decisions)),
         )
     console.print(table)
 
@@ -324,7 +335,7 @@ def card_cmd(
             store=s["store"],
             artifacts=s["artifacts"],
         )
-    console.print(str(path), soft_wrap=True)
+    console.print(esc(path), soft_wrap=True)
 
 
 @app.command("package")
@@ -339,7 +350,7 @@ def package_cmd(
 
     with _session(ctx) as s:
         path = package_model(ref, out, image=image, store=s["store"], artifacts=s["artifacts"])
-    console.print(str(path), soft_wrap=True)
+    console.print(esc(path), soft_wrap=True)
 
 
 @app.command("import")

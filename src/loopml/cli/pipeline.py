@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from loopml.cli._helpers import console, print_json, state, store_for
+from loopml.cli._text import esc
 from loopml.entities import PipelineRun, StepRun, StepStatus
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def _table(steps: dict[str, StepRun]) -> Table:
     for step in steps.values():
         status = step.status.value.lower()
         table.add_row(
-            step.name,
+            esc(step.name),
             f"[{_STYLE[step.status]}]{status}[/]",
             str(step.attempts),
             _seconds(step),
@@ -126,7 +127,7 @@ def _table(steps: dict[str, StepRun]) -> Table:
 
 def _dag(run: PipelineRun, steps: list[StepRun]) -> Tree:
     tree = Tree(
-        f"[bold]{run.pipeline}[/] {run.id} [{_run_style(run)}]{run.status.value.lower()}[/]"
+        f"[bold]{esc(run.pipeline)}[/] {run.id} [{_run_style(run)}]{run.status.value.lower()}[/]"
         f"  cost {_cost(run.cost)}"
     )
     by_name = {s.name: s for s in steps}
@@ -137,16 +138,16 @@ def _dag(run: PipelineRun, steps: list[StepRun]) -> Tree:
 
     def add(branch: Tree, name: str) -> None:
         step = by_name[name]
-        after = f" [dim]after {', '.join(step.upstream)}[/]" if len(step.upstream) > 1 else ""
+        after = f" [dim]after {esc(', '.join(step.upstream))}[/]" if len(step.upstream) > 1 else ""
         label = (
-            f"{name} [{_STYLE[step.status]}]{step.status.value.lower()}[/]"
+            f"{esc(name)} [{_STYLE[step.status]}]{step.status.value.lower()}[/]"
             f" [dim]{_seconds(step)} {_cost(step.cost)}"
             + (f" x{step.attempts}" if step.attempts > 1 else "")
             + f"[/]{after}"
         )
         node = branch.add(label)
         if step.error and step.status in (StepStatus.FAILED, StepStatus.PENDING):
-            node.add(f"[red]{step.error.strip().splitlines()[-1]}[/]")
+            node.add(f"[red]{esc(step.error.strip().splitlines()[-1])}[/]")
         for child in children.get(name, []):
             if by_name[child].upstream[0] == name:  # each step once, under its first input
                 add(node, child)
@@ -220,7 +221,7 @@ def run(
             on_event=on_event,
             raise_on_failure=False,
         ),
-        f"running [bold]{pipe.name}[/]",
+        f"running [bold]{esc(pipe.name)}[/]",
     )
     _report(ctx, result, as_json, started)
     _raise_if_failed(result)
@@ -260,7 +261,7 @@ def resume_cmd(
             on_event=on_event,
             raise_on_failure=False,
         ),
-        f"resuming [bold]{run_id}[/]",
+        f"resuming [bold]{esc(run_id)}[/]",
     )
     _report(ctx, result, as_json, started)
     _raise_if_failed(result)
@@ -288,12 +289,12 @@ def list_cmd(
         )
         table.add_row(
             r.id,
-            r.pipeline,
+            esc(r.pipeline),
             f"[{_run_style(r)}]{r.status.value.lower()}[/]",
             _when(r.created_at_ms),
             seconds,
             _cost(r.cost),
-            r.executor,
+            esc(r.executor),
         )
     console.print(table if runs else "no pipeline runs yet")
 
@@ -314,7 +315,7 @@ def show(
     console.print(_dag(run, steps))
     console.print(_table({s.name: s for s in steps}))
     if run.error:
-        console.print(f"[red]{run.error}[/]")
+        console.print(f"[red]{esc(run.error)}[/]")
 
 
 @app.command("schedule")
@@ -346,7 +347,7 @@ def schedule(
         )
         return
     console.print(
-        f"[green]Scheduled[/] {made.name} ({made.target}) on '{made.cron}'; "
+        f"[green]Scheduled[/] {esc(made.name)} ({esc(made.target)}) on '{esc(made.cron)}'; "
         f"next run {_when(made.next_run_at_ms)} UTC. Start `loopml agent` to run it."
     )
 
@@ -376,5 +377,7 @@ def schedules(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for column in ("name", "target", "cron", "next run (UTC)", "last run"):
         table.add_column(column)
     for s in found:
-        table.add_row(s.name, s.target, s.cron, _when(s.next_run_at_ms), s.last_run_id or "-")
+        table.add_row(
+            esc(s.name), esc(s.target), esc(s.cron), _when(s.next_run_at_ms), s.last_run_id or "-"
+        )
     console.print(table if found else "no schedules")

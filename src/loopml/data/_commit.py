@@ -24,8 +24,8 @@ from loopml.data._formats import read_table, table_format, write_table
 from loopml.data._manifest import Entry, Manifest, Source, StatCache, collect
 from loopml.data._pii import PiiFinding, redact, scan_table
 from loopml.data._profile import profile_table
-from loopml.data._refs import check_name
-from loopml.entities import Dataset, DatasetVersion, PiiPolicy
+from loopml.data._refs import check_name, check_ref_name
+from loopml.entities import Dataset, DatasetVersion, LineageEdge, PiiPolicy
 from loopml.errors import Conflict, NotFound, ValidationFailed
 from loopml.ids import ObjectRef
 from loopml.lineage import ObjectKind, Relation
@@ -149,6 +149,8 @@ def commit_files(
     dataset = _dataset(store, name)
     effective = policy or (dataset.pii_policy if dataset else PiiPolicy.WARN)
     head = None if dataset is None else store.get_ref(dataset.id, branch)
+    if head is None:  # a new branch; one made before names were checked still takes commits
+        check_ref_name("branch", branch)
     head_version = None if head is None else store.get_version(head.version_id)
     if expect is not None and (head_version is None or head_version.id != expect):
         seen = "nothing" if head_version is None else head_version.id[:12]

@@ -15,8 +15,8 @@ from loopml import lineage
 from loopml.data._commit import commit_files
 from loopml.data._formats import read_table, table_format
 from loopml.data._manifest import FileDiff, Manifest, diff_manifests
-from loopml.data._refs import check_name, resolve
-from loopml.entities import DatasetRef, DatasetVersion, PiiPolicy, RefKind
+from loopml.data._refs import check_ref_name, resolve
+from loopml.entities import DatasetRef, DatasetVersion, LineageEdge, PiiPolicy, RefKind
 from loopml.errors import InvalidInput, NotFound
 from loopml.ids import ObjectRef
 from loopml.lineage import ObjectKind, Relation
@@ -181,13 +181,13 @@ class DataRepo:
         if dataset.name != name:
             raise InvalidInput(f"{from_ref!r} is not a version of {name!r}")
         return self.store.set_ref(
-            dataset.id, check_name("branch", branch), RefKind.BRANCH, version.id
+            dataset.id, check_ref_name("branch", branch), RefKind.BRANCH, version.id
         )
 
     def tag(self, ref: str, tag: str) -> DatasetRef:
         """Name the version ``ref`` resolves to with an immutable ``tag``."""
         dataset, version = resolve(self.store, ref)
-        return self.store.set_ref(dataset.id, check_name("tag", tag), RefKind.TAG, version.id)
+        return self.store.set_ref(dataset.id, check_ref_name("tag", tag), RefKind.TAG, version.id)
 
     def record_use(
         self,

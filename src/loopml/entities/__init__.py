@@ -22,10 +22,22 @@ from loopml.entities.pipeline import (
     StepRun,
     StepStatus,
 )
-from loopml.entities.run import Metric, MetricSummary, Run, RunArtifact, RunStatus
+from loopml.entities.run import (
+    MAX_KEY_LENGTH,
+    MAX_PARAM_LENGTH,
+    MAX_TAG_LENGTH,
+    Metric,
+    MetricSummary,
+    Run,
+    RunArtifact,
+    RunStatus,
+)
 from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
 
 __all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_PARAM_LENGTH",
+    "MAX_TAG_LENGTH",
     "Actor",
     "AliasMove",
     "BoolOp",

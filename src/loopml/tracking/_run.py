@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.entities import LineageEdge, Relation, Run, RunArtifact, RunStatus
+from loopml.entities import MAX_KEY_LENGTH, LineageEdge, Relation, Run, RunArtifact, RunStatus
 from loopml.errors import InvalidInput
-from loopml.ids import ObjectKind, ObjectRef
+from loopml.ids import ObjectKind, ObjectRef, check_artifact_path
 from loopml.lineage import link
 from loopml.tracking._model import model_path, save_into
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from loopml.tracking._client import TrackingClient
     from loopml.tracking._system import SystemSampler
 
-_MAX_KEY = 255
+_MAX_KEY = MAX_KEY_LENGTH
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,11 @@ class ModelInfo:
 
 
 def _bad_key(key: object) -> InvalidInput:
+    shown = repr(key)
+    if isinstance(key, str) and len(key) > 60:
+        shown = f"{key[:40]!r}... ({len(key):,} characters)"
     return InvalidInput(
-        f"invalid metric key {key!r}",
+        f"invalid metric key {shown}",
         hint=f"A metric key is a non-empty string of at most {_MAX_KEY} characters.",
         key=key,
     )
@@ -234,16 +237,18 @@ class ActiveRun:
 
         Args:
             path: A local file or folder.
-            artifact_path: Path inside the run (default: the file or folder name).
+            artifact_path: Path inside the run (default: the file or folder name): relative,
+                with no ``..`` parts, NUL or control characters.
 
         Returns:
             The recorded files.
 
         Raises:
-            InvalidInput: ``path`` does not exist.
+            InvalidInput: ``path`` does not exist, or a path inside the run is not safe
+                (absolute, ``..``, NUL...; nothing is stored then).
         """
         source = Path(path)
-        base = (artifact_path or source.name).strip("/")
+        base = check_artifact_path(artifact_path or source.name)
         if source.is_file():
             files = [(base, source)]
         elif source.is_dir():
@@ -258,6 +263,8 @@ class ActiveRun:
                 hint="Pass the path of an existing file or folder.",
                 path=os.fspath(path),
             )
+        for name, _ in files:  # all checked before any byte is stored
+            check_artifact_path(name)
         store = self._client.require_artifacts()
         digests = store.put_many([p for _, p in files])
         recorded = [
@@ -268,9 +275,15 @@ class ActiveRun:
         return recorded
 
     def log_bytes(self, data: bytes, artifact_path: str) -> RunArtifact:
-        """Store bytes as a file of this run."""
+        """Store bytes as a file of this run.
+
+        Raises:
+            InvalidInput: ``artifact_path`` is not a safe relative path (see
+                :meth:`log_artifact`).
+        """
+        name = check_artifact_path(artifact_path)
         digest = self._client.require_artifacts().put(data)
-        artifact = RunArtifact(artifact_path.strip("/"), digest, len(data))
+        artifact = RunArtifact(name, digest, len(data))
         self._client.store.add_run_artifacts(self.id, [artifact])
         return artifact
 

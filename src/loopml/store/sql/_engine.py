@@ -18,11 +18,14 @@ from loopml.errors import (
     StoreBusy,
     StoreUnavailable,
 )
+from loopml.store.sql._url import check_sqlite_file, check_url, not_a_database
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _WRITE = "loopml_write"
+# sqlite3's words for a file that is not a database, or one whose pages are damaged.
+_NOT_A_DATABASE = ("file is not a database", "database disk image is malformed")
 
 
 def safe_url(url: str) -> str:
@@ -58,17 +61,13 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """Create the engine for ``url`` with loopml's settings for its dialect.
 
     Raises:
-        ConfigError: The URL does not parse or names an unknown dialect.
+        ConfigError: The URL does not parse or names a database or driver loopml does not
+            support (only sqlite:/// and postgresql+psycopg://).
         MissingExtra: The PostgreSQL driver is not installed.
         HomeNotWritable: The folder of a SQLite file cannot be created.
+        StoreUnavailable: The SQLite path is a folder or a file that is not a database.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(
-            f"cannot parse database URL {url!r}",
-            hint="Use sqlite:///path/to/loopml.db or postgresql+psycopg://user@host/db.",
-        ) from exc
+    parsed = check_url(url)
     backend = parsed.get_backend_name()
     if backend == "postgresql" and importlib.util.find_spec("psycopg") is None:
         raise MissingExtra("postgres", "a PostgreSQL metadata store")
@@ -85,11 +84,12 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
                     hint="Point LOOPML_HOME or LOOPML_DB_URL at a writable location.",
                     path=str(folder),
                 ) from exc
+            check_sqlite_file(Path(database).expanduser(), url)
         connect_args["timeout"] = busy_timeout_s
     elif backend == "postgresql":
         connect_args["connect_timeout"] = 5
     try:
-        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=backend != "sqlite")
+        engine = create_engine(parsed, connect_args=connect_args, pool_pre_ping=backend != "sqlite")
     except (NoSuchModuleError, ArgumentError) as exc:
         raise ConfigError(
             f"unsupported database URL {safe_url(url)}: {exc}",
@@ -103,6 +103,9 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
 def translate(exc: DBAPIError, url: str) -> Exception:
     """Map a driver error to the loopml error a user can act on (or return it unchanged)."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
+    if url.startswith("sqlite") and any(s in text for s in _NOT_A_DATABASE):
+        path = make_url(url).database or url
+        return not_a_database(path, url, text.strip(), damaged="malformed" in text)
     if isinstance(exc, OperationalError):
         if "database is locked" in text or "database is busy" in text:
             return StoreBusy(
