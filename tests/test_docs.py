@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,9 +124,11 @@ def _write_file(block: Block, cwd: Path) -> None:
 
 
 def _run(block: Block, command: list[str], cwd: Path, env: dict[str, str]) -> str:
+    started = time.monotonic()
     result = subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
     )
+    print(f"{block.where}: {time.monotonic() - started:.1f} s")  # shown when a page fails
     assert result.returncode == 0, (
         f"{block.where} failed (exit {result.returncode}):\n{command[-1]}\n"
         f"--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-3000:]}"
