@@ -8,6 +8,8 @@ it. An HTML comment on the line before a block changes what happens to it:
 
 - ``<!-- file: NAME -->``: the block is written to ``NAME`` in the current folder instead
   (a ``spec.yaml`` or ``train.py`` that a later command reads);
+- ``<!-- output -->``: the block is what the python block before it prints; each of its
+  lines must be a line of that output, in order;
 - ``<!-- not-run: REASON -->``: the block is shown, not run (it needs a remote server, or it
   is a fragment); the reason is required, and such blocks are counted below.
 
@@ -30,7 +32,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
-MARKER = re.compile(r"<!--\s*([\w-]+)\s*:\s*(.*?)\s*-->\s*$")
+MARKER = re.compile(r"<!--\s*([\w-]+)\s*(?::\s*(.*?))?\s*-->\s*$")
 SHELLS = {"bash", "sh", "shell", "console"}
 RUNNABLE = SHELLS | {"python"}
 LOOKS_RUNNABLE = re.compile(r"^\s*(\$ |loopml |(import|from) loopml\b)", re.MULTILINE)
@@ -69,7 +71,7 @@ def blocks(page: Path) -> list[Block]:
                 lang=match.group(1).lower(),
                 code=match.group(2),
                 marker=marker.group(1) if marker else None,
-                argument=marker.group(2) if marker else "",
+                argument=(marker.group(2) or "") if marker else "",
             )
         )
     return found
@@ -152,14 +154,19 @@ def test_page_examples_run(page: Path, tmp_path: Path) -> None:
     work.mkdir()
     _loopml_on_path(bin_dir)
     env, state = _environment(bin_dir), tmp_path / "cwd"
-    cwd = work
+    cwd, printed = work, ""
     for block in (b for b in ALL_BLOCKS if b.page == page):
         if block.marker == "file":
             _write_file(block, cwd)
+        elif block.marker == "output":
+            shown = [line.rstrip() for line in block.code.splitlines() if line.strip()]
+            assert _shown_in(shown, printed), (
+                f"{block.where}: the example above does not print this; it printed\n{printed}"
+            )
         elif block.lang not in RUNNABLE or block.marker == "not-run":
             continue
         elif block.lang == "python":
-            _run(block, [sys.executable, "-c", block.code], cwd, env)
+            printed = _run(block, [sys.executable, "-c", block.code], cwd, env)
         elif block.lang == "console":
             for command, shown in _console_steps(block):
                 output, cwd = _run_shell(block, command, cwd, env, state)
@@ -173,14 +180,17 @@ def test_page_examples_run(page: Path, tmp_path: Path) -> None:
 
 
 def test_markers_are_known_and_give_reasons() -> None:
-    """A marker is `file: NAME` or `not-run: REASON`, on a block it can apply to."""
+    """A marker is `file: NAME`, `output` or `not-run: REASON`, on a block it fits."""
     for block in ALL_BLOCKS:
         if block.marker is None:
             continue
-        assert block.marker in ("file", "not-run"), f"{block.where}: unknown marker"
-        assert block.argument, f"{block.where}: `{block.marker}:` needs a name or a reason"
+        assert block.marker in ("file", "not-run", "output"), f"{block.where}: unknown marker"
+        if block.marker in ("file", "not-run"):
+            assert block.argument, f"{block.where}: `{block.marker}:` needs a name or a reason"
         if block.marker == "not-run":
             assert block.lang in RUNNABLE, f"{block.where}: not-run on a block that never runs"
+        if block.marker == "output":
+            assert block.lang not in RUNNABLE, f"{block.where}: output of what? It would run"
 
 
 def test_few_examples_stay_unrun() -> None:
