@@ -44,9 +44,11 @@ def init(
     if settings.artifact_url == str(settings.home / "artifacts"):
         (settings.home / "artifacts").mkdir(exist_ok=True)
     _ = state(ctx).workspace().store  # opening creates and migrates the database
+    from loopml.store.sql import safe_url
+
     result = {
         "home": str(settings.home),
-        "db_url": settings.db_url,
+        "db_url": safe_url(settings.db_url),
         "artifact_url": settings.artifact_url,
         "template": template,
         "files": written,
@@ -55,7 +57,7 @@ def init(
         print_json(result)
         return
     console.print(f"[green]Initialised[/] loopml home at [bold]{esc(settings.home)}[/]")
-    console.print(f"  metadata store: {esc(settings.db_url)}")
+    console.print(f"  metadata store: {esc(safe_url(settings.db_url))}")
     console.print(f"  artifact store: {esc(settings.artifact_url)}")
     if template is not None:
         console.print(f"[green]Wrote[/] the {template} template: {esc(', '.join(written))}")
