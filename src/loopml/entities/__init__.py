@@ -12,6 +12,7 @@ from loopml.entities.dataset import (
 from loopml.entities.evaluation import Evaluation
 from loopml.entities.lineage import LineageEdge, LineageNode
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
+from loopml.entities.references import ArtifactReferences
 from loopml.entities.pipeline import (
     Lease,
     PipelineRun,
@@ -26,6 +27,7 @@ from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderB
 
 __all__ = [
     "AliasMove",
+    "ArtifactReferences",
     "BoolOp",
     "Comparison",
     "Condition",

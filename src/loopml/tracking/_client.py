@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.entities import Metric, MetricSummary, Run, RunArtifact, RunQuery, RunStatus
 from loopml.errors import InvalidInput, NotFound
+from loopml.tracking import _signals
 from loopml.tracking._capture import current_capture
 from loopml.tracking._env import capture_environment
 from loopml.tracking._model import scratch_cache
@@ -193,6 +194,7 @@ class TrackingClient:
             capture.add(run.id, run.parent_id)
         self._open[run.id] = active
         self.writer.register(run.id, lambda: active.end(RunStatus.FINISHED))
+        _signals.opened(active)  # SIGTERM now ends it as KILLED
         if system_metrics:
             interval = 10.0 if system_metrics is True else float(system_metrics)
             active.sampler = SystemSampler(active.log_metric, interval)
@@ -214,6 +216,7 @@ class TrackingClient:
         from loopml.tracking._fluent import deactivate
 
         self._open.pop(run.id, None)
+        _signals.closed(run)
         deactivate(run)
 
     # -- reading -------------------------------------------------------------------------
