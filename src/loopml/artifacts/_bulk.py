@@ -33,9 +33,7 @@ _TINY = 32 << 10  # below this median size one thread stores faster than two
 
 
 @contextlib.contextmanager
-def thread_pool(
-    workers: int, stop: threading.Event | None = None
-) -> Iterator[ThreadPoolExecutor]:
+def thread_pool(workers: int, stop: threading.Event | None = None) -> Iterator[ThreadPoolExecutor]:
     """A thread pool that, on an error or Ctrl-C, drops the tasks not yet started.
 
     ``with ThreadPoolExecutor()`` waits for every submitted task on the way out, so an

@@ -109,7 +109,9 @@ def run_demo(
             client.close()
             store.close()
     say("running the training-pipeline template twice (the second run is cached)")
-    pipeline = run_template(settings, work / "project")
+    pipeline = run_template(
+        settings, work / "project", days=days, rows_per_day=rows_per_day, seed=seed
+    )
     report = released.report
     return DemoResult(
         rows=len(data.frame),

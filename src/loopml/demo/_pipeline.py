@@ -35,7 +35,7 @@ class PipelineDemo:
     candidate: str
 
 
-def _run(folder: Path, env: dict[str, str]) -> dict[str, object]:
+def _run(folder: Path, env: dict[str, str], params: list[str]) -> dict[str, object]:
     command = [
         sys.executable,
         "-m",
@@ -45,6 +45,7 @@ def _run(folder: Path, env: dict[str, str]) -> dict[str, object]:
         "pipeline:training",
         "--config",
         "params.yaml",
+        *params,
         "--json",
     ]
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
@@ -59,8 +60,15 @@ def _run(folder: Path, env: dict[str, str]) -> dict[str, object]:
     return result
 
 
-def run_template(settings: Settings, folder: Path) -> PipelineDemo:
-    """Write the template (once) into ``folder`` and run it twice in the demo's home."""
+def run_template(
+    settings: Settings, folder: Path, *, days: int, rows_per_day: int, seed: int
+) -> PipelineDemo:
+    """Write the template (once) into ``folder`` and run it twice in the demo's home.
+
+    It generates the demo's own transactions (same days, rows and seed), so its ingest
+    step commits bytes the dataset already holds and adds no version: a demo run twice
+    adds versions only for what changed.
+    """
     if not (folder / "pipeline.py").exists():
         write_template("classification", folder)
     env = {
@@ -69,8 +77,9 @@ def run_template(settings: Settings, folder: Path) -> PipelineDemo:
         "LOOPML_DB_URL": settings.db_url,
         "LOOPML_ARTIFACT_URL": settings.artifact_url,
     }
-    first = _run(folder, env)
-    second = _run(folder, env)
+    same_data = ["-p", f"days={days}", "-p", f"rows_per_day={rows_per_day}", "-p", f"seed={seed}"]
+    first = _run(folder, env, same_data)
+    second = _run(folder, env, same_data)
     steps = second["steps"]
     params = second["params"]
     assert isinstance(steps, list) and isinstance(params, dict)

@@ -12,7 +12,6 @@ from loopml.entities.dataset import (
 from loopml.entities.evaluation import Evaluation
 from loopml.entities.lineage import LineageEdge, LineageNode
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
-from loopml.entities.references import ArtifactReferences
 from loopml.entities.pipeline import (
     Lease,
     PipelineRun,
@@ -22,6 +21,7 @@ from loopml.entities.pipeline import (
     StepRun,
     StepStatus,
 )
+from loopml.entities.references import ArtifactReferences
 from loopml.entities.run import Metric, MetricSummary, Run, RunArtifact, RunStatus
 from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from loopml.errors import CheckFailed, InvalidInput, LoopmlError, NotFound
@@ -102,11 +103,12 @@ def live_digests(store: Store, artifacts: ArtifactStore) -> set[str]:
             live.update(d for d in (entry.digest, entry.profile, entry.source) if d)
     for digest, version in refs.model_manifests.items():
         live.add(digest)
+        where = f"artifact {digest}"
         manifest = _read(
             artifacts,
             digest,
             f"model version {version}",
-            lambda data, digest=digest: ModelManifest.from_json(data, f"artifact {digest}"),
+            partial(ModelManifest.from_json, location=where),
         )
         live.update(entry.sha256 for entry in manifest.files.values())
     return live

@@ -151,8 +151,8 @@ def _go(
     raise_on_failure: bool,
     extra_leases: list[str],
     owner: str,
+    artifacts: ArtifactStore,
 ) -> PipelineResult:
-    artifacts = ArtifactStore(settings.artifact_url)
     lease = f"pipeline_run:{run.id}"
     ctx = RunContext(
         store=store,
@@ -225,7 +225,10 @@ def run_pipeline(
     settings = settings or load_settings()
     graph = pipe.graph(params)
     bound = pipe.bind(params)
+    # Executor and artifact store first: a missing extra (dask, s3) must fail before a
+    # pipeline run is recorded, not leave a run that never started behind.
     chosen = _executor(executor, settings)
+    artifacts = ArtifactStore(settings.artifact_url)
     own_store = store is None
     store = store or open_store(settings)
     owner = _owner()
@@ -267,6 +270,7 @@ def run_pipeline(
             raise_on_failure=raise_on_failure,
             extra_leases=list(extra_leases),
             owner=owner,
+            artifacts=artifacts,
         )
     finally:
         if own_store:
@@ -314,6 +318,7 @@ def resume(
                 )
             pipe = load_pipeline(run.target)
         chosen = _executor(executor or run.executor, settings)
+        artifacts = ArtifactStore(settings.artifact_url)
         owner = _owner()
         lease_name = f"pipeline_run:{run.id}"
         if not store.acquire_lease(lease_name, owner, LEASE_TTL_S):
@@ -344,6 +349,7 @@ def resume(
             raise_on_failure=raise_on_failure,
             extra_leases=[],
             owner=owner,
+            artifacts=artifacts,
         )
     finally:
         if own_store:

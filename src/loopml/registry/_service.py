@@ -76,6 +76,27 @@ def _model_dir(
     return saved.path, None
 
 
+def _registered_already(
+    db: Store,
+    name: str,
+    manifest_digest: str,
+    run_id: str | None,
+    gates_digest: str | None,
+    semver: str | None,
+) -> ModelVersion | None:
+    """The version of ``name`` that registered these bytes from this run with these gates."""
+    wanted = None if semver is None else str(SemVer.parse(semver))
+    for existing in db.list_model_versions(name):
+        if (
+            existing.manifest_digest == manifest_digest
+            and existing.run_id == run_id
+            and existing.gates_digest == gates_digest
+            and wanted in (None, existing.semver)
+        ):
+            return existing
+    return None
+
+
 def register_model(
     name: str,
     model: Any,
@@ -99,6 +120,12 @@ def register_model(
     assigned automatically (major when the signature or model class changes, minor when
     the model bytes change, patch otherwise) unless ``version`` overrides it.
 
+    Registering is idempotent: when a version of ``name`` already holds the same manifest
+    digest from the same run (or both from no run) with the same gate file (and, if
+    ``version`` is given, that semantic version), that version is returned and nothing
+    is added, so re-running a pipeline whose training step came from the cache adds no
+    version. Its description and tags are left as they were.
+
     Args:
         name: Registered model name.
         model: A model directory written by ``save_model``, a model URI
@@ -119,7 +146,7 @@ def register_model(
         actor: Who registers (default: the configured user).
 
     Returns:
-        The new version.
+        The new version, or the existing one that registered the same model.
 
     Raises:
         Conflict: ``version`` is already used.
@@ -155,6 +182,9 @@ def register_model(
             db.create_model(name, actor=who.name)
         except Conflict:
             pass  # created meanwhile by someone else
+    same = _registered_already(db, name, manifest_digest, run_id, gates_digest, version)
+    if same is not None:  # idempotent: the same run's model with the same bytes and gates
+        return same
     facts = VersionFacts(
         manifest.signature.digest if manifest.signature else None,
         manifest.model_class,

@@ -326,6 +326,19 @@ class PipelineStore(Protocol):
         """Remove a schedule by name; NotFound if absent."""
         ...
 
+    def update_schedule(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        params: Mapping[str, object] | None = None,
+        enabled: bool | None = None,
+        next_run_at_ms: int | None = None,
+    ) -> Schedule:
+        """Change a schedule's cron, params, enabled state or next due time (None: keep
+        as it is) and return it; NotFound if absent."""
+        ...
+
     def claim_schedule(
         self, schedule_id: str, *, due_at_ms: int, next_run_at_ms: int, run_id: str
     ) -> bool:

@@ -368,13 +368,22 @@ class TrackingClient:
     def gc(self, *, older_than_s: float = 0.0) -> GcReport:
         """Purge runs soft-deleted at least ``older_than_s`` ago and free blobs only they used.
 
-        A blob still referenced by another run or by a lineage edge
-        (``artifact:<digest>``) is kept.
+        A blob that anything else still refers to (another run, a dataset or model
+        version, a schema, an evaluation, a step output, a lineage edge) is kept; see
+        :func:`loopml.maintenance.live_digests`.
+
+        Raises:
+            CheckFailed: A manifest cannot be read, so no blob was freed (the runs are
+                purged; ``loopml gc`` frees their blobs once the store is repaired).
         """
         cutoff = time.time_ns() // 1_000_000 - int(older_than_s * 1000)
         digests = self.store.purge_deleted_runs(cutoff)
         freed = 0
-        if self.artifacts is not None:
+        if self.artifacts is not None and digests:
+            from loopml.maintenance import live_digests
+
+            live = live_digests(self.store, self.artifacts)
+            digests = [digest for digest in digests if digest not in live]
             for digest in digests:
                 with contextlib.suppress(NotFound):
                     freed += self.artifacts.size(digest)
