@@ -78,20 +78,19 @@ def test_registering_the_same_runs_model_again_returns_its_version(
     gates.write_text("metrics:\n  roc_auc: {min: 0.5}\n")
     with client.start_run("train") as run:
         info = run.log_model(fraud_model, "fraud", input_example=X.head())
-    first = register_model(
-        "fraud", info.uri, gates=gates, description="first", store=store, artifacts=artifacts
-    )
-    again = register_model(
-        "fraud", info.uri, gates=gates, description="again", store=store, artifacts=artifacts
-    )
-    assert again == first and again.description == "first"
+    kw = {"gates": gates, "description": "first", "tags": {"team": "risk"}}
+    first = register_model("fraud", info.uri, store=store, artifacts=artifacts, **kw)
+    again = register_model("fraud", info.uri, store=store, artifacts=artifacts, **kw)
+    assert again == first
     assert [v.number for v in store.list_model_versions("fraud")] == [1]
     same_semver = register_model(
-        "fraud", info.uri, gates=gates, version="1.0.0", store=store, artifacts=artifacts
+        "fraud", info.uri, version="1.0.0", store=store, artifacts=artifacts, **kw
     )
     assert same_semver == first
-    # Other gates, or the same bytes not from that run (a directory), make new versions;
-    # the directory registered twice is one version too.
+    # Other gates or metadata, or the same bytes not from that run (a directory), make
+    # new versions; the directory registered twice is one version.
+    retold = register_model("fraud", info.uri, gates=gates, store=store, artifacts=artifacts)
+    assert retold.semver == "1.0.1"  # same bytes, other metadata: a patch
     gates.write_text("metrics:\n  roc_auc: {min: 0.6}\n")
     regated = register_model("fraud", info.uri, gates=gates, store=store, artifacts=artifacts)
     from_directory = tmp_path / "model-dir"
@@ -101,5 +100,5 @@ def test_registering_the_same_runs_model_again_returns_its_version(
         "fraud", from_directory / "fraud", store=store, artifacts=artifacts
     )
     assert by_dir_again == by_dir and by_dir.run_id is None
-    assert [v.number for v in store.list_model_versions("fraud")] == [3, 2, 1]
-    assert regated.number == 2 and by_dir.number == 3
+    assert [v.number for v in store.list_model_versions("fraud")] == [4, 3, 2, 1]
+    assert regated.number == 3 and by_dir.number == 4

@@ -79,20 +79,20 @@ def _model_dir(
 def _registered_already(
     db: Store,
     name: str,
-    manifest_digest: str,
-    run_id: str | None,
-    gates_digest: str | None,
+    record: dict[str, object],
     semver: str | None,
 ) -> ModelVersion | None:
-    """The version of ``name`` that registered these bytes from this run with these gates."""
+    """The version of ``name`` that already records exactly ``record`` (and ``semver``)."""
     wanted = None if semver is None else str(SemVer.parse(semver))
     for existing in db.list_model_versions(name):
-        if (
-            existing.manifest_digest == manifest_digest
-            and existing.run_id == run_id
-            and existing.gates_digest == gates_digest
-            and wanted in (None, existing.semver)
-        ):
+        held = {
+            "manifest_digest": existing.manifest_digest,
+            "run_id": existing.run_id,
+            "gates_digest": existing.gates_digest,
+            "description": existing.description,
+            "tags": dict(existing.tags),
+        }
+        if held == record and wanted in (None, existing.semver):
             return existing
     return None
 
@@ -120,11 +120,11 @@ def register_model(
     assigned automatically (major when the signature or model class changes, minor when
     the model bytes change, patch otherwise) unless ``version`` overrides it.
 
-    Registering is idempotent: when a version of ``name`` already holds the same manifest
-    digest from the same run (or both from no run) with the same gate file (and, if
-    ``version`` is given, that semantic version), that version is returned and nothing
-    is added, so re-running a pipeline whose training step came from the cache adds no
-    version. Its description and tags are left as they were.
+    Registering is idempotent: when a version of ``name`` already records the same
+    manifest digest from the same run (or both from no run), with the same gate file,
+    description and tags (and, if ``version`` is given, that semantic version), that
+    version is returned and nothing is added. So re-running a pipeline whose training step
+    came from the cache adds no version. Other metadata is a new (patch) version.
 
     Args:
         name: Registered model name.
@@ -182,8 +182,15 @@ def register_model(
             db.create_model(name, actor=who.name)
         except Conflict:
             pass  # created meanwhile by someone else
-    same = _registered_already(db, name, manifest_digest, run_id, gates_digest, version)
-    if same is not None:  # idempotent: the same run's model with the same bytes and gates
+    record: dict[str, object] = {
+        "manifest_digest": manifest_digest,
+        "run_id": run_id,
+        "gates_digest": gates_digest,
+        "description": description,
+        "tags": dict(tags or {}),
+    }
+    same = _registered_already(db, name, record, version)
+    if same is not None:  # idempotent: the same run's model, bytes, gates and metadata
         return same
     facts = VersionFacts(
         manifest.signature.digest if manifest.signature else None,
