@@ -83,7 +83,7 @@ def test_template_project_runs_from_an_empty_folder(cli: Cli, tmp_path: Path) ->
     versions = cli("models", "versions", "fraud", "--json", cwd=project, env=ENV)
     assert [v["number"] for v in json.loads(versions.stdout)] == before
     listed = cli("pipeline", "list", "--json", cwd=project, env=ENV)
-    assert [r["id"] for r in json.loads(listed.stdout)][1] == run["id"]
+    assert [r["id"] for r in json.loads(listed.stdout)][-1] == run["id"]  # newest first
     shown = cli("pipeline", "show", run["id"], cwd=project, env=ENV)
     assert shown.returncode == 0 and "register" in shown.stdout and "completed" in shown.stdout
     again_json = cli("pipeline", "show", run["id"], "--json", cwd=project, env=ENV)
