@@ -88,9 +88,11 @@ class _Interrupts:
     @classmethod
     def install(cls) -> None:
         cls.seen = False
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return  # ignored (a background job) or someone else's: leave it be
         try:
             signal.signal(signal.SIGINT, cls._first)
-        except ValueError:  # not the main thread (an embedding caller): leave it be
+        except ValueError:  # not the main thread (an embedding caller)
             pass
 
     @classmethod

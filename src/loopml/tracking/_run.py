@@ -81,7 +81,8 @@ class ActiveRun:
 
     Made by :meth:`TrackingClient.start_run` (or ``loopml.start_run``). Used as a context
     manager it ends FINISHED, FAILED on an exception (with the error), or KILLED on
-    Ctrl-C; every buffered point is flushed first.
+    Ctrl-C or SIGTERM (see :mod:`loopml.tracking._signals`); every buffered point is
+    flushed first.
 
     Attributes:
         id: The run's id.
