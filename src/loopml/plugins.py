@@ -95,7 +95,7 @@ def load(kind: str, name: str) -> Any:
     if entry is None:
         for ep in importlib.metadata.entry_points(group=f"loopml.{kind}"):
             if ep.name == name:
-                return ep.load()
+                return _load_entry_point(ep, kind)
         raise InvalidInput(
             f"unknown {kind[:-1] if kind.endswith('s') else kind} {name!r}",
             hint=f"Known: {', '.join(names(kind)) or 'none'}.",
@@ -113,3 +113,17 @@ def load(kind: str, name: str) -> Any:
 def _import(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)
+
+
+def _load_entry_point(ep: importlib.metadata.EntryPoint, kind: str) -> Any:
+    """Load a third-party plugin; a module that cannot be imported is a MissingExtra."""
+    try:
+        return ep.load()
+    except ImportError as exc:
+        package = ep.dist.name if ep.dist is not None else ep.module
+        error = MissingExtra(package, f"the {ep.name!r} {kind[:-1]} (entry point {ep.value})")
+        error.hint = (
+            f"Its module cannot be imported ({exc}); install or repair the package "
+            f"that provides it ({package})."
+        )
+        raise error from exc

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import traceback
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from typer.exceptions import TyperException
@@ -16,6 +18,7 @@ from loopml.cli import data as data_cmd
 from loopml.cli import db as db_cmd
 from loopml.cli import demo as demo_cmd
 from loopml.cli import evaluate as evaluate_cmd
+from loopml.cli import gc as gc_cmd
 from loopml.cli import home as home_cmd
 from loopml.cli import lineage as lineage_cmd
 from loopml.cli import models as models_cmd
@@ -25,6 +28,9 @@ from loopml.cli import tune as tune_cmd
 from loopml.cli._helpers import CliState, err_console, render_error
 from loopml.cli._text import esc
 from loopml.errors import LoopmlError
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 app = typer.Typer(
     name="loopml",
@@ -73,6 +79,7 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(lineage_cmd.app, name="lineage")
 app.command("evaluate")(evaluate_cmd.evaluate_cmd)
+app.command("gc")(gc_cmd.gc)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(runs_cmd.app, name="runs")
 app.command("tune")(tune_cmd.tune)
@@ -80,29 +87,70 @@ app.add_typer(pipeline_cmd.app, name="pipeline")
 app.command("agent")(agent_cmd.agent)
 
 
+class _Interrupts:
+    """Ctrl-C handling: the first raises KeyboardInterrupt (and is remembered, since Typer
+    turns it into a plain exit code 130); a second, during clean-up, exits at once."""
+
+    seen = False
+
+    @classmethod
+    def install(cls) -> None:
+        cls.seen = False
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return  # ignored (a background job) or someone else's: leave it be
+        try:
+            signal.signal(signal.SIGINT, cls._first)
+        except ValueError:  # not the main thread (an embedding caller)
+            pass
+
+    @classmethod
+    def _first(cls, _signum: int, _frame: FrameType | None) -> None:
+        cls.seen = True
+        signal.signal(signal.SIGINT, cls._again)
+        raise KeyboardInterrupt
+
+    @staticmethod
+    def _again(_signum: int, _frame: FrameType | None) -> None:
+        os._exit(130)
+
+
+def _interrupted() -> NoReturn:
+    err_console.print("interrupted")
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI: exit 0 ok, 1 a check failed, 2 bad usage or input."""
+    """Run the CLI: exit 0 ok, 1 a check failed, 2 bad usage or input, 130 interrupted."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     command = typer.main.get_command(app)
+    _Interrupts.install()
     try:
         result = command.main(args=args, prog_name="loopml", standalone_mode=False)
-    except typer.Exit as exc:
+    except (typer.Exit, TyperException, typer.Abort, LoopmlError, OSError) as exc:
+        if _Interrupts.seen:  # an error while unwinding from Ctrl-C: still "interrupted"
+            _interrupted()
+        _fail(exc, debug)
+    except KeyboardInterrupt:
+        _interrupted()
+    if _Interrupts.seen:  # Typer returns Ctrl-C as the exit code 130
+        _interrupted()
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(exc: BaseException, debug: bool) -> NoReturn:
+    if isinstance(exc, typer.Exit):
         sys.exit(exc.exit_code)
-    except TyperException as exc:  # usage errors: unknown option, missing argument...
+    if isinstance(exc, TyperException):  # usage errors: unknown option, missing argument...
         exc.show()  # type: ignore[attr-defined]
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
+    if isinstance(exc, typer.Abort):
         err_console.print("aborted")
         sys.exit(130)
-    except LoopmlError as exc:
-        if debug:
-            traceback.print_exc()
+    if debug:
+        traceback.print_exc()
+    if isinstance(exc, LoopmlError):
         render_error(exc)
         sys.exit(exc.exit_code)
-    except OSError as exc:
-        if debug:
-            traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {esc(exc)}", soft_wrap=True)
-        sys.exit(2)
-    sys.exit(result if isinstance(result, int) else 0)
+    err_console.print(f"[bold red]error:[/] {esc(exc)}", soft_wrap=True)
+    sys.exit(2)

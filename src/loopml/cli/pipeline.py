@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.tree import Tree
 
+from loopml.cli import pipeline_schedule
 from loopml.cli._helpers import console, print_json, state, store_for
 from loopml.cli._text import esc
 from loopml.entities import PipelineRun, StepRun, StepStatus
@@ -318,66 +319,5 @@ def show(
         console.print(f"[red]{esc(run.error)}[/]")
 
 
-@app.command("schedule")
-def schedule(
-    ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="The pipeline as module:attr.")],
-    cron: Annotated[str, typer.Option("--cron", help='Cron expression in UTC, e.g. "0 2 * * *".')],
-    name: Annotated[str | None, typer.Option("--name", help="Schedule name.")] = None,
-    config: ConfigOption = None,
-    param: ParamOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Store a schedule; `loopml agent` starts its runs when due."""
-    from loopml.pipelines import create_schedule, parse_params, read_config
-
-    params = parse_params(param or [], read_config(str(config)) if config else None)
-    store = store_for(ctx)
-    made = create_schedule(target, cron, name=name, params=params, store=store)
-    if as_json:
-        print_json(
-            {
-                "id": made.id,
-                "name": made.name,
-                "target": made.target,
-                "cron": made.cron,
-                "params": dict(made.params),
-                "next_run_at_ms": made.next_run_at_ms,
-            }
-        )
-        return
-    console.print(
-        f"[green]Scheduled[/] {esc(made.name)} ({esc(made.target)}) on '{esc(made.cron)}'; "
-        f"next run {_when(made.next_run_at_ms)} UTC. Start `loopml agent` to run it."
-    )
-
-
-@app.command("schedules")
-def schedules(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Every schedule and when it is next due."""
-    store = store_for(ctx, read_only=True)
-    found = store.list_schedules()
-    if as_json:
-        print_json(
-            [
-                {
-                    "id": s.id,
-                    "name": s.name,
-                    "target": s.target,
-                    "cron": s.cron,
-                    "params": dict(s.params),
-                    "next_run_at_ms": s.next_run_at_ms,
-                    "last_run_id": s.last_run_id,
-                }
-                for s in found
-            ]
-        )
-        return
-    table = Table(box=None, pad_edge=False)
-    for column in ("name", "target", "cron", "next run (UTC)", "last run"):
-        table.add_column(column)
-    for s in found:
-        table.add_row(
-            esc(s.name), esc(s.target), esc(s.cron), _when(s.next_run_at_ms), s.last_run_id or "-"
-        )
-    console.print(table if found else "no schedules")
+app.add_typer(pipeline_schedule.schedule_app, name="schedule")
+app.command("schedules")(pipeline_schedule.schedules)

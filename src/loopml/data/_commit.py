@@ -27,7 +27,7 @@ from loopml.data._profile import profile_table
 from loopml.data._refs import check_name, check_ref_name
 from loopml.entities import Dataset, DatasetVersion, LineageEdge, PiiPolicy
 from loopml.errors import Conflict, NotFound, ValidationFailed
-from loopml.ids import ObjectRef
+from loopml.ids import ObjectRef, new_id
 from loopml.lineage import ObjectKind, Relation
 
 if TYPE_CHECKING:
@@ -202,12 +202,13 @@ def commit_files(
             )
         )
     _check_tables(tables, effective, name)
+    # A new dataset is recorded with its first version, in the same transaction: an
+    # interrupted or killed first commit leaves no empty dataset behind.
+    new_dataset = None
     if dataset is None:
-        try:
-            dataset = store.create_dataset(name, pii_policy=effective)
-        except Conflict:
-            dataset = store.get_dataset(name)
-    if dataset.pii_policy != effective:  # saved only once the commit passed the policy
+        new_dataset = Dataset(new_id(), name, time.time_ns() // 1_000_000, effective)
+        dataset = new_dataset
+    elif dataset.pii_policy != effective:  # saved only once the commit passed the policy
         dataset = store.set_pii_policy(name, effective)
     if head_version is not None and not to_store and not tables and entries == parent.files:
         # Nothing changed: skip re-serialising and hashing a manifest equal to the head's.
@@ -271,7 +272,10 @@ def commit_files(
         meta=meta,
     )
     recorded = store.commit_version(
-        version, branch=branch, expected_head=None if head_version is None else head_version.id
+        version,
+        branch=branch,
+        expected_head=None if head_version is None else head_version.id,
+        create=new_dataset,
     )
     cache.save()
     edges = redaction_edges(recorded.id, manifest)

@@ -304,8 +304,13 @@ class DataRepo:
             rel, entry = item
             return self.artifacts.materialize(entry.digest, root / rel, link=link, verify=verify)
 
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+        try:
             hows = list(pool.map(place, items))
+        except BaseException:  # Ctrl-C or an error: do not place the files not yet started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         linked = hows.count("link")
         return CheckoutResult(root, len(items), linked, len(items) - linked, manifest.total_bytes)
 

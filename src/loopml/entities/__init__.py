@@ -22,6 +22,7 @@ from loopml.entities.pipeline import (
     StepRun,
     StepStatus,
 )
+from loopml.entities.references import ArtifactReferences
 from loopml.entities.run import (
     MAX_KEY_LENGTH,
     MAX_PARAM_LENGTH,
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_TAG_LENGTH",
     "Actor",
     "AliasMove",
+    "ArtifactReferences",
     "BoolOp",
     "Comparison",
     "Condition",

@@ -165,8 +165,9 @@ def _go(
     raise_on_failure: bool,
     extra_leases: list[str],
     owner: str,
+    artifacts: ArtifactStore,
 ) -> PipelineResult:
-    store, artifacts, settings = workspace.store, workspace.artifacts, workspace.settings
+    store, settings = workspace.store, workspace.settings
     lease = f"pipeline_run:{run.id}"
     ctx = RunContext(
         store=store,
@@ -243,7 +244,10 @@ def run_pipeline(
     ws, own = _workspace(workspace, settings, store)
     graph = pipe.graph(params)
     bound = pipe.bind(params)
+    # Executor and artifact store first: a missing extra (dask, s3) must fail before a
+    # pipeline run is recorded, not leave a run that never started behind.
     chosen = _executor(executor, ws.settings)
+    artifacts = ws.artifacts
     store = ws.store
     owner = _owner()
     try:
@@ -285,6 +289,7 @@ def run_pipeline(
             raise_on_failure=raise_on_failure,
             extra_leases=list(extra_leases),
             owner=owner,
+            artifacts=artifacts,
         )
     finally:
         if own:
@@ -333,6 +338,7 @@ def resume(
                 )
             pipe = load_pipeline(run.target)
         chosen = _executor(executor or run.executor, ws.settings)
+        artifacts = ws.artifacts
         owner = _owner()
         lease_name = f"pipeline_run:{run.id}"
         if not store.acquire_lease(lease_name, owner, LEASE_TTL_S):
@@ -362,6 +368,7 @@ def resume(
             raise_on_failure=raise_on_failure,
             extra_leases=[],
             owner=owner,
+            artifacts=artifacts,
         )
     finally:
         if own:

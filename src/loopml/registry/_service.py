@@ -75,6 +75,27 @@ def _model_dir(
     return saved.path, None
 
 
+def _registered_already(
+    db: Store,
+    name: str,
+    record: dict[str, object],
+    semver: str | None,
+) -> ModelVersion | None:
+    """The version of ``name`` that already records exactly ``record`` (and ``semver``)."""
+    wanted = None if semver is None else str(SemVer.parse(semver))
+    for existing in db.list_model_versions(name):
+        held = {
+            "manifest_digest": existing.manifest_digest,
+            "run_id": existing.run_id,
+            "gates_digest": existing.gates_digest,
+            "description": existing.description,
+            "tags": dict(existing.tags),
+        }
+        if held == record and wanted in (None, existing.semver):
+            return existing
+    return None
+
+
 def register_model(
     name: str,
     model: Any,
@@ -98,6 +119,12 @@ def register_model(
     assigned automatically (major when the signature or model class changes, minor when
     the model bytes change, patch otherwise) unless ``version`` overrides it.
 
+    Registering is idempotent: when a version of ``name`` already records the same
+    manifest digest from the same run (or both from no run), with the same gate file,
+    description and tags (and, if ``version`` is given, that semantic version), that
+    version is returned and nothing is added. So re-running a pipeline whose training step
+    came from the cache adds no version. Other metadata is a new (patch) version.
+
     Args:
         name: Registered model name.
         model: A model directory written by ``save_model``, a model URI
@@ -118,7 +145,7 @@ def register_model(
         actor: Who registers (default: the configured user).
 
     Returns:
-        The new version.
+        The new version, or the existing one that registered the same model.
 
     Raises:
         Conflict: ``version`` is already used.
@@ -154,6 +181,16 @@ def register_model(
             db.create_model(name, actor=who.name)
         except Conflict:
             pass  # created meanwhile by someone else
+    record: dict[str, object] = {
+        "manifest_digest": manifest_digest,
+        "run_id": run_id,
+        "gates_digest": gates_digest,
+        "description": description,
+        "tags": dict(tags or {}),
+    }
+    same = _registered_already(db, name, record, version)
+    if same is not None:  # idempotent: the same run's model, bytes, gates and metadata
+        return same
     facts = VersionFacts(
         manifest.signature.digest if manifest.signature else None,
         manifest.model_class,

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from loopml.tracking._system import SystemSampler
 
 _MAX_KEY = MAX_KEY_LENGTH
+_TERMINATE_WAIT_S = 5.0  # how long SIGTERM waits for a busy metric writer before ending
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class ActiveRun:
 
     Made by :meth:`TrackingClient.start_run` (or ``loopml.start_run``). Used as a context
     manager it ends FINISHED, FAILED on an exception (with the error), or KILLED on
-    Ctrl-C; every buffered point is flushed first.
+    Ctrl-C or SIGTERM (see :mod:`loopml.tracking._signals`); every buffered point is
+    flushed first.
 
     Attributes:
         id: The run's id.
@@ -376,6 +378,19 @@ class ActiveRun:
 
     def end(self, status: RunStatus = RunStatus.FINISHED, *, error: str | None = None) -> None:
         """Flush, stop system metrics, and record the final status (idempotent)."""
+        self._finish(status, error, wait_s=None)
+
+    def terminate(self, reason: str) -> None:
+        """End the run as KILLED now, never raising (what the SIGTERM handler calls).
+
+        Buffered points are flushed if the writer is free within a few seconds; if not
+        (the signal interrupted a flush on this very thread), they stay buffered for the
+        flush at interpreter exit.
+        """
+        with contextlib.suppress(Exception):
+            self._finish(RunStatus.KILLED, reason, wait_s=_TERMINATE_WAIT_S)
+
+    def _finish(self, status: RunStatus, error: str | None, *, wait_s: float | None) -> None:
         if self.closed or self._ending:
             return
         self._ending = True
@@ -385,7 +400,10 @@ class ActiveRun:
             self.closed = True
             flush_error: Exception | None = None
             try:
-                self.flush()
+                if wait_s is None:
+                    self.flush()
+                else:
+                    self._client.writer.flush(timeout_s=wait_s)
             except Exception as exc:
                 flush_error = exc
             self._client.store.set_run_status(self.id, status, error=error)
