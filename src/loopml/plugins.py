@@ -1,14 +1,16 @@
 """Plugin tables: name -> ``"module:attr"``, resolved lazily.
 
-Kinds: ``executors`` (pipelines), ``checks`` (evaluation) and ``uri_resolvers``
-(models). Every name -> implementation table lives here, so a dependency that points up
-the layers (a lower layer calling code of a higher one, such as ``models`` resolving
-``runs:/`` URIs through ``tracking``) is declared in one visible place instead of a string
-hidden inside a capability; ``tests/test_plugins.py`` checks that each entry imports. A
-heavy optional dependency (Dask, ...) is imported only when its plugin is selected; a
-missing one raises :class:`~loopml.errors.MissingExtra` naming the extra to install.
-Third-party packages add entries through entry points (group ``loopml.<kind>``, e.g.
-``loopml.executors``) or at run time with :func:`register`.
+Kinds: ``executors`` (pipelines), ``checks`` (evaluation), ``flavors`` and
+``uri_resolvers`` (models). Every name -> implementation table lives here, so a
+dependency that points up the layers (a lower layer calling code of a higher one, such as
+``models`` resolving ``runs:/`` URIs through ``tracking``) is declared in one visible
+place instead of a string hidden inside a capability; ``tests/test_plugins.py`` checks
+that each entry imports. A heavy optional dependency (Dask, ...) is imported only when its
+plugin is selected; a missing one raises :class:`~loopml.errors.MissingExtra` naming the
+extra to install. Third-party packages add entries through entry points (group
+``loopml.<kind>``, e.g. ``loopml.executors``) or at run time with :func:`register`.
+Pipeline materialisers stay an ordered chain in ``loopml.pipelines`` (instances tried in
+turn and shipped to workers by value), not a name table.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ BUILTIN: Final[dict[str, dict[str, tuple[str, str | None, str | None]]]] = {
     "executors": {
         "local": ("loopml.pipelines:LocalExecutor", None, None),
         "dask": ("loopml.pipelines:DaskExecutor", "dask", "distributed"),
+    },
+    # Model flavours (save/load/predict one kind of model) -> Flavor subclasses.
+    "flavors": {
+        "sklearn": ("loopml.models._sklearn:SklearnFlavor", None, None),
+        "xgboost": ("loopml.models._boosting:XGBoostFlavor", "xgboost", "xgboost"),
+        "lightgbm": ("loopml.models._boosting:LightGBMFlavor", "lightgbm", "lightgbm"),
+        "onnx": ("loopml.models._onnx:OnnxFlavor", "onnx", "onnxruntime"),
+        "python_function": ("loopml.models._pyfunc:PythonFunctionFlavor", None, None),
     },
     # Model URI schemes -> (ModelUri, Workspace) -> ResolvedModel.
     "uri_resolvers": {
@@ -61,6 +71,11 @@ def register(kind: str, name: str, target: Any) -> None:
     """
     _REGISTERED.setdefault(kind, {})[name] = target
     _LOADED.pop((kind, name), None)
+
+
+def registered(kind: str) -> dict[str, Any]:
+    """The entries of ``kind`` added at run time with :func:`register` (name -> target)."""
+    return dict(_REGISTERED.get(kind, {}))
 
 
 def names(kind: str) -> list[str]:
