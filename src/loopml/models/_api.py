@@ -79,9 +79,14 @@ def _example_from_json(body: Mapping[str, Any], signature: Signature | None) -> 
         frame = pd.read_json(io.StringIO(json.dumps(body["data"])), orient="split")
         if signature is not None:
             for spec in signature.inputs:
-                if spec.name in frame.columns and spec.dtype not in ("string", "object"):
-                    target = "datetime64[ns]" if spec.dtype == "datetime" else spec.dtype
-                    frame[spec.name] = frame[spec.name].astype(target)
+                if spec.name not in frame.columns or spec.dtype in ("string", "object"):
+                    continue
+                if spec.dtype == "datetime":
+                    # ISO text ending in Z is time-zone aware, which astype to a naive
+                    # dtype refuses; to_datetime keeps the zone.
+                    frame[spec.name] = pd.to_datetime(frame[spec.name], format="ISO8601")
+                else:
+                    frame[spec.name] = frame[spec.name].astype(spec.dtype)
         return frame
     return np.asarray(body["data"], dtype=body.get("dtype"))
 

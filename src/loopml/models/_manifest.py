@@ -147,8 +147,8 @@ def digest_files(directory: Path, roles: dict[str, str]) -> dict[str, FileEntry]
     """Hash every file under ``directory`` (except the manifest) into entries."""
     entries: dict[str, FileEntry] = {}
     for path in sorted(directory.rglob("*")):
-        if path.is_file() and path.name != MANIFEST:
-            rel = path.relative_to(directory).as_posix()
+        rel = path.relative_to(directory).as_posix()
+        if path.is_file() and rel != MANIFEST:
             entries[rel] = FileEntry(
                 file_sha256(path), path.stat().st_size, roles.get(rel, "model")
             )
@@ -160,7 +160,8 @@ def read_manifest(directory: Path) -> tuple[Manifest, str]:
 
     Raises:
         UnsignedModel: There is no manifest.
-        DigestMismatch: A listed file is missing or its bytes changed.
+        DigestMismatch: A listed file is missing or its bytes changed, or a file the
+            manifest does not list was added.
         InvalidInput: The manifest is malformed.
     """
     if directory.is_file():
@@ -176,6 +177,10 @@ def read_manifest(directory: Path) -> tuple[Manifest, str]:
         actual = file_sha256(target) if target.is_file() else "(missing)"
         if actual != entry.sha256:
             raise DigestMismatch(entry.sha256, actual, str(target))
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory).as_posix()
+        if path.is_file() and rel != MANIFEST and rel not in manifest.files:
+            raise DigestMismatch("(not listed in the manifest)", file_sha256(path), str(path))
     return manifest, hashlib.sha256(data).hexdigest()
 
 
