@@ -49,12 +49,19 @@ class SavedModel:
 
 def _requirements(flavor: Flavor, extra: tuple[str, ...]) -> tuple[str, ...]:
     pins = []
+    providers: Mapping[str, list[str]] | None = None
     for name in dict.fromkeys((*flavor.distributions, "pandas", *extra)):
         try:
             pins.append(f"{name}=={importlib_metadata.version(name)}")
-        except importlib_metadata.PackageNotFoundError:
             continue
-    return tuple(pins)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+        # The package may come from another distribution (xgboost from xgboost-cpu).
+        if providers is None:
+            providers = importlib_metadata.packages_distributions()
+        for dist in providers.get(name.replace("-", "_"), []):
+            pins.append(f"{dist}=={importlib_metadata.version(dist)}")
+    return tuple(dict.fromkeys(pins))
 
 
 def _example_json(example: Any) -> dict[str, Any]:
