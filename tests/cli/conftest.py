@@ -115,7 +115,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
         set_promotion_policy("fraud", "production", approvals=1)
         request = request_promotion("fraud", 1, "production")
         piped = run_pipeline(steps.arithmetic, {"n": 3}, workspace=ws)
-        create_schedule("tests.pipelines.steps:arithmetic", "0 2 * * *", name="nightly")
+        create_schedule(
+            "tests.pipelines.steps:arithmetic", "0 0 29 2 *", name="leap-day"
+        )  # never due while the tests run
     return Seeded(
         home=home,
         folder=folder,

@@ -106,7 +106,7 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
         "schedule",
         "tests.pipelines.steps:arithmetic",
         "--cron",
-        "0 3 * * *",
+        "0 0 29 2 *",
         "--name",
         "json-schedule",
     ],
