@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import Any
 
 import pytest
@@ -53,14 +52,17 @@ class Seeded:
     run_ids: tuple[str, str]
     doomed_run: str
     version_id: str
-    request_id: str
+    request_id: str  # guarded@production -> 1, by ana, not approved, never evaluated
     pipeline_run: str
 
 
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     """One home per test session: two data versions and schemas, three runs, a registered
-    model with an alias, a policy and a request, a pipeline run and a schedule."""
+    model with an alias, a guarded one with a promotion request, a pipeline run and a
+    schedule."""
+    from sklearn.linear_model import LogisticRegression
+
     import loopml
     from loopml.datasets import generate_transactions
     from loopml.models import save_model
@@ -68,8 +70,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     from loopml.registry import register_model, request_promotion, set_alias, set_promotion_policy
     from loopml.tracking import TrackingClient
     from loopml.workspace import Workspace, use_workspace
-    from sklearn.linear_model import LogisticRegression
-
     from tests.pipelines import steps
 
     folder = tmp_path_factory.mktemp("seeded")
@@ -112,8 +112,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
             "fraud", folder / "model", run_id=ids[0], gates=folder / "gates.yaml"
         )
         set_alias("fraud", "champion", 1)
-        set_promotion_policy("fraud", "production", approvals=1)
-        request = request_promotion("fraud", 1, "production")
+        # a model no test evaluates: promoting it is refused for missing gates and approval
+        register_model("guarded", folder / "model")
+        set_promotion_policy("guarded", "production", approvals=1)
+        request = request_promotion("guarded", 1, "production")
         piped = run_pipeline(steps.arithmetic, {"n": 3}, workspace=ws)
         create_schedule(
             "tests.pipelines.steps:arithmetic", "0 0 29 2 *", name="leap-day"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from typing import Any
 
 import pytest
@@ -49,9 +48,7 @@ def test_every_group_help_lists_its_commands(run_cli: Cli, path, group: Any) -> 
 
 
 @pytest.mark.parametrize(("path", "command"), LEAVES, ids=[_id(p) for p, _ in LEAVES])
-def test_every_command_help_exits_0_and_shows_its_options(
-    run_cli: Cli, path, command: Any
-) -> None:
+def test_every_command_help_exits_0_and_shows_its_options(run_cli: Cli, path, command: Any) -> None:
     done = run_cli(*path, "--help")
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
@@ -153,13 +150,23 @@ def test_every_json_command_prints_valid_json(run_cli: Cli, seeded: Seeded, tmp_
         try:
             outputs[path] = json.loads(done.stdout)
         except json.JSONDecodeError as exc:
-            failures.append(f"{_id(path)}: not JSON ({exc}): {done.stdout[:200]!r} {done.stderr[-400:]}")
+            failures.append(
+                f"{_id(path)}: not JSON ({exc}): {done.stdout[:200]!r} {done.stderr[-400:]}"
+            )
             continue
         if done.returncode != 0:
             failures.append(f"{_id(path)}: exit {done.returncode}: {done.stderr[-300:]}")
     assert not failures, "\n".join(failures)
     # a few spot checks that the JSON is the data the command is about
-    assert outputs[("runs", "show",)]["id"] == seeded.run_ids[0]
+    assert (
+        outputs[
+            (
+                "runs",
+                "show",
+            )
+        ]["id"]
+        == seeded.run_ids[0]
+    )
     assert outputs[("models", "versions")][0]["aliases"] == ["champion"]
     assert outputs[("pipeline", "show")]["id"] == seeded.pipeline_run
     assert outputs[("data", "validate")]["ok"] is True

@@ -31,7 +31,7 @@ CASES: list[tuple] = [
     ("runs", ["runs", "list", "--filter", "metrics.auc >"], 2, "filter"),
     ("runs", ["runs", "list", "--limit", "0"], 2, "--limit"),
     ("models", ["models", "versions", "fraud"], 0, "champion"),
-    ("models", ["models", "promote", "{request_id}"], 1, "approval"),
+    ("models", ["models", "promote", "{request_id}"], 1, "no gated evaluation"),
     ("models", ["models", "approve", "{request_id}"], 2, "not the author", ANA),
     ("models", ["models", "request-promotion", "fraud", "prod"], 2, "expected NAME/NUMBER"),
     ("models", ["models", "alias", "fraud", "beta"], 2, "give a VERSION or --delete"),

@@ -125,9 +125,7 @@ def test_config_show_json_names_every_source(run_cli: Cli, tmp_path: Path) -> No
         "LOOPML_PRICE_CPU_HOUR": "1.25",
         "LOOPML_DB_URL": "postgresql+psycopg://bob:s3cret@127.0.0.1:1/loop",
     }
-    data = json.loads(
-        run_cli("--home", "chosen", "config", "show", "--json", env=env).stdout
-    )
+    data = json.loads(run_cli("--home", "chosen", "config", "show", "--json", env=env).stdout)
     assert set(data) >= {"home", "db_url", "artifact_url", "user", "roles", "executor"}
     assert data["home"] == {"value": str(tmp_path / "chosen"), "source": "argument"}
     assert data["roles"] == {"value": "approver,admin", "source": "environment"}
@@ -151,7 +149,9 @@ def test_config_show_json_names_every_source(run_cli: Cli, tmp_path: Path) -> No
 def test_a_bad_setting_names_its_source(run_cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "loopml.toml").write_text("colour = 'blue'\n")
     unknown = run_cli("config", "show")
-    assert unknown.returncode == 2 and "colour" in unknown.stderr and "loopml.toml" in unknown.stderr
+    assert (
+        unknown.returncode == 2 and "colour" in unknown.stderr and "loopml.toml" in unknown.stderr
+    )
     (tmp_path / "loopml.toml").unlink()
     typed = run_cli("config", "show", env={"LOOPML_BUSY_TIMEOUT_S": "soon"})
     assert typed.returncode == 2

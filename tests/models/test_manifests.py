@@ -155,11 +155,15 @@ def test_a_renamed_or_missing_manifest_means_unsigned(saved: Path) -> None:
         (lambda body: json.dumps({**body, "format_version": 9}), "unsupported format_version 9"),
         (lambda body: json.dumps({k: v for k, v in body.items() if k != "files"}), "'files'"),
         (
-            lambda body: json.dumps({**body, "files": {"../outside": body["files"]["model.skops"]}}),
+            lambda body: json.dumps(
+                {**body, "files": {"../outside": body["files"]["model.skops"]}}
+            ),
             "unsafe path '../outside'",
         ),
         (
-            lambda body: json.dumps({**body, "files": {"/etc/passwd": body["files"]["model.skops"]}}),
+            lambda body: json.dumps(
+                {**body, "files": {"/etc/passwd": body["files"]["model.skops"]}}
+            ),
             "unsafe path '/etc/passwd'",
         ),
         (

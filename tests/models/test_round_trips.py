@@ -121,7 +121,9 @@ class Scorer(PythonModel):
 
 
 CASES = [
-    Case("sklearn-skops-logistic", "sklearn", lambda X, y: LogisticRegression(max_iter=500).fit(X, y)),
+    Case(
+        "sklearn-skops-logistic", "sklearn", lambda X, y: LogisticRegression(max_iter=500).fit(X, y)
+    ),
     Case(
         "sklearn-skops-forest-multiclass",
         "sklearn",

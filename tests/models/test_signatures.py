@@ -17,7 +17,14 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from loopml.errors import InvalidInput
-from loopml.models import ColumnSpec, PythonModel, Signature, infer_signature, load_model, save_model
+from loopml.models import (
+    ColumnSpec,
+    PythonModel,
+    Signature,
+    infer_signature,
+    load_model,
+    save_model,
+)
 
 
 class Echo(PythonModel):
@@ -179,7 +186,9 @@ def test_missing_columns_and_wrong_shapes_name_what_the_model_takes(regression) 
     )
     assert missing.value.hint == "The model takes: amount, hour, age."
     assert missing.value.fields["missing"] == ["amount", "age"]
-    with pytest.raises(InvalidInput, match=r"input of shape \(50, 2\) does not match the 3") as wide:
+    with pytest.raises(
+        InvalidInput, match=r"input of shape \(50, 2\) does not match the 3"
+    ) as wide:
         loaded.predict(X.to_numpy()[:, :2])
     assert wide.value.hint == "Pass a DataFrame with columns: amount, hour, age."
     with pytest.raises(InvalidInput, match=r"shape \(50,\)"):
@@ -210,7 +219,9 @@ def test_input_examples_round_trip_with_their_dtypes(tmp_path: Path) -> None:
             "ratio": np.array([0.5, 0.25, 1e-7], dtype="float32"),
             "flag": [True, False, True],
             "country": ["DE", "é", "NL"],
-            "when": pd.to_datetime(["2026-01-01T00:00:00", "2026-01-02T03:04:05", "2026-01-03T00:00:00"]),
+            "when": pd.to_datetime(
+                ["2026-01-01T00:00:00", "2026-01-02T03:04:05", "2026-01-03T00:00:00"]
+            ),
             "timestamp": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]).tz_localize(
                 "UTC"
             ),
@@ -229,8 +240,12 @@ def test_input_examples_round_trip_with_their_dtypes(tmp_path: Path) -> None:
 
 def test_long_examples_keep_twenty_rows_and_arrays_keep_their_dtype(tmp_path: Path) -> None:
     frame = pd.DataFrame({"x": np.arange(100, dtype="float64")})
-    assert len(load_model(save_model(Echo(), tmp_path / "f", input_example=frame).path)
-               .input_example()) == 20
+    assert (
+        len(
+            load_model(save_model(Echo(), tmp_path / "f", input_example=frame).path).input_example()
+        )
+        == 20
+    )
     array = np.arange(90, dtype="int32").reshape(30, 3)
     back = load_model(save_model(Echo(), tmp_path / "a", input_example=array).path).input_example()
     assert back.dtype == np.int32 and back.shape == (20, 3)

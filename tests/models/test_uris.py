@@ -99,9 +99,10 @@ def test_uris_that_name_nothing_are_not_found(
     with pytest.raises(NotFound, match=message) as info:
         load_model(uri)
     assert info.value.exit_code == 2
-    assert not (workspace.cache_dir / "models").exists() or len(
-        list((workspace.cache_dir / "models").iterdir())
-    ) == 0
+    assert (
+        not (workspace.cache_dir / "models").exists()
+        or len(list((workspace.cache_dir / "models").iterdir())) == 0
+    )
 
 
 def test_semver_miss_says_which_forms_exist(workspace: Workspace, registered) -> None:
@@ -153,7 +154,9 @@ def test_runs_uris_resolve_through_the_plugin_table(workspace: Workspace) -> Non
 @pytest.fixture
 def clean_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     """Registrations made by a test stay in that test."""
-    monkeypatch.setattr(plugins, "_REGISTERED", {k: dict(v) for k, v in plugins._REGISTERED.items()})
+    monkeypatch.setattr(
+        plugins, "_REGISTERED", {k: dict(v) for k, v in plugins._REGISTERED.items()}
+    )
     monkeypatch.setattr(plugins, "_LOADED", dict(plugins._LOADED))
 
 
@@ -260,19 +263,18 @@ def test_concurrent_loads_fill_a_cold_cache_once(workspace: Workspace, registere
 
     digest = registered["versions"][3].manifest_digest
     cache = workspace.cache_dir / "models"
+
+    def load(start: threading.Barrier, results: list[object]) -> None:
+        start.wait()
+        try:
+            results.append(load_model("models:/fraud/3", workspace=workspace).digest)
+        except Exception as exc:  # collected: the assertion below shows it
+            results.append(exc)
+
     for _ in range(3):
         shutil.rmtree(cache, ignore_errors=True)
-        start = threading.Barrier(6)
-        results: list[object] = []
-
-        def load() -> None:
-            start.wait()
-            try:
-                results.append(load_model("models:/fraud/3", workspace=workspace).digest)
-            except Exception as exc:  # collected: the assertion below shows it
-                results.append(exc)
-
-        threads = [threading.Thread(target=load) for _ in range(6)]
+        start, results = threading.Barrier(6), []
+        threads = [threading.Thread(target=load, args=(start, results)) for _ in range(6)]
         for thread in threads:
             thread.start()
         for thread in threads:
