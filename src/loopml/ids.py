@@ -237,8 +237,9 @@ class SemVer:
 class ModelUri:
     """A parsed model URI.
 
-    Accepted forms: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` and
-    ``runs:/RUN_ID/PATH``.
+    Accepted forms: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``,
+    ``runs:/RUN_ID/PATH``, and ``SCHEME:/NAME[/PATH]`` for any other scheme (one added
+    with ``loopml.models.register_uri_resolver``).
     """
 
     scheme: str
@@ -264,6 +265,11 @@ class ModelUri:
             run_id, _, path = text.removeprefix("runs:/").partition("/")
             if run_id and path:
                 return cls("runs", run_id, path=path)
+        else:
+            scheme, _, rest = text.partition(":/")
+            name, _, path = rest.partition("/")
+            if scheme.isalpha() and name:
+                return cls(scheme, name, path=path or None)
         raise InvalidReference(
             f"cannot parse model URI {text!r}",
             hint="Use models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/PATH.",
@@ -271,6 +277,8 @@ class ModelUri:
         )
 
     def __str__(self) -> str:
+        if self.scheme not in ("models", "runs"):
+            return f"{self.scheme}:/{self.name}" + ("" if self.path is None else f"/{self.path}")
         if self.scheme == "runs":
             return f"runs:/{self.name}/{self.path}"
         if self.alias is not None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loopml.cli._helpers import console, print_json, state
+from loopml.cli._helpers import console, print_json, state, workspace_for
 from loopml.cli._text import esc
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ def status_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Show the store's schema revision and the newest one this loopml knows."""
     from loopml.store.sql import safe_url, schema_state
 
+    workspace_for(ctx, read_only=True)  # a missing home is reported, never created
     db = _database(ctx)
     try:
         current = schema_state(db)
