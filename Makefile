@@ -27,8 +27,9 @@ install-dev: $(VENV)/.dev
 demo: $(VENV)/.core
 	$(BIN)/loopml demo
 
-## Linters, type checks, import contracts, module sizes, then the test suite.
-test: lint typecheck unit
+## What the tests need beyond Python, then linters, type checks, import contracts, module
+## sizes and the test suite: `CI=true make test` is what CI runs (.ci/run).
+test: services lint typecheck unit
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks
@@ -39,19 +40,16 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-unit: $(VENV)/.dev
+unit: services $(VENV)/.dev
 	$(BIN)/pytest -n 2 --dist loadfile
 
-## System services some tests use (Debian packages; needs root): Ceph RGW as a real S3.
-CEPH_PACKAGES := radosgw ceph-mon ceph-osd
-services:
-	@if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null; then \
-		echo "services: Ceph RGW already installed"; \
-	else \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get install -y -q --no-install-recommends $(CEPH_PACKAGES) >/dev/null || \
-		{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(CEPH_PACKAGES) >/dev/null; }; \
-	fi
+## The services the tests use (.ci/services.sh, .ci/check_services.py): Ceph RGW as a real
+## S3 endpoint, installed from Debian packages where this machine allows (root with apt-get);
+## PostgreSQL and Redis on 127.0.0.1 checked. Where one is missing the tests that need it
+## skip with the reason; under CI=true this step fails instead.
+services: $(VENV)/.dev
+	bash .ci/services.sh
+	$(BIN)/python .ci/check_services.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

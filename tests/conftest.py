@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.fixtures.homes",
     "tests.fixtures.cli",
     "tests.fixtures.s3",
+    "tests.fixtures.mlflow_models",
 ]

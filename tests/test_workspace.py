@@ -188,3 +188,11 @@ def test_file_commands_need_no_existing_home(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(inferred.stdout)
     done = cli("data", "validate", "t.csv", "--schema", "s.yaml")
     assert done.returncode == 0, done.stderr
+
+
+def test_exists_follows_a_configured_sqlite_file(tmp_path: Path) -> None:
+    db = tmp_path / "elsewhere.db"
+    ws = Workspace.open(home=tmp_path / "h", env={}, cwd=tmp_path, db_url=f"sqlite:///{db}")
+    assert not ws.exists()
+    SqlStore(f"sqlite:///{db}").close()
+    assert ws.exists()  # the home folder itself has no loopml.db, the configured file counts

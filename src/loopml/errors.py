@@ -2,17 +2,19 @@
 
 Every error loopml raises on purpose is a :class:`LoopmlError`. Leaves co-inherit the
 builtin they resemble, so ``except LookupError`` keeps working for callers who do not know
-loopml. Each class carries structured fields and an ``exit_code`` the CLI uses::
+loopml. Each class carries structured fields and an ``exit_code`` the CLI uses. Beside a
+name, in parentheses, are its other bases (``also`` for another loopml class); a test
+(``tests/test_errors_tree.py``) checks the drawing against the classes::
 
     LoopmlError (Exception)                        exit 2 unless a leaf says otherwise
     ├── InvalidInput (ValueError)                  bad argument, file or value from the user
     │   ├── ConfigError                            malformed loopml.toml / LOOPML_* value
     │   ├── InvalidReference                       a malformed id, URI or ObjectRef
     │   ├── InvalidGates                           a gates.yaml rule is wrong (file:line)
-    │   └── InvalidEvaluationData                  evaluation data does not fit the model
-    ├── NotFound (LookupError)                     the named object does not exist
-    │   ├── HomeNotFound                           a read-only command's home has no store
+    │   ├── InvalidEvaluationData                  evaluation data does not fit the model
     │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
+    ├── NotFound (LookupError)                     the named object does not exist
+    │   └── HomeNotFound                           a read-only command's home has no store
     ├── Conflict                                   the object changed or exists already
     ├── CheckFailed                                exit 1: a check ran and said no
     │   ├── ValidationFailed (ValueError)          data or schema validation failed

@@ -13,35 +13,43 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
-from loopml.errors import InvalidReference
+from loopml.errors import InvalidInput, InvalidReference
 
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
-#: Object kinds loopml records; lineage and the audit log speak in these.
-OBJECT_KINDS: Final = frozenset(
-    {
-        "alert",
-        "artifact",
-        "audit_event",
-        "dataset",
-        "dataset_version",
-        "deployment",
-        "evaluation",
-        "model",
-        "model_version",
-        "monitor_window",
-        "pipeline_run",
-        "run",
-        "step_run",
-        "trigger",
-        "trigger_event",
-    }
-)
+
+class ObjectKind(StrEnum):
+    """Kinds of object loopml records; lineage and the audit log speak in these.
+
+    The values are the strings stored in the database (``lineage_edges.src_kind`` ...), so
+    they never change; an :class:`ObjectRef` keeps its kind as that plain string.
+    """
+
+    ALERT = "alert"
+    ARTIFACT = "artifact"  #: a content-addressed blob (``artifact:<sha256>``)
+    AUDIT_EVENT = "audit_event"
+    DATASET = "dataset"
+    DATASET_VERSION = "dataset_version"
+    DEPLOYMENT = "deployment"
+    EVALUATION = "evaluation"
+    MODEL = "model"
+    MODEL_VERSION = "model_version"
+    MONITOR_WINDOW = "monitor_window"
+    PIPELINE_RUN = "pipeline_run"
+    RUN = "run"
+    STEP_RUN = "step_run"
+    TRIGGER = "trigger"
+    TRIGGER_EVENT = "trigger_event"
+
+
+#: The values of :class:`ObjectKind` (kept for callers that test membership of a string).
+OBJECT_KINDS: Final = frozenset(kind.value for kind in ObjectKind)
 
 
 _id_lock = threading.Lock()
@@ -89,16 +97,64 @@ def check_digest(value: str) -> str:
     return digest
 
 
-@dataclass(frozen=True, order=True)
+#: Longest path of a file inside a run (the ``run_artifacts.path`` column).
+MAX_ARTIFACT_PATH = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def check_artifact_path(path: str, *, what: str = "artifact path") -> str:
+    """Return ``path`` (a trailing ``/`` removed) if it is a safe path inside a run.
+
+    Safe means relative, ``/``-separated, with no empty, ``.`` or ``..`` part, no
+    backslash, NUL or other control character, and at most :data:`MAX_ARTIFACT_PATH`
+    characters: such a path can be checked out under any folder without leaving it.
+
+    Args:
+        path: The path as given by the caller.
+        what: What the path names, for the message (``"model name"``...).
+
+    Raises:
+        InvalidInput: The path is none of that; the message says which rule it breaks.
+    """
+    problem = None
+    if not isinstance(path, str) or not path.rstrip("/"):
+        problem = "is empty"
+    elif "\x00" in path:
+        problem = "contains a NUL byte"
+    elif _CONTROL.search(path):
+        problem = "contains a control character"
+    elif path.startswith("/") or _DRIVE.match(path):
+        problem = "is absolute"
+    elif "\\" in path:
+        problem = "contains a backslash"
+    elif len(path) > MAX_ARTIFACT_PATH:
+        problem = f"is {len(path):,} characters long"
+    else:
+        parts = path.rstrip("/").split("/")
+        bad = next((p for p in parts if p in ("", ".", "..")), None)
+        if bad is not None:
+            problem = "has an empty part ('//')" if bad == "" else f"has a {bad!r} part"
+    if problem is not None:
+        raise InvalidInput(
+            f"invalid {what} {path!r}: it {problem}",
+            hint=f"A {what} is relative, uses '/', has no '.' or '..' parts, no NUL, "
+            f"control or backslash characters, and is at most {MAX_ARTIFACT_PATH} characters.",
+            path=path,
+        )
+    return path.rstrip("/")
+
+
+@dataclass(frozen=True, order=True, repr=False)
 class ObjectRef:
     """A typed reference to any object loopml records, written ``kind:id``.
 
     Args:
-        kind: One of :data:`OBJECT_KINDS`.
+        kind: An :class:`ObjectKind` (or its string); kept as the plain string.
         id: The object's id (or digest, for artifacts).
     """
 
-    kind: str
+    kind: ObjectKind | str
     id: str
 
     def __post_init__(self) -> None:
@@ -108,6 +164,8 @@ class ObjectRef:
                 hint=f"Use one of: {', '.join(sorted(OBJECT_KINDS))}.",
                 kind=self.kind,
             )
+        if type(self.kind) is not str:  # an ObjectKind: store the plain value, as parsed
+            object.__setattr__(self, "kind", str(self.kind))
         if not self.id or len(self.id) > 200 or any(c.isspace() for c in self.id):
             raise InvalidReference(
                 f"invalid object id {self.id!r} for kind {self.kind!r}",
@@ -134,6 +192,9 @@ class ObjectRef:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.id}"
+
+    def __repr__(self) -> str:
+        return f"ObjectRef(kind={self.kind!r}, id={self.id!r})"
 
 
 @dataclass(frozen=True, order=True)
@@ -176,8 +237,9 @@ class SemVer:
 class ModelUri:
     """A parsed model URI.
 
-    Accepted forms: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` and
-    ``runs:/RUN_ID/PATH``.
+    Accepted forms: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``,
+    ``runs:/RUN_ID/PATH``, and ``SCHEME:/NAME[/PATH]`` for any other scheme (one added
+    with ``loopml.models.register_uri_resolver``).
     """
 
     scheme: str
@@ -203,6 +265,11 @@ class ModelUri:
             run_id, _, path = text.removeprefix("runs:/").partition("/")
             if run_id and path:
                 return cls("runs", run_id, path=path)
+        else:
+            scheme, _, rest = text.partition(":/")
+            name, _, path = rest.partition("/")
+            if scheme.isalpha() and name:
+                return cls(scheme, name, path=path or None)
         raise InvalidReference(
             f"cannot parse model URI {text!r}",
             hint="Use models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/PATH.",
@@ -210,6 +277,8 @@ class ModelUri:
         )
 
     def __str__(self) -> str:
+        if self.scheme not in ("models", "runs"):
+            return f"{self.scheme}:/{self.name}" + ("" if self.path is None else f"/{self.path}")
         if self.scheme == "runs":
             return f"runs:/{self.name}/{self.path}"
         if self.alias is not None:

@@ -1,14 +1,16 @@
 """Plugin tables: name -> ``"module:attr"``, resolved lazily.
 
-Kinds: ``executors`` (pipelines), ``checks`` (evaluation) and ``uri_resolvers``
-(models). Every name -> implementation table lives here, so a dependency that points up
-the layers (a lower layer calling code of a higher one, such as ``models`` resolving
-``runs:/`` URIs through ``tracking``) is declared in one visible place instead of a string
-hidden inside a capability; ``tests/test_plugins.py`` checks that each entry imports. A
-heavy optional dependency (Dask, ...) is imported only when its plugin is selected; a
-missing one raises :class:`~loopml.errors.MissingExtra` naming the extra to install.
-Third-party packages add entries through entry points (group ``loopml.<kind>``, e.g.
-``loopml.executors``) or at run time with :func:`register`.
+Kinds: ``executors`` (pipelines), ``checks`` (evaluation), ``flavors`` and
+``uri_resolvers`` (models). Every name -> implementation table lives here, so a
+dependency that points up the layers (a lower layer calling code of a higher one, such as
+``models`` resolving ``runs:/`` URIs through ``tracking``) is declared in one visible
+place instead of a string hidden inside a capability; ``tests/test_plugins.py`` checks
+that each entry imports. A heavy optional dependency (Dask, ...) is imported only when its
+plugin is selected; a missing one raises :class:`~loopml.errors.MissingExtra` naming the
+extra to install. Third-party packages add entries through entry points (group
+``loopml.<kind>``, e.g. ``loopml.executors``) or at run time with :func:`register`.
+Pipeline materialisers stay an ordered chain in ``loopml.pipelines`` (instances tried in
+turn and shipped to workers by value), not a name table.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ BUILTIN: Final[dict[str, dict[str, tuple[str, str | None, str | None]]]] = {
     "executors": {
         "local": ("loopml.pipelines:LocalExecutor", None, None),
         "dask": ("loopml.pipelines:DaskExecutor", "dask", "distributed"),
+    },
+    # Model flavours (save/load/predict one kind of model) -> Flavor subclasses.
+    "flavors": {
+        "sklearn": ("loopml.models._sklearn:SklearnFlavor", None, None),
+        "xgboost": ("loopml.models._boosting:XGBoostFlavor", "xgboost", "xgboost"),
+        "lightgbm": ("loopml.models._boosting:LightGBMFlavor", "lightgbm", "lightgbm"),
+        "onnx": ("loopml.models._onnx:OnnxFlavor", "onnx", "onnxruntime"),
+        "python_function": ("loopml.models._pyfunc:PythonFunctionFlavor", None, None),
     },
     # Model URI schemes -> (ModelUri, Workspace) -> ResolvedModel.
     "uri_resolvers": {
@@ -63,6 +73,11 @@ def register(kind: str, name: str, target: Any) -> None:
     _LOADED.pop((kind, name), None)
 
 
+def registered(kind: str) -> dict[str, Any]:
+    """The entries of ``kind`` added at run time with :func:`register` (name -> target)."""
+    return dict(_REGISTERED.get(kind, {}))
+
+
 def names(kind: str) -> list[str]:
     """Every plugin name of ``kind``: built-ins and entry points, sorted."""
     found = set(BUILTIN.get(kind, {})) | set(_REGISTERED.get(kind, {}))
@@ -95,7 +110,7 @@ def load(kind: str, name: str) -> Any:
     if entry is None:
         for ep in importlib.metadata.entry_points(group=f"loopml.{kind}"):
             if ep.name == name:
-                return ep.load()
+                return _load_entry_point(ep, kind)
         raise InvalidInput(
             f"unknown {kind[:-1] if kind.endswith('s') else kind} {name!r}",
             hint=f"Known: {', '.join(names(kind)) or 'none'}.",
@@ -113,3 +128,17 @@ def load(kind: str, name: str) -> Any:
 def _import(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)
+
+
+def _load_entry_point(ep: importlib.metadata.EntryPoint, kind: str) -> Any:
+    """Load a third-party plugin; a module that cannot be imported is a MissingExtra."""
+    try:
+        return ep.load()
+    except ImportError as exc:
+        package = ep.dist.name if ep.dist is not None else ep.module
+        error = MissingExtra(package, f"the {ep.name!r} {kind[:-1]} (entry point {ep.value})")
+        error.hint = (
+            f"Its module cannot be imported ({exc}); install or repair the package "
+            f"that provides it ({package})."
+        )
+        raise error from exc

@@ -19,6 +19,7 @@ import os
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loopml.config import Settings, load_settings, settings_from_spec
@@ -27,7 +28,6 @@ from loopml.errors import ConfigError, HomeNotFound
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
-    from pathlib import Path
 
     from loopml.artifacts import ArtifactStore
     from loopml.store import Store
@@ -212,7 +212,9 @@ class Workspace:
         """True when the home holds a store (always True for a shared database)."""
         if not self.settings.is_embedded:
             return True
-        return (self.settings.home / "loopml.db").is_file()
+        _, _, path = self.settings.db_url.partition(":///")
+        path = path.partition("?")[0]
+        return path in ("", ":memory:") or Path(path).is_file()
 
     def _check_exists(self) -> None:
         if not self.create and not self.exists():

@@ -42,6 +42,10 @@ def test_demo_runs_the_whole_lifecycle(cli: Cli, tmp_path: Path) -> None:
         assert store.get_alias("fraud", "candidate").run_id is not None
         if summary["promoted"]:
             assert store.get_alias("fraud", "champion").number == summary["model_version"]
+        # The template pipeline ran twice on the demo's own data: it added no data version,
+        # and its second (cached) run registered nothing new.
+        assert len(store.list_versions(store.get_dataset("transactions").id)) == 1
+        assert [v.number for v in store.list_model_versions("fraud")] == [2, 1]
 
     lineage = json.loads(
         cli("--home", str(home), "lineage", "show", f"run:{run.id}", "--json").stdout
@@ -50,6 +54,11 @@ def test_demo_runs_the_whole_lifecycle(cli: Cli, tmp_path: Path) -> None:
     assert lineage["up"][0]["src"].startswith("dataset_version:")
     assert any(e["dst"].startswith("model_version:") for e in lineage["down"])
 
-    human = cli("--home", str(home), "demo", "--days", "6", "--rows-per-day", "800", timeout=300)
+    # Run twice on one home: the one genuine change is the demo's new training run.
+    human = cli("--home", str(home), "demo", "--days", "12", "--rows-per-day", "1500", timeout=300)
     assert human.returncode == 0, human.stderr
     assert "held-out ROC-AUC" in human.stdout and "model card" in human.stdout
+    with SqlStore(f"sqlite:///{home / 'loopml.db'}") as store:
+        assert len(store.list_versions(store.get_dataset("transactions").id)) == 1
+        assert [v.number for v in store.list_model_versions("fraud")] == [3, 2, 1]
+        assert store.get_alias("fraud", "candidate").number == 2

@@ -67,3 +67,38 @@ def test_run_gc_keeps_the_files_a_registered_version_needs(
         "models:/fraud/1", store=store, artifacts=artifacts, cache_dir=tmp_path / "fresh"
     )
     assert (loaded.predict(X) == fraud_model.predict(X)).all()
+
+
+def test_registering_the_same_runs_model_again_returns_its_version(
+    client, store, artifacts, fraud_model, fraud_data, tmp_path: Path
+) -> None:
+    _, test = fraud_data
+    X = test[list(FEATURE_COLUMNS)]
+    gates = tmp_path / "gates.yaml"
+    gates.write_text("metrics:\n  roc_auc: {min: 0.5}\n")
+    with client.start_run("train") as run:
+        info = run.log_model(fraud_model, "fraud", input_example=X.head())
+    kw = {"gates": gates, "description": "first", "tags": {"team": "risk"}}
+    first = register_model("fraud", info.uri, store=store, artifacts=artifacts, **kw)
+    again = register_model("fraud", info.uri, store=store, artifacts=artifacts, **kw)
+    assert again == first
+    assert [v.number for v in store.list_model_versions("fraud")] == [1]
+    same_semver = register_model(
+        "fraud", info.uri, version="1.0.0", store=store, artifacts=artifacts, **kw
+    )
+    assert same_semver == first
+    # Other gates or metadata, or the same bytes not from that run (a directory), make
+    # new versions; the directory registered twice is one version.
+    retold = register_model("fraud", info.uri, gates=gates, store=store, artifacts=artifacts)
+    assert retold.semver == "1.0.1"  # same bytes, other metadata: a patch
+    gates.write_text("metrics:\n  roc_auc: {min: 0.6}\n")
+    regated = register_model("fraud", info.uri, gates=gates, store=store, artifacts=artifacts)
+    from_directory = tmp_path / "model-dir"
+    client.download_artifacts(run.id, from_directory, prefix="fraud")
+    by_dir = register_model("fraud", from_directory / "fraud", store=store, artifacts=artifacts)
+    by_dir_again = register_model(
+        "fraud", from_directory / "fraud", store=store, artifacts=artifacts
+    )
+    assert by_dir_again == by_dir and by_dir.run_id is None
+    assert [v.number for v in store.list_model_versions("fraud")] == [4, 3, 2, 1]
+    assert regated.number == 3 and by_dir.number == 4

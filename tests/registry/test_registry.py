@@ -83,8 +83,11 @@ def test_semantic_versions_follow_what_changed(store, artifacts, fraud_data, tmp
     )
     assert register_model("m", changed.path, **kw).semver == "2.0.0"
     assert register_model("m", changed.path, version="7.0.0", **kw).semver == "7.0.0"
+    # The very same registration again is that version (idempotent); other bytes under a
+    # version already used are refused.
+    assert register_model("m", changed.path, version="7.0.0", **kw).number == 5
     with pytest.raises(Conflict):
-        register_model("m", changed.path, version="7.0.0", **kw)
+        register_model("m", first.path, version="7.0.0", **kw)
     assert [v.number for v in store.list_model_versions("m")] == [5, 4, 3, 2, 1]
 
 

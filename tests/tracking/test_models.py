@@ -54,7 +54,7 @@ def test_explicit_signature_options_and_nested_name(
     sig = {"inputs": [{"name": "amount", "dtype": "float64"}, {"name": "hour", "dtype": "int64"}]}
     with client.start_run("sig") as run:
         info = run.log_model(
-            _fit(frame), "/models/lr/", signature=sig, options={"serialization": "pickle"}
+            _fit(frame), "models/lr/", signature=sig, options={"serialization": "pickle"}
         )
     assert info.name == "models/lr" and info.uri.endswith("/models/lr")
     assert info.signature == Signature.from_dict(sig)
@@ -69,7 +69,7 @@ def test_bad_models_names_and_uris(client: TrackingClient, frame: pd.DataFrame) 
     with client.start_run("bad") as run:
         with pytest.raises(InvalidInput):
             run.log_model({"weights": [1, 2]}, "dict")
-        for name in ("", "../escape", "a/../../b", "/"):
+        for name in ("", "../escape", "a/../../b", "/", "/models/lr", "a\x00b"):
             with pytest.raises(InvalidInput):
                 run.log_model(_fit(frame), name)
         run.log_text("not a model", "notes/readme.txt")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sklearn.datasets import load_iris
@@ -12,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from loopml.config import load_settings
 from loopml.entities import RunStatus
-from loopml.errors import InvalidInput
+from loopml.errors import InvalidInput, MissingExtra
 from loopml.tracking import TrackingClient
 from loopml.tuning import cross_validate, to_distributions, tune
 from tests.tuning._objectives import SPACE, flaky, quadratic
@@ -128,3 +130,17 @@ def test_cross_validate_logs_folds(client: TrackingClient) -> None:
     mean = client.metric_history(result.run_id, "cv/f1_macro_mean")[0].value
     assert mean == pytest.approx(result.scores["f1_macro"]["mean"])
     assert client.get_run(result.run_id).params["cv"] == "3"
+
+
+def test_a_missing_dask_extra_fails_before_the_parent_run(
+    client: TrackingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+
+    def without_distributed(name: str, *args: Any, **kwargs: Any) -> Any:
+        return None if name.partition(".")[0] == "distributed" else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_distributed)
+    with pytest.raises(MissingExtra, match="dask"):
+        tune(quadratic, SPACE, n_trials=2, executor="dask", client=client)
+    assert client.search_runs() == []

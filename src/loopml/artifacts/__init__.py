@@ -9,6 +9,7 @@ pack file, see ``_packs``); every read verifies the digest and raises
 """
 
 from loopml.artifacts._copy import SupportsRead
+from loopml.artifacts._inventory import StoredObject
 from loopml.artifacts._reader import ArtifactReader
 from loopml.artifacts._store import (
     DEFAULT_CHUNK_SIZE,
@@ -24,6 +25,7 @@ __all__ = [
     "ArtifactReader",
     "ArtifactStore",
     "PutSource",
+    "StoredObject",
     "SupportsRead",
     "open_artifact_store",
 ]

@@ -11,22 +11,44 @@ its index is renamed into place. A caller records metadata only after
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from loopml.artifacts._inventory import freshen
 from loopml.artifacts._packs import PackIndex, PackWriter
 from loopml.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
 SMALL = 4 << 20  # files up to this size are read in one piece
 _CHUNK = 256
 _TINY = 32 << 10  # below this median size one thread stores faster than two
+
+
+@contextlib.contextmanager
+def thread_pool(workers: int, stop: threading.Event | None = None) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that, on an error or Ctrl-C, drops the tasks not yet started.
+
+    ``with ThreadPoolExecutor()`` waits for every submitted task on the way out, so an
+    interrupted 10,000-file put would first finish storing all of them. ``stop`` is set
+    first, for tasks that check it between items.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put")
+    try:
+        yield pool
+    except BaseException:
+        if stop is not None:
+            stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _unreadable(path: str, exc: OSError) -> InvalidInput:
@@ -117,9 +139,12 @@ def put_local_files(
         digest = hashlib.sha256(data).hexdigest()
         known = packs.find(digest, refresh=False)
         if known is not None and known.size == len(data):
+            freshen(known.pack[:-5] + ".idx")  # present: a collector's grace covers us
             return digest
+        loose = f"{objects}/{digest[:2]}/{digest[2:]}"
         try:
-            if os.stat(f"{objects}/{digest[:2]}/{digest[2:]}").st_size == len(data):
+            if os.stat(loose).st_size == len(data):
+                freshen(loose)
                 return digest
         except FileNotFoundError:
             pass
@@ -131,6 +156,8 @@ def put_local_files(
         # than the small files themselves.
         out: list[str | BaseException] = []
         for path in items:
+            if stop.is_set():  # interrupted: the caller discards this pack anyway
+                break
             try:
                 out.append(one(path))
             except Exception as exc:  # keep storing the rest, raise the first error
@@ -141,8 +168,9 @@ def put_local_files(
         return []
     size = max(1, min(_CHUNK, -(-len(paths) // workers)))
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    stop = threading.Event()
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put") as pool:
+        with thread_pool(workers, stop) as pool:
             results = [item for part in pool.map(chunk, chunks) for item in part]
     except BaseException:
         writer.abort()

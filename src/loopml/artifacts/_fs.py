@@ -195,6 +195,16 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def info_modified(info: Mapping[str, Any]) -> float | None:
+    """The modification time (POSIX seconds) in an fsspec ``info``/``ls`` entry, if any."""
+    when = info.get("mtime") or info.get("LastModified") or info.get("created")
+    if isinstance(when, (int, float)):
+        return float(when)
+    if isinstance(when, dt.datetime):
+        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+    return None
+
+
 def modified(fs: Any, path: str) -> dt.datetime | None:
     """Return the UTC modification time of ``path``, or None if the backend cannot say."""
     try:

@@ -8,12 +8,12 @@ import os
 import posixpath
 import re
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.artifacts import _bulk, _direct, _fs, _packs
+from loopml.artifacts import _bulk, _direct, _fs, _inventory, _packs
 from loopml.artifacts._copy import SupportsRead, copy_hashing
+from loopml.artifacts._inventory import StoredObject
 from loopml.artifacts._reader import ArtifactReader, _VerifyingRaw
 from loopml.errors import DamagedPackIndex, DigestMismatch, InvalidInput, NotFound
 from loopml.ids import check_digest
@@ -195,7 +195,7 @@ class ArtifactStore:
                 workers=_bulk.threads_for(local, workers),
                 fsync=self.fsync,
             )
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put") as pool:
+        with _bulk.thread_pool(workers) as pool:
             return list(pool.map(self.put_file, items))
 
     def materialize(
@@ -299,13 +299,20 @@ class ArtifactStore:
 
     def _has_intact(self, digest: str, size: int) -> bool:
         # An object of the right length counts as present; a truncated one (say, from a
-        # crash during a non-atomic move) is replaced by the new copy.
+        # crash during a non-atomic move) is replaced by the new copy. A present one is
+        # freshened, so that a garbage collector's grace period covers this writer too.
         try:
             info = self._fs.info(self._path(digest))
         except FileNotFoundError:
             packed = self._find_packed(digest)
-            return packed is not None and packed.size == size
-        return bool(info.get("type") == "file" and info.get("size") == size)
+            if packed is None or packed.size != size:
+                return False
+            _inventory.freshen(packed.pack[:-5] + ".idx")
+            return True
+        present = bool(info.get("type") == "file" and info.get("size") == size)
+        if present and self._local:
+            _inventory.freshen(self._path(digest))
+        return present
 
     def _new_tmp(self) -> str:
         return f"{self._tmp}/{secrets.token_hex(16)}"
@@ -438,6 +445,45 @@ class ArtifactStore:
             if packed is None:
                 raise self._not_found(digest) from exc
             return packed.size
+
+    def inventory(self) -> list[StoredObject]:
+        """Every stored object with its size and when it was last written, by digest.
+
+        "Written" includes storing bytes that were already present, which sets the time
+        to now (see :mod:`loopml.artifacts._inventory`); garbage collection uses it as
+        the object's age. Temporaries of unfinished writes are not listed.
+        """
+        if self._local:
+            found = _inventory.local_objects(self._objects, self._packs)
+        else:
+            found = _inventory.remote_objects(self._fs, self._objects)
+        return [found[digest] for digest in sorted(found)]
+
+    def stat(self, digest: str) -> StoredObject:
+        """One object's size and last write time, looked up afresh.
+
+        Raises:
+            InvalidReference: ``digest`` is not a sha256 hex digest.
+            NotFound: No object is stored under ``digest``.
+        """
+        digest = check_digest(digest)
+        path = self._path(digest)
+        try:
+            if self._local:
+                st = os.stat(path)
+                return StoredObject(digest, st.st_size, st.st_mtime)
+            info = self._fs.info(path)
+            return StoredObject(digest, int(info.get("size") or 0), _fs.info_modified(info) or 0.0)
+        except FileNotFoundError:
+            pass
+        packed = self._find_packed(digest, fresh=True)
+        if packed is None:
+            raise self._not_found(digest)
+        try:
+            when = os.stat(packed.pack[:-5] + ".idx").st_mtime
+        except FileNotFoundError:  # rewritten meanwhile: it sits in a fresh pack now
+            when = dt.datetime.now(tz=dt.UTC).timestamp()
+        return StoredObject(digest, packed.size, when)
 
     def iter_digests(self) -> Iterator[str]:
         """Yield the digest of every stored object, in sorted order.

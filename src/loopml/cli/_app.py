@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import traceback
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from typer.exceptions import TyperException
@@ -12,7 +14,11 @@ from typer.exceptions import TyperException
 from loopml._version import __version__
 from loopml.cli._helpers import CliState, err_console, render_error
 from loopml.cli._lazy import LazyGroup
+from loopml.cli._text import esc
 from loopml.errors import LoopmlError
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 app = typer.Typer(
     name="loopml",
@@ -55,29 +61,70 @@ def root(
     ctx.with_resource(use_workspace(cli_state.workspace()))
 
 
+class _Interrupts:
+    """Ctrl-C handling: the first raises KeyboardInterrupt (and is remembered, since Typer
+    turns it into a plain exit code 130); a second, during clean-up, exits at once."""
+
+    seen = False
+
+    @classmethod
+    def install(cls) -> None:
+        cls.seen = False
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return  # ignored (a background job) or someone else's: leave it be
+        try:
+            signal.signal(signal.SIGINT, cls._first)
+        except ValueError:  # not the main thread (an embedding caller)
+            pass
+
+    @classmethod
+    def _first(cls, _signum: int, _frame: FrameType | None) -> None:
+        cls.seen = True
+        signal.signal(signal.SIGINT, cls._again)
+        raise KeyboardInterrupt
+
+    @staticmethod
+    def _again(_signum: int, _frame: FrameType | None) -> None:
+        os._exit(130)
+
+
+def _interrupted() -> NoReturn:
+    err_console.print("interrupted")
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI: exit 0 ok, 1 a check failed, 2 bad usage or input."""
+    """Run the CLI: exit 0 ok, 1 a check failed, 2 bad usage or input, 130 interrupted."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     command = typer.main.get_command(app)
+    _Interrupts.install()
     try:
         result = command.main(args=args, prog_name="loopml", standalone_mode=False)
-    except typer.Exit as exc:
+    except (typer.Exit, TyperException, typer.Abort, LoopmlError, OSError) as exc:
+        if _Interrupts.seen:  # an error while unwinding from Ctrl-C: still "interrupted"
+            _interrupted()
+        _fail(exc, debug)
+    except KeyboardInterrupt:
+        _interrupted()
+    if _Interrupts.seen:  # Typer returns Ctrl-C as the exit code 130
+        _interrupted()
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(exc: BaseException, debug: bool) -> NoReturn:
+    if isinstance(exc, typer.Exit):
         sys.exit(exc.exit_code)
-    except TyperException as exc:  # usage errors: unknown option, missing argument...
+    if isinstance(exc, TyperException):  # usage errors: unknown option, missing argument...
         exc.show()  # type: ignore[attr-defined]
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
+    if isinstance(exc, typer.Abort):
         err_console.print("aborted")
         sys.exit(130)
-    except LoopmlError as exc:
-        if debug:
-            traceback.print_exc()
+    if debug:
+        traceback.print_exc()
+    if isinstance(exc, LoopmlError):
         render_error(exc)
         sys.exit(exc.exit_code)
-    except OSError as exc:
-        if debug:
-            traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-        sys.exit(2)
-    sys.exit(result if isinstance(result, int) else 0)
+    err_console.print(f"[bold red]error:[/] {esc(exc)}", soft_wrap=True)
+    sys.exit(2)

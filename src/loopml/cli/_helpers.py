@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from loopml.errors import HomeNotFound, LoopmlError
 
@@ -81,6 +82,6 @@ def print_json(data: Any) -> None:
 
 def render_error(exc: LoopmlError) -> None:
     """Print the one-line headline and the hint of a loopml error to stderr."""
-    err_console.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
     if exc.hint:
-        err_console.print(f"  {exc.hint}", soft_wrap=True)
+        err_console.print(f"  {escape(exc.hint)}", soft_wrap=True)

@@ -33,6 +33,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loopml.cli.evaluate:evaluate_cmd",
         "Evaluate a model; with --gates, exit 1 when any rule fails (every rule is listed).",
     ),
+    "gc": (
+        "loopml.cli.gc:gc",
+        "Free stored objects that no dataset version, run, model version, schema, evaluation "
+        "or step output refers to (soft-deleted runs keep theirs until `runs gc`).",
+    ),
     "tune": (
         "loopml.cli.tune:tune",
         "Run a hyperparameter search; every trial is a child run of one parent run.",
@@ -69,6 +74,57 @@ def load_command(name: str) -> _click.Command:
     return command
 
 
+class _Commands(dict[str, _click.Command]):
+    """The root's sub-commands, imported on first use.
+
+    Looking one up imports its module; reading them as a whole (``items()``, iteration...),
+    as tools that walk the command tree do, imports them all.
+    """
+
+    def _load(self, name: str) -> None:
+        if name in COMMANDS and not super().__contains__(name):
+            super().__setitem__(name, load_command(name))
+
+    def _load_all(self) -> None:
+        for name in COMMANDS:
+            self._load(name)
+
+    def loaded(self, name: str) -> _click.Command | None:
+        """The command if it is loaded already (never imports)."""
+        return super().get(name)
+
+    def __getitem__(self, name: str) -> _click.Command:
+        self._load(name)
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._load(name)
+        return super().get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or super().__contains__(name)
+
+    def __iter__(self) -> Any:
+        self._load_all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load_all()
+        return super().__len__()
+
+    def keys(self) -> Any:
+        self._load_all()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._load_all()
+        return super().values()
+
+    def items(self) -> Any:
+        self._load_all()
+        return super().items()
+
+
 class LazyGroup(TyperGroup):
     """The root group: sub-commands from :data:`COMMANDS`, each imported when first used."""
 
@@ -77,18 +133,20 @@ class LazyGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         install(self)  # the root's own options (--home...) convert without pydantic
+        self.commands = _Commands(self.commands)  # after install, which walks sub-commands
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
-        return list(dict.fromkeys([*COMMANDS, *self.commands]))
+        return list(COMMANDS)
 
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
-        command = self.commands.get(cmd_name)
-        if command is not None or cmd_name not in COMMANDS:
-            return command
+        commands = self.commands
+        assert isinstance(commands, _Commands)
+        loaded = commands.loaded(cmd_name)
+        if loaded is not None or cmd_name not in COMMANDS:
+            return loaded
         if self._listing:  # the help listing needs only the name and the line of help
             return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
-        command = self.commands[cmd_name] = load_command(cmd_name)
-        return command
+        return commands[cmd_name]
 
     def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         self._listing = True

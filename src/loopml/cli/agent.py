@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from loopml.cli._helpers import console, print_json, state
+from loopml.cli._text import esc
 
 
 def agent(
@@ -23,7 +24,7 @@ def agent(
     def report(result: PipelineResult) -> None:
         if not as_json:
             status = result.run.status.value.lower()
-            console.print(f"{result.run.pipeline} run {result.id}: {status}")
+            console.print(f"{esc(result.run.pipeline)} run {result.id}: {status}")
 
     if not as_json and not once:
         console.print(f"agent started; checking schedules every {interval:g}s (Ctrl+C stops)")

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json, state
+from loopml.cli._text import esc
 
 app = typer.Typer(help="Inspect loopml settings.", no_args_is_help=True)
 
@@ -29,5 +30,5 @@ def show(
         return
     table = Table("setting", "value", "source")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(esc(cell) for cell in row))
     console.print(table)

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json
+from loopml.cli._text import clip, esc
 from loopml.cli.data_schema import app as schema_app
 from loopml.cli.data_schema import repo_for
 from loopml.errors import CheckFailed
@@ -59,7 +59,7 @@ def commit(
     if pii_policy is not None and pii_policy not in {p.value for p in PiiPolicy}:
         raise InvalidInput(f"unknown PII policy {pii_policy!r}", hint="Use warn, block or redact.")
     repo = _repo(ctx)
-    with console.status(f"committing to {name}@{branch}...", spinner="dots"):
+    with console.status(f"committing to {esc(name)}@{esc(branch)}...", spinner="dots"):
         version, changed = repo.commit_detailed(
             name,
             [str(p) for p in paths],
@@ -89,20 +89,23 @@ def commit(
         )
         return
     if not changed:
-        console.print(f"nothing changed: {name}@{branch} is v{version.seq} ({version.id[:12]})")
+        console.print(
+            f"nothing changed: {esc(name)}@{esc(branch)} is v{version.seq} ({version.id[:12]})"
+        )
         return
     console.print(
-        f"committed {name}@{branch} v{version.seq} [bold]{version.id[:12]}[/] "
+        f"committed {esc(name)}@{esc(branch)} v{version.seq} [bold]{version.id[:12]}[/] "
         f"({version.file_count} files, {version.total_bytes:,} bytes)"
     )
     for path, found in flagged.items():
         for f in found:
             console.print(
-                f"[yellow]pii:[/] {path}: column {f['column']!r} looks like {f['kind']} "
+                f"[yellow]pii:[/] {esc(path)}: column {esc(repr(f['column']))} looks like "
+                f"{f['kind']} "
                 f"(confidence {f['confidence']:.2f})"
             )
     for path, columns in dict(version.meta.get("redacted", {})).items():
-        console.print(f"[yellow]redacted:[/] {path}: {', '.join(columns)} stored hashed")
+        console.print(f"[yellow]redacted:[/] {esc(path)}: {esc(', '.join(columns))} stored hashed")
 
 
 @app.command("log")
@@ -119,18 +122,20 @@ def log(
         return
     for e in entries:
         v = e.version
-        refs = f" [cyan]({', '.join(e.refs)})[/]" if e.refs else ""
+        refs = f" [cyan]({esc(', '.join(e.refs))})[/]" if e.refs else ""
         console.print(
             f"[bold]v{v.seq}[/] [yellow]{v.id[:12]}[/]{refs} {_when(v.created_at_ms)} "
-            f"{v.author}: {v.message or '[dim](no message)[/]'}"
+            f"{esc(v.author)}: {esc(v.message) if v.message else '[dim](no message)[/]'}"
         )
         console.print(f"    {v.file_count} files, {v.total_bytes:,} bytes")
         for path, columns in dict(v.meta.get("redacted", {})).items():
-            console.print(f"    [yellow]redacted[/] {path}: {', '.join(columns)} (stored hashed)")
+            console.print(
+                f"    [yellow]redacted[/] {esc(path)}: {esc(', '.join(columns))} (stored hashed)"
+            )
         for source, relation in e.made_from:
-            console.print(f"    [dim]{relation} <-[/] {source}")
+            console.print(f"    [dim]{esc(relation)} <-[/] {esc(source)}")
         for consumer, relation in e.used_by:
-            console.print(f"    [dim]{relation} ->[/] {consumer}")
+            console.print(f"    [dim]{esc(relation)} ->[/] {esc(consumer)}")
 
 
 @app.command("diff")
@@ -159,37 +164,36 @@ def diff(
     )
     for sign, group in (("+", "added"), ("-", "removed"), ("~", "changed")):
         for p in files[group]:
-            console.print(f"  {sign} {p}")
+            console.print(f"  {sign} {esc(p)}")
     for name, entry in result["tables"].items():
-        console.print(f"[bold]{name}[/]")
+        console.print(f"[bold]{esc(name)}[/]")
         schema = entry["schema"]
         for c in schema["added"]:
-            console.print(f"  column + {c}")
+            console.print(f"  column + {esc(c)}")
         for c in schema["removed"]:
-            console.print(f"  column - {c}")
+            console.print(f"  column - {esc(c)}")
         for c in schema["retyped"]:
-            console.print(f"  column ~ {c['column']}: {c['from']} -> {c['to']}")
+            console.print(f"  column ~ {esc(c['column'])}: {esc(c['from'])} -> {esc(c['to'])}")
         stats = entry["stats"]
         console.print(f"  rows: {stats['rows']['from']} -> {stats['rows']['to']}")
         table = Table("column", "statistic", "from", "to")
         for column, changes in stats["columns"].items():
             for stat, change in changes.items():
-                table.add_row(column, stat, _short(change["from"]), _short(change["to"]))
+                table.add_row(esc(column), stat, _short(change["from"]), _short(change["to"]))
         if table.rows:
             console.print(table)
         if "rows" in entry:
             r = entry["rows"]
             console.print(
-                f"  by {', '.join(r['key'])}: +{r['added']} added, -{r['removed']} "
+                f"  by {esc(', '.join(r['key']))}: +{r['added']} added, -{r['removed']} "
                 f"removed, ~{r['changed']} changed, {r['unchanged']} unchanged"
             )
             for status, rows in r["samples"].items():
-                console.print(f"    {status} e.g. {rows}")
+                console.print(f"    {status} e.g. {esc(rows)}")
 
 
 def _short(value: Any) -> str:
-    text = f"{value:.6g}" if isinstance(value, float) else str(value)
-    return text if len(text) < 60 else text[:57] + "..."
+    return clip(f"{value:.6g}" if isinstance(value, float) else value, 60)
 
 
 @app.command("checkout")
@@ -214,7 +218,7 @@ def checkout(
         )
         return
     console.print(
-        f"checked out {ref} to {result.dest}: {result.files} files "
+        f"checked out {esc(ref)} to {esc(result.dest)}: {result.files} files "
         f"({result.linked} linked, {result.copied} copied)"
     )
 
@@ -228,7 +232,7 @@ def branch_create(
 ) -> None:
     """Create a branch (no data is copied)."""
     ref = _repo(ctx).branch(name, branch, from_ref=from_ref)
-    console.print(f"branch {name}@{ref.name} -> {ref.version_id[:12]}")
+    console.print(f"branch {esc(name)}@{esc(ref.name)} -> {ref.version_id[:12]}")
 
 
 @branch_app.command("list")
@@ -244,7 +248,7 @@ def branch_list(
         print_json([{"name": r.name, "kind": r.kind.value, "version": r.version_id} for r in refs])
         return
     for r in refs:
-        console.print(f"{r.kind.value:6} {r.name} -> {r.version_id[:12]}")
+        console.print(f"{r.kind.value:6} {esc(r.name)} -> {r.version_id[:12]}")
 
 
 @app.command("tag")
@@ -255,7 +259,7 @@ def tag(
 ) -> None:
     """Tag a version."""
     made = _repo(ctx).tag(ref, name)
-    console.print(f"tag {ref.partition('@')[0]}@{made.name} -> {made.version_id[:12]}")
+    console.print(f"tag {esc(ref.partition('@')[0])}@{esc(made.name)} -> {made.version_id[:12]}")
 
 
 @app.command("profile")
@@ -291,24 +295,24 @@ def profile(
         "max",
         "mean",
         "top",
-        title=f"{ref}: {result['rows']:,} rows",
+        title=f"{esc(ref)}: {result['rows']:,} rows",
     )
     for name, c in result["columns"].items():
         top = ", ".join(str(t["value"]) for t in c.get("top", [])[:3])
         table.add_row(
-            name,
-            c["type"],
+            esc(name),
+            esc(c["type"]),
             str(c["count"]),
             str(c["nulls"]),
             str(c.get("distinct")),
             _short(c.get("first", c.get("min"))),
             _short(c.get("last", c.get("max"))),
             _short(c.get("mean")),
-            top,
+            clip(top),
         )
     console.print(table)
     if html is not None:
-        console.print(f"wrote {html}")
+        console.print(f"wrote {esc(html)}")
 
 
 @app.command("validate")
@@ -351,19 +355,19 @@ def validate(
             "rows",
             "message",
             "examples",
-            title=f"{target}: {report.rows:,} rows",
+            title=f"{esc(target)}: {report.rows:,} rows",
         )
         for a in report.anomalies:
             colour = "red" if a.severity == "error" else "yellow"
             examples = "; ".join(f"row {e['row']}: {e['value']!r}" for e in a.examples[:3])
             table.add_row(
                 f"[{colour}]{a.severity}[/]",
-                a.kind,
-                a.column or "",
+                esc(a.kind),
+                esc(a.column or ""),
                 a.origin,
                 str(a.count),
-                escape(a.message),
-                escape(examples),
+                esc(a.message),
+                clip(examples, 200),
             )
         if report.anomalies:
             console.print(table)

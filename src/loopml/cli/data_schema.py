@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, err_console, print_json, workspace_for
+from loopml.cli._text import esc
 
 if TYPE_CHECKING:
     from loopml.data import DataRepo
@@ -80,7 +81,7 @@ def schema_save(
     if as_json:
         print_json(_record(repo, name, saved))
         return
-    console.print(f"saved {file} as schema {name}@{saved.seq}")
+    console.print(f"saved {esc(file)} as schema {name}@{saved.seq}")
 
 
 @app.command("list")

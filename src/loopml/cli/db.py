@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loopml.cli._helpers import console, print_json, state
+from loopml.cli._helpers import console, print_json, state, workspace_for
+from loopml.cli._text import esc
 
 if TYPE_CHECKING:
     from loopml.store.sql import Database
@@ -37,9 +38,9 @@ def upgrade_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json({"db_url": safe_url(db.url), "from": before, "to": after})
     elif before == after:
-        console.print(f"{safe_url(db.url)} is already at revision {after}")
+        console.print(f"{esc(safe_url(db.url))} is already at revision {after}")
     else:
-        console.print(f"[green]Upgraded[/] {safe_url(db.url)}: {before or 'empty'} -> {after}")
+        console.print(f"[green]Upgraded[/] {esc(safe_url(db.url))}: {before or 'empty'} -> {after}")
 
 
 @app.command("status")
@@ -47,6 +48,7 @@ def status_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Show the store's schema revision and the newest one this loopml knows."""
     from loopml.store.sql import safe_url, schema_state
 
+    workspace_for(ctx, read_only=True)  # a missing home is reported, never created
     db = _database(ctx)
     try:
         current = schema_state(db)
@@ -63,5 +65,5 @@ def status_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     mark = "[green]up to date[/]" if current.up_to_date else "[yellow]needs `loopml db upgrade`[/]"
     console.print(
-        f"{data['db_url']}: revision {current.current or 'none'} (head {current.head}) {mark}"
+        f"{esc(data['db_url'])}: revision {current.current or 'none'} (head {current.head}) {mark}"
     )

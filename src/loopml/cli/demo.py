@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, err_console, print_json, state
+from loopml.cli._text import esc
 
 
 def demo(
@@ -39,10 +40,10 @@ def demo(
         f"[green]all {result.gates_total} passed[/]"
         if result.gates_passed
         else f"[red]{len(result.gates_failed)} of {result.gates_total} failed[/]: "
-        + ", ".join(result.gates_failed)
+        + esc(", ".join(result.gates_failed))
     )
-    drift = ", ".join(result.drift_anomalies) or "none"
-    table = Table(title=f"loopml demo in {settings.home}", show_header=False)
+    drift = esc(", ".join(result.drift_anomalies)) or "none"
+    table = Table(title=f"loopml demo in {esc(settings.home)}", show_header=False)
     table.add_column("what", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_row(
@@ -67,8 +68,8 @@ def demo(
         f"{result.pipeline_cached_on_rerun} from the cache; registered "
         f"{result.pipeline_candidate}",
     )
-    table.add_row("evaluation report", result.report_path)
-    table.add_row("model card", result.card_path)
+    table.add_row("evaluation report", esc(result.report_path))
+    table.add_row("model card", esc(result.card_path))
     table.add_row("took", f"{result.seconds:.1f} s")
     console.print(table)
     console.print(f"Lineage: loopml lineage show run:{result.run_id}")

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json, workspace_for
+from loopml.cli._text import esc
 
 
 def evaluate_cmd(
@@ -77,11 +78,11 @@ def evaluate_cmd(
     if as_json:
         print_json(result.to_dict())
     else:
-        table = Table(title=f"{result.model_uri} on {result.rows} rows ({result.task})")
+        table = Table(title=f"{esc(result.model_uri)} on {result.rows} rows ({result.task})")
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, value in result.metrics.items():
-            table.add_row(key, f"{value:.4f}")
+            table.add_row(esc(key), f"{value:.4f}")
         console.print(table)
         if result.gates:
             gate_table = Table(title="gates")
@@ -89,11 +90,11 @@ def evaluate_cmd(
                 gate_table.add_column(column)
             for g in result.gates:
                 gate_table.add_row(
-                    g.rule,
+                    esc(g.rule),
                     "–" if g.measured is None else f"{g.measured:.4g}",
                     "–" if g.bound is None else f"{g.bound:.4g}",
                     "[green]pass[/]" if g.passed else "[red]FAIL[/]",
-                    g.detail,
+                    esc(g.detail),
                 )
             console.print(gate_table)
         if result.evaluation_id:

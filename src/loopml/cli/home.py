@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from loopml.cli._helpers import console, print_json, state
+from loopml.cli._text import esc
 from loopml.errors import HomeNotWritable
 
 
@@ -43,9 +44,11 @@ def init(
     if settings.artifact_url == str(settings.home / "artifacts"):
         (settings.home / "artifacts").mkdir(exist_ok=True)
     _ = state(ctx).workspace().store  # opening creates and migrates the database
+    from loopml.store.sql import safe_url
+
     result = {
         "home": str(settings.home),
-        "db_url": settings.db_url,
+        "db_url": safe_url(settings.db_url),
         "artifact_url": settings.artifact_url,
         "template": template,
         "files": written,
@@ -53,9 +56,9 @@ def init(
     if as_json:
         print_json(result)
         return
-    console.print(f"[green]Initialised[/] loopml home at [bold]{settings.home}[/]")
-    console.print(f"  metadata store: {settings.db_url}")
-    console.print(f"  artifact store: {settings.artifact_url}")
+    console.print(f"[green]Initialised[/] loopml home at [bold]{esc(settings.home)}[/]")
+    console.print(f"  metadata store: {esc(safe_url(settings.db_url))}")
+    console.print(f"  artifact store: {esc(settings.artifact_url)}")
     if template is not None:
-        console.print(f"[green]Wrote[/] the {template} template: {', '.join(written)}")
+        console.print(f"[green]Wrote[/] the {template} template: {esc(', '.join(written))}")
         console.print("  run it: loopml pipeline run pipeline:training --config params.yaml")

@@ -9,6 +9,7 @@ import typer
 from rich.tree import Tree
 
 from loopml.cli._helpers import console, print_json, store_for
+from loopml.cli._text import esc
 
 if TYPE_CHECKING:
     from loopml.lineage import TreeNode
@@ -26,7 +27,7 @@ class Direction(StrEnum):
 
 def _rich(node: TreeNode, tree: Tree) -> None:
     for child in node.children:
-        label = f"[dim]{child.relation}[/] {child.ref}" + (
+        label = f"[dim]{esc(child.relation)}[/] {esc(child.ref)}" + (
             " [dim](see above)[/]" if child.repeated else ""
         )
         _rich(child, tree.add(label))
@@ -73,7 +74,7 @@ def show(
         return
     titles = {"up": "made from", "down": "used by"}
     for name, nodes in walks.items():
-        tree = Tree(f"[bold]{root}[/] [dim]({titles[name]})[/]")
+        tree = Tree(f"[bold]{esc(root)}[/] [dim]({titles[name]})[/]")
         _rich(build_tree(root, nodes, direction=name), tree)
         if not nodes:
             tree.add("[dim]nothing recorded[/]")

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json, workspace_for
+from loopml.cli._text import clip, esc
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,7 +54,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     table = Table("name", "description", "created by")
     for m in models:
-        table.add_row(m.name, m.description, m.created_by)
+        table.add_row(m.name, clip(m.description), esc(m.created_by))
     console.print(table)
 
 
@@ -121,7 +122,12 @@ def versions_cmd(ctx: typer.Context, name: str, as_json: JsonOpt = False) -> Non
     table = Table("number", "semver", "flavor", "aliases", "run", "created by")
     for v in versions:
         table.add_row(
-            str(v.number), v.semver, v.flavor, ", ".join(v.aliases), v.run_id or "", v.created_by
+            str(v.number),
+            v.semver,
+            esc(v.flavor),
+            ", ".join(v.aliases),
+            v.run_id or "",
+            esc(v.created_by),
         )
     console.print(table)
 
@@ -173,7 +179,12 @@ def history_cmd(
     table = Table("seq", "alias", "from", "to", "actor", "reason")
     for m in moves:
         table.add_row(
-            str(m.seq), m.alias, str(m.from_version), str(m.to_version), m.actor, m.reason
+            str(m.seq),
+            m.alias,
+            str(m.from_version),
+            str(m.to_version),
+            esc(m.actor),
+            clip(m.reason),
         )
     console.print(table)
 
@@ -203,7 +214,7 @@ def policy_cmd(
             allow_author=allow_author,
             **_sa(s),
         )
-    console.print(f"{name}@{alias} guarded: {asdict(policy)}")
+    console.print(f"{name}@{alias} guarded: {esc(asdict(policy))}")
 
 
 @app.command("request-promotion")
@@ -296,8 +307,8 @@ def requests_cmd(ctx: typer.Context, name: str, as_json: JsonOpt = False) -> Non
             str(r.version),
             r.alias,
             r.status.value,
-            r.requested_by,
-            ", ".join(f"{d.actor}:{'+' if d.approve else '-'}" for d in r.decisions),
+            esc(r.requested_by),
+            esc(", ".join(f"{d.actor}:{'+' if d.approve else '-'}" for d in r.decisions)),
         )
     console.print(table)
 
@@ -324,7 +335,7 @@ def card_cmd(
             store=s["store"],
             artifacts=s["artifacts"],
         )
-    console.print(str(path), soft_wrap=True)
+    console.print(esc(path), soft_wrap=True)
 
 
 @app.command("package")
@@ -339,7 +350,7 @@ def package_cmd(
 
     with _session(ctx) as s:
         path = package_model(ref, out, image=image, store=s["store"], artifacts=s["artifacts"])
-    console.print(str(path), soft_wrap=True)
+    console.print(esc(path), soft_wrap=True)
 
 
 @app.command("import")
@@ -347,16 +358,27 @@ def import_cmd(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="MLflow model directory (with MLmodel).")],
     name: Annotated[str, typer.Option("--name", help="Register it under this name.")],
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust",
+            metavar="TYPE",
+            help="Trust this type in a skops file beyond skops' defaults (repeatable).",
+        ),
+    ] = None,
     trust_pickle: Annotated[
-        bool, typer.Option("--trust-pickle", help="Allow unpickling the MLflow model.")
+        bool,
+        typer.Option("--trust-pickle", help="Allow unpickling (pickle, cloudpickle, pyfunc)."),
     ] = False,
 ) -> None:
-    """Import an MLflow model (sklearn / pyfunc-sklearn) and register it."""
+    """Import an MLflow model (sklearn, xgboost, lightgbm, pyfunc) and register it."""
     import tempfile
 
     from loopml.registry import import_mlflow_model, register_model
 
     with tempfile.TemporaryDirectory() as tmp, _session(ctx) as s:
-        saved = import_mlflow_model(path, Path(tmp) / "model", trust_pickle=trust_pickle)
+        saved = import_mlflow_model(
+            path, Path(tmp) / "model", trust=trust or (), trust_pickle=trust_pickle
+        )
         v = register_model(name, saved.path, description=f"imported from MLflow model {path}", **s)
     console.print(f"registered {v.model_name} version {v.number} ({v.semver})")

@@ -12,7 +12,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.tree import Tree
 
+from loopml.cli import pipeline_schedule
 from loopml.cli._helpers import console, print_json, state, store_for
+from loopml.cli._text import esc
 from loopml.entities import PipelineRun, StepRun, StepStatus
 
 if TYPE_CHECKING:
@@ -113,7 +115,7 @@ def _table(steps: dict[str, StepRun]) -> Table:
     for step in steps.values():
         status = step.status.value.lower()
         table.add_row(
-            step.name,
+            esc(step.name),
             f"[{_STYLE[step.status]}]{status}[/]",
             str(step.attempts),
             _seconds(step),
@@ -126,7 +128,7 @@ def _table(steps: dict[str, StepRun]) -> Table:
 
 def _dag(run: PipelineRun, steps: list[StepRun]) -> Tree:
     tree = Tree(
-        f"[bold]{run.pipeline}[/] {run.id} [{_run_style(run)}]{run.status.value.lower()}[/]"
+        f"[bold]{esc(run.pipeline)}[/] {run.id} [{_run_style(run)}]{run.status.value.lower()}[/]"
         f"  cost {_cost(run.cost)}"
     )
     by_name = {s.name: s for s in steps}
@@ -137,16 +139,16 @@ def _dag(run: PipelineRun, steps: list[StepRun]) -> Tree:
 
     def add(branch: Tree, name: str) -> None:
         step = by_name[name]
-        after = f" [dim]after {', '.join(step.upstream)}[/]" if len(step.upstream) > 1 else ""
+        after = f" [dim]after {esc(', '.join(step.upstream))}[/]" if len(step.upstream) > 1 else ""
         label = (
-            f"{name} [{_STYLE[step.status]}]{step.status.value.lower()}[/]"
+            f"{esc(name)} [{_STYLE[step.status]}]{step.status.value.lower()}[/]"
             f" [dim]{_seconds(step)} {_cost(step.cost)}"
             + (f" x{step.attempts}" if step.attempts > 1 else "")
             + f"[/]{after}"
         )
         node = branch.add(label)
         if step.error and step.status in (StepStatus.FAILED, StepStatus.PENDING):
-            node.add(f"[red]{step.error.strip().splitlines()[-1]}[/]")
+            node.add(f"[red]{esc(step.error.strip().splitlines()[-1])}[/]")
         for child in children.get(name, []):
             if by_name[child].upstream[0] == name:  # each step once, under its first input
                 add(node, child)
@@ -220,7 +222,7 @@ def run(
             on_event=on_event,
             raise_on_failure=False,
         ),
-        f"running [bold]{pipe.name}[/]",
+        f"running [bold]{esc(pipe.name)}[/]",
     )
     _report(ctx, result, as_json, started)
     _raise_if_failed(result)
@@ -260,7 +262,7 @@ def resume_cmd(
             on_event=on_event,
             raise_on_failure=False,
         ),
-        f"resuming [bold]{run_id}[/]",
+        f"resuming [bold]{esc(run_id)}[/]",
     )
     _report(ctx, result, as_json, started)
     _raise_if_failed(result)
@@ -288,12 +290,12 @@ def list_cmd(
         )
         table.add_row(
             r.id,
-            r.pipeline,
+            esc(r.pipeline),
             f"[{_run_style(r)}]{r.status.value.lower()}[/]",
             _when(r.created_at_ms),
             seconds,
             _cost(r.cost),
-            r.executor,
+            esc(r.executor),
         )
     console.print(table if runs else "no pipeline runs yet")
 
@@ -314,67 +316,8 @@ def show(
     console.print(_dag(run, steps))
     console.print(_table({s.name: s for s in steps}))
     if run.error:
-        console.print(f"[red]{run.error}[/]")
+        console.print(f"[red]{esc(run.error)}[/]")
 
 
-@app.command("schedule")
-def schedule(
-    ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="The pipeline as module:attr.")],
-    cron: Annotated[str, typer.Option("--cron", help='Cron expression in UTC, e.g. "0 2 * * *".')],
-    name: Annotated[str | None, typer.Option("--name", help="Schedule name.")] = None,
-    config: ConfigOption = None,
-    param: ParamOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Store a schedule; `loopml agent` starts its runs when due."""
-    from loopml.pipelines import create_schedule, parse_params, read_config
-
-    params = parse_params(param or [], read_config(str(config)) if config else None)
-    store = store_for(ctx)
-    made = create_schedule(target, cron, name=name, params=params, store=store)
-    if as_json:
-        print_json(
-            {
-                "id": made.id,
-                "name": made.name,
-                "target": made.target,
-                "cron": made.cron,
-                "params": dict(made.params),
-                "next_run_at_ms": made.next_run_at_ms,
-            }
-        )
-        return
-    console.print(
-        f"[green]Scheduled[/] {made.name} ({made.target}) on '{made.cron}'; "
-        f"next run {_when(made.next_run_at_ms)} UTC. Start `loopml agent` to run it."
-    )
-
-
-@app.command("schedules")
-def schedules(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Every schedule and when it is next due."""
-    store = store_for(ctx, read_only=True)
-    found = store.list_schedules()
-    if as_json:
-        print_json(
-            [
-                {
-                    "id": s.id,
-                    "name": s.name,
-                    "target": s.target,
-                    "cron": s.cron,
-                    "params": dict(s.params),
-                    "next_run_at_ms": s.next_run_at_ms,
-                    "last_run_id": s.last_run_id,
-                }
-                for s in found
-            ]
-        )
-        return
-    table = Table(box=None, pad_edge=False)
-    for column in ("name", "target", "cron", "next run (UTC)", "last run"):
-        table.add_column(column)
-    for s in found:
-        table.add_row(s.name, s.target, s.cron, _when(s.next_run_at_ms), s.last_run_id or "-")
-    console.print(table if found else "no schedules")
+app.add_typer(pipeline_schedule.schedule_app, name="schedule")
+app.command("schedules")(pipeline_schedule.schedules)

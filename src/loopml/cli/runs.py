@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, print_json, workspace_for
+from loopml.cli._text import CELL_LIMIT, clip, esc
 from loopml.entities import MetricSummary, Run
 from loopml.tracking import TrackingClient
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 app = typer.Typer(help="Tracked runs: list, show, compare, delete, gc.", no_args_is_help=True)
 
@@ -57,6 +61,18 @@ def _summary_json(s: MetricSummary) -> dict[str, Any]:
         "max": _num(s.max),
         "count": s.count,
     }
+
+
+_LIST_LIMIT = 40  # the list's params column packs several k=v pairs into one cell
+
+
+def _long(values: Mapping[str, str], limit: int = CELL_LIMIT) -> bool:
+    return any(len(v) > limit for v in values.values())
+
+
+def _clipped_note(clipped: bool) -> None:
+    if clipped:
+        console.print("[dim]long values are cut short (…); --json prints them whole[/]")
 
 
 @app.command("list")
@@ -119,10 +135,16 @@ def list_runs(
     for column in ("name", "status", "created (UTC)", "params", "metrics (latest)"):
         table.add_column(column, overflow="fold")
     for r in runs:
-        params = ", ".join(f"{k}={v}" for k, v in list(r.params.items())[:6])
-        shown = ", ".join(f"{k}={v.latest:.4g}" for k, v in list(metrics.get(r.id, {}).items())[:6])
-        table.add_row(r.id, r.name, r.status.value, _when(r.created_at_ms), params, shown)
+        params = ", ".join(
+            f"{clip(k, _LIST_LIMIT)}={clip(v, _LIST_LIMIT)}" for k, v in list(r.params.items())[:6]
+        )
+        shown = ", ".join(
+            f"{clip(k, _LIST_LIMIT)}={v.latest:.4g}"
+            for k, v in list(metrics.get(r.id, {}).items())[:6]
+        )
+        table.add_row(r.id, clip(r.name), r.status.value, _when(r.created_at_ms), params, shown)
     console.print(table)
+    _clipped_note(any(_long(r.params, _LIST_LIMIT) or len(r.name) > CELL_LIMIT for r in runs))
 
 
 @app.command("show")
@@ -150,28 +172,28 @@ def show(
             }
         )
         return
-    console.print(f"[bold]{run.name}[/] {run.id}  [bold]{run.status.value}[/]")
+    console.print(f"[bold]{esc(run.name)}[/] {run.id}  [bold]{run.status.value}[/]")
     console.print(
         f"created {_when(run.created_at_ms)}  ended {_when(run.ended_at_ms)}  "
         f"parent {run.parent_id or '-'}"
     )
     if run.error:
-        console.print(f"[red]error:[/] {run.error}")
+        console.print(f"[red]error:[/] {esc(run.error)}")
     if run.notes:
-        console.print(f"notes: {run.notes}")
+        console.print(f"notes: {esc(run.notes)}")
     for title, values in (("params", run.params), ("tags", run.tags)):
         table = Table(title=title)
         table.add_column("key")
         table.add_column("value", overflow="fold")
         for k, v in sorted(values.items()):
-            table.add_row(k, v)
+            table.add_row(esc(k), clip(v))
         console.print(table)
     table = Table(title="metrics")
     for column in ("key", "latest", "step", "min", "max", "points"):
         table.add_column(column)
     for s in summaries:
         table.add_row(
-            s.key,
+            esc(s.key),
             f"{s.latest:.6g}",
             str(s.latest_step),
             f"{s.min:.6g}",
@@ -183,8 +205,9 @@ def show(
     for column in ("path", "size", "digest"):
         table.add_column(column)
     for a in artifacts:
-        table.add_row(a.path, str(a.size), a.digest[:16])
+        table.add_row(esc(a.path), str(a.size), a.digest[:16])
     console.print(table)
+    _clipped_note(_long(run.params) or _long(run.tags))
 
 
 @app.command("compare")
@@ -231,25 +254,26 @@ def compare(
     table = Table(title="params" + ("" if all_params else " (differing)"))
     table.add_column("param")
     for r in comparison.runs:
-        table.add_column(f"{r.name}\n{r.id[:12]}")
+        table.add_column(f"{clip(r.name)}\n{r.id[:12]}")
     for key, values in comparison.params.items():
         if all_params or key in comparison.differing_params:
-            table.add_row(key, *[values.get(i) or "-" for i in ids])
+            table.add_row(esc(key), *[clip(values.get(i) or "-") for i in ids])
     console.print(table)
     table = Table(title="metrics: latest (min..max)")
     table.add_column("metric")
     for r in comparison.runs:
-        table.add_column(f"{r.name}\n{r.id[:12]}")
+        table.add_column(f"{clip(r.name)}\n{r.id[:12]}")
     for key, per_run in comparison.metrics.items():
         cells = []
         for i in ids:
             s = per_run.get(i)
             cells.append("-" if s is None else f"{s.latest:.4g} ({s.min:.4g}..{s.max:.4g})")
-        table.add_row(key, *cells)
+        table.add_row(esc(key), *cells)
     console.print(table)
+    _clipped_note(any(_long(r.params) for r in comparison.runs))
     for key, by_run in histories.items():
         for rid, points in by_run.items():
-            console.print(f"{key} {rid[:12]}: " + " ".join(f"{s}:{v}" for s, v in points[:50]))
+            console.print(f"{esc(key)} {rid[:12]}: " + " ".join(f"{s}:{v}" for s, v in points[:50]))
 
 
 @app.command("delete")

@@ -12,6 +12,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from loopml.cli._helpers import console, print_json, state
+from loopml.cli._text import esc
 from loopml.errors import InvalidInput
 
 
@@ -127,7 +128,7 @@ def tune(
             disable=as_json,
             transient=False,
         ) as bar:
-            task = bar.add_task(config.name, total=total, best="")
+            task = bar.add_task(esc(config.name), total=total, best="")
 
             def advance(result: TrialResult) -> None:
                 if result.value is not None:
@@ -176,7 +177,7 @@ def tune(
     console.print(
         f"best value {result.best_value:.6g} (trial {result.best_trial}, run {result.best_run_id})"
     )
-    console.print(f"best params {result.best_params}")
+    console.print(f"best params {esc(result.best_params)}")
     console.print(
         f"parent run {result.parent_run_id}: `loopml runs list --parent {result.parent_run_id}`"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
+from loopml.entities import Relation
 from loopml.workspace import current_workspace
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ def validate(
 def record_use(
     version_ref: str | ObjectRef,
     consumer_ref: str | ObjectRef,
-    relation: str = "input",
+    relation: Relation | str = Relation.INPUT,
     *,
     repo: DataRepo | None = None,
 ) -> LineageEdge:
@@ -265,7 +266,7 @@ def record_use(
     Args:
         version_ref: ``NAME@REF`` or ``dataset_version:<id>``.
         consumer_ref: e.g. ``run:<id>`` or an ObjectRef.
-        relation: Edge relation (default ``input``).
+        relation: Edge relation (default ``Relation.INPUT``, stored as ``input``).
         repo: Repo to use.
     """
     return (repo or repo_for()).record_use(version_ref, consumer_ref, relation)

@@ -19,12 +19,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loopml import lineage
 from loopml.data._formats import read_table, table_format, write_table
 from loopml.data._manifest import Entry, Manifest, Source, StatCache, collect
-from loopml.data._refs import check_name
+from loopml.data._refs import check_name, check_ref_name
 from loopml.entities import Dataset, DatasetVersion, LineageEdge, PiiPolicy
 from loopml.errors import Conflict, NotFound, ValidationFailed
-from loopml.ids import ObjectRef
+from loopml.ids import ObjectRef, new_id
+from loopml.lineage import ObjectKind, Relation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
     from loopml.artifacts import ArtifactStore
     from loopml.data._pii import PiiFinding
+    from loopml.entities import LineageEdge
     from loopml.store import Store
 
 
@@ -62,10 +65,6 @@ def _read(source: Source) -> bytes:
         return handle.read()
 
 
-#: Relation of the lineage edge ``artifact:<original digest> -> dataset_version:<id>``.
-REDACTED = "redacted"
-
-
 def _dataset(store: Store, name: str) -> Dataset | None:
     try:
         return store.get_dataset(name)
@@ -76,10 +75,10 @@ def _dataset(store: Store, name: str) -> Dataset | None:
 def redaction_edges(version_id: str, manifest: Manifest) -> list[LineageEdge]:
     """One ``redacted`` edge per stored-redacted file: from the digest of the original,
     unredacted file (whose bytes are not stored) to the version."""
-    dst = ObjectRef("dataset_version", version_id)
+    dst = ObjectRef(ObjectKind.DATASET_VERSION, version_id)
     redacted = [(p, e.source) for p, e in manifest.files.items() if e.redacted and e.source]
     return [
-        LineageEdge(ObjectRef("artifact", source), dst, REDACTED)
+        lineage.edge(ObjectRef(ObjectKind.ARTIFACT, source), dst, Relation.REDACTED)
         for _, source in sorted(redacted)
         if source
     ]
@@ -151,6 +150,8 @@ def commit_files(
     dataset = _dataset(store, name)
     effective = policy or (dataset.pii_policy if dataset else PiiPolicy.WARN)
     head = None if dataset is None else store.get_ref(dataset.id, branch)
+    if head is None:  # a new branch; one made before names were checked still takes commits
+        check_ref_name("branch", branch)
     head_version = None if head is None else store.get_version(head.version_id)
     if expect is not None and (head_version is None or head_version.id != expect):
         seen = "nothing" if head_version is None else head_version.id[:12]
@@ -205,19 +206,20 @@ def commit_files(
             )
         )
     _check_tables(tables, effective, name)
+    # A new dataset is recorded with its first version, in the same transaction: an
+    # interrupted or killed first commit leaves no empty dataset behind.
+    new_dataset = None
     if dataset is None:
-        try:
-            dataset = store.create_dataset(name, pii_policy=effective)
-        except Conflict:
-            dataset = store.get_dataset(name)
-    if dataset.pii_policy != effective:  # saved only once the commit passed the policy
+        new_dataset = Dataset(new_id(), name, time.time_ns() // 1_000_000, effective)
+        dataset = new_dataset
+    elif dataset.pii_policy != effective:  # saved only once the commit passed the policy
         dataset = store.set_pii_policy(name, effective)
     if head_version is not None and not to_store and not tables and entries == parent.files:
         # Nothing changed: skip re-serialising and hashing a manifest equal to the head's.
         cache.save()
         edges = redaction_edges(head_version.id, parent)
         if edges:  # idempotent: repairs a crash between the version row and its edges
-            store.add_edges(edges)
+            lineage.record(edges, store=store)
         return head_version, False
     digests = artifacts.put_many([s.path for s in to_store])
     for source, digest in zip(to_store, digests, strict=True):
@@ -248,7 +250,7 @@ def commit_files(
         cache.save()
         edges = redaction_edges(head_version.id, manifest)
         if edges:  # idempotent: repairs a crash between the version row and its edges
-            store.add_edges(edges)
+            lineage.record(edges, store=store)
         return head_version, False
     artifacts.put(body)
     meta: dict[str, Any] = {"pii_policy": effective.value}
@@ -274,10 +276,13 @@ def commit_files(
         meta=meta,
     )
     recorded = store.commit_version(
-        version, branch=branch, expected_head=None if head_version is None else head_version.id
+        version,
+        branch=branch,
+        expected_head=None if head_version is None else head_version.id,
+        create=new_dataset,
     )
     cache.save()
     edges = redaction_edges(recorded.id, manifest)
     if edges:
-        store.add_edges(edges)
+        lineage.record(edges, store=store)
     return recorded, True

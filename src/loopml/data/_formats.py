@@ -6,7 +6,6 @@ there is one (ragged CSV rows, bytes that are not UTF-8, JSON that does not pars
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from typing import TYPE_CHECKING
@@ -28,6 +27,8 @@ FORMATS = {
     ".ndjson": "jsonl",
 }
 _ROW = re.compile(r"row (\d+)", re.IGNORECASE)
+#: Arrow's CSV block size is an int32: one row (a single huge cell) may span at most this.
+MAX_CSV_BLOCK = 2**31 - 1
 
 
 def table_format(path: str) -> str | None:
@@ -54,16 +55,74 @@ def _utf8(data: bytes, label: str) -> None:
         ) from exc
 
 
+def _read_csv(data: bytes, delimiter: str) -> pa.Table:
+    """Parse CSV bytes; cells of any size and quoted newlines are read, not refused.
+
+    Arrow splits the input into 1 MiB blocks parsed in parallel, which fails on a row
+    longer than a block and on a newline inside quotes at a block edge. Such files are
+    rare, so they are parsed again as one block that allows newlines in values, rather
+    than every file paying for that slower mode.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        return pcsv.read_csv(
+            pa.BufferReader(data), parse_options=pcsv.ParseOptions(delimiter=delimiter)
+        )
+    except pa.ArrowInvalid:
+        pass
+    return pcsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pcsv.ReadOptions(block_size=min(len(data) + 1, MAX_CSV_BLOCK)),
+        parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+    )
+
+
 def _ragged_line(data: bytes, delimiter: str) -> tuple[int, int, int] | None:
     """(line, expected fields, found fields) of the first ragged row (error path only)."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8")), delimiter=delimiter)
-    expected = None
-    for row in reader:
-        if expected is None:
-            expected = len(row)
-        elif row and len(row) != expected:
-            return reader.line_num, expected, len(row)
-    return None
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    bad: list[tuple[int, int, int]] = []
+
+    def first(row: pcsv.InvalidRow) -> str:
+        bad.append((row.number or 0, row.expected_columns, row.actual_columns))
+        return "error"
+
+    try:
+        pcsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pcsv.ReadOptions(
+                use_threads=False, block_size=min(len(data) + 1, MAX_CSV_BLOCK)
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=first
+            ),
+        )
+    except pa.ArrowInvalid:
+        pass
+    if not bad:
+        return None
+    record, expected, found = bad[0]
+    return _line_of_record(data, record), expected, found
+
+
+def _line_of_record(data: bytes, record: int) -> int:
+    """The file line where CSV record ``record`` starts (Arrow counts records, not lines).
+
+    Records skip blank lines, and a quoted value may span lines: a line break lies inside
+    quotes when the quotes before it are odd in number (an escaped quote is two).
+    """
+    seen, quoted = 0, False
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not quoted and line.strip(b"\r"):
+            seen += 1
+            if seen == record:
+                return number
+        if line.count(b'"') % 2:
+            quoted = not quoted
+    return record
 
 
 def read_table(data: bytes, fmt: str, label: str) -> pa.Table:
@@ -87,13 +146,8 @@ def read_table(data: bytes, fmt: str, label: str) -> pa.Table:
 
             return pq.read_table(pa.BufferReader(data))
         if fmt in ("csv", "tsv"):
-            import pyarrow.csv as pcsv
-
             _utf8(data, label)
-            delimiter = "\t" if fmt == "tsv" else ","
-            return pcsv.read_csv(
-                pa.BufferReader(data), parse_options=pcsv.ParseOptions(delimiter=delimiter)
-            )
+            return _read_csv(data, "\t" if fmt == "tsv" else ",")
         if fmt == "jsonl":
             import pyarrow.json as pjson
 
@@ -113,6 +167,12 @@ def _translate(exc: pa.ArrowInvalid, data: bytes, fmt: str, label: str) -> Inval
             "Re-export the file; a copy that stopped early lacks the Parquet footer.",
         )
     if fmt in ("csv", "tsv"):
+        if "straddl" in text:  # a row longer than the largest block Arrow can take
+            return _bad(
+                label,
+                f"a row is over {MAX_CSV_BLOCK:,} bytes, more than the CSV reader takes",
+                "Store values this large as files of their own, or the table as Parquet.",
+            )
         ragged = _ragged_line(data, "\t" if fmt == "tsv" else ",")
         if ragged is not None:
             line, expected, found = ragged

@@ -31,6 +31,35 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+def check_ref_name(kind: str, name: str) -> str:
+    """Like :func:`check_name`, and refuse a new branch or tag that would shadow a version.
+
+    A ref is looked up before ``v<N>`` and id prefixes (see :func:`resolve`), so a tag
+    ``v2`` or ``3fa9`` would silently take over ``NAME@v2`` or ``NAME@3fa9``; and a tag
+    ``main`` would take the place of the branch ``NAME`` alone means. Exactly those names
+    are refused; ``v1.2.0``, ``V2`` or ``release-3fa9`` read as nothing else and are fine.
+
+    Raises:
+        InvalidInput: The name is malformed or reads as version syntax.
+    """
+    check_name(kind, name)
+    reads_as = None
+    if _SEQ.match(name):
+        reads_as = f"version {int(name[1:])} (v<N> selects the N-th version)"
+    elif _PREFIX.match(name):
+        reads_as = "a version id prefix (4 to 32 hex digits select the version with that id)"
+    elif kind == "tag" and name == DEFAULT_BRANCH:
+        reads_as = f"the {DEFAULT_BRANCH!r} branch, which NAME alone means"
+    if reads_as is not None:
+        raise InvalidInput(
+            f"{kind} name {name!r} would shadow version syntax: NAME@{name} reads as {reads_as}",
+            hint=f"Pick a name that cannot be read as a version, such as 'release-{name}'; "
+            "'v1.2.0'-style names are fine.",
+            name=name,
+        )
+    return name
+
+
 @dataclass(frozen=True)
 class VersionRef:
     """A parsed reference: dataset name and the ref part (branch, tag, vN or id prefix)."""

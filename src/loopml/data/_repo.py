@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from loopml import lineage
 from loopml.data._commit import commit_files
 from loopml.data._formats import read_table, table_format
 from loopml.data._manifest import FileDiff, Manifest, diff_manifests
-from loopml.data._refs import check_name, resolve
+from loopml.data._refs import check_ref_name, resolve
 from loopml.entities import DatasetRef, DatasetVersion, LineageEdge, PiiPolicy, RefKind
 from loopml.errors import InvalidInput, NotFound
 from loopml.ids import ObjectRef
+from loopml.lineage import ObjectKind, Relation
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,11 +25,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from loopml.artifacts import ArtifactReader, ArtifactStore
-    from loopml.entities import Dataset
+    from loopml.entities import Dataset, LineageEdge
     from loopml.store import Store
     from loopml.workspace import Workspace
 
-KIND = "dataset_version"
+KIND = ObjectKind.DATASET_VERSION
 
 
 @dataclass(frozen=True)
@@ -179,16 +181,19 @@ class DataRepo:
         if dataset.name != name:
             raise InvalidInput(f"{from_ref!r} is not a version of {name!r}")
         return self.store.set_ref(
-            dataset.id, check_name("branch", branch), RefKind.BRANCH, version.id
+            dataset.id, check_ref_name("branch", branch), RefKind.BRANCH, version.id
         )
 
     def tag(self, ref: str, tag: str) -> DatasetRef:
         """Name the version ``ref`` resolves to with an immutable ``tag``."""
         dataset, version = resolve(self.store, ref)
-        return self.store.set_ref(dataset.id, check_name("tag", tag), RefKind.TAG, version.id)
+        return self.store.set_ref(dataset.id, check_ref_name("tag", tag), RefKind.TAG, version.id)
 
     def record_use(
-        self, ref: str | ObjectRef, consumer: str | ObjectRef, relation: str = "input"
+        self,
+        ref: str | ObjectRef,
+        consumer: str | ObjectRef,
+        relation: Relation | str = Relation.INPUT,
     ) -> LineageEdge:
         """Record that ``consumer`` (a run, pipeline run, model version...) read a version."""
         src = (
@@ -201,9 +206,7 @@ class DataRepo:
             )
         )
         dst = consumer if isinstance(consumer, ObjectRef) else ObjectRef.parse(consumer)
-        edge = LineageEdge(src, dst, relation)
-        self.store.add_edges([edge])
-        return edge
+        return lineage.link(src, dst, relation, store=self.store)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -303,8 +306,13 @@ class DataRepo:
             rel, entry = item
             return self.artifacts.materialize(entry.digest, root / rel, link=link, verify=verify)
 
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+        try:
             hows = list(pool.map(place, items))
+        except BaseException:  # Ctrl-C or an error: do not place the files not yet started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         linked = hows.count("link")
         return CheckoutResult(root, len(items), linked, len(items) - linked, manifest.total_bytes)
 

@@ -106,7 +106,9 @@ def run_demo(
         finally:
             client.close()
         say("running the training-pipeline template twice (the second run is cached)")
-        pipeline = run_template(workspace, work / "project")
+        pipeline = run_template(
+            workspace, work / "project", days=days, rows_per_day=rows_per_day, seed=seed
+        )
     report = released.report
     return DemoResult(
         rows=len(data.frame),

@@ -44,12 +44,24 @@ def _load(folder: Path) -> object:
     return load_pipeline(f"{MODULE}:training")
 
 
-def run_template(workspace: Workspace, folder: Path) -> PipelineDemo:
-    """Write the template (once) into ``folder`` and run it twice in ``workspace``."""
+def run_template(
+    workspace: Workspace, folder: Path, *, days: int, rows_per_day: int, seed: int
+) -> PipelineDemo:
+    """Write the template (once) into ``folder`` and run it twice in ``workspace``.
+
+    It generates the demo's own transactions (same days, rows and seed), so its ingest
+    step commits bytes the dataset already holds and adds no version: a demo run twice
+    adds versions only for what changed.
+    """
     if not (folder / "pipeline.py").exists():
         write_template("classification", folder)
     pipe = _load(folder)
-    params = read_config(str(folder / "params.yaml"))
+    params = {
+        **read_config(str(folder / "params.yaml")),
+        "days": days,
+        "rows_per_day": rows_per_day,
+        "seed": seed,
+    }
     first = run_pipeline(pipe, params, workspace=workspace)  # type: ignore[arg-type]
     second = run_pipeline(pipe, params, workspace=workspace)  # type: ignore[arg-type]
     return PipelineDemo(

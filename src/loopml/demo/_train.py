@@ -14,6 +14,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN
 from loopml.ids import ObjectRef
+from loopml.lineage import ObjectKind, Relation
 from loopml.tuning import tune
 
 if TYPE_CHECKING:
@@ -74,7 +75,9 @@ def train_tracked(
     with client.start_run(
         "demo-train", params=params, tags={"demo": "closed-loop"}, system_metrics=0.5
     ) as run:
-        run.log_input(ObjectRef("dataset_version", version.id), relation="trained_on")
+        run.log_input(
+            ObjectRef(ObjectKind.DATASET_VERSION, version.id), relation=Relation.TRAINED_ON
+        )
         model = fraud_model(frame).fit(train[list(FEATURE_COLUMNS)], train[TARGET_COLUMN])
         scores = model.predict_proba(test[list(FEATURE_COLUMNS)])[:, 1]
         roc_auc = float(roc_auc_score(test[TARGET_COLUMN], scores))

@@ -11,7 +11,7 @@ from loopml.entities.dataset import (
     RefKind,
 )
 from loopml.entities.evaluation import Evaluation
-from loopml.entities.lineage import LineageEdge, LineageNode
+from loopml.entities.lineage import LineageEdge, LineageNode, Relation
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
 from loopml.entities.pipeline import (
     Lease,
@@ -22,12 +22,26 @@ from loopml.entities.pipeline import (
     StepRun,
     StepStatus,
 )
-from loopml.entities.run import Metric, MetricSummary, Run, RunArtifact, RunStatus
+from loopml.entities.references import ArtifactReferences
+from loopml.entities.run import (
+    MAX_KEY_LENGTH,
+    MAX_PARAM_LENGTH,
+    MAX_TAG_LENGTH,
+    Metric,
+    MetricSummary,
+    Run,
+    RunArtifact,
+    RunStatus,
+)
 from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
 
 __all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_PARAM_LENGTH",
+    "MAX_TAG_LENGTH",
     "Actor",
     "AliasMove",
+    "ArtifactReferences",
     "BoolOp",
     "Comparison",
     "Condition",
@@ -53,6 +67,7 @@ __all__ = [
     "PromotionRequest",
     "RefKind",
     "RegisteredModel",
+    "Relation",
     "RequestStatus",
     "Run",
     "RunArtifact",

@@ -3,19 +3,60 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from loopml.ids import ObjectRef
 
 
+class Relation(StrEnum):
+    """How ``src`` was used to make ``dst``: every relation loopml itself records.
+
+    The values are the strings stored in ``lineage_edges.relation`` and printed by
+    ``loopml lineage show``; they never change. Your own code may record other relations
+    as plain strings; loopml writes only these.
+    """
+
+    INPUT = "input"
+    """``src`` was read by ``dst`` (a dataset version or blob read by a run or step run)."""
+    TRAINED_ON = "trained_on"
+    """``src`` (a dataset version) is the training data of run ``dst``."""
+    PRODUCED = "produced"
+    """``dst`` was made by ``src``: run -> model version, step run -> output blob."""
+    REUSED = "reused"
+    """Step run ``src`` took its output blob ``dst`` from the cache instead of running."""
+    TRACKED = "tracked"
+    """Step run ``src`` started tracking run ``dst``."""
+    STEP = "step"
+    """Step run ``dst`` is a step of pipeline run ``src``."""
+    STORED_AS = "stored_as"
+    """Blob ``src`` is the manifest of model version ``dst``."""
+    FILE_OF = "file_of"
+    """Blob ``src`` is one of model version ``dst``'s files (``runs gc`` keeps it)."""
+    GATES = "gates"
+    """Blob ``src`` holds the gates model version ``dst`` was registered with."""
+    EVALUATED = "evaluated"
+    """Evaluation ``dst`` judged ``src`` (a model version, or the run whose model it was)."""
+    REDACTED = "redacted"
+    """Blob digest ``src`` (bytes not stored) is the original of a redacted file of ``dst``."""
+
+
 @dataclass(frozen=True, order=True)
 class LineageEdge:
-    """``src`` was used to make ``dst``; ``relation`` says how (e.g. ``"trained_on"``)."""
+    """``src`` was used to make ``dst``; ``relation`` says how (a :class:`Relation`).
+
+    The relation is kept as its plain string, so an edge read back from the store equals
+    (and looks like) the one that was recorded.
+    """
 
     src: ObjectRef
     dst: ObjectRef
-    relation: str
+    relation: Relation | str
+
+    def __post_init__(self) -> None:
+        if type(self.relation) is not str:
+            object.__setattr__(self, "relation", str(self.relation))
 
 
 @dataclass(frozen=True, order=True)

@@ -10,6 +10,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+#: Most characters in a param, tag or metric key (and a run name).
+MAX_KEY_LENGTH = 255
+#: Most characters in a param value (MLflow's limit, so imported runs fit).
+MAX_PARAM_LENGTH = 6000
+#: Most characters in a tag value (MLflow's limit).
+MAX_TAG_LENGTH = 8000
+
 
 class RunStatus(StrEnum):
     """Lifecycle of a run. RUNNING is the only non-terminal state."""

@@ -7,7 +7,6 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from loopml import plugins
-from loopml.entities import LineageEdge
 from loopml.evaluation._context import (
     EvaluationContext,
     check_target,
@@ -20,6 +19,7 @@ from loopml.evaluation._reference import reference_check
 from loopml.evaluation._report import EvaluationReport
 from loopml.evaluation._results import CheckResults
 from loopml.ids import ObjectRef
+from loopml.lineage import ObjectKind, Relation, link
 from loopml.models import load_model, resolve
 from loopml.workspace import current_workspace
 
@@ -219,5 +219,5 @@ def _record(
     )
     subject = ObjectRef("model_version", version.id) if version is not None else source
     if subject is not None:  # a version, or the run whose model was evaluated (runs:/)
-        db.add_edges([LineageEdge(subject, ObjectRef("evaluation", evaluation.id), "evaluated")])
+        link(subject, ObjectRef(ObjectKind.EVALUATION, evaluation.id), Relation.EVALUATED, store=db)
     return dataclasses.replace(report, evaluation_id=evaluation.id, report_digest=report_digest)

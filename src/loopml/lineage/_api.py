@@ -6,11 +6,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from loopml.entities import LineageEdge, LineageNode
+from loopml.entities import LineageEdge, LineageNode, Relation
 from loopml.ids import ObjectRef
 from loopml.workspace import resolve_store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from loopml.store import Store
 
 RefLike = ObjectRef | str
@@ -21,24 +23,53 @@ def as_ref(value: RefLike) -> ObjectRef:
     return value if isinstance(value, ObjectRef) else ObjectRef.parse(value)
 
 
-def link(src: RefLike, dst: RefLike, relation: str, *, store: Store | None = None) -> LineageEdge:
+def edge(src: RefLike, dst: RefLike, relation: Relation | str) -> LineageEdge:
+    """Make an edge without recording it, for a store call that writes it together with
+    the object it describes (one transaction, as pipeline steps are saved).
+
+    Args:
+        src: The input object (``ObjectRef`` or ``"kind:id"``).
+        dst: The object made from it.
+        relation: How: a :class:`~loopml.entities.Relation` (loopml's own code passes only
+            those) or a relation name of your own.
+    """
+    return LineageEdge(as_ref(src), as_ref(dst), relation)
+
+
+def record(edges: Iterable[LineageEdge], *, store: Store | None = None) -> list[LineageEdge]:
+    """Record edges (recording one again is a no-op); the one door to the store's edges.
+
+    Args:
+        edges: Edges made with :func:`edge`.
+        store: Store to write to (default: the current workspace's).
+
+    Returns:
+        The edges, as recorded (nothing is written when there are none).
+    """
+    recorded = list(edges)
+    if recorded:
+        resolve_store(store).add_edges(recorded)
+    return recorded
+
+
+def link(
+    src: RefLike, dst: RefLike, relation: Relation | str, *, store: Store | None = None
+) -> LineageEdge:
     """Record that ``src`` was used to make ``dst``.
 
     Args:
         src: The input object (``ObjectRef`` or ``"kind:id"``).
         dst: The object made from it.
-        relation: How, e.g. ``"trained_on"`` or ``"produced"``.
+        relation: How, e.g. ``Relation.TRAINED_ON`` (or its string ``"trained_on"``).
         store: Store to write to (default: the current workspace's).
 
     Returns:
         The recorded edge (recording it again is a no-op).
 
     Example:
-        >>> link("dataset_version:abc", "run:def", "input")  # doctest: +SKIP
+        >>> link("dataset_version:abc", "run:def", Relation.INPUT)  # doctest: +SKIP
     """
-    edge = LineageEdge(as_ref(src), as_ref(dst), relation)
-    resolve_store(store).add_edges([edge])
-    return edge
+    return record([edge(src, dst, relation)], store=store)[0]
 
 
 def upstream(obj: RefLike, depth: int = 100, *, store: Store | None = None) -> list[LineageNode]:

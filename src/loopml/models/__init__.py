@@ -5,7 +5,8 @@ flavour, the signature, pinned requirements and the sha256 of every file;
 ``load_model`` verifies every digest before anything is deserialised and refuses a
 tampered (:class:`~loopml.errors.DigestMismatch`) or unsigned
 (:class:`~loopml.errors.UnsignedModel`) model. Flavours: ``sklearn`` (skops by default,
-pickle on request), ``xgboost``, ``lightgbm``, ``onnx`` and ``python_function``.
+pickle on request), ``xgboost``, ``lightgbm``, ``onnx`` and ``python_function`` (which
+also runs an MLflow ``python_model`` imported without MLflow: :class:`MlflowPythonModel`).
 """
 
 from loopml.models._api import LoadedModel, SavedModel, save_model
@@ -18,6 +19,7 @@ from loopml.models._manifest import (
     push_model,
     read_manifest,
 )
+from loopml.models._mlflow_pyfunc import MlflowPythonModel
 from loopml.models._pyfunc import PythonModel
 from loopml.models._signature import ColumnSpec, Signature, infer_signature
 from loopml.models._uri import (
@@ -35,6 +37,7 @@ __all__ = [
     "Flavor",
     "LoadedModel",
     "Manifest",
+    "MlflowPythonModel",
     "PythonModel",
     "ResolvedModel",
     "SavedModel",

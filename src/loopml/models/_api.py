@@ -49,12 +49,19 @@ class SavedModel:
 
 def _requirements(flavor: Flavor, extra: tuple[str, ...]) -> tuple[str, ...]:
     pins = []
+    providers: Mapping[str, list[str]] | None = None
     for name in dict.fromkeys((*flavor.distributions, "pandas", *extra)):
         try:
             pins.append(f"{name}=={importlib_metadata.version(name)}")
-        except importlib_metadata.PackageNotFoundError:
             continue
-    return tuple(pins)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+        # The package may come from another distribution (xgboost from xgboost-cpu).
+        if providers is None:
+            providers = importlib_metadata.packages_distributions()
+        for dist in providers.get(name.replace("-", "_"), []):
+            pins.append(f"{dist}=={importlib_metadata.version(dist)}")
+    return tuple(dict.fromkeys(pins))
 
 
 def _example_json(example: Any) -> dict[str, Any]:
@@ -79,9 +86,14 @@ def _example_from_json(body: Mapping[str, Any], signature: Signature | None) -> 
         frame = pd.read_json(io.StringIO(json.dumps(body["data"])), orient="split")
         if signature is not None:
             for spec in signature.inputs:
-                if spec.name in frame.columns and spec.dtype not in ("string", "object"):
-                    target = "datetime64[ns]" if spec.dtype == "datetime" else spec.dtype
-                    frame[spec.name] = frame[spec.name].astype(target)
+                if spec.name not in frame.columns or spec.dtype in ("string", "object"):
+                    continue
+                if spec.dtype == "datetime":
+                    # ISO text ending in Z is time-zone aware, which astype to a naive
+                    # dtype refuses; to_datetime keeps the zone.
+                    frame[spec.name] = pd.to_datetime(frame[spec.name], format="ISO8601")
+                else:
+                    frame[spec.name] = frame[spec.name].astype(spec.dtype)
         return frame
     return np.asarray(body["data"], dtype=body.get("dtype"))
 

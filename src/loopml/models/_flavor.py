@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from loopml import plugins
 from loopml.errors import InvalidInput, MissingExtra
 
 if TYPE_CHECKING:
@@ -60,14 +60,6 @@ class Flavor(ABC):
         return callable(getattr(model, "predict_proba", None))
 
 
-# name -> "module:attr", resolved lazily so unused extras cost nothing.
-_FLAVORS: dict[str, str | type[Flavor]] = {
-    "xgboost": "loopml.models._boosting:XGBoostFlavor",
-    "lightgbm": "loopml.models._boosting:LightGBMFlavor",
-    "sklearn": "loopml.models._sklearn:SklearnFlavor",
-    "onnx": "loopml.models._onnx:OnnxFlavor",
-    "python_function": "loopml.models._pyfunc:PythonFunctionFlavor",
-}
 # Order in which flavours are asked whether they handle an object.
 _DETECT = ("xgboost", "lightgbm", "sklearn", "python_function")
 
@@ -81,12 +73,12 @@ def register_flavor(name: str, flavor: str | type[Flavor]) -> None:
     """
     if not name or not name.replace("_", "").isalnum():
         raise InvalidInput(f"invalid flavour name {name!r}", hint="Use letters, digits and _.")
-    _FLAVORS[name] = flavor
+    plugins.register("flavors", name, flavor)
 
 
 def flavor_names() -> list[str]:
-    """Names of every registered flavour."""
-    return sorted(_FLAVORS)
+    """Names of every registered flavour (``plugins.BUILTIN["flavors"]`` and additions)."""
+    return plugins.names("flavors")
 
 
 def get_flavor(name: str) -> Flavor:
@@ -96,22 +88,19 @@ def get_flavor(name: str) -> Flavor:
         InvalidInput: No flavour has that name.
         MissingExtra: The flavour's optional dependency is not installed.
     """
-    target = _FLAVORS.get(name)
-    if target is None:
+    if name not in flavor_names():
         raise InvalidInput(
             f"unknown model flavour {name!r}",
             hint=f"Use one of: {', '.join(flavor_names())}, or register_flavor() your own.",
         )
-    if isinstance(target, str):
-        module_name, _, attr = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise MissingExtra(name, f"the {name} model flavour") from exc
-        target = getattr(module, attr)
-        if not (isinstance(target, type) and issubclass(target, Flavor)):
-            raise InvalidInput(f"{_FLAVORS[name]} is not a Flavor subclass")
-        _FLAVORS[name] = target
+    try:
+        target = plugins.load("flavors", name)
+    except MissingExtra:  # the extra is named already (MissingExtra is an ImportError)
+        raise
+    except ImportError as exc:
+        raise MissingExtra(name, f"the {name} model flavour") from exc
+    if not (isinstance(target, type) and issubclass(target, Flavor)):
+        raise InvalidInput(f"flavour {name!r} ({target!r}) is not a Flavor subclass")
     return target()
 
 
@@ -123,7 +112,7 @@ def detect_flavor(model: Any) -> str:
             continue
         if type(get_flavor(name)).handles(model):
             return name
-    for name, target in _FLAVORS.items():
+    for name, target in plugins.registered("flavors").items():
         if name not in _DETECT and not isinstance(target, str) and target.handles(model):
             return name
     raise InvalidInput(

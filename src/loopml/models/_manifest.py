@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -147,8 +149,8 @@ def digest_files(directory: Path, roles: dict[str, str]) -> dict[str, FileEntry]
     """Hash every file under ``directory`` (except the manifest) into entries."""
     entries: dict[str, FileEntry] = {}
     for path in sorted(directory.rglob("*")):
-        if path.is_file() and path.name != MANIFEST:
-            rel = path.relative_to(directory).as_posix()
+        rel = path.relative_to(directory).as_posix()
+        if path.is_file() and rel != MANIFEST:
             entries[rel] = FileEntry(
                 file_sha256(path), path.stat().st_size, roles.get(rel, "model")
             )
@@ -160,7 +162,8 @@ def read_manifest(directory: Path) -> tuple[Manifest, str]:
 
     Raises:
         UnsignedModel: There is no manifest.
-        DigestMismatch: A listed file is missing or its bytes changed.
+        DigestMismatch: A listed file is missing or its bytes changed, or a file the
+            manifest does not list was added.
         InvalidInput: The manifest is malformed.
     """
     if directory.is_file():
@@ -176,6 +179,10 @@ def read_manifest(directory: Path) -> tuple[Manifest, str]:
         actual = file_sha256(target) if target.is_file() else "(missing)"
         if actual != entry.sha256:
             raise DigestMismatch(entry.sha256, actual, str(target))
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory).as_posix()
+        if path.is_file() and rel != MANIFEST and rel not in manifest.files:
+            raise DigestMismatch("(not listed in the manifest)", file_sha256(path), str(path))
     return manifest, hashlib.sha256(data).hexdigest()
 
 
@@ -233,23 +240,41 @@ def pull_model(
         DigestMismatch: Stored bytes were altered.
     """
     target = Path(dest)
-    if (target / MANIFEST).is_file():
-        try:
-            verify_manifest_digest(target, manifest_digest)
-            read_manifest(target)
-            return target
-        except DigestMismatch:
-            pass  # a damaged cache is rebuilt from the store below
+    if _intact(target, manifest_digest):
+        return target
     data = artifacts.get(manifest_digest)
     manifest = Manifest.from_json(data, f"artifact {manifest_digest}")
-    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    staging.mkdir(parents=True, exist_ok=True)
-    for rel, entry in manifest.files.items():
-        artifacts.get_file(entry.sha256, staging / rel)
-    (staging / MANIFEST).write_bytes(data)
-    if target.exists():
-        import shutil
-
-        shutil.rmtree(target)
-    os.replace(staging, target)
+    # One staging folder per caller: threads and processes may fill the same cache at once.
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    staging.mkdir(parents=True)
+    try:
+        for rel, entry in manifest.files.items():
+            artifacts.get_file(entry.sha256, staging / rel)
+        (staging / MANIFEST).write_bytes(data)
+        try:
+            os.replace(staging, target)
+        except OSError:  # something is in the way: another caller's copy, or a damaged one
+            if not _intact(target, manifest_digest):
+                _remove(target)
+                os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _intact(target: Path, manifest_digest: str) -> bool:
+    if not (target / MANIFEST).is_file():
+        return False
+    try:
+        verify_manifest_digest(target, manifest_digest)
+        read_manifest(target)
+    except DigestMismatch:
+        return False  # a damaged cache is rebuilt from the store
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

@@ -13,7 +13,14 @@ from loopml.pipelines._executors import Executor, LocalExecutor
 from loopml.pipelines._graph import Graph, Input, Node
 from loopml.pipelines._materialisers import Materialiser, register_materialiser
 from loopml.pipelines._params import parse_params, read_config
-from loopml.pipelines._schedules import create_schedule, next_time_ms, run_agent, run_due
+from loopml.pipelines._schedules import (
+    create_schedule,
+    next_time_ms,
+    remove_schedule,
+    run_agent,
+    run_due,
+    update_schedule,
+)
 from loopml.pipelines._template import TEMPLATES, write_template
 from loopml.pipelines._worker import current_step_run
 
@@ -38,10 +45,12 @@ __all__ = [
     "pipeline",
     "read_config",
     "register_materialiser",
+    "remove_schedule",
     "resume",
     "run_agent",
     "run_due",
     "run_pipeline",
     "step",
+    "update_schedule",
     "write_template",
 ]

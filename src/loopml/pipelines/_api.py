@@ -11,10 +11,12 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loopml import lineage
 from loopml.artifacts import ArtifactStore
-from loopml.entities import LineageEdge, PipelineRun, PipelineStatus, StepRun, StepStatus
+from loopml.entities import PipelineRun, PipelineStatus, StepRun, StepStatus
 from loopml.errors import Conflict, InvalidInput, InvalidPipeline, PipelineFailed
 from loopml.ids import ObjectRef, new_id
+from loopml.lineage import ObjectKind, Relation
 from loopml.pipelines import _materialisers as mats
 from loopml.pipelines._definition import Pipeline
 from loopml.pipelines._executors import Executor, LocalExecutor
@@ -163,8 +165,9 @@ def _go(
     raise_on_failure: bool,
     extra_leases: list[str],
     owner: str,
+    artifacts: ArtifactStore,
 ) -> PipelineResult:
-    store, artifacts, settings = workspace.store, workspace.artifacts, workspace.settings
+    store, settings = workspace.store, workspace.settings
     lease = f"pipeline_run:{run.id}"
     ctx = RunContext(
         store=store,
@@ -241,7 +244,10 @@ def run_pipeline(
     ws, own = _workspace(workspace, settings, store)
     graph = pipe.graph(params)
     bound = pipe.bind(params)
+    # Executor and artifact store first: a missing extra (dask, s3) must fail before a
+    # pipeline run is recorded, not leave a run that never started behind.
     chosen = _executor(executor, ws.settings)
+    artifacts = ws.artifacts
     store = ws.store
     owner = _owner()
     try:
@@ -263,11 +269,13 @@ def run_pipeline(
         }
         store.create_pipeline_run(run, list(steps.values()))
         store.acquire_lease(f"pipeline_run:{run.id}", owner, LEASE_TTL_S)
-        store.add_edges(
+        pipeline_ref = ObjectRef(ObjectKind.PIPELINE_RUN, run.id)
+        lineage.record(
             [
-                LineageEdge(ObjectRef("pipeline_run", run.id), ObjectRef("step_run", s.id), "step")
+                lineage.edge(pipeline_ref, ObjectRef(ObjectKind.STEP_RUN, s.id), Relation.STEP)
                 for s in steps.values()
-            ]
+            ],
+            store=store,
         )
         return _go(
             graph,
@@ -281,6 +289,7 @@ def run_pipeline(
             raise_on_failure=raise_on_failure,
             extra_leases=list(extra_leases),
             owner=owner,
+            artifacts=artifacts,
         )
     finally:
         if own:
@@ -329,6 +338,7 @@ def resume(
                 )
             pipe = load_pipeline(run.target)
         chosen = _executor(executor or run.executor, ws.settings)
+        artifacts = ws.artifacts
         owner = _owner()
         lease_name = f"pipeline_run:{run.id}"
         if not store.acquire_lease(lease_name, owner, LEASE_TTL_S):
@@ -358,6 +368,7 @@ def resume(
             raise_on_failure=raise_on_failure,
             extra_leases=[],
             owner=owner,
+            artifacts=artifacts,
         )
     finally:
         if own:

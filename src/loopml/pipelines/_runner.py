@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 import cloudpickle
 
-from loopml.entities import LineageEdge, PipelineRun, PipelineStatus, StepRun, StepStatus
+from loopml import lineage
+from loopml.entities import PipelineRun, PipelineStatus, StepRun, StepStatus
 from loopml.ids import ObjectRef
+from loopml.lineage import ObjectKind, Relation
 from loopml.pipelines import _materialisers as mats
 from loopml.pipelines._hashing import cache_key, code_digest, param_text
 from loopml.pipelines._worker import Task, TaskResult, fn_bytes
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from loopml.artifacts import ArtifactStore
+    from loopml.entities import LineageEdge
     from loopml.pipelines._executors import Executor
     from loopml.pipelines._graph import Graph, Node
     from loopml.store import Store
@@ -77,21 +80,28 @@ class _Loop:
         self.below: dict[str, set[str]] = {}  # descendants, computed on first failure
 
     # records ---------------------------------------------------------------------------
-    def save(self, step: StepRun, relation: str | None = None, runs: Sequence[str] = ()) -> None:
+    def save(
+        self, step: StepRun, relation: Relation | None = None, runs: Sequence[str] = ()
+    ) -> None:
         """Record ``step``; with ``relation``, also its input and output lineage edges.
 
         ``runs`` are tracking runs the attempt started: edges step_run -> run.
         """
         edges: list[LineageEdge] = []
-        ref = ObjectRef("step_run", step.id)
+        ref = ObjectRef(ObjectKind.STEP_RUN, step.id)
         if relation is not None:
             edges = [
-                LineageEdge(ObjectRef("artifact", d), ref, "input") for d in step.inputs.values()
+                lineage.edge(ObjectRef(ObjectKind.ARTIFACT, d), ref, Relation.INPUT)
+                for d in step.inputs.values()
             ]
             edges += [
-                LineageEdge(ref, ObjectRef("artifact", o.digest), relation) for o in step.outputs
+                lineage.edge(ref, ObjectRef(ObjectKind.ARTIFACT, o.digest), relation)
+                for o in step.outputs
             ]
-        edges += [LineageEdge(ref, ObjectRef("run", run_id), "tracked") for run_id in runs]
+        edges += [
+            lineage.edge(ref, ObjectRef(ObjectKind.RUN, run_id), Relation.TRACKED)
+            for run_id in runs
+        ]
         self.steps[step.name] = self.ctx.store.save_step_run(step, edges=edges)
         if self.ctx.on_event is not None:
             self.ctx.on_event(step)
@@ -142,7 +152,7 @@ class _Loop:
             cost=0.0,
             error=None,
         )
-        self.save(step, "reused")
+        self.save(step, Relation.REUSED)
         return True
 
     def _submit(self, node: Node, key: str, inputs: dict[str, tuple[str, str]]) -> None:
@@ -246,7 +256,7 @@ class _Loop:
                 worker=result.worker or None,
                 error=None,
             )
-            self.save(done, "produced", runs)
+            self.save(done, Relation.PRODUCED, runs)
             return
         failed = dataclasses.replace(
             step,

@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from loopml.entities import Schedule
-from loopml.errors import InvalidInput
+from loopml.errors import InvalidInput, NotFound
 from loopml.ids import new_id
 from loopml.pipelines._api import PipelineResult, _owner, load_pipeline, run_pipeline
 from loopml.pipelines._runner import LEASE_TTL_S, now_ms
@@ -57,7 +57,7 @@ def create_schedule(
         cron: Five-field cron expression, in UTC.
         name: Schedule name (default: the pipeline's name).
         params: Parameters for every run.
-        store: Metadata store (default: the one the settings name).
+        store: Metadata store (default: the current workspace's).
         start_at_ms: First due time (default: the next time ``cron`` names).
 
     Returns:
@@ -81,6 +81,90 @@ def create_schedule(
         params=dict(params or {}),
     )
     return resolve_store(store).create_schedule(schedule)
+
+
+def _in_store(store: Store | None, act: Callable[[Store], Schedule]) -> Schedule:
+    return act(resolve_store(store))
+
+
+def _not_found(name: str) -> NotFound:
+    return NotFound("schedule", name, hint="List the schedules with `loopml pipeline schedules`.")
+
+
+def update_schedule(
+    name: str,
+    *,
+    cron: str | None = None,
+    params: Mapping[str, object] | None = None,
+    enabled: bool | None = None,
+    store: Store | None = None,
+) -> Schedule:
+    """Change a schedule's cron expression, parameters or enabled state.
+
+    A new cron expression, or enabling a disabled schedule, moves the next due time to
+    the next time the expression names from now (a schedule switched back on does not
+    catch up on the runs it missed while off).
+
+    Args:
+        name: The schedule.
+        cron: New five-field cron expression, in UTC (None: keep).
+        params: New parameters for every run, replacing the old ones (None: keep); the
+            pipeline is imported and its graph checked with them.
+        enabled: False pauses the schedule (the agent skips it), True resumes it.
+        store: Metadata store (default: the current workspace's).
+
+    Returns:
+        The updated Schedule.
+
+    Raises:
+        NotFound: No schedule has that name.
+        InvalidInput: Bad cron expression or parameters.
+    """
+
+    def act(db: Store) -> Schedule:
+        try:
+            current = db.get_schedule(name)
+        except NotFound as exc:
+            raise _not_found(name) from exc
+        if params is not None:
+            load_pipeline(current.target).graph(params)
+        expression = cron if cron is not None else current.cron
+        next_time_ms(expression, now_ms())  # validates the expression
+        resumed = enabled is True and not current.enabled
+        due = next_time_ms(expression, now_ms()) if cron is not None or resumed else None
+        try:
+            return db.update_schedule(
+                name, cron=cron, params=params, enabled=enabled, next_run_at_ms=due
+            )
+        except NotFound as exc:  # removed meanwhile
+            raise _not_found(name) from exc
+
+    return _in_store(store, act)
+
+
+def remove_schedule(name: str, *, store: Store | None = None) -> Schedule:
+    """Delete a schedule; runs it started stay.
+
+    Args:
+        name: The schedule.
+        store: Metadata store (default: the current workspace's).
+
+    Returns:
+        The schedule as it was.
+
+    Raises:
+        NotFound: No schedule has that name.
+    """
+
+    def act(db: Store) -> Schedule:
+        try:
+            current = db.get_schedule(name)
+            db.delete_schedule(name)
+        except NotFound as exc:
+            raise _not_found(name) from exc
+        return current
+
+    return _in_store(store, act)
 
 
 def run_due(

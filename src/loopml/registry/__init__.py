@@ -3,7 +3,9 @@ aliases with full history, promotion policies with approvals, model cards and pa
 
 Promotion is where gates and approvals bite: a guarded alias moves only through
 ``request_promotion`` -> ``approve`` -> ``promote``, and ``promote`` refuses, with the
-reasons, while the version's gates are red or approvals are missing. Every change is
+reasons, while the version's gates are red or approvals are missing: each reason is a typed
+:class:`Blocker` (``GateBlocker`` raises ``GateFailed``, ``ApprovalBlocker``
+``PermissionDenied``), kept on the error as ``fields["blockers"]``. Every change is
 recorded with who, when and why (``history``/``events``).
 """
 
@@ -22,7 +24,19 @@ from loopml.registry._approvals import (
 from loopml.registry._card import card_data, model_card, render_markdown
 from loopml.registry._mlflow import import_mlflow_model
 from loopml.registry._packaging import package_model
-from loopml.registry._policies import VersionFacts, bump_for, next_semver
+from loopml.registry._policies import (
+    ApprovalBlocker,
+    ApprovalsMissing,
+    Blocker,
+    GateBlocker,
+    GatesNotRun,
+    GatesRed,
+    RequestClosed,
+    RequestRejected,
+    VersionFacts,
+    bump_for,
+    next_semver,
+)
 from loopml.registry._service import (
     alias_history,
     create_model,
@@ -38,6 +52,14 @@ from loopml.registry._service import (
 
 __all__ = [
     "Actor",
+    "ApprovalBlocker",
+    "ApprovalsMissing",
+    "Blocker",
+    "GateBlocker",
+    "GatesNotRun",
+    "GatesRed",
+    "RequestClosed",
+    "RequestRejected",
     "VersionFacts",
     "alias_history",
     "approve",

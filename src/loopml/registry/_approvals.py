@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from loopml.entities import Actor, PromotionPolicy, RequestStatus
-from loopml.errors import GateFailed, InvalidInput, NotFound, PermissionDenied
+from loopml.errors import InvalidInput, NotFound, PermissionDenied
 from loopml.registry._policies import (
     approval_refusal,
     decision_status,
     promotion_blockers,
+    refusal_error,
 )
 from loopml.workspace import resolve_actor, resolve_store
 
@@ -165,11 +166,12 @@ def promote(
     blockers = promotion_blockers(policy, request, passed)
     if blockers:
         target = f"{request.model_name}@{request.alias} -> version {request.version}"
-        error = GateFailed if any("gate" in b for b in blockers) else PermissionDenied
-        raise error(
-            f"promotion of {target} refused: {'; '.join(blockers)}",
+        reasons = [b.message for b in blockers]
+        raise refusal_error(blockers)(
+            f"promotion of {target} refused: {'; '.join(reasons)}",
             hint="Evaluate the version with its gates and get the approvals the policy needs.",
-            reasons=blockers,
+            reasons=reasons,
+            blockers=blockers,
         )
     if request.status is RequestStatus.PENDING:
         # Nothing more is required (no policy, or zero approvals): promoting approves it.

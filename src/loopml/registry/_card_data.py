@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.errors import InvalidInput, NotFound
 from loopml.ids import ObjectRef
+from loopml.lineage import ObjectKind, Relation
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from loopml.store import Store
 
 #: Relations of blobs that are the version's own files, not its training data.
-_OWN_FILES = frozenset({"stored_as", "file_of", "gates"})
+_OWN_FILES = frozenset({Relation.STORED_AS, Relation.FILE_OF, Relation.GATES})
 
 
 def _table_summary(path: str, profile: dict[str, Any]) -> dict[str, Any]:
@@ -76,14 +77,17 @@ def training_data(
     own = {
         n.edge.src
         for n in upstream
-        if n.edge.relation in _OWN_FILES and n.edge.dst == ObjectRef("model_version", version.id)
+        if n.edge.relation in _OWN_FILES
+        and n.edge.dst == ObjectRef(ObjectKind.MODEL_VERSION, version.id)
     }
-    own.add(ObjectRef("artifact", version.manifest_digest))
-    datasets = sorted({n.edge.src.id for n in upstream if n.edge.src.kind == "dataset_version"})
+    own.add(ObjectRef(ObjectKind.ARTIFACT, version.manifest_digest))
+    datasets = sorted(
+        {n.edge.src.id for n in upstream if n.edge.src.kind == ObjectKind.DATASET_VERSION}
+    )
     if datasets:
         summaries = [dataset_summary(db, blobs, d) for d in datasets]
         return [f"dataset_version:{d}" for d in datasets], summaries
-    artifacts = {n.edge.src for n in upstream if n.edge.src.kind == "artifact"} - own
+    artifacts = {n.edge.src for n in upstream if n.edge.src.kind == ObjectKind.ARTIFACT} - own
     return sorted(str(a) for a in artifacts), []
 
 
@@ -93,8 +97,8 @@ def run_evaluation(db: Store, blobs: ArtifactStore, version: ModelVersion) -> di
     if version.run_id is None or not version.source.startswith("runs:/"):
         return None
     found = []
-    for node in db.downstream(ObjectRef("run", version.run_id), depth=1):
-        if node.edge.dst.kind == "evaluation":
+    for node in db.downstream(ObjectRef(ObjectKind.RUN, version.run_id), depth=1):
+        if node.edge.dst.kind == ObjectKind.EVALUATION:
             evaluation = db.get_evaluation(node.edge.dst.id)
             if evaluation.model_uri == version.source and evaluation.report_digest:
                 found.append(evaluation)

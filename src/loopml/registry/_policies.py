@@ -1,11 +1,16 @@
-"""Pure rules: semantic version bumps, who may approve, and what promotion needs."""
+"""Pure rules: semantic version bumps, who may approve, and what promotion needs.
+
+What stops a promotion is a typed :class:`Blocker` (an approval or a gate blocker), and its
+type, not its text, chooses the exception the refusal raises."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from loopml.entities import Actor, PromotionPolicy, PromotionRequest, RequestStatus
+from loopml.errors import GateFailed, LoopmlError, PermissionDenied
 from loopml.ids import SemVer
 
 if TYPE_CHECKING:
@@ -71,28 +76,113 @@ def approval_refusal(
     return None
 
 
+@dataclass(frozen=True)
+class Blocker(ABC):
+    """One reason a promotion cannot happen now; ``error`` is the exception it raises."""
+
+    error: ClassVar[type[LoopmlError]]
+
+    @property
+    @abstractmethod
+    def message(self) -> str:
+        """The reason, as a clause of the refusal message."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class ApprovalBlocker(Blocker):
+    """The request's state or its approvals stop the promotion (``PermissionDenied``)."""
+
+    error: ClassVar[type[LoopmlError]] = PermissionDenied
+
+
+@dataclass(frozen=True)
+class RequestClosed(ApprovalBlocker):
+    """The request is no longer open (promoted, rejected...)."""
+
+    status: RequestStatus
+
+    @property
+    def message(self) -> str:
+        return f"the request is {self.status.value}"
+
+
+@dataclass(frozen=True)
+class RequestRejected(ApprovalBlocker):
+    """An approver rejected the request."""
+
+    @property
+    def message(self) -> str:
+        return "the request was rejected"
+
+
+@dataclass(frozen=True)
+class ApprovalsMissing(ApprovalBlocker):
+    """Fewer approvals than the policy needs, from its approver role."""
+
+    approvals: int
+    required: int
+    role: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.approvals} of {self.required} required approval(s) from role {self.role!r}"
+
+
+@dataclass(frozen=True)
+class GateBlocker(Blocker):
+    """The version's gates stop the promotion (``GateFailed``, exit 1)."""
+
+    error: ClassVar[type[LoopmlError]] = GateFailed
+
+
+@dataclass(frozen=True)
+class GatesNotRun(GateBlocker):
+    """The policy requires gates and no gated evaluation of the version is recorded."""
+
+    @property
+    def message(self) -> str:
+        return "no gated evaluation of this version is recorded"
+
+
+@dataclass(frozen=True)
+class GatesRed(GateBlocker):
+    """The version's latest gated evaluation failed its gates."""
+
+    @property
+    def message(self) -> str:
+        return "the latest gated evaluation of this version failed its gates"
+
+
+def refusal_error(blockers: Sequence[Blocker]) -> type[LoopmlError]:
+    """The exception a promotion stopped by ``blockers`` raises: ``GateFailed`` when a gate
+    blocks it (the fix is an evaluation), else ``PermissionDenied``."""
+    if any(isinstance(b, GateBlocker) for b in blockers):
+        return GateBlocker.error
+    return ApprovalBlocker.error
+
+
 def promotion_blockers(
     policy: PromotionPolicy | None,
     request: PromotionRequest,
     gates_passed: bool | None,
-) -> list[str]:
+) -> list[Blocker]:
     """Every reason the request cannot be promoted now (empty: it can)."""
-    reasons = []
+    blockers: list[Blocker] = []
     if not request.status.is_open:
-        reasons.append(f"the request is {request.status.value}")
+        blockers.append(RequestClosed(request.status))
     if policy is None:
-        return reasons
+        return blockers
     approvals = sum(1 for d in request.decisions if d.approve and d.role == policy.approver_role)
     if any(not d.approve for d in request.decisions):
-        reasons.append("the request was rejected")
+        blockers.append(RequestRejected())
     if approvals < policy.approvals:
-        reasons.append(
-            f"{approvals} of {policy.approvals} required approval(s) from role "
-            f"{policy.approver_role!r}"
-        )
+        blockers.append(ApprovalsMissing(approvals, policy.approvals, policy.approver_role))
     if policy.require_gates:
         if gates_passed is None:
-            reasons.append("no gated evaluation of this version is recorded")
+            blockers.append(GatesNotRun())
         elif not gates_passed:
-            reasons.append("the latest gated evaluation of this version failed its gates")
-    return reasons
+            blockers.append(GatesRed())
+    return blockers

@@ -7,9 +7,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.entities import LineageEdge
+from loopml import lineage
 from loopml.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loopml.ids import ModelUri, ObjectRef, SemVer
+from loopml.lineage import ObjectKind, Relation
 from loopml.models import (
     lookup_version,
     push_model,
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from loopml.workspace import Workspace
 
 _MAX_SEMVER_RETRIES = 5
-#: Lineage relation of a model file's blob to the version that needs it.
-FILE_OF = "file_of"
 
 
 def create_model(
@@ -76,6 +75,27 @@ def _model_dir(
     return saved.path, None
 
 
+def _registered_already(
+    db: Store,
+    name: str,
+    record: dict[str, object],
+    semver: str | None,
+) -> ModelVersion | None:
+    """The version of ``name`` that already records exactly ``record`` (and ``semver``)."""
+    wanted = None if semver is None else str(SemVer.parse(semver))
+    for existing in db.list_model_versions(name):
+        held = {
+            "manifest_digest": existing.manifest_digest,
+            "run_id": existing.run_id,
+            "gates_digest": existing.gates_digest,
+            "description": existing.description,
+            "tags": dict(existing.tags),
+        }
+        if held == record and wanted in (None, existing.semver):
+            return existing
+    return None
+
+
 def register_model(
     name: str,
     model: Any,
@@ -99,6 +119,12 @@ def register_model(
     assigned automatically (major when the signature or model class changes, minor when
     the model bytes change, patch otherwise) unless ``version`` overrides it.
 
+    Registering is idempotent: when a version of ``name`` already records the same
+    manifest digest from the same run (or both from no run), with the same gate file,
+    description and tags (and, if ``version`` is given, that semantic version), that
+    version is returned and nothing is added. So re-running a pipeline whose training step
+    came from the cache adds no version. Other metadata is a new (patch) version.
+
     Args:
         name: Registered model name.
         model: A model directory written by ``save_model``, a model URI
@@ -119,7 +145,7 @@ def register_model(
         actor: Who registers (default: the configured user).
 
     Returns:
-        The new version.
+        The new version, or the existing one that registered the same model.
 
     Raises:
         Conflict: ``version`` is already used.
@@ -155,6 +181,16 @@ def register_model(
             db.create_model(name, actor=who.name)
         except Conflict:
             pass  # created meanwhile by someone else
+    record: dict[str, object] = {
+        "manifest_digest": manifest_digest,
+        "run_id": run_id,
+        "gates_digest": gates_digest,
+        "description": description,
+        "tags": dict(tags or {}),
+    }
+    same = _registered_already(db, name, record, version)
+    if same is not None:  # idempotent: the same run's model, bytes, gates and metadata
+        return same
     facts = VersionFacts(
         manifest.signature.digest if manifest.signature else None,
         manifest.model_class,
@@ -185,19 +221,21 @@ def register_model(
                 raise
     else:  # pragma: no cover - needs more concurrent registrations than retries
         raise Conflict(f"could not assign a version to {name!r}: too many concurrent writers")
-    ref = ObjectRef("model_version", created.id)
-    edges = [LineageEdge(ObjectRef("artifact", manifest_digest), ref, "stored_as")]
+    ref = ObjectRef(ObjectKind.MODEL_VERSION, created.id)
+    edges = [lineage.edge(ObjectRef(ObjectKind.ARTIFACT, manifest_digest), ref, Relation.STORED_AS)]
     # One edge per file: the blobs may be shared with run artifacts (a runs:/ model has the
     # same bytes), and `runs gc` frees only blobs no lineage edge names.
     edges += [
-        LineageEdge(ObjectRef("artifact", digest), ref, FILE_OF)
+        lineage.edge(ObjectRef(ObjectKind.ARTIFACT, digest), ref, Relation.FILE_OF)
         for digest in sorted({entry.sha256 for entry in manifest.files.values()})
     ]
     if gates_digest is not None:
-        edges.append(LineageEdge(ObjectRef("artifact", gates_digest), ref, "gates"))
+        edges.append(
+            lineage.edge(ObjectRef(ObjectKind.ARTIFACT, gates_digest), ref, Relation.GATES)
+        )
     if run_id is not None:
-        edges.append(LineageEdge(ObjectRef("run", run_id), ref, "produced"))
-    db.add_edges(edges)
+        edges.append(lineage.edge(ObjectRef(ObjectKind.RUN, run_id), ref, Relation.PRODUCED))
+    lineage.record(edges, store=db)
     return created
 
 

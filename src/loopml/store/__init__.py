@@ -10,6 +10,7 @@ from loopml.store.protocols import (
     MetricRow,
     ModelStore,
     PipelineStore,
+    ReferenceStore,
     RunStore,
     Store,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "MetricRow",
     "ModelStore",
     "PipelineStore",
+    "ReferenceStore",
     "RunStore",
     "Store",
     "open_store",

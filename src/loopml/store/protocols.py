@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from loopml.entities import (
         AliasMove,
+        ArtifactReferences,
         Dataset,
         DatasetRef,
         DatasetSchema,
@@ -207,12 +208,16 @@ class DatasetStore(Protocol):
         *,
         branch: str,
         expected_head: str | None,
+        create: Dataset | None = None,
     ) -> DatasetVersion:
         """Record ``version`` and move ``branch`` to it, in one transaction.
 
         ``version.seq`` is ignored and assigned (1 + the dataset's highest). The branch
         must point at ``expected_head`` (``None``: the branch must not exist yet), else
-        Conflict and nothing is written: compare-and-swap on the ref.
+        Conflict and nothing is written: compare-and-swap on the ref. ``create`` is the
+        dataset of a first commit (``create.id == version.dataset_id``): it is inserted in
+        the same transaction, so no dataset without versions ever becomes visible; if a
+        concurrent first commit created it meanwhile, the version is recorded on that one.
         """
         ...
 
@@ -319,6 +324,19 @@ class PipelineStore(Protocol):
 
     def delete_schedule(self, name: str) -> None:
         """Remove a schedule by name; NotFound if absent."""
+        ...
+
+    def update_schedule(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        params: Mapping[str, object] | None = None,
+        enabled: bool | None = None,
+        next_run_at_ms: int | None = None,
+    ) -> Schedule:
+        """Change a schedule's cron, params, enabled state or next due time (None: keep
+        as it is) and return it; NotFound if absent."""
         ...
 
     def claim_schedule(
@@ -528,6 +546,19 @@ class EvaluationStore(Protocol):
 
 
 @runtime_checkable
+class ReferenceStore(Protocol):
+    """What the records refer to in the artifact store, for garbage collection."""
+
+    def artifact_references(self) -> ArtifactReferences:
+        """Every artifact digest a record names, read in one consistent snapshot.
+
+        Manifests (of dataset and model versions) are listed apart: the objects they
+        name are in the artifact store, so the caller reads them to follow the references.
+        """
+        ...
+
+
+@runtime_checkable
 class Store(
     RunStore,
     LineageStore,
@@ -537,6 +568,7 @@ class Store(
     EvaluationStore,
     PipelineStore,
     LeaseStore,
+    ReferenceStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from loopml.entities import DatasetVersion, PiiPolicy, RefKind
+from loopml.entities import Dataset, DatasetVersion, PiiPolicy, RefKind
 from loopml.errors import Conflict, InvalidInput, NotFound
+from loopml.ids import new_id
 
 if TYPE_CHECKING:
     from loopml.store import Store
@@ -57,6 +58,30 @@ class DatasetStoreConformance:
         assert [v.id for v in store.list_versions(ds.id)] == ["b" * 32, "a" * 32]
         assert [v.id for v in store.find_versions(ds.id, prefix="bbbb")] == ["b" * 32]
         assert [v.id for v in store.find_versions(ds.id, seq=1)] == ["a" * 32]
+
+    def test_a_first_commit_creates_its_dataset_in_the_same_transaction(self, store: Store) -> None:
+        refused = Dataset(new_id(), "lonely", 1)
+        with pytest.raises(Conflict):  # the branch is not where the commit expects it
+            store.commit_version(
+                _version(refused.id, "a" * 32),
+                branch="main",
+                expected_head="f" * 32,
+                create=refused,
+            )
+        with pytest.raises(NotFound):
+            store.get_dataset("lonely")
+        assert store.list_datasets() == []
+        made = Dataset(new_id(), "fresh", 2, PiiPolicy.REDACT, "d")
+        one = store.commit_version(
+            _version(made.id, "b" * 32), branch="main", expected_head=None, create=made
+        )
+        assert store.get_dataset("fresh") == made and one.seq == 1
+        late = Dataset(new_id(), "fresh", 3)  # a concurrent first commit that came second
+        two = store.commit_version(
+            _version(late.id, "c" * 32), branch="dev", expected_head=None, create=late
+        )
+        assert two.dataset_id == made.id and two.seq == 2
+        assert [d.name for d in store.list_datasets()] == ["fresh"]
 
     def test_stale_head_is_a_conflict_and_writes_nothing(self, store: Store) -> None:
         ds = store.create_dataset("tx")

@@ -131,6 +131,19 @@ class PipelineStoreConformance:
         )
         claimed = store.get_schedule("nightly")
         assert claimed.next_run_at_ms == 2000 and claimed.last_run_id == "r1"
+        changed = store.update_schedule(
+            "nightly", cron="0 3 * * *", params={"n": 2}, enabled=False, next_run_at_ms=3000
+        )
+        assert (changed.cron, dict(changed.params), changed.enabled) == (
+            "0 3 * * *",
+            {"n": 2},
+            False,
+        )
+        assert changed.next_run_at_ms == 3000 and changed.last_run_id == "r1"
+        assert store.update_schedule("nightly") == changed  # nothing given: nothing changes
+        assert store.update_schedule("nightly", enabled=True).enabled
+        with pytest.raises(NotFound):
+            store.update_schedule("absent", enabled=True)
         store.delete_schedule("nightly")
         with pytest.raises(NotFound):
             store.get_schedule("nightly")

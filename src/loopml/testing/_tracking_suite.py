@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from loopml.entities import (
+    MAX_KEY_LENGTH,
+    MAX_PARAM_LENGTH,
+    MAX_TAG_LENGTH,
     BoolOp,
     Comparison,
     LineageEdge,
@@ -109,6 +112,23 @@ class TrackingStoreConformance:
         with pytest.raises(NotFound):
             store.set_notes("1" * 32, "x")
 
+    def test_param_and_tag_size_limits(self, store: Store) -> None:
+        key = "k" * MAX_KEY_LENGTH
+        run = store.create_run(
+            name="r", params={key: "p" * MAX_PARAM_LENGTH}, tags={key: "t" * MAX_TAG_LENGTH}
+        )
+        assert len(store.get_run(run.id).tags[key]) == MAX_TAG_LENGTH  # the limits fit
+        for call in (
+            lambda: store.log_params(run.id, {"p": "x" * (MAX_PARAM_LENGTH + 1)}),
+            lambda: store.set_tags(run.id, {"t": "x" * (MAX_TAG_LENGTH + 1)}),
+            lambda: store.log_params(run.id, {"k" * (MAX_KEY_LENGTH + 1): "x"}),
+            lambda: store.create_run(name="s", tags={"t": "x" * (MAX_TAG_LENGTH + 1)}),
+        ):
+            with pytest.raises(InvalidInput) as caught:
+                call()
+            assert caught.value.fields["size"] == caught.value.fields["limit"] + 1
+        assert set(store.get_run(run.id).params) == {key}  # nothing half-written
+
     def test_run_artifacts(self, store: Store) -> None:
         run = store.create_run(name="r")
         store.add_run_artifacts(run.id, [RunArtifact("model/model.pkl", _D1, 10)])
@@ -119,7 +139,7 @@ class TrackingStoreConformance:
             RunArtifact("a.txt", _D3, 1),
             RunArtifact("model/model.pkl", _D2, 12),
         ]
-        for bad in ("../x", "", "a//b"):
+        for bad in ("../x", "", "a//b", "/etc/passwd", "a\x00b", "a\\b", "C:/x", "a/./b"):
             with pytest.raises(InvalidInput):
                 store.add_run_artifacts(run.id, [RunArtifact(bad, _D1, 1)])
         with pytest.raises(NotFound):

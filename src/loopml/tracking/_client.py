@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.entities import Metric, MetricSummary, Run, RunArtifact, RunQuery, RunStatus
 from loopml.errors import InvalidInput, NotFound
+from loopml.tracking import _signals
 from loopml.tracking._capture import current_capture
 from loopml.tracking._env import capture_environment
 from loopml.tracking._model import scratch_cache
@@ -197,6 +198,7 @@ class TrackingClient:
             capture.add(run.id, run.parent_id)
         self._open[run.id] = active
         self.writer.register(run.id, lambda: active.end(RunStatus.FINISHED))
+        _signals.opened(active)  # SIGTERM now ends it as KILLED
         if system_metrics:
             from loopml.tracking._system import SystemSampler  # psutil loads only for this
 
@@ -220,6 +222,7 @@ class TrackingClient:
         from loopml.tracking._fluent import deactivate
 
         self._open.pop(run.id, None)
+        _signals.closed(run)
         deactivate(run)
 
     # -- reading -------------------------------------------------------------------------
@@ -367,13 +370,22 @@ class TrackingClient:
     def gc(self, *, older_than_s: float = 0.0) -> GcReport:
         """Purge runs soft-deleted at least ``older_than_s`` ago and free blobs only they used.
 
-        A blob still referenced by another run or by a lineage edge
-        (``artifact:<digest>``) is kept.
+        A blob that anything else still refers to (another run, a dataset or model
+        version, a schema, an evaluation, a step output, a lineage edge) is kept; see
+        :func:`loopml.maintenance.live_digests`.
+
+        Raises:
+            CheckFailed: A manifest cannot be read, so no blob was freed (the runs are
+                purged; ``loopml gc`` frees their blobs once the store is repaired).
         """
         cutoff = time.time_ns() // 1_000_000 - int(older_than_s * 1000)
         digests = self.store.purge_deleted_runs(cutoff)
         freed = 0
-        if self.artifacts is not None:
+        if self.artifacts is not None and digests:
+            from loopml.maintenance import live_digests
+
+            live = live_digests(self.store, self.artifacts)
+            digests = [digest for digest in digests if digest not in live]
             for digest in digests:
                 with contextlib.suppress(NotFound):
                     freed += self.artifacts.size(digest)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.errors import InvalidInput, NotFound
-from loopml.ids import ObjectRef
+from loopml.errors import NotFound
+from loopml.ids import ObjectRef, check_artifact_path
 
 if TYPE_CHECKING:
     from loopml.ids import ModelUri
@@ -27,15 +27,12 @@ MODEL_MANIFEST = "loopml-model.json"  # == loopml.models.MANIFEST, without impor
 
 
 def model_path(name: str) -> str:
-    """Check a model's folder name inside a run (``fraud``, ``models/fraud``)."""
-    clean = name.strip("/") if isinstance(name, str) else ""
-    parts = PurePosixPath(clean).parts
-    if not clean or any(p in ("", ".", "..") for p in parts) or "\\" in clean:
-        raise InvalidInput(
-            f"invalid model name {name!r}",
-            hint="A model name is a relative folder inside the run, e.g. 'model' or 'fraud'.",
-        )
-    return "/".join(parts)
+    """Check a model's folder name inside a run (``fraud``, ``models/fraud``).
+
+    Raises:
+        InvalidInput: The name is not a safe relative path (absolute, ``..``, NUL...).
+    """
+    return check_artifact_path(name, what="model name")
 
 
 def as_signature(signature: Signature | Mapping[str, Any] | None) -> Signature | None:

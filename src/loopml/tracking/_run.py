@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.entities import LineageEdge, Run, RunArtifact, RunStatus
+from loopml.entities import MAX_KEY_LENGTH, LineageEdge, Relation, Run, RunArtifact, RunStatus
 from loopml.errors import InvalidInput
-from loopml.ids import ObjectRef
+from loopml.ids import ObjectKind, ObjectRef, check_artifact_path
+from loopml.lineage import link
 from loopml.tracking._model import model_path, save_into
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from loopml.tracking._client import TrackingClient
     from loopml.tracking._system import SystemSampler
 
-_MAX_KEY = 255
+_MAX_KEY = MAX_KEY_LENGTH
+_TERMINATE_WAIT_S = 5.0  # how long SIGTERM waits for a busy metric writer before ending
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,11 @@ class ModelInfo:
 
 
 def _bad_key(key: object) -> InvalidInput:
+    shown = repr(key)
+    if isinstance(key, str) and len(key) > 60:
+        shown = f"{key[:40]!r}... ({len(key):,} characters)"
     return InvalidInput(
-        f"invalid metric key {key!r}",
+        f"invalid metric key {shown}",
         hint=f"A metric key is a non-empty string of at most {_MAX_KEY} characters.",
         key=key,
     )
@@ -80,7 +85,8 @@ class ActiveRun:
 
     Made by :meth:`TrackingClient.start_run` (or ``loopml.start_run``). Used as a context
     manager it ends FINISHED, FAILED on an exception (with the error), or KILLED on
-    Ctrl-C; every buffered point is flushed first.
+    Ctrl-C or SIGTERM (see :mod:`loopml.tracking._signals`); every buffered point is
+    flushed first.
 
     Attributes:
         id: The run's id.
@@ -233,16 +239,18 @@ class ActiveRun:
 
         Args:
             path: A local file or folder.
-            artifact_path: Path inside the run (default: the file or folder name).
+            artifact_path: Path inside the run (default: the file or folder name): relative,
+                with no ``..`` parts, NUL or control characters.
 
         Returns:
             The recorded files.
 
         Raises:
-            InvalidInput: ``path`` does not exist.
+            InvalidInput: ``path`` does not exist, or a path inside the run is not safe
+                (absolute, ``..``, NUL...; nothing is stored then).
         """
         source = Path(path)
-        base = (artifact_path or source.name).strip("/")
+        base = check_artifact_path(artifact_path or source.name)
         if source.is_file():
             files = [(base, source)]
         elif source.is_dir():
@@ -257,6 +265,8 @@ class ActiveRun:
                 hint="Pass the path of an existing file or folder.",
                 path=os.fspath(path),
             )
+        for name, _ in files:  # all checked before any byte is stored
+            check_artifact_path(name)
         store = self._client.require_artifacts()
         digests = store.put_many([p for _, p in files])
         recorded = [
@@ -267,9 +277,15 @@ class ActiveRun:
         return recorded
 
     def log_bytes(self, data: bytes, artifact_path: str) -> RunArtifact:
-        """Store bytes as a file of this run."""
+        """Store bytes as a file of this run.
+
+        Raises:
+            InvalidInput: ``artifact_path`` is not a safe relative path (see
+                :meth:`log_artifact`).
+        """
+        name = check_artifact_path(artifact_path)
         digest = self._client.require_artifacts().put(data)
-        artifact = RunArtifact(artifact_path.strip("/"), digest, len(data))
+        artifact = RunArtifact(name, digest, len(data))
         self._client.store.add_run_artifacts(self.id, [artifact])
         return artifact
 
@@ -341,17 +357,17 @@ class ActiveRun:
             signature=saved.signature,
         )
 
-    def log_input(self, ref: ObjectRef | str, relation: str = "input") -> LineageEdge:
+    def log_input(
+        self, ref: ObjectRef | str, relation: Relation | str = Relation.INPUT
+    ) -> LineageEdge:
         """Record that this run read ``ref`` (e.g. a dataset version): a lineage edge to the run.
 
         Args:
             ref: ``ObjectRef`` or ``"kind:id"``, e.g. ``"dataset_version:0193..."``.
-            relation: The edge's relation (default ``"input"``).
+            relation: The edge's relation (default ``Relation.INPUT``, stored as ``input``).
         """
         src = ref if isinstance(ref, ObjectRef) else ObjectRef.parse(ref)
-        edge = LineageEdge(src, ObjectRef("run", self.id), relation)
-        self._client.store.add_edges([edge])
-        return edge
+        return link(src, ObjectRef(ObjectKind.RUN, self.id), relation, store=self._client.store)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -362,6 +378,19 @@ class ActiveRun:
 
     def end(self, status: RunStatus = RunStatus.FINISHED, *, error: str | None = None) -> None:
         """Flush, stop system metrics, and record the final status (idempotent)."""
+        self._finish(status, error, wait_s=None)
+
+    def terminate(self, reason: str) -> None:
+        """End the run as KILLED now, never raising (what the SIGTERM handler calls).
+
+        Buffered points are flushed if the writer is free within a few seconds; if not
+        (the signal interrupted a flush on this very thread), they stay buffered for the
+        flush at interpreter exit.
+        """
+        with contextlib.suppress(Exception):
+            self._finish(RunStatus.KILLED, reason, wait_s=_TERMINATE_WAIT_S)
+
+    def _finish(self, status: RunStatus, error: str | None, *, wait_s: float | None) -> None:
         if self.closed or self._ending:
             return
         self._ending = True
@@ -371,7 +400,10 @@ class ActiveRun:
             self.closed = True
             flush_error: Exception | None = None
             try:
-                self.flush()
+                if wait_s is None:
+                    self.flush()
+                else:
+                    self._client.writer.flush(timeout_s=wait_s)
             except Exception as exc:
                 flush_error = exc
             self._client.store.set_run_status(self.id, status, error=error)

@@ -84,15 +84,27 @@ class MetricWriter:
 
     # -- flushing ------------------------------------------------------------------------
 
-    def flush(self) -> None:
+    def flush(self, *, timeout_s: float | None = None) -> bool:
         """Write every buffered point now; raise the store's error if that fails.
 
         Points of a run that no longer exists are dropped (the error is kept for
         :meth:`take_error`); other failures keep the points for the next attempt.
+
+        Args:
+            timeout_s: Give up, writing nothing, when another flush holds the writer for
+                longer than this (None: wait as long as it takes).
+
+        Returns:
+            False when it gave up, else True.
         """
-        with self._lock:
+        if not self._lock.acquire(timeout=-1 if timeout_s is None else timeout_s):
+            return False
+        try:
             self._drain()
             self._write_pending(raise_errors=True)
+        finally:
+            self._lock.release()
+        return True
 
     def _drain(self) -> None:
         buffer, pending = self.buffer, self._pending

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -61,6 +62,15 @@ class _DaskPool:
             if launched < n:
                 queue.add(self.client.submit(run_trial, make_task(), pure=False))
                 launched += 1
+
+
+def check_executor(kind: str) -> None:
+    """Raise MissingExtra now if ``kind`` needs an extra that is not installed.
+
+    Called before the parent run is recorded, so a missing extra leaves no run behind.
+    """
+    if kind == "dask" and importlib.util.find_spec("distributed") is None:
+        raise MissingExtra("dask", "tuning with executor='dask'")
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from loopml.config import settings_from_spec
 from loopml.errors import InvalidInput
 from loopml.tracking import TrackingClient, active_run, default_client
-from loopml.tuning._executors import open_executor
+from loopml.tuning._executors import check_executor, open_executor
 from loopml.tuning._space import to_distributions
 from loopml.tuning._trial import Trial, TrialOutcome, TrialTask, run_trial
 from loopml.workspace import Workspace, current_workspace
@@ -138,6 +138,7 @@ def tune(
         raise InvalidInput(f"direction must be 'maximize' or 'minimize', got {direction!r}")
     if executor not in ("local", "dask"):
         raise InvalidInput(f"unknown executor {executor!r}", hint="Use 'local' or 'dask'.")
+    check_executor(executor)  # before the parent run exists: a missing extra leaves none
     distributions = to_distributions(space)
     the_pruner = _pruner(pruner)
     client = client or default_client()

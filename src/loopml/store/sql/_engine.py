@@ -26,6 +26,7 @@ from loopml.errors import (
     StoreBusy,
     StoreUnavailable,
 )
+from loopml.store.sql._url import check_sqlite_file, check_url, not_a_database
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -45,6 +46,10 @@ def upsert_insert(dialect: str, table: Table) -> Any:
     name = "postgresql" if dialect == "postgresql" else "sqlite"
     module = importlib.import_module(f"sqlalchemy.dialects.{name}")
     return module.insert(table)
+
+
+# sqlite3's words for a file that is not a database, or one whose pages are damaged.
+_NOT_A_DATABASE = ("file is not a database", "database disk image is malformed")
 
 
 def safe_url(url: str) -> str:
@@ -85,31 +90,23 @@ def _readable(fd: int) -> bool:
 
 
 def _closed_by_server(dbapi_conn: Any) -> bool:
-    """True when an idle pooled connection was closed by the server (no round trip).
+    """True when an idle pooled connection has something to read: the server's goodbye.
 
     An idle PostgreSQL connection receives nothing until it sends a query, so a readable
-    socket means the server said goodbye (restart, ``pg_terminate_backend``, idle timeout:
-    an error message, then the end of the stream) or sent a notice. libpq reads what
-    arrived until nothing is left: reaching the end of the stream is a dead connection; a
-    notice or TLS housekeeping leaves it in use.
+    socket means the server closed it (restart, ``pg_terminate_backend``, idle timeout: an
+    error message, then the end of the stream) or, rarely, sent an asynchronous notice;
+    either way the connection is replaced, which costs one reconnect when it was a notice.
+    A local poll, not a round trip like ``pool_pre_ping``.
     """
     try:
         fd = dbapi_conn.fileno()
     except Exception:  # already closed, or a driver without a socket: let the pool decide
         return False
-    pgconn = getattr(dbapi_conn, "pgconn", None)  # psycopg 3's libpq connection
-    for _ in range(4):
-        if not _readable(fd):
-            return False
-        if pgconn is None:
-            return True
-        try:
-            pgconn.consume_input()
-        except Exception:
-            return True
-        if int(pgconn.status) != 0:  # not libpq's CONNECTION_OK
-            return True
-    return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 def _postgres_setup(engine: Engine) -> None:
@@ -123,17 +120,13 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """Create the engine for ``url`` with loopml's settings for its dialect.
 
     Raises:
-        ConfigError: The URL does not parse or names an unknown dialect.
+        ConfigError: The URL does not parse or names a database or driver loopml does not
+            support (only sqlite:/// and postgresql+psycopg://).
         MissingExtra: The PostgreSQL driver is not installed.
         HomeNotWritable: The folder of a SQLite file cannot be created.
+        StoreUnavailable: The SQLite path is a folder or a file that is not a database.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(
-            f"cannot parse database URL {url!r}",
-            hint="Use sqlite:///path/to/loopml.db or postgresql+psycopg://user@host/db.",
-        ) from exc
+    parsed = check_url(url)
     backend = parsed.get_backend_name()
     if backend == "postgresql" and importlib.util.find_spec("psycopg") is None:
         raise MissingExtra("postgres", "a PostgreSQL metadata store")
@@ -150,12 +143,13 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
                     hint="Point LOOPML_HOME or LOOPML_DB_URL at a writable location.",
                     path=str(folder),
                 ) from exc
+            check_sqlite_file(Path(database).expanduser(), url)
         connect_args["timeout"] = busy_timeout_s
     elif backend == "postgresql":
         connect_args.update(connect_timeout=5, keepalives=1, keepalives_idle=60)
     try:
         engine = create_engine(
-            url,
+            parsed,
             connect_args=connect_args,
             pool_recycle=_PG_RECYCLE_S if backend == "postgresql" else -1,
         )
@@ -174,6 +168,9 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
 def translate(exc: DBAPIError, url: str) -> Exception:
     """Map a driver error to the loopml error a user can act on (or return it unchanged)."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
+    if url.startswith("sqlite") and any(s in text for s in _NOT_A_DATABASE):
+        path = make_url(url).database or url
+        return not_a_database(path, url, text.strip(), damaged="malformed" in text)
     if isinstance(exc, OperationalError):
         if "database is locked" in text or "database is busy" in text:
             return StoreBusy(

@@ -11,6 +11,7 @@ from loopml.store.sql.datasets import SqlDatasetStore
 from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.lineage import SqlLineageStore
 from loopml.store.sql.pipelines import SqlPipelineStore
+from loopml.store.sql.references import SqlReferenceStore
 from loopml.store.sql.runs import SqlRunStore
 
 
@@ -21,6 +22,7 @@ class SqlStore(
     SqlApprovalStore,
     SqlEvaluationStore,
     SqlPipelineStore,
+    SqlReferenceStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 

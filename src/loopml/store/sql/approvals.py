@@ -14,7 +14,7 @@ from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import new_id
 from loopml.store.sql import tables as t
 from loopml.store.sql._time import now_ms
-from loopml.store.sql.models import SqlModelStore, check_alias
+from loopml.store.sql.models import SqlModelStore, check_new_alias
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -25,7 +25,7 @@ class SqlApprovalStore(SqlModelStore):
 
     def set_promotion_policy(self, name: str, policy: PromotionPolicy, *, actor: str) -> None:
         """Set (or replace) the policy guarding ``policy.alias`` of a model."""
-        check_alias(policy.alias)
+        check_new_alias(policy.alias)
         if policy.approvals < 0 or not policy.approver_role:
             raise InvalidInput(
                 f"invalid promotion policy {policy!r}",
@@ -64,7 +64,7 @@ class SqlApprovalStore(SqlModelStore):
         self, name: str, number: int, alias: str, *, actor: str, comment: str = ""
     ) -> PromotionRequest:
         """Open a PENDING request to move ``alias`` to version ``number``."""
-        check_alias(alias)
+        check_new_alias(alias)
         request_id = new_id()
         with self._db.write() as conn:
             model = self._lock_model(conn, name)

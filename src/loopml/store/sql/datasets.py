@@ -8,6 +8,7 @@ row and the unique (dataset, seq) and ref keys turn a lost race into Conflict.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import TYPE_CHECKING
@@ -138,13 +139,21 @@ class SqlDatasetStore:
         return self.get_dataset(name)
 
     def commit_version(
-        self, version: DatasetVersion, *, branch: str, expected_head: str | None
+        self,
+        version: DatasetVersion,
+        *,
+        branch: str,
+        expected_head: str | None,
+        create: Dataset | None = None,
     ) -> DatasetVersion:
-        """Record ``version`` and move ``branch`` to it (compare-and-swap on the ref)."""
+        """Record ``version`` and move ``branch`` to it (compare-and-swap on the ref);
+        ``create``: insert this new dataset in the same transaction."""
         check_name("branch", branch)
         stamp = now_ms()
         try:
             with self._db.write() as conn:
+                if create is not None:
+                    version = self._create_with(conn, create, version)
                 current = (
                     conn.execute(
                         select(t.dataset_refs).where(
@@ -375,6 +384,30 @@ class SqlDatasetStore:
             ]
 
     # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _create_with(conn: Connection, dataset: Dataset, version: DatasetVersion) -> DatasetVersion:
+        """Insert ``dataset`` (the first commit's); if it exists meanwhile, commit onto it."""
+        check_name("dataset", dataset.name)
+        if dataset.id != version.dataset_id:
+            raise InvalidInput(
+                f"the version belongs to dataset {version.dataset_id}, not to the new "
+                f"dataset {dataset.id}",
+                hint="Build the first version with the new dataset's id.",
+            )
+        existing = SqlDatasetStore._dataset_row(conn, dataset.name)
+        if existing is not None:
+            return dataclasses.replace(version, dataset_id=existing["id"])
+        conn.execute(
+            insert(t.datasets).values(
+                id=dataset.id,
+                name=dataset.name,
+                pii_policy=PiiPolicy(dataset.pii_policy).value,
+                description=dataset.description,
+                created_at_ms=dataset.created_at_ms,
+            )
+        )
+        return version
 
     @staticmethod
     def _dataset_row(conn: Connection, name: str) -> RowMapping | None:

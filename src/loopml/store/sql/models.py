@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from loopml.entities import AliasMove, ModelEvent, ModelVersion, RegisteredModel, RequestStatus
+from loopml.entities import (
+    MAX_KEY_LENGTH,
+    MAX_TAG_LENGTH,
+    AliasMove,
+    ModelEvent,
+    ModelVersion,
+    RegisteredModel,
+    RequestStatus,
+)
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import SemVer, check_digest, new_id
 from loopml.store.sql import tables as t
@@ -27,6 +35,9 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+# Aliases that read as a version: fraud@latest beside fraud/latest, fraud@v3 beside fraud/3
+# (MLflow reserves the same names, so imported registries never hold them).
+_VERSION_LIKE = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
 
 def check_model_name(name: str) -> str:
@@ -50,11 +61,36 @@ def check_alias(alias: str) -> str:
     return alias
 
 
+def check_new_alias(alias: str) -> str:
+    """Like :func:`check_alias`, and refuse a new alias that reads as a version.
+
+    Existing aliases of such names (made before this check) can still be moved away and
+    deleted.
+    """
+    check_alias(alias)
+    if _VERSION_LIKE.match(alias):
+        raise InvalidInput(
+            f"alias {alias!r} would read as a version: NAME@{alias} and NAME/"
+            f"{alias.lower().removeprefix('v')} could name different versions",
+            hint="'latest' and v<N> are reserved for versions; pick a name such as "
+            "'champion', 'staging' or 'release-3'.",
+            alias=alias,
+        )
+    return alias
+
+
 def _tags(tags: Mapping[str, str] | None) -> dict[str, str]:
     out = dict(tags or {})
     for key, value in out.items():
         if not isinstance(key, str) or not key or not isinstance(value, str):
             raise InvalidInput(f"invalid tag {key!r}={value!r}", hint="Tags map text to text.")
+        if len(key) > MAX_KEY_LENGTH or len(value) > MAX_TAG_LENGTH:
+            raise InvalidInput(
+                f"tag {key[:40]!r} is too long: a key of {len(key):,} characters (limit "
+                f"{MAX_KEY_LENGTH}) and a value of {len(value):,} (limit {MAX_TAG_LENGTH:,})",
+                hint="Keep long text in the model's description or card details instead.",
+                key=key,
+            )
     return out
 
 
@@ -381,7 +417,10 @@ class SqlModelStore:
         request_id: str | None = None,
     ) -> AliasMove:
         """Point ``alias`` at version ``number`` (None removes it), atomically, with history."""
-        check_alias(alias)
+        if number is None:
+            check_alias(alias)
+        else:
+            check_new_alias(alias)
         with self._db.write() as conn:
             model = self._lock_model(conn, name)
             current = conn.execute(

@@ -26,7 +26,7 @@ from loopml.store.sql._time import now_ms
 from loopml.store.sql.lineage import edge_rows, insert_edges
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from loopml.store.sql._engine import Database
 
@@ -297,6 +297,33 @@ class SqlPipelineStore:
         with self._db.write() as conn:
             if conn.execute(delete(t.schedules).where(t.schedules.c.name == name)).rowcount == 0:
                 raise NotFound("schedule", name)
+
+    def update_schedule(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        params: Mapping[str, object] | None = None,
+        enabled: bool | None = None,
+        next_run_at_ms: int | None = None,
+    ) -> Schedule:
+        """Change the fields given (None: keep) of the schedule ``name``; NotFound if absent."""
+        values: dict[str, object] = {}
+        if cron is not None:
+            values["cron"] = cron
+        if params is not None:
+            values["params_json"] = _dump(dict(params))
+        if enabled is not None:
+            values["enabled"] = bool(enabled)
+        if next_run_at_ms is not None:
+            values["next_run_at_ms"] = int(next_run_at_ms)
+        with self._db.write() as conn:
+            query = update(t.schedules).where(t.schedules.c.name == name)
+            if not values:  # nothing to change: still say whether it exists
+                query = query.values(name=name)
+            if conn.execute(query.values(**values)).rowcount == 0:
+                raise NotFound("schedule", name)
+        return self.get_schedule(name)
 
     def claim_schedule(
         self, schedule_id: str, *, due_at_ms: int, next_run_at_ms: int, run_id: str

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from loopml.entities import RunArtifact
-from loopml.errors import InvalidInput, NotFound
-from loopml.ids import check_digest
+from loopml.errors import NotFound
+from loopml.ids import check_artifact_path, check_digest
 from loopml.store.sql import tables as t
 from loopml.store.sql._time import now_ms
 
@@ -16,21 +16,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from loopml.store.sql._engine import Database
-
-_MAX_PATH = 1024
-
-
-def _check_path(path: str) -> str:
-    clean = path.strip("/")
-    parts = clean.split("/")
-    if not clean or len(clean) > _MAX_PATH or any(p in ("", ".", "..") for p in parts):
-        raise InvalidInput(
-            f"invalid artifact path {path!r}",
-            hint="An artifact path is relative, uses '/', has no '.' or '..' parts and is at "
-            f"most {_MAX_PATH} characters.",
-            path=path,
-        )
-    return clean
 
 
 def _existing(conn: Connection, run_ids: Sequence[str]) -> set[str]:
@@ -51,7 +36,7 @@ def artifact_rows(run_id: str, artifacts: Sequence[RunArtifact]) -> list[dict[st
     """Validated rows for ``run_artifacts`` (the last entry wins for a repeated path)."""
     rows = {}
     for a in artifacts:
-        path = _check_path(a.path)
+        path = check_artifact_path(a.path)
         rows[path] = {
             "run_id": run_id,
             "path": path,

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
-from loopml.entities import Metric, Run, RunArtifact, RunStatus
+from loopml.entities import (
+    MAX_KEY_LENGTH,
+    MAX_PARAM_LENGTH,
+    MAX_TAG_LENGTH,
+    Metric,
+    Run,
+    RunArtifact,
+    RunStatus,
+)
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import new_id
 from loopml.store.sql import tables as t
@@ -21,15 +29,29 @@ if TYPE_CHECKING:
 
     from loopml.store.sql._engine import Database
 
-_MAX_KEY = 255
+_MAX_VALUE = {"param": MAX_PARAM_LENGTH, "tag": MAX_TAG_LENGTH}
+_LIMITS_HINT = (
+    f"Keys hold at most {MAX_KEY_LENGTH} characters, param values {MAX_PARAM_LENGTH:,} and "
+    f"tag values {MAX_TAG_LENGTH:,}; keep long text as an artifact "
+    "(run.log_text(text, 'notes.txt')) and record a short value here."
+)
 
 
 def _check_keys(kind: str, keys: Sequence[str]) -> None:
     for key in keys:
-        if not isinstance(key, str) or not key or len(key) > _MAX_KEY:
+        if isinstance(key, str) and len(key) > MAX_KEY_LENGTH:
+            raise InvalidInput(
+                f"{kind} key {key[:40]!r}... is {len(key):,} characters long, over the limit "
+                f"of {MAX_KEY_LENGTH}",
+                hint=_LIMITS_HINT,
+                key=key,
+                limit=MAX_KEY_LENGTH,
+                size=len(key),
+            )
+        if not isinstance(key, str) or not key:
             raise InvalidInput(
                 f"invalid {kind} key {key!r}",
-                hint=f"A {kind} key is a non-empty string of at most {_MAX_KEY} characters.",
+                hint=f"A {kind} key is a non-empty string of at most {MAX_KEY_LENGTH} characters.",
                 key=key,
             )
 
@@ -45,6 +67,16 @@ def _check_values(kind: str, values: Mapping[str, str]) -> None:
                 f"{kind} {key!r} has a value of type {type(value).__name__}",
                 hint=f"The store keeps {kind} values as strings; convert with str() first.",
                 key=key,
+            )
+        limit = _MAX_VALUE.get(kind)
+        if limit is not None and len(value) > limit:
+            raise InvalidInput(
+                f"{kind} {key!r} has a value of {len(value):,} characters, over the limit of "
+                f"{limit:,}",
+                hint=_LIMITS_HINT,
+                key=key,
+                limit=limit,
+                size=len(value),
             )
 
 
@@ -87,10 +119,10 @@ class SqlRunStore(SqlRunMetrics, SqlRunSearch, SqlRunFiles):
         ``heartbeat=True`` stamps a first heartbeat: the run is then expected to keep
         beating (see :meth:`heartbeat`) or be marked CRASHED once it goes stale.
         """
-        if not name or len(name) > _MAX_KEY:
+        if not name or len(name) > MAX_KEY_LENGTH:
             raise InvalidInput(
                 f"invalid run name {name!r}",
-                hint=f"A run name is a non-empty string of at most {_MAX_KEY} characters.",
+                hint=f"A run name is a non-empty string of at most {MAX_KEY_LENGTH} characters.",
             )
         params, tags = dict(params or {}), dict(tags or {})
         _check_keys("param", list(params))

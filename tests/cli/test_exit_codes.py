@@ -1,0 +1,123 @@
+"""Exit codes per command group: 0 ok, 1 a check said no, 2 bad usage or input.
+
+Every case runs against the seeded home in this process. A non-zero exit must come with a
+message on stderr and never with a traceback; input errors (2) start with ``error:`` (a
+loopml error) or Click's ``Usage:`` block (a usage error).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Seeded
+from tests.fixtures.cli import Cli
+
+EVAL = ["evaluate", "models:/fraud/1", "--data", "{folder}/data.csv", "--target", "is_fraud"]
+PIPE = "tests.pipelines.steps"
+
+ANA = {"LOOPML_USER": "ana"}  # the author of the seeded version and request
+
+# (group, argv, exit code, text the output must contain[, extra environment])
+CASES: list[tuple] = [
+    ("data", ["data", "log", "tx"], 0, "second"),
+    ("data", ["data", "validate", "tx@main", "--schema", "{tmp}/strict.yaml"], 1, "error(s)"),
+    ("data", ["data", "commit", "more", "{folder}/absent.csv"], 2, "absent.csv"),
+    ("data", ["data", "log", "no-such-dataset"], 2, "not found"),
+    ("data", ["data", "commit", "x", "{folder}/new.csv", "--pii-policy", "shout"], 2, "warn"),
+    ("runs", ["runs", "list"], 0, "lr-strong"),
+    ("runs", ["runs", "show", "f" * 32], 2, "not found"),
+    ("runs", ["runs", "list", "--filter", "metrics.auc >"], 2, "filter"),
+    ("runs", ["runs", "list", "--limit", "0"], 2, "--limit"),
+    ("models", ["models", "versions", "fraud"], 0, "champion"),
+    ("models", ["models", "promote", "{request_id}"], 1, "no gated evaluation"),
+    ("models", ["models", "approve", "{request_id}"], 2, "not the author", ANA),
+    ("models", ["models", "request-promotion", "fraud", "prod"], 2, "expected NAME/NUMBER"),
+    ("models", ["models", "alias", "fraud", "beta"], 2, "give a VERSION or --delete"),
+    ("models", ["models", "show", "fraud/7"], 2, "not found"),
+    ("pipeline", ["pipeline", "show", "{pipeline_run}"], 0, "arithmetic"),
+    (
+        "pipeline",
+        ["pipeline", "run", f"{PIPE}:retrying", "-p", "counter={tmp}/n", "-p", "fail_times=9"],
+        1,
+        "loopml pipeline resume",
+    ),
+    ("pipeline", ["pipeline", "run", "no_such_module:training"], 2, "cannot import module"),
+    ("pipeline", ["pipeline", "run", f"{PIPE}:numbers"], 2, "not a pipeline"),
+    ("pipeline", ["pipeline", "run", f"{PIPE}:arithmetic", "-p", "n"], 2, "key=value"),
+    ("pipeline", ["pipeline", "show", "no-such-run"], 2, "not found"),
+    ("pipeline", ["pipeline", "schedule", f"{PIPE}:arithmetic", "--cron", "61 * * *"], 2, "cron"),
+    ("evaluate", [*EVAL, "--gates", "{folder}/gates.yaml", "--no-infra"], 0, "pass"),
+    ("evaluate", [*EVAL, "--gates", "{folder}/strict.yaml", "--no-infra"], 1, "FAIL"),
+    ("evaluate", [*EVAL, "--gates", "{folder}/typo.yaml", "--no-infra"], 2, "typo.yaml:2"),
+    ("evaluate", [*EVAL[:-1], "no_such_column", "--no-infra"], 2, "no_such_column"),
+    ("evaluate", ["evaluate", "models:/nobody/1", *EVAL[2:], "--no-infra"], 2, "nobody"),
+    ("lineage", ["lineage", "show", "model_version:{version_id}"], 0, "produced"),
+    ("lineage", ["lineage", "show", "not-a-ref"], 2, "not-a-ref"),
+    ("lineage", ["lineage", "show", "run:x", "--depth", "0"], 2, "--depth"),
+    ("config", ["config", "show"], 0, "busy_timeout_s"),
+    ("config", ["config", "show"], 2, "busy_timeout_s", {"LOOPML_BUSY_TIMEOUT_S": "soon"}),
+    ("db", ["db", "status"], 0, "up to date"),
+    ("db", ["db", "upgrade"], 0, "already at revision"),
+    ("db", ["--home", "{tmp}/nowhere", "db", "status"], 2, "not found"),
+    ("init", ["--home", "{tmp}/new-home", "init"], 0, "Initialised"),
+    ("init", ["--home", "{tmp}/other", "init", "--template", "nonsense"], 2, "nonsense"),
+    ("tune", ["tune", "{folder}/tune.yaml", "--n-trials", "1"], 0, "best value"),
+    ("tune", ["tune", "{tmp}/bad-tune.yaml"], 2, "n_trials"),
+    ("tune", ["tune", "{folder}/tune.yaml", "--executor", "ray"], 2, "unknown executor"),
+    ("tune", ["tune", "{tmp}/absent.yaml"], 2, "absent.yaml"),
+    ("agent", ["agent", "--once"], 0, "nothing due"),
+    ("agent", ["agent", "--interval", "0"], 2, "--interval"),
+    ("demo", ["demo", "--days", "1"], 2, "--days"),
+]
+
+
+def _id(case: tuple) -> str:
+    group, argv, code, text = case[:4]
+    return f"{group}-{code}-{text}"
+
+
+@pytest.fixture
+def folder(tmp_path: Path, run_cli: Cli, seeded: Seeded) -> Path:
+    strict = run_cli("--home", str(seeded.home), "data", "schema", "show", "tx@2")
+    assert strict.returncode == 0, strict.stderr
+    (tmp_path / "strict.yaml").write_text(strict.stdout)
+    (tmp_path / "bad-tune.yaml").write_text(
+        "objective: thin_objective.py:objective\nspace: {x: [1, 2]}\nn_trials: 0\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_exit_code(run_cli: Cli, seeded: Seeded, folder: Path, case) -> None:
+    _, argv, code, text, *env = case
+    values = {
+        "tmp": str(folder),
+        "folder": str(seeded.folder),
+        "request_id": seeded.request_id,
+        "pipeline_run": seeded.pipeline_run,
+        "version_id": seeded.version_id,
+    }
+    args = [a.format(**values) for a in argv]
+    home = [] if args[0] == "--home" else ["--home", str(seeded.home)]
+    done = run_cli(*home, *args, cwd=seeded.folder, env=env[0] if env else None)
+    output = done.stdout + done.stderr
+    assert done.returncode == code, output
+    assert text in " ".join(output.split()), output
+    assert "Traceback" not in output
+    if code == 2:
+        assert done.stderr.startswith(("error: ", "Usage: ")), done.stderr
+
+
+def test_every_group_has_a_case() -> None:
+    from tests.cli.conftest import command_tree
+
+    top = {path[0] for path, _ in command_tree() if len(path) == 1}
+    assert top <= {group for group, *_ in CASES}
+    codes = {(case[0], case[2]) for case in CASES}
+    for group in ("data", "models", "pipeline", "evaluate"):  # where a check can say no
+        assert (group, 1) in codes, group
+    for group in top:
+        assert (group, 0) in codes or group == "demo", group  # demo: tests/e2e/test_demo.py
+        assert (group, 2) in codes, group
