@@ -127,26 +127,47 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@_collector_paused()
-def commit_files(
+@dataclass(frozen=True)
+class _Head:
+    """Where the branch stands before the commit, and the PII policy the commit applies."""
+
+    dataset: Dataset | None
+    policy: PiiPolicy
+    version: DatasetVersion | None
+    parent: Manifest
+
+    @property
+    def same_policy(self) -> bool:
+        """Whether the head was committed under ``policy``.
+
+        A table stored under another PII policy is checked again (a switch to redact must
+        redact files committed before under warn, and a switch to block must refuse them).
+        """
+        return self.version is None or self.version.meta.get("pii_policy") == self.policy.value
+
+
+@dataclass
+class _Plan:
+    """What the commit holds: unchanged entries, new plain files, and parsed tables."""
+
+    entries: dict[str, Entry]
+    to_store: list[Source]
+    tables: list[_Table]
+
+    def same_as(self, parent: Manifest) -> bool:
+        """Nothing to store and every entry as in ``parent``."""
+        return not self.to_store and not self.tables and self.entries == parent.files
+
+
+def _head(
     store: Store,
     artifacts: ArtifactStore,
-    cache_dir: Path,
     name: str,
-    paths: Sequence[str | os.PathLike[str]],
-    *,
-    message: str = "",
-    branch: str = "main",
-    author: str | None = None,
-    pii_policy: PiiPolicy | None = None,
-    expect: str | None = None,
-    profile: bool = True,
-) -> tuple[DatasetVersion, bool]:
-    """Commit ``paths`` to ``name@branch``; return (version, whether anything changed)."""
-    check_name("dataset", name)
-    check_name("branch", branch)
-    policy = PiiPolicy(pii_policy) if pii_policy is not None else None
-    sources = collect(paths)
+    branch: str,
+    policy: PiiPolicy | None,
+    expect: str | None,
+) -> _Head:
+    """Read the dataset, its ``branch`` and the head's manifest; enforce ``expect``."""
     dataset = _dataset(store, name)
     effective = policy or (dataset.pii_policy if dataset else PiiPolicy.WARN)
     head = None if dataset is None else store.get_ref(dataset.id, branch)
@@ -164,11 +185,17 @@ def commit_files(
         if head_version is not None
         else Manifest()
     )
-    known = {e.source or e.digest: e for e in parent.files.values()}
-    # A table stored under another PII policy is checked again (a switch to redact must
-    # redact files committed before under warn, and a switch to block must refuse them).
-    same_policy = head_version is None or head_version.meta.get("pii_policy") == effective.value
-    cache = StatCache.for_dataset(cache_dir, name)
+    return _Head(dataset, effective, head_version, parent)
+
+
+def _plan(sources: list[Source], head: _Head, cache: StatCache, *, profile: bool) -> _Plan:
+    """Sort every source into kept (by stat cache or digest), to store, or table to parse.
+
+    The hot loop of a re-commit: one stat-cache lookup per file, and a file is read only
+    when the cache does not vouch for it.
+    """
+    known = {e.source or e.digest: e for e in head.parent.files.values()}
+    same_policy = head.same_policy
     entries: dict[str, Entry] = {}
     to_store: list[Source] = []
     tables: list[_Table] = []
@@ -205,28 +232,32 @@ def commit_files(
                 scan_table(table),
             )
         )
-    _check_tables(tables, effective, name)
-    # A new dataset is recorded with its first version, in the same transaction: an
-    # interrupted or killed first commit leaves no empty dataset behind.
-    new_dataset = None
-    if dataset is None:
-        new_dataset = Dataset(new_id(), name, time.time_ns() // 1_000_000, effective)
-        dataset = new_dataset
-    elif dataset.pii_policy != effective:  # saved only once the commit passed the policy
-        dataset = store.set_pii_policy(name, effective)
-    if head_version is not None and not to_store and not tables and entries == parent.files:
-        # Nothing changed: skip re-serialising and hashing a manifest equal to the head's.
-        cache.save()
-        edges = redaction_edges(head_version.id, parent)
-        if edges:  # idempotent: repairs a crash between the version row and its edges
-            lineage.record(edges, store=store)
-        return head_version, False
-    digests = artifacts.put_many([s.path for s in to_store])
-    for source, digest in zip(to_store, digests, strict=True):
+    return _Plan(entries, to_store, tables)
+
+
+def _dataset_for(store: Store, name: str, head: _Head) -> tuple[Dataset, Dataset | None]:
+    """The dataset the version belongs to, and that dataset again if it is still to create.
+
+    A new dataset is recorded with its first version, in the same transaction: an
+    interrupted or killed first commit leaves no empty dataset behind.
+    """
+    if head.dataset is None:
+        new_dataset = Dataset(new_id(), name, time.time_ns() // 1_000_000, head.policy)
+        return new_dataset, new_dataset
+    if head.dataset.pii_policy != head.policy:  # saved only once the commit passed the policy
+        return store.set_pii_policy(name, head.policy), None
+    return head.dataset, None
+
+
+def _store_objects(artifacts: ArtifactStore, cache: StatCache, plan: _Plan) -> dict[str, Any]:
+    """Store new files and tables (with their profiles); return the PII findings by path."""
+    entries = plan.entries
+    digests = artifacts.put_many([s.path for s in plan.to_store])
+    for source, digest in zip(plan.to_store, digests, strict=True):
         entries[source.rel] = Entry(digest, source.size)
         cache.record(source, digest)
     pii: dict[str, Any] = {}
-    for table in tables:
+    for table in plan.tables:
         original = hashlib.sha256(table.data).hexdigest() if not table.redacted else None
         stored = artifacts.put(table.data)
         profile_digest = (
@@ -243,46 +274,107 @@ def commit_files(
         cache.record(table.source, source_digest)
         if table.findings:
             pii[table.source.rel] = [f.to_dict() for f in table.findings]
-    manifest = Manifest(entries)
-    body = manifest.to_bytes()
-    manifest_digest = hashlib.sha256(body).hexdigest()
-    if head_version is not None and manifest_digest == head_version.manifest_digest:
-        cache.save()
-        edges = redaction_edges(head_version.id, manifest)
-        if edges:  # idempotent: repairs a crash between the version row and its edges
-            lineage.record(edges, store=store)
-        return head_version, False
-    artifacts.put(body)
-    meta: dict[str, Any] = {"pii_policy": effective.value}
+    return pii
+
+
+def _new_version(
+    dataset: Dataset,
+    head: DatasetVersion | None,
+    manifest: Manifest,
+    manifest_digest: str,
+    *,
+    policy: PiiPolicy,
+    pii: dict[str, Any],
+    message: str,
+    author: str,
+) -> DatasetVersion:
+    """The version row: parents, counts, and the PII policy, findings and redactions."""
+    meta: dict[str, Any] = {"pii_policy": policy.value}
     if pii:
         meta["pii"] = pii
-    redactions = {path: list(e.redacted) for path, e in sorted(entries.items()) if e.redacted}
+    redactions = {p: list(e.redacted) for p, e in sorted(manifest.files.items()) if e.redacted}
     if redactions:
         meta["redacted"] = redactions
-    who = author or _author()
-    now = time.time_ns() // 1_000_000
-    parents = (head_version.id,) if head_version is not None else ()
-    version = DatasetVersion(
-        id=_version_id(dataset.id, parents, manifest_digest, message, who),
+    parents = (head.id,) if head is not None else ()
+    return DatasetVersion(
+        id=_version_id(dataset.id, parents, manifest_digest, message, author),
         dataset_id=dataset.id,
         seq=0,
         parents=parents,
         message=message,
-        author=who,
-        created_at_ms=now,
+        author=author,
+        created_at_ms=time.time_ns() // 1_000_000,
         manifest_digest=manifest_digest,
-        file_count=len(entries),
+        file_count=len(manifest.files),
         total_bytes=manifest.total_bytes,
         meta=meta,
+    )
+
+
+def _settle(store: Store, cache: StatCache, version_id: str, manifest: Manifest) -> None:
+    """Save the stat cache and record the version's redaction edges.
+
+    Idempotent: on an unchanged re-commit it repairs a crash between the version row and
+    its edges.
+    """
+    cache.save()
+    edges = redaction_edges(version_id, manifest)
+    if edges:
+        lineage.record(edges, store=store)
+
+
+@_collector_paused()
+def commit_files(
+    store: Store,
+    artifacts: ArtifactStore,
+    cache_dir: Path,
+    name: str,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    message: str = "",
+    branch: str = "main",
+    author: str | None = None,
+    pii_policy: PiiPolicy | None = None,
+    expect: str | None = None,
+    profile: bool = True,
+) -> tuple[DatasetVersion, bool]:
+    """Commit ``paths`` to ``name@branch``; return (version, whether anything changed)."""
+    check_name("dataset", name)
+    check_name("branch", branch)
+    policy = PiiPolicy(pii_policy) if pii_policy is not None else None
+    sources = collect(paths)
+    head = _head(store, artifacts, name, branch, policy, expect)
+    cache = StatCache.for_dataset(cache_dir, name)
+    plan = _plan(sources, head, cache, profile=profile)
+    _check_tables(plan.tables, head.policy, name)
+    dataset, new_dataset = _dataset_for(store, name, head)
+    if head.version is not None and plan.same_as(head.parent):
+        # Nothing changed: skip re-serialising and hashing a manifest equal to the head's.
+        _settle(store, cache, head.version.id, head.parent)
+        return head.version, False
+    pii = _store_objects(artifacts, cache, plan)
+    manifest = Manifest(plan.entries)
+    body = manifest.to_bytes()
+    manifest_digest = hashlib.sha256(body).hexdigest()
+    if head.version is not None and manifest_digest == head.version.manifest_digest:
+        _settle(store, cache, head.version.id, manifest)
+        return head.version, False
+    artifacts.put(body)
+    version = _new_version(
+        dataset,
+        head.version,
+        manifest,
+        manifest_digest,
+        policy=head.policy,
+        pii=pii,
+        message=message,
+        author=author or _author(),
     )
     recorded = store.commit_version(
         version,
         branch=branch,
-        expected_head=None if head_version is None else head_version.id,
+        expected_head=None if head.version is None else head.version.id,
         create=new_dataset,
     )
-    cache.save()
-    edges = redaction_edges(recorded.id, manifest)
-    if edges:
-        lineage.record(edges, store=store)
+    _settle(store, cache, recorded.id, manifest)
     return recorded, True

@@ -37,6 +37,7 @@ from loopml.registry._policies import (
     bump_for,
     next_semver,
 )
+from loopml.registry._register import register_model
 from loopml.registry._service import (
     alias_history,
     create_model,
@@ -45,7 +46,6 @@ from loopml.registry._service import (
     get_version,
     list_models,
     list_versions,
-    register_model,
     set_alias,
     update_version,
 )

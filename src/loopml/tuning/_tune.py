@@ -83,6 +83,130 @@ def _worker_workspace(client: TrackingClient) -> Workspace:
     return Workspace(settings_from_spec(spec), actor=base.actor)
 
 
+def _workers(
+    client: TrackingClient, executor: Executor, parallelism: int, dask_address: str | None
+) -> tuple[Workspace | None, str | None]:
+    """The workspace trial workers reopen (None: trials run in this process), and the Dask
+    scheduler's address (default: the workspace's ``dask_address`` setting)."""
+    remote = parallelism > 1 or executor == "dask"
+    workspace = _worker_workspace(client) if remote else None
+    if executor == "dask" and dask_address is None and workspace is not None:
+        dask_address = workspace.settings.dask_address
+    return workspace, dask_address
+
+
+def _check_options(n_trials: int, parallelism: int, direction: str, executor: str) -> None:
+    """Refuse bad options, and a missing extra before the parent run exists (none is left)."""
+    if n_trials < 1 or parallelism < 1:
+        raise InvalidInput(
+            "n_trials and parallelism must be at least 1", hint="e.g. n_trials=20, parallelism=2"
+        )
+    if direction not in ("maximize", "minimize"):
+        raise InvalidInput(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    if executor not in ("local", "dask"):
+        raise InvalidInput(f"unknown executor {executor!r}", hint="Use 'local' or 'dask'.")
+    check_executor(executor)
+
+
+def _study(direction: Literal["maximize", "minimize"], pruner: Any, seed: int | None) -> Any:
+    """A quiet Optuna study with a seeded TPE sampler."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(
+        direction=direction, pruner=pruner, sampler=optuna.samplers.TPESampler(seed=seed)
+    )
+
+
+@dataclass
+class _Search:
+    """The ask/tell loop: ``ask`` makes the next trial's task, ``tell`` records its outcome.
+
+    The executors call both in this process; only the :class:`TrialTask` travels.
+    """
+
+    study: Any
+    distributions: dict[str, Any]
+    objective: Callable[[Trial], float]
+    parent_run_id: str
+    direction: str
+    pruner: Any
+    metric: str
+    workspace: Workspace | None
+    name: str
+    progress: Callable[[TrialResult], None] | None
+    results: dict[int, TrialResult] = field(default_factory=dict)
+    _asked: dict[int, Any] = field(default_factory=dict)
+
+    def ask(self) -> TrialTask:
+        """Sample the next trial; its task carries the finished trials for pruning."""
+        import optuna
+
+        trial = self.study.ask(self.distributions)
+        self._asked[trial.number] = trial
+        snapshot = self.study.get_trials(
+            deepcopy=False,
+            states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED),
+        )
+        return TrialTask(
+            trial.number,
+            dict(trial.params),
+            self.objective,
+            self.parent_run_id,
+            self.direction,
+            self.pruner,
+            self.distributions,
+            list(snapshot),
+            self.metric,
+            self.workspace,
+            self.name,
+        )
+
+    def tell(self, outcome: TrialOutcome) -> None:
+        """Report the trial's steps and result to the study; keep and announce its result."""
+        import optuna
+
+        trial = self._asked.pop(outcome.number)
+        for step, value in sorted(outcome.intermediate.items()):
+            trial.report(value, step)
+        state = optuna.trial.TrialState[outcome.state]
+        self.study.tell(
+            trial,
+            outcome.value if state is optuna.trial.TrialState.COMPLETE else None,
+            state=state,
+        )
+        result = TrialResult(
+            outcome.number,
+            outcome.state,
+            outcome.value,
+            dict(trial.params),
+            outcome.run_id,
+            outcome.error,
+        )
+        self.results[outcome.number] = result
+        if self.progress is not None:
+            self.progress(result)
+
+
+def _run_trials(
+    search: _Search,
+    client: TrackingClient,
+    n_trials: int,
+    *,
+    executor: Executor,
+    parallelism: int,
+    dask_address: str | None,
+) -> None:
+    """Run ``n_trials`` trials here one by one (no worker workspace), or on the executor's
+    workers."""
+    if search.workspace is None:
+        for _ in range(n_trials):
+            search.tell(run_trial(search.ask(), client))
+        return
+    with open_executor(executor, parallelism, dask_address) as pool:
+        pool.run(search.ask, search.tell, n_trials)
+
+
 def tune(
     objective: Callable[[Trial], float],
     space: Mapping[str, Any],
@@ -128,96 +252,46 @@ def tune(
         InvalidInput: Bad arguments or search space.
         MissingExtra: ``executor="dask"`` without the ``dask`` extra.
     """
-    import optuna
-
-    if n_trials < 1 or parallelism < 1:
-        raise InvalidInput(
-            "n_trials and parallelism must be at least 1", hint="e.g. n_trials=20, parallelism=2"
-        )
-    if direction not in ("maximize", "minimize"):
-        raise InvalidInput(f"direction must be 'maximize' or 'minimize', got {direction!r}")
-    if executor not in ("local", "dask"):
-        raise InvalidInput(f"unknown executor {executor!r}", hint="Use 'local' or 'dask'.")
-    check_executor(executor)  # before the parent run exists: a missing extra leaves none
+    _check_options(n_trials, parallelism, direction, executor)
     distributions = to_distributions(space)
     the_pruner = _pruner(pruner)
     client = client or default_client()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        direction=direction, pruner=the_pruner, sampler=optuna.samplers.TPESampler(seed=seed)
-    )
-    remote = parallelism > 1 or executor == "dask"
-    workspace = _worker_workspace(client) if remote else None
-    if executor == "dask" and dask_address is None and workspace is not None:
-        dask_address = workspace.settings.dask_address
-    results: dict[int, TrialResult] = {}
+    study = _study(direction, the_pruner, seed)
+    workspace, dask_address = _workers(client, executor, parallelism, dask_address)
+    params = {
+        "n_trials": n_trials,
+        "direction": direction,
+        "parallelism": parallelism,
+        "executor": executor,
+        "pruner": type(the_pruner).__name__,
+        "sampler": "TPESampler",
+        "seed": seed,
+    }
     with client.start_run(
-        name,
-        parent=active_run(),
-        params={
-            "n_trials": n_trials,
-            "direction": direction,
-            "parallelism": parallelism,
-            "executor": executor,
-            "pruner": type(the_pruner).__name__,
-            "sampler": "TPESampler",
-            "seed": seed,
-        },
-        tags={"loopml.tune": "parent"},
+        name, parent=active_run(), params=params, tags={"loopml.tune": "parent"}
     ) as parent:
         parent.log_dict({k: repr(v) for k, v in distributions.items()}, "tune/space.json")
-        asked: dict[int, Any] = {}
-
-        def make_task() -> TrialTask:
-            trial = study.ask(distributions)
-            asked[trial.number] = trial
-            snapshot = study.get_trials(
-                deepcopy=False,
-                states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED),
-            )
-            return TrialTask(
-                trial.number,
-                dict(trial.params),
-                objective,
-                parent.id,
-                direction,
-                the_pruner,
-                distributions,
-                list(snapshot),
-                metric,
-                workspace,
-                name,
-            )
-
-        def finish(outcome: TrialOutcome) -> None:
-            trial = asked.pop(outcome.number)
-            for step, value in sorted(outcome.intermediate.items()):
-                trial.report(value, step)
-            state = optuna.trial.TrialState[outcome.state]
-            study.tell(
-                trial,
-                outcome.value if state is optuna.trial.TrialState.COMPLETE else None,
-                state=state,
-            )
-            result = TrialResult(
-                outcome.number,
-                outcome.state,
-                outcome.value,
-                dict(trial.params),
-                outcome.run_id,
-                outcome.error,
-            )
-            results[outcome.number] = result
-            if progress is not None:
-                progress(result)
-
-        if not remote:
-            for _ in range(n_trials):
-                finish(run_trial(make_task(), client))
-        else:
-            with open_executor(executor, parallelism, dask_address) as pool:
-                pool.run(make_task, finish, n_trials)
-        return _conclude(parent, study, results)
+        search = _Search(
+            study,
+            distributions,
+            objective,
+            parent.id,
+            direction,
+            the_pruner,
+            metric,
+            workspace,
+            name,
+            progress,
+        )
+        _run_trials(
+            search,
+            client,
+            n_trials,
+            executor=executor,
+            parallelism=parallelism,
+            dask_address=dask_address,
+        )
+        return _conclude(parent, study, search.results)
 
 
 def _conclude(parent: Any, study: Any, results: dict[int, TrialResult]) -> TuneResult:
