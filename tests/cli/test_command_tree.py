@@ -65,6 +65,7 @@ JSON_LEAVES = {path for path, cmd in LEAVES if "--json" in options_of(cmd)}
 JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("agent",): ["agent", "--once"],
     ("config", "show"): ["config", "show"],
+    ("gc",): ["gc", "--dry-run"],
     ("data", "branch", "list"): ["data", "branch", "list", "tx"],
     ("data", "checkout"): ["data", "checkout", "tx@first-cut", "{tmp}/out"],
     ("data", "commit"): ["data", "commit", "json-commit", "{folder}/new.csv", "--no-profile"],
@@ -98,15 +99,25 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("pipeline", "list"): ["pipeline", "list"],
     ("pipeline", "resume"): ["pipeline", "resume", "{pipeline_run}"],
     ("pipeline", "run"): ["pipeline", "run", "tests.pipelines.steps:arithmetic", "-p", "n=2"],
-    ("pipeline", "schedule"): [
+    ("pipeline", "schedule", "add"): [
         "pipeline",
         "schedule",
+        "add",
         "tests.pipelines.steps:arithmetic",
         "--cron",
         "0 0 29 2 *",
         "--name",
         "json-schedule",
     ],
+    ("pipeline", "schedule", "update"): [
+        "pipeline",
+        "schedule",
+        "update",
+        "leap-day",  # the seeded one, to the same never-due cron (commands run sorted)
+        "--cron",
+        "0 0 29 2 *",
+    ],
+    ("pipeline", "schedule", "remove"): ["pipeline", "schedule", "remove", "json-schedule"],
     ("pipeline", "schedules"): ["pipeline", "schedules"],
     ("pipeline", "show"): ["pipeline", "show", "{pipeline_run}"],
     ("runs", "compare"): ["runs", "compare", "{run0}", "{run1}"],

@@ -27,6 +27,8 @@ CASES: list[tuple] = [
     ("data", ["data", "log", "no-such-dataset"], 2, "not found"),
     ("data", ["data", "commit", "x", "{folder}/new.csv", "--pii-policy", "shout"], 2, "warn"),
     ("runs", ["runs", "list"], 0, "lr-strong"),
+    ("gc", ["gc", "--dry-run"], 0, "would free"),
+    ("gc", ["gc", "--grace-minutes", "-1"], 2, "grace"),
     ("runs", ["runs", "show", "f" * 32], 2, "not found"),
     ("runs", ["runs", "list", "--filter", "metrics.auc >"], 2, "filter"),
     ("runs", ["runs", "list", "--limit", "0"], 2, "--limit"),

@@ -113,9 +113,12 @@ def test_a_nested_file_named_like_the_manifest_is_hashed_too(
 ) -> None:
     """Only the top-level manifest is exempt: a nested one is a model file like any other."""
     from loopml.models import Flavor, register_flavor
-    from loopml.models._flavor import _FLAVORS
+    from loopml import plugins
 
-    monkeypatch.setattr("loopml.models._flavor._FLAVORS", dict(_FLAVORS))  # no leak
+    monkeypatch.setattr(
+        plugins, "_REGISTERED", {k: dict(v) for k, v in plugins._REGISTERED.items()}
+    )
+    monkeypatch.setattr(plugins, "_LOADED", dict(plugins._LOADED))  # no leak to other tests
 
     class Nested(Flavor):
         name = "nested_test"
