@@ -112,8 +112,8 @@ def test_a_nested_file_named_like_the_manifest_is_hashed_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only the top-level manifest is exempt: a nested one is a model file like any other."""
-    from loopml.models import Flavor, register_flavor
     from loopml import plugins
+    from loopml.models import Flavor, register_flavor
 
     monkeypatch.setattr(
         plugins, "_REGISTERED", {k: dict(v) for k, v in plugins._REGISTERED.items()}
