@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -14,6 +12,7 @@ from rich.tree import Tree
 
 from loopml.cli import pipeline_schedule
 from loopml.cli._helpers import console, print_json, state, store_for
+from loopml.cli._pipeline_options import ConfigOption, JsonOption, ParamOption, when
 from loopml.cli._text import esc
 from loopml.entities import PipelineRun, StepRun, StepStatus
 
@@ -30,20 +29,6 @@ _STYLE = {
     StepStatus.FAILED: "bold red",
     StepStatus.SKIPPED: "magenta",
 }
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML file of pipeline parameters.")
-]
-ParamOption = Annotated[
-    list[str] | None, typer.Option("--param", "-p", help="Parameter as key=value (repeatable).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-
-
-def _when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _seconds(step: StepRun) -> str:
@@ -292,7 +277,7 @@ def list_cmd(
             r.id,
             esc(r.pipeline),
             f"[{_run_style(r)}]{r.status.value.lower()}[/]",
-            _when(r.created_at_ms),
+            when(r.created_at_ms),
             seconds,
             _cost(r.cost),
             esc(r.executor),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,21 +9,8 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from loopml.cli._helpers import console, print_json, store_for
+from loopml.cli._pipeline_options import ConfigOption, JsonOption, ParamOption, when
 from loopml.entities import Schedule
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML file of pipeline parameters.")
-]
-ParamOption = Annotated[
-    list[str] | None, typer.Option("--param", "-p", help="Parameter as key=value (repeatable).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-
-
-def _when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class _ScheduleGroup(TyperGroup):
@@ -81,7 +66,7 @@ def schedule(
         return
     console.print(
         f"[green]Scheduled[/] {made.name} ({made.target}) on '{made.cron}'; "
-        f"next run {_when(made.next_run_at_ms)} UTC. Start `loopml agent` to run it."
+        f"next run {when(made.next_run_at_ms)} UTC. Start `loopml agent` to run it."
     )
 
 
@@ -125,7 +110,7 @@ def schedule_update(
     state_text = "enabled" if changed.enabled else "[yellow]disabled[/]"
     console.print(
         f"[green]Updated[/] {changed.name} ({changed.target}) on '{changed.cron}', {state_text}; "
-        f"next run {_when(changed.next_run_at_ms)} UTC; params {dict(changed.params)}"
+        f"next run {when(changed.next_run_at_ms)} UTC; params {dict(changed.params)}"
     )
 
 
@@ -176,7 +161,7 @@ def schedules(ctx: typer.Context, as_json: JsonOption = False) -> None:
             s.target,
             s.cron,
             "enabled" if s.enabled else "disabled",
-            _when(s.next_run_at_ms),
+            when(s.next_run_at_ms),
             s.last_run_id or "-",
         )
     console.print(table if found else "no schedules")
