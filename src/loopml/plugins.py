@@ -1,7 +1,7 @@
 """Plugin tables: name -> ``"module:attr"``, resolved lazily.
 
-Kinds: ``executors`` (pipelines), ``checks`` (evaluation), ``flavors`` and
-``uri_resolvers`` (models). Every name -> implementation table lives here, so a
+Kinds: ``executors`` and ``materialisers`` (pipelines), ``checks`` (evaluation),
+``flavors`` and ``uri_resolvers`` (models). Every name -> implementation table lives here, so a
 dependency that points up the layers (a lower layer calling code of a higher one, such as
 ``models`` resolving ``runs:/`` URIs through ``tracking``) is declared in one visible
 place instead of a string hidden inside a capability; ``tests/test_plugins.py`` checks
@@ -9,8 +9,8 @@ that each entry imports. A heavy optional dependency (Dask, ...) is imported onl
 plugin is selected; a missing one raises :class:`~loopml.errors.MissingExtra` naming the
 extra to install. Third-party packages add entries through entry points (group
 ``loopml.<kind>``, e.g. ``loopml.executors``) or at run time with :func:`register`.
-Pipeline materialisers stay an ordered chain in ``loopml.pipelines`` (instances tried in
-turn and shipped to workers by value), not a name table.
+Materialisers are tried in table order; user-registered ones (instances, shipped to
+workers by value with each task) go first.
 """
 
 from __future__ import annotations
@@ -27,6 +27,15 @@ BUILTIN: Final[dict[str, dict[str, tuple[str, str | None, str | None]]]] = {
     "executors": {
         "local": ("loopml.pipelines:LocalExecutor", None, None),
         "dask": ("loopml.pipelines:DaskExecutor", "dask", "distributed"),
+    },
+    # Pipeline step outputs -> Materialiser subclasses, tried in this order (pickle last).
+    "materialisers": {
+        "pandas.parquet": ("loopml.pipelines._materialisers:ParquetPandas", None, None),
+        "arrow.parquet": ("loopml.pipelines._materialisers:ParquetArrow", None, None),
+        "numpy.npy": ("loopml.pipelines._materialisers:Numpy", None, None),
+        "json": ("loopml.pipelines._materialisers:Json", None, None),
+        "sklearn.pickle": ("loopml.pipelines._materialisers:SklearnModel", None, None),
+        "pickle": ("loopml.pipelines._materialisers:Pickle", None, None),
     },
     # Model flavours (save/load/predict one kind of model) -> Flavor subclasses.
     "flavors": {

@@ -12,8 +12,10 @@ import io
 import json
 import pickle
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from typing import Any, ClassVar, cast
 
+from loopml import plugins
 from loopml.errors import InvalidInput
 
 
@@ -174,14 +176,12 @@ class Pickle(Materialiser):
         return pickle.loads(data)
 
 
-BUILTIN: tuple[Materialiser, ...] = (
-    ParquetPandas(),
-    ParquetArrow(),
-    Numpy(),
-    Json(),
-    SklearnModel(),
-    Pickle(),
-)
+@lru_cache(maxsize=1)
+def builtin() -> tuple[Materialiser, ...]:
+    """The built-in materialisers, in the order of ``plugins.BUILTIN["materialisers"]``."""
+    return tuple(plugins.load("materialisers", name)() for name in plugins.BUILTIN["materialisers"])
+
+
 _registered: list[Materialiser] = []
 
 
@@ -202,7 +202,7 @@ def register_materialiser(materialiser: Materialiser) -> Materialiser:
             f"{materialiser!r} is not a Materialiser",
             hint="Subclass loopml.pipelines.Materialiser and register an instance.",
         )
-    if any(m.name == materialiser.name for m in BUILTIN):
+    if any(m.name == materialiser.name for m in builtin()):
         raise InvalidInput(f"materialiser name {materialiser.name!r} is built in; pick another")
     _registered[:] = [m for m in _registered if m.name != materialiser.name]
     _registered.insert(0, materialiser)
@@ -216,7 +216,7 @@ def registered() -> tuple[Materialiser, ...]:
 
 def choose(obj: object, extra: tuple[Materialiser, ...] = ()) -> Materialiser:
     """The first materialiser that handles ``obj``: registered ones, then built-ins."""
-    for candidate in (*extra, *_registered, *BUILTIN):
+    for candidate in (*extra, *_registered, *builtin()):
         if candidate.can_save(obj):
             return candidate
     raise AssertionError("the pickle fallback handles everything")  # pragma: no cover
@@ -224,7 +224,7 @@ def choose(obj: object, extra: tuple[Materialiser, ...] = ()) -> Materialiser:
 
 def by_name(name: str, extra: tuple[Materialiser, ...] = ()) -> Materialiser:
     """The materialiser called ``name``; InvalidInput if none is known here."""
-    for candidate in (*extra, *_registered, *BUILTIN):
+    for candidate in (*extra, *_registered, *builtin()):
         if candidate.name == name:
             return candidate
     raise InvalidInput(
