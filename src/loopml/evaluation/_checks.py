@@ -8,6 +8,7 @@ and acts only in ``run(context)``. ``plugins.BUILTIN["checks"]`` names each one.
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from loopml.errors import InvalidEvaluationData
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 S = TypeVar("S")
 
 
-class Check(Generic[S]):
+class Check(ABC, Generic[S]):
     """Base of the checks: ``name`` is the report section it fills."""
 
     name: ClassVar[str]
@@ -53,9 +54,9 @@ class Check(Generic[S]):
         """The constructor's parameters as given (for cache keys, lineage and cards)."""
         return {p: getattr(self, p) for p in inspect.signature(type(self)).parameters}
 
+    @abstractmethod
     def run(self, context: EvaluationContext) -> S:
         """Compute the section on ``context``."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
