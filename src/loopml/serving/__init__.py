@@ -1,0 +1,5 @@
+"""Serving: the ASGI prediction server (Open Inference Protocol v2 and MLflow's scoring
+format), adaptive micro-batching, the durable prediction log with feedback, and batch
+scoring."""
+
+__all__: list[str] = []
