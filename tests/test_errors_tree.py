@@ -127,7 +127,7 @@ def test_a_missing_builtin_or_class_is_caught() -> None:
     ]
     lines = errors.__doc__.split("\n")
     without = "\n".join(x for x in lines if "MissingExtra" not in x)
-    without = without.replace("├── HomeNotWritable", "└── HomeNotWritable")
+    without = without.replace("├── DeadlineExceeded", "└── DeadlineExceeded")
     assert mismatches(without) == ["MissingExtra is not drawn"]
 
 

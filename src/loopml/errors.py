@@ -29,6 +29,8 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     │   └── SchemaTooNew                           the database was migrated by newer code
     ├── PipelineFailed                             exit 1: a pipeline run ended FAILED
     ├── HomeNotWritable (PermissionError)          the loopml home cannot be created/written
+    ├── Overloaded                                 a server is too busy to answer in time (503)
+    ├── DeadlineExceeded (TimeoutError)            a request's deadline passed unanswered (504)
     └── MissingExtra (ImportError)                 an optional dependency is not installed
 
 Messages follow one template: what was wrong, where, what was received, what is accepted,
@@ -260,6 +262,28 @@ class PipelineFailed(LoopmlError):
 
 class HomeNotWritable(LoopmlError, PermissionError):
     """The loopml home folder cannot be created or written."""
+
+
+class Overloaded(LoopmlError):
+    """A server (or its prediction log) cannot take more work now; retry after a while.
+
+    Args:
+        message: What is full or too slow.
+        retry_after_s: Seconds after which a retry is likely to succeed (``Retry-After``).
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0, **fields: object) -> None:
+        super().__init__(
+            message,
+            hint=f"Retry after {retry_after_s:g} s, or add workers/replicas.",
+            retry_after_s=retry_after_s,
+            **fields,
+        )
+        self.retry_after_s = retry_after_s
+
+
+class DeadlineExceeded(LoopmlError, TimeoutError):
+    """A request's deadline (its timeout) passed before it was answered."""
 
 
 class MissingExtra(LoopmlError, ImportError):
