@@ -11,6 +11,7 @@ from loopml.entities.dataset import (
     RefKind,
 )
 from loopml.entities.evaluation import Evaluation
+from loopml.entities.feature import FeatureDefinition, FeatureWatermark
 from loopml.entities.lineage import LineageEdge, LineageNode, Relation
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
 from loopml.entities.pipeline import (
@@ -51,6 +52,8 @@ __all__ = [
     "DatasetVersion",
     "Decision",
     "Evaluation",
+    "FeatureDefinition",
+    "FeatureWatermark",
     "Lease",
     "LineageEdge",
     "LineageNode",

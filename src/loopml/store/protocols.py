@@ -20,6 +20,8 @@ if TYPE_CHECKING:
         DatasetSchema,
         DatasetVersion,
         Evaluation,
+        FeatureDefinition,
+        FeatureWatermark,
         Lease,
         LineageEdge,
         LineageNode,
@@ -546,6 +548,41 @@ class EvaluationStore(Protocol):
 
 
 @runtime_checkable
+class FeatureStore(Protocol):
+    """Feature definitions (append-only versions by digest) and materialisation watermarks."""
+
+    def put_feature_definition(
+        self, *, actor: str, kind: str, name: str, digest: str, spec: Mapping[str, object]
+    ) -> tuple[FeatureDefinition, bool]:
+        """Add a version unless the newest has the same digest; (newest, created now)."""
+        ...
+
+    def get_feature_definition(
+        self, kind: str, name: str, version: int | None = None
+    ) -> FeatureDefinition:
+        """The newest (or the numbered) version of a definition; NotFound if absent."""
+        ...
+
+    def list_feature_definitions(self, kind: str | None = None) -> list[FeatureDefinition]:
+        """The newest version of every definition (of one kind), by kind then name."""
+        ...
+
+    def feature_definition_history(self, kind: str, name: str) -> list[FeatureDefinition]:
+        """Every version of one definition, newest first."""
+        ...
+
+    def set_feature_watermark(
+        self, view: str, target: str, *, watermark_ms: int | None, end_ms: int, rows: int
+    ) -> FeatureWatermark:
+        """Record a finished materialisation of ``view`` into ``target``."""
+        ...
+
+    def list_feature_watermarks(self, view: str | None = None) -> list[FeatureWatermark]:
+        """Materialisation progress of every view (or one)."""
+        ...
+
+
+@runtime_checkable
 class ReferenceStore(Protocol):
     """What the records refer to in the artifact store, for garbage collection."""
 
@@ -569,6 +606,7 @@ class Store(
     PipelineStore,
     LeaseStore,
     ReferenceStore,
+    FeatureStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

@@ -404,3 +404,29 @@ __all__ = [
     "step_runs",
     "tags",
 ]
+
+# features (0007_features): every applied definition version, and materialisation progress
+feature_definitions = Table(
+    "feature_definitions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("spec_json", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    UniqueConstraint("kind", "name", "version", name="uq_feature_definitions_version"),
+)
+
+feature_watermarks = Table(
+    "feature_watermarks",
+    metadata,
+    Column("view", String(255), primary_key=True),
+    Column("target", String(512), primary_key=True),
+    Column("watermark_ms", BigInteger, nullable=True),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("materialized_at_ms", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+)
