@@ -38,6 +38,8 @@ class ObjectKind(StrEnum):
     DATASET_VERSION = "dataset_version"
     DEPLOYMENT = "deployment"
     EVALUATION = "evaluation"
+    FEATURE_SERVICE = "feature_service"  #: one applied version of a feature service
+    FEATURE_VIEW = "feature_view"  #: one applied version of a feature view
     MODEL = "model"
     MODEL_VERSION = "model_version"
     MONITOR_WINDOW = "monitor_window"

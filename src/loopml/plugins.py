@@ -1,7 +1,8 @@
 """Plugin tables: name -> ``"module:attr"``, resolved lazily.
 
 Kinds: ``executors`` and ``materialisers`` (pipelines), ``checks`` (evaluation),
-``flavors`` and ``uri_resolvers`` (models). Every name -> implementation table lives here, so a
+``flavors`` and ``uri_resolvers`` (models), ``online_stores`` (features). Every name ->
+implementation table lives here, so a
 dependency that points up the layers (a lower layer calling code of a higher one, such as
 ``models`` resolving ``runs:/`` URIs through ``tracking``) is declared in one visible
 place instead of a string hidden inside a capability; ``tests/test_plugins.py`` checks
@@ -49,6 +50,10 @@ BUILTIN: Final[dict[str, dict[str, tuple[str, str | None, str | None]]]] = {
     "uri_resolvers": {
         "models": ("loopml.models._uri:resolve_registered", None, None),
         "runs": ("loopml.tracking:resolve_run_model", None, None),
+    },
+    # Feature store online stores by URL scheme (sqlite is built in and needs no plugin).
+    "online_stores": {
+        "redis": ("loopml.features._online:RedisOnlineStore", "redis", "redis"),
     },
     # Evaluation checks by the report section they fill (gates.yaml sections read them).
     "checks": {

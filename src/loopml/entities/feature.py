@@ -13,9 +13,10 @@ if TYPE_CHECKING:
 class FeatureDefinition:
     """One applied version of an entity, feature view, on-demand view or feature service.
 
-    ``kind`` is ``entity``, ``feature_view``, ``on_demand_feature_view`` or
-    ``feature_service``; ``spec`` is the definition as JSON-ready data and ``digest`` its
-    sha256, so re-applying an unchanged definition adds no version.
+    ``kind`` is ``entity``, ``feature_view``, ``on_demand_feature_view``,
+    ``feature_service`` or ``project`` (settings such as the online store); ``spec`` is
+    the definition as JSON-ready data and ``digest`` its sha256, so
+    re-applying an unchanged definition adds no version.
     """
 
     id: str

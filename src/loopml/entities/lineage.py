@@ -40,6 +40,13 @@ class Relation(StrEnum):
     """Evaluation ``dst`` judged ``src`` (a model version, or the run whose model it was)."""
     REDACTED = "redacted"
     """Blob digest ``src`` (bytes not stored) is the original of a redacted file of ``dst``."""
+    FEATURE_SOURCE = "feature_source"
+    """Dataset version ``src`` is the source data of feature view version ``dst``."""
+    SERVES = "serves"
+    """Feature view version ``src`` supplies features of feature service version ``dst``."""
+    FEATURES = "features"
+    """Feature view version ``src`` supplied columns of training set ``dst`` (a dataset
+    version saved by ``get_historical_features``)."""
 
 
 @dataclass(frozen=True, order=True)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from loopml.store.sql._engine import Database
 
-KINDS = ("entity", "feature_view", "on_demand_feature_view", "feature_service")
+KINDS = ("entity", "feature_view", "on_demand_feature_view", "feature_service", "project")
 
 
 def _to_definition(row: RowMapping) -> FeatureDefinition:

@@ -1,0 +1,182 @@
+"""Where a view's rows come from: dataset versions or files, read by DuckDB.
+
+A dataset version is checked out once into the workspace cache (hard links from a local
+artifact store cost no bytes) and read in place as Parquet/CSV; a view with a Python
+transform is computed batch by batch into one cached Parquet file per (view version,
+source contents). Everything the joins read is then a ``SELECT`` over files, so DuckDB
+streams it within its memory limit.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loopml.errors import InvalidInput
+from loopml.features._catalog import SQL_TYPES, load_callable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from loopml.features._catalog import ViewSpec
+    from loopml.workspace import Workspace
+
+_TABLES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv"}
+_REF = re.compile(r"^[A-Za-z0-9_.\-]+@[^/\\\s]+$")
+#: Internal column names (never a feature name: those may not start with two underscores
+#: followed by these words, and the join drops them).
+EVENT, CREATED, KNOWN = "__event_us", "__created_us", "__known_us"
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(workspace: Workspace | None = None, *, memory_limit: str | None = None) -> Any:
+    """A DuckDB connection in UTC that spills to the workspace cache when memory is short."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {lit(memory_limit)}")
+    if workspace is not None:
+        spill = workspace.cache_dir / "features" / "spill"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = {lit(str(spill))}")
+    return con
+
+
+def is_dataset_ref(text: str, base: Path) -> bool:
+    """True when ``text`` names a dataset version (``NAME@REF``) rather than a file."""
+    return bool(_REF.match(text)) and not (base / text).exists()
+
+
+def resolve_source(text: str, base: Path, workspace: Workspace) -> dict[str, Any]:
+    """The stored form of a source: a pinned dataset version, or absolute file patterns."""
+    if is_dataset_ref(text, base):
+        from loopml.data import repo_for
+
+        version = repo_for(workspace).resolve(text)
+        return {"kind": "dataset", "ref": text, "version_id": version.id}
+    pattern = text if os.path.isabs(text) else str((base / text).resolve())
+    return {"kind": "file", "paths": [pattern]}
+
+
+def _files(source: Mapping[str, Any], workspace: Workspace) -> list[str]:
+    if source["kind"] == "dataset":
+        from loopml.data import repo_for
+
+        root = workspace.cache_dir / "features" / "sources" / source["version_id"]
+        if not (root / ".complete").exists():
+            staging = root.with_name(root.name + f".tmp{os.getpid()}")
+            shutil.rmtree(staging, ignore_errors=True)
+            pinned = f"{source['ref'].partition('@')[0]}@{source['version_id']}"
+            repo_for(workspace).checkout(pinned, staging)
+            (staging / ".complete").touch()
+            shutil.rmtree(root, ignore_errors=True)
+            staging.rename(root)
+        found = [str(p) for p in sorted(root.rglob("*")) if p.suffix.lower() in _TABLES]
+    else:
+        found = sorted(f for pattern in source["paths"] for f in glob.glob(pattern))
+    tables = [f for f in found if Path(f).suffix.lower() in _TABLES]
+    if not tables:
+        shown = source.get("ref") or ", ".join(source.get("paths", []))
+        raise InvalidInput(
+            f"source {shown} holds no Parquet or CSV file",
+            hint="Point the view at a dataset version or files ending .parquet or .csv.",
+        )
+    return tables
+
+
+def from_clause(source: Mapping[str, Any], workspace: Workspace) -> str:
+    """A DuckDB table function reading every table file of the source."""
+    files = _files(source, workspace)
+    kinds = {_TABLES[Path(f).suffix.lower()] for f in files}
+    if len(kinds) > 1:
+        raise InvalidInput(
+            "a source mixes Parquet and CSV files", hint="Keep one format per view source."
+        )
+    listed = "[" + ", ".join(lit(f) for f in files) + "]"
+    if kinds == {"parquet"}:
+        return f"read_parquet({listed}, union_by_name = true)"
+    return f"read_csv({listed}, union_by_name = true, auto_detect = true)"
+
+
+def fingerprint(source: Mapping[str, Any], workspace: Workspace) -> str:
+    """What the source holds now: the version id, or each file's size and mtime."""
+    if source["kind"] == "dataset":
+        return str(source["version_id"])
+    parts = []
+    for f in _files(source, workspace):
+        stat = os.stat(f)
+        parts.append(f"{f}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _transformed(view: ViewSpec, con: Any, workspace: Workspace) -> str:
+    """Apply the view's Python transform batch by batch into a cached Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    key = hashlib.sha256(f"{view.digest}\n{fingerprint(view.source, workspace)}".encode())
+    out = workspace.cache_dir / "features" / "transformed" / f"{key.hexdigest()[:32]}.parquet"
+    if out.exists():
+        return f"read_parquet({lit(str(out))})"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fn = load_callable(str(view.transform))
+    reader = con.sql(f"SELECT * FROM {from_clause(view.source, workspace)}").fetch_record_batch(
+        100_000
+    )
+    staging = out.with_suffix(f".tmp{os.getpid()}")
+    writer = None
+    try:
+        for batch in reader:
+            frame = fn(batch.to_pandas())
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(staging, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise InvalidInput(f"view {view.name}: its source has no rows to transform")
+    staging.replace(out)
+    return f"read_parquet({lit(str(out))})"
+
+
+def rows_clause(view: ViewSpec, con: Any, workspace: Workspace) -> str:
+    """The FROM clause of the view's rows (transformed when it has a transform)."""
+    if view.transform:
+        return _transformed(view, con, workspace)
+    return from_clause(view.source, workspace)
+
+
+def _ts(column: str) -> str:
+    return f"epoch_us(CAST({q(column)} AS TIMESTAMP))"
+
+
+def view_select(view: ViewSpec, con: Any, workspace: Workspace, fields: Any = None) -> str:
+    """SQL of the view's rows: typed keys, event/created microseconds, typed features."""
+    chosen = view.features if fields is None else fields
+    cols = [f"CAST({q(k)} AS {SQL_TYPES[t]}) AS {q(k)}" for k, t in view.keys]
+    cols.append(f"{_ts(view.event_timestamp)} AS {EVENT}")
+    created = _ts(view.created_timestamp) if view.created_timestamp else "NULL::BIGINT"
+    cols.append(f"{created} AS {CREATED}")
+    cols += [
+        f"CAST(({f.expr or q(f.name)}) AS {SQL_TYPES[f.dtype]}) AS {q(f.name)}" for f in chosen
+    ]
+    return f"SELECT {', '.join(cols)} FROM {rows_clause(view, con, workspace)}"
