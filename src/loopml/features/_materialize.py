@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from loopml.errors import InvalidInput
 from loopml.features._catalog import Catalog
 from loopml.features._online import encode_key, pack
-from loopml.features._sources import CREATED, EVENT, KNOWN, connect, q, view_select
+from loopml.features._sources import CREATED, EVENT, KNOWN, batches, connect, q, view_select
 from loopml.workspace import current_workspace
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class MaterializeResult:
 
 def _records(con: Any, sql: str, view: ViewSpec) -> Iterator[Record]:
     nkeys = len(view.keys)
-    reader = con.sql(sql).fetch_record_batch(50_000)
+    reader = batches(con.sql(sql), 50_000)
     for batch in reader:
         cols = [c.to_pylist() for c in batch.columns]
         keys, feats = cols[:nkeys], cols[nkeys + 2 :]

@@ -59,6 +59,14 @@ def connect(workspace: Workspace | None = None, *, memory_limit: str | None = No
     return con
 
 
+def batches(relation: Any, rows: int) -> Any:
+    """An Arrow record batch reader over a DuckDB relation (DuckDB 1.x and 2.x names)."""
+    reader = getattr(relation, "to_arrow_reader", None)
+    if reader is not None:
+        return reader(rows)
+    return relation.fetch_record_batch(rows)
+
+
 def is_dataset_ref(text: str, base: Path) -> bool:
     """True when ``text`` names a dataset version (``NAME@REF``) rather than a file."""
     return bool(_REF.match(text)) and not (base / text).exists()
@@ -137,9 +145,7 @@ def _transformed(view: ViewSpec, con: Any, workspace: Workspace) -> str:
         return f"read_parquet({lit(str(out))})"
     out.parent.mkdir(parents=True, exist_ok=True)
     fn = load_callable(str(view.transform))
-    reader = con.sql(f"SELECT * FROM {from_clause(view.source, workspace)}").fetch_record_batch(
-        100_000
-    )
+    reader = batches(con.sql(f"SELECT * FROM {from_clause(view.source, workspace)}"), 100_000)
     staging = out.with_suffix(f".tmp{os.getpid()}")
     writer = None
     try:
