@@ -81,6 +81,17 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     model = LogisticRegression(max_iter=500).fit(frame[columns], frame["is_fraud"])
     save_model(model, folder / "model", input_example=frame[columns].head())
     (folder / "gates.yaml").write_text("metrics:\n  accuracy: {min: 0.5}\n")
+    frame[["customer_id", "timestamp", "amount"]].to_parquet(folder / "fs_tx.parquet")
+    (folder / "features.yaml").write_text(
+        "entities:\n  - {name: customer, keys: {customer_id: int64}}\n"
+        "feature_views:\n  - name: customer_spend\n    entities: [customer]\n"
+        "    source: fs_tx.parquet\n    event_timestamp: timestamp\n    ttl: 30d\n"
+        "    features: [{name: amount}]\n"
+        "feature_services:\n  - {name: spend, features: [customer_spend]}\n"
+    )
+    (folder / "fs_entities.csv").write_text(
+        "customer_id,event_timestamp\n1,2026-10-02T12:00:00\n2,2026-10-02T12:00:00\n"
+    )
     (folder / "strict.yaml").write_text("metrics:\n  accuracy: {min: 0.99999}\n")
     (folder / "typo.yaml").write_text("metrics:\n  acuracy: {min: 0.5}\n")
     (folder / "thin_objective.py").write_text(

@@ -28,7 +28,9 @@ def generate(seed: int, n_users: int = 6, n_merchants: int = 4, rows: int = 120)
     rng = np.random.default_rng(seed)
     user_ids = rng.integers(0, n_users, rows)
     event = rng.choice(np.arange(0, 10_000), rows, replace=False)
-    delay = np.where(rng.random(rows) < 0.3, rng.integers(500, 5_000, rows), rng.integers(0, 50, rows))
+    delay = np.where(
+        rng.random(rows) < 0.3, rng.integers(500, 5_000, rows), rng.integers(0, 50, rows)
+    )
     users = pd.DataFrame(
         {
             "user_id": user_ids,
@@ -42,7 +44,8 @@ def generate(seed: int, n_users: int = 6, n_merchants: int = 4, rows: int = 120)
     merchants = pd.DataFrame(
         {
             "merchant": [f"m{i}" for i in rng.integers(0, n_merchants, m_rows)],
-            "at": BASE + pd.to_timedelta(rng.choice(np.arange(0, 10_000), m_rows, replace=False), unit="s"),
+            "at": BASE
+            + pd.to_timedelta(rng.choice(np.arange(0, 10_000), m_rows, replace=False), unit="s"),
             "risk": rng.random(m_rows).round(4),
         }
     )
@@ -53,7 +56,12 @@ def generate(seed: int, n_users: int = 6, n_merchants: int = 4, rows: int = 120)
             "event_timestamp": BASE + pd.to_timedelta(rng.integers(-100, 12_000, 300), unit="s"),
         }
     )
-    return {"users": users, "merchants": merchants, "entity": entity, "ttl": int(rng.integers(200, 3_000))}
+    return {
+        "users": users,
+        "merchants": merchants,
+        "entity": entity,
+        "ttl": int(rng.integers(200, 3_000)),
+    }
 
 
 def definitions(folder: Path, ttl_s: int) -> fs.Definitions:

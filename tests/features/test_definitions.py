@@ -38,7 +38,11 @@ feature_services:
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     frame = pd.DataFrame(
-        {"user_id": [1, 2], "ts": pd.to_datetime(["2026-01-01", "2026-01-02"]), "amount": [1.0, 2.0]}
+        {
+            "user_id": [1, 2],
+            "ts": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+            "amount": [1.0, 2.0],
+        }
     )
     path = tmp_path / "tx.parquet"
     frame.to_parquet(path)
@@ -59,7 +63,9 @@ def _refused(ws: loopml.Workspace, path: Path, line: int, match: str) -> None:
 
 
 def test_unknown_column_is_refused_at_its_line(ws, tmp_path: Path, data: Path) -> None:
-    text = YAML.format(source="tx.parquet").replace("      - name: amount\n", "      - name: amont\n")
+    text = YAML.format(source="tx.parquet").replace(
+        "      - name: amount\n", "      - name: amont\n"
+    )
     text = text.replace("stats:amount]", "stats]")
     _refused(ws, _write(tmp_path, text), 13, "unknown column 'amont'")
 
@@ -74,7 +80,9 @@ def test_missing_timestamp_is_refused(ws, tmp_path: Path, data: Path) -> None:
     _refused(ws, _write(tmp_path, text), 5, "no event timestamp")
     text = YAML.format(source="tx.parquet").replace("event_timestamp: ts", "event_timestamp: when")
     _refused(ws, _write(tmp_path, text), 5, "column 'when' is not in the source")
-    text = YAML.format(source="tx.parquet").replace("event_timestamp: ts", "event_timestamp: amount")
+    text = YAML.format(source="tx.parquet").replace(
+        "event_timestamp: ts", "event_timestamp: amount"
+    )
     _refused(ws, _write(tmp_path, text), 5, "not a timestamp")
 
 
@@ -168,7 +176,11 @@ def test_transforms_and_on_demand_views(ws, tmp_path: Path, data: Path) -> None:
     )
     fs.apply(fs.load_definitions(_write(tmp_path, text)))
     rows = pd.DataFrame(
-        {"user_id": [1, 2], "price": [4.0, 8.0], "event_timestamp": pd.to_datetime(["2026-01-05"] * 2)}
+        {
+            "user_id": [1, 2],
+            "price": [4.0, 8.0],
+            "event_timestamp": pd.to_datetime(["2026-01-05"] * 2),
+        }
     )
     got = fs.get_historical_features(rows, ["stats:tripled", "ratio:share"]).to_pandas()
     assert got["tripled"].tolist() == [3.0, 6.0]

@@ -49,6 +49,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("loopml.cli.config:app", "Inspect loopml settings."),
     "data": ("loopml.cli.data:app", "Version, profile and validate datasets."),
     "db": ("loopml.cli.db:app", "Manage the metadata store's schema."),
+    "features": (
+        "loopml.cli.features:app",
+        "Feature store: definitions, training sets, materialisation, online lookups.",
+    ),
     "lineage": ("loopml.cli.lineage:app", "Explore lineage between recorded objects."),
     "models": (
         "loopml.cli.models:app",
