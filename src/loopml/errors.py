@@ -12,8 +12,8 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     │   ├── InvalidReference                       a malformed id, URI or ObjectRef
     │   ├── InvalidGates                           a gates.yaml rule is wrong (file:line)
     │   ├── InvalidEvaluationData                  evaluation data does not fit the model
-    │   ├── InvalidPipeline                        a pipeline definition is wrong (file:line)
-    │   └── InvalidFeatureDefinition               a feature definition is wrong (file:line)
+    │   ├── InvalidFeatureDefinition               a feature definition is wrong (file:line)
+    │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
     ├── NotFound (LookupError)                     the named object does not exist
     │   └── HomeNotFound                           a read-only command's home has no store
     ├── Conflict                                   the object changed or exists already

@@ -29,6 +29,9 @@ STORED_RELATIONS = {
     "gates",
     "evaluated",
     "redacted",
+    "feature_source",
+    "serves",
+    "features",
 }
 STORED_KINDS = {
     "alert",
@@ -38,6 +41,8 @@ STORED_KINDS = {
     "dataset_version",
     "deployment",
     "evaluation",
+    "feature_service",
+    "feature_view",
     "model",
     "model_version",
     "monitor_window",

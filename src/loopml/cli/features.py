@@ -79,7 +79,7 @@ def list_cmd(
     marks: dict[str, Any] = {}
     for mark in ws.store.list_feature_watermarks():
         marks.setdefault(mark.view, mark)
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "kind": r.kind,
             "name": r.name,
@@ -126,7 +126,7 @@ def show_cmd(
     """Show one definition version (newest by default) and its materialisation."""
     ws = workspace_for(ctx, read_only=True)
     row = ws.store.get_feature_definition(kind, name, version)
-    data = {
+    data: dict[str, Any] = {
         "kind": row.kind,
         "name": row.name,
         "version": row.version,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from loopml.errors import InvalidInput, NotFound
-from loopml.store import Store
+
+if TYPE_CHECKING:
+    from loopml.store import Store
 
 
 class FeatureStoreConformance:
