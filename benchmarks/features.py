@@ -84,13 +84,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_pit(folder: Path) -> dict[str, float]:
+def child_pit(folder: Path, memory_limit: str | None) -> dict[str, float]:
     import loopml
     from loopml import features as fs
 
     ws = loopml.Workspace.open(home=folder / "home")
     start = time.perf_counter()
-    job = fs.get_historical_features(folder / "entities.parquet", "all", workspace=ws)
+    job = fs.get_historical_features(
+        folder / "entities.parquet", "all", memory_limit=memory_limit, workspace=ws
+    )
     job.to_parquet(folder / "out.parquet")
     return {"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb()}
 
@@ -195,6 +197,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--lookups", type=int, default=2_000)
     parser.add_argument("--peers", action="store_true")
+    parser.add_argument("--memory-limit", default="1GB", help="DuckDB's limit for the join.")
     parser.add_argument("--feast-rows", type=int, default=100_000)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -203,7 +206,7 @@ def main() -> None:
     if args.child:
         folder = Path(args.folder)
         if args.child == "pit":
-            result = child_pit(folder)
+            result = child_pit(folder, args.memory_limit or None)
         else:
             result = child_online(folder, args.url or None, args.lookups)
         print("RESULT " + json.dumps(result))
@@ -218,12 +221,14 @@ def main() -> None:
         with loopml.Workspace.open(home=folder / "home") as ws:
             fs.apply(fs.load_definitions(folder / "features.yaml"), workspace=ws)
         me = [__file__, "--folder", str(folder), "--lookups", str(args.lookups)]
+        me += ["--memory-limit", args.memory_limit]
         pits = [run_child([*me, "--child", "pit"]) for _ in range(args.repeat)]
         report: dict[str, object] = {
             "rows": args.rows,
             "features": VIEWS * FEATURES_PER_VIEW,
             "source_rows_per_view": args.source_rows,
             "cpus": os.cpu_count(),
+            "memory_limit": args.memory_limit,
             "loopml_pit": {
                 "median_s": statistics.median(p["seconds"] for p in pits),
                 "min_s": min(p["seconds"] for p in pits),

@@ -216,6 +216,9 @@ def get_historical_cmd(
     save: Annotated[
         str | None, typer.Option("--save", help="Also commit it as a version of DATASET.")
     ] = None,
+    memory_limit: Annotated[
+        str | None, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 2GB.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a point-in-time correct training set for the entity rows."""
@@ -226,6 +229,7 @@ def get_historical_cmd(
         entities,
         _features(features, service),
         timestamp_column=timestamp_column,
+        memory_limit=memory_limit,
         workspace=ws,
     )
     with console.status("joining", spinner="dots"):
