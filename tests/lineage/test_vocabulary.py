@@ -29,6 +29,7 @@ STORED_RELATIONS = {
     "gates",
     "evaluated",
     "redacted",
+    "scored",
 }
 STORED_KINDS = {
     "alert",
