@@ -32,7 +32,13 @@ from loopml.serving._batch_input import (
     open_input,
 )
 from loopml.serving._batch_work import FORMAT, WorkFolder
-from loopml.serving._batch_workers import ModelRef, make_scorer, proba_labels, remember
+from loopml.serving._batch_workers import (
+    InlineScorer,
+    ModelRef,
+    make_scorer,
+    proba_labels,
+    remember,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,6 +63,7 @@ class BatchProgress:
     chunks: int
     skipped_chunks: int
     seconds: float
+    scored_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -394,7 +401,6 @@ def _run_chunks(
     total = batch_input.rows
     types = csv_types(model.signature)
     in_flight: deque[tuple[Chunk, Any]] = deque()
-    limit = 2 * workers  # chunks held at once: what bounds memory
 
     def finish(chunk: Chunk, future: Any) -> None:
         nonlocal scored, rows_scored, rows_done, labels
@@ -420,13 +426,23 @@ def _run_chunks(
         rows_done += chunk.rows
         if progress is not None:
             progress(
-                BatchProgress(rows_done, total, len(keys), len(done), time.perf_counter() - started)
+                BatchProgress(
+                    rows_done,
+                    total,
+                    len(keys),
+                    len(done),
+                    time.perf_counter() - started,
+                    rows_scored,
+                )
             )
 
     if progress is not None:
         progress(BatchProgress(rows_done, total, len(keys), len(done), 0.0))
     with _hidden_main():
         scorer = make_scorer(ref, executor=executor, workers=workers, address=dask_address)
+    # Chunks held at once, what bounds memory: enough to keep every worker busy; inline
+    # scoring is done at submit, so its chunk is written at once.
+    limit = 1 if isinstance(scorer, InlineScorer) else 2 * workers
     try:
         for chunk in iter_chunks(batch_input, chunk_rows, done=done, types=types):
             with _hidden_main():
