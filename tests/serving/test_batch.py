@@ -77,7 +77,12 @@ def test_parquet_output_equals_predict_on_the_same_rows(
     out = pd.read_parquet(tmp_path / "out.parquet")
     labels, probs = _expected(model_dir, frame)
     assert result.rows == 2_000 and result.chunks == 7 and result.skipped_chunks == 0
-    assert list(out.columns) == [*frame.columns, "prediction", "prediction_proba_0", "prediction_proba_1"]
+    assert list(out.columns) == [
+        *frame.columns,
+        "prediction",
+        "prediction_proba_0",
+        "prediction_proba_1",
+    ]
     pd.testing.assert_frame_equal(out[frame.columns], frame)
     assert (out["prediction"].to_numpy() == labels).all()
     np.testing.assert_allclose(out[["prediction_proba_0", "prediction_proba_1"]], probs)
@@ -208,7 +213,9 @@ def test_killed_job_resumes_without_redoing_finished_chunks(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     journal = tmp_path / "out.parquet.parts" / "journal.jsonl"
-    proc = subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while "blocked" not in (log.read_text() if log.exists() else ""):
@@ -293,8 +300,7 @@ def test_dask_executor(workspace: Workspace, model_dir: Path, tmp_path: Path) ->
         tmp_path / "in.csv",
         tmp_path / "out.parquet",
         chunk_rows=200,
-        workers=2,
-        executor="dask",
+        executor="dask",  # one worker process: a cluster of two costs seconds on 2 CPUs
         proba=True,
     )
     out = pd.read_parquet(tmp_path / "out.parquet")
@@ -304,7 +310,9 @@ def test_dask_executor(workspace: Workspace, model_dir: Path, tmp_path: Path) ->
     np.testing.assert_allclose(out[["prediction_proba_0", "prediction_proba_1"]], probs)
 
 
-def test_unknown_input_and_bad_options(workspace: Workspace, model_dir: Path, tmp_path: Path) -> None:
+def test_unknown_input_and_bad_options(
+    workspace: Workspace, model_dir: Path, tmp_path: Path
+) -> None:
     with pytest.raises(InvalidInput, match="no file, folder or dataset version"):
         score_batch(model_dir, "nothing@main", tmp_path / "out.parquet")
     _frame(10).to_parquet(tmp_path / "in.parquet")

@@ -116,7 +116,8 @@ def batch(
             workspace=workspace,
         )
     finally:
-        bar.stop()
+        if tasks:  # stopping a bar never started still prints a line
+            bar.stop()
     if as_json:
         print_json(result.to_dict())
         return

@@ -16,7 +16,6 @@ import sys
 import time
 import types
 from collections import deque
-from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from loopml.serving._batch_workers import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
     import numpy as np
     import pyarrow as pa
@@ -212,7 +211,12 @@ def _record(
             "skipped_chunks": result.skipped_chunks,
         }
     )
-    run.set_tags({"loopml.batch.output": str(result.output), "loopml.batch.output_digest": result.output_digest})
+    run.set_tags(
+        {
+            "loopml.batch.output": str(result.output),
+            "loopml.batch.output_digest": result.output_digest,
+        }
+    )
     if store_output:
         run.log_artifact(result.output, f"output/{result.output.name}")
     me = ObjectRef(ObjectKind.RUN, run.id)
@@ -221,7 +225,9 @@ def _record(
         run.log_input(batch_input.dataset_version)
     if model_source is not None:
         lineage.link(model_source, me, Relation.SCORED, store=store)
-    lineage.link(me, ObjectRef(ObjectKind.ARTIFACT, result.output_digest), Relation.PRODUCED, store=store)
+    lineage.link(
+        me, ObjectRef(ObjectKind.ARTIFACT, result.output_digest), Relation.PRODUCED, store=store
+    )
 
 
 def score_batch(
@@ -326,14 +332,27 @@ def score_batch(
                 "input_fingerprint": batch_input.fingerprint,
                 "chunk_rows": chunk_rows,
             }
-            run = _start_run(client, stored.get("run_id"), params, f"batch {Path(os.fspath(model_uri)).name}")
+            run = _start_run(
+                client, stored.get("run_id"), params, f"batch {Path(os.fspath(model_uri)).name}"
+            )
             work.update_job(run_id=run.id)
         ref = ModelRef(str(resolved.path), os.fspath(model_uri), model.digest, ws, proba)
         remember(model)
         try:
             scored, rows_scored, keys = _run_chunks(
-                work, batch_input, ref, model, features, kept, prediction_column, chunk_rows,
-                done, executor=executor, workers=workers, progress=progress, started=started,
+                work,
+                batch_input,
+                ref,
+                model,
+                features,
+                kept,
+                prediction_column,
+                chunk_rows,
+                done,
+                executor=executor,
+                workers=workers,
+                progress=progress,
+                started=started,
                 dask_address=dask_address or ws.settings.dask_address,
             )
             digest, rows = work.assemble(keys)
@@ -341,7 +360,9 @@ def score_batch(
             if run is not None:
                 from loopml.entities import RunStatus
 
-                status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+                status = (
+                    RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+                )
                 run.end(status, error=str(exc)[:500])
             raise
         seconds = time.perf_counter() - started
@@ -355,11 +376,13 @@ def score_batch(
             skipped_chunks=len(keys) - scored,
             seconds=seconds,
             rows_per_s=rows_scored / seconds if seconds > 0 else 0.0,
-            model_uri=job["model_uri"],
+            model_uri=os.fspath(model_uri),
             model_digest=model.digest,
             input=batch_input.spec,
             input_fingerprint=batch_input.fingerprint,
-            dataset_version=None if batch_input.dataset_version is None else str(batch_input.dataset_version),
+            dataset_version=None
+            if batch_input.dataset_version is None
+            else str(batch_input.dataset_version),
             output_digest=digest,
             run_id=None if run is None else run.id,
             columns=tuple(pq.read_schema(output).names),

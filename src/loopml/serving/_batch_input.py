@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,8 @@ from loopml.errors import InvalidInput, NotFound
 from loopml.ids import ObjectKind, ObjectRef
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pyarrow as pa
 
     from loopml.models import Signature
@@ -186,19 +187,21 @@ def _accepts(dtype: str, arrow_type: pa.DataType, *, csv: bool) -> bool:
     if t.is_null(arrow_type) or dtype == "object":
         return True
     if dtype in _NUMERIC:
-        return t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_decimal(arrow_type)
+        return bool(
+            t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_decimal(arrow_type)
+        )
     if dtype in _INTEGER:
-        return t.is_integer(arrow_type)
+        return bool(t.is_integer(arrow_type))
     if dtype == "bool":
-        return t.is_boolean(arrow_type)
+        return bool(t.is_boolean(arrow_type))
     if dtype == "string":
         if csv:  # CSV has no types: the column is read as text
             return True
         if t.is_dictionary(arrow_type):
             arrow_type = arrow_type.value_type
-        return t.is_string(arrow_type) or t.is_large_string(arrow_type)
+        return bool(t.is_string(arrow_type) or t.is_large_string(arrow_type))
     if dtype == "datetime":
-        return t.is_timestamp(arrow_type) or t.is_date(arrow_type)
+        return bool(t.is_timestamp(arrow_type) or t.is_date(arrow_type))
     return True
 
 

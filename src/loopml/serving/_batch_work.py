@@ -16,12 +16,13 @@ import json
 import os
 import shutil
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loopml.errors import Conflict
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pyarrow as pa
 
 FORMAT = "loopml.batch/1"
@@ -59,7 +60,9 @@ class WorkFolder:
 
     # -- opening ------------------------------------------------------------------------
 
-    def open(self, job: dict[str, Any], *, restart: bool = False) -> tuple[dict[str, Any], set[str]]:
+    def open(
+        self, job: dict[str, Any], *, restart: bool = False
+    ) -> tuple[dict[str, Any], set[str]]:
         """Create or reopen the folder for ``job``; return the stored job and finished chunks.
 
         Raises:
@@ -78,7 +81,9 @@ class WorkFolder:
             differ = [k for k in IDENTITY if stored.get(k) != job.get(k)]
             if differ:
                 self.release()
-                detail = "; ".join(f"{k}: {stored.get(k)!r} there, {job.get(k)!r} now" for k in differ)
+                detail = "; ".join(
+                    f"{k}: {stored.get(k)!r} there, {job.get(k)!r} now" for k in differ
+                )
                 raise Conflict(
                     f"the work folder {self.root} holds an unfinished batch job of another model "
                     f"or input ({detail})",
@@ -102,7 +107,7 @@ class WorkFolder:
         import fcntl
 
         self.root.mkdir(parents=True, exist_ok=True)
-        handle = open(self.root / "lock", "a+")  # noqa: SIM115 - held for the job's life
+        handle = open(self.root / "lock", "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -161,7 +166,9 @@ class WorkFolder:
             os.fsync(handle.fileno())
         os.replace(tmp, final)
         _fsync_dir(self.parts)
-        line = json.dumps({"chunk": key, "rows": table.num_rows, "time_ms": time.time_ns() // 10**6})
+        line = json.dumps(
+            {"chunk": key, "rows": table.num_rows, "time_ms": time.time_ns() // 10**6}
+        )
         with open(self.journal, "a") as journal:
             journal.write(line + "\n")
             journal.flush()
@@ -181,9 +188,7 @@ class WorkFolder:
         paths = [self.parts / f"{key}.parquet" for key in keys]
         schemas = [pq.read_schema(p) for p in paths]
         schema = (
-            pa.unify_schemas(schemas, promote_options="permissive")
-            if schemas
-            else pa.schema([])
+            pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
         )
         self.output.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.output.with_name(f".{self.output.name}.{os.getpid()}.tmp")

@@ -147,7 +147,7 @@ class DaskScorer:
         if address:
             self._client = Client(address, set_as_default=False)  # type: ignore[no-untyped-call]
         else:
-            self._cluster = LocalCluster(
+            self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
@@ -155,7 +155,9 @@ class DaskScorer:
                 dashboard_address=":0",
             )
             self._client = Client(self._cluster, set_as_default=False)  # type: ignore[no-untyped-call]
-        self._ref_future = self._client.scatter(ref, broadcast=True)
+        self._ref_future = self._client.scatter(  # type: ignore[no-untyped-call]
+            ref, broadcast=True
+        )
 
     def submit(self, features: pa.Table) -> Any:
         """Submit one chunk as a task."""
@@ -163,7 +165,7 @@ class DaskScorer:
 
     def close(self) -> None:
         """Close the client and the local cluster it started."""
-        self._client.close()
+        self._client.close()  # type: ignore[no-untyped-call]
         if self._cluster is not None:
             self._cluster.close()
 
@@ -173,7 +175,9 @@ def make_scorer(
 ) -> Scorer:
     """The scorer for ``executor`` (``local`` or ``dask``) with ``workers`` processes."""
     if workers < 1:
-        raise InvalidInput(f"workers must be at least 1, got {workers}", hint="Pass --workers 1 or more.")
+        raise InvalidInput(
+            f"workers must be at least 1, got {workers}", hint="Pass --workers 1 or more."
+        )
     if executor == "dask":
         return DaskScorer(ref, workers, address)
     if executor != "local":
