@@ -303,21 +303,21 @@ def chunk_key(file: int, index: int) -> str:
 def _parquet_batches(item: InputFile, skip_to: int) -> Iterator[tuple[int, pa.RecordBatch]]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(item.path)
-    offset, first = 0, 0
-    for g in range(pf.num_row_groups):
-        n = pf.metadata.row_group(g).num_rows
-        if offset + n > skip_to:
-            break
-        offset += n
-        first = g + 1
-    groups = list(range(first, pf.num_row_groups))
-    if not groups:
-        return
-    for batch in pf.iter_batches(batch_size=65_536, row_groups=groups):
-        yield offset, batch
-        offset += batch.num_rows
-    pf.close()
+    # One row group at a time, without pre-buffering: a reader asked for many row groups
+    # caches their column chunks until it is done, which grows with the file.
+    pf = pq.ParquetFile(item.path, pre_buffer=False)
+    try:
+        offset = 0
+        for g in range(pf.num_row_groups):
+            n = pf.metadata.row_group(g).num_rows
+            if offset + n <= skip_to:  # every chunk of this row group is finished
+                offset += n
+                continue
+            for batch in pf.iter_batches(batch_size=65_536, row_groups=[g]):
+                yield offset, batch
+                offset += batch.num_rows
+    finally:
+        pf.close()
 
 
 def _csv_batches(item: InputFile, types: dict[str, Any]) -> Iterator[tuple[int, pa.RecordBatch]]:
