@@ -140,7 +140,7 @@ def main() -> None:
                 f"{label:48s} {seconds:7.2f} s  {rate:12,.0f} rows/s  "
                 f"({rate / floor_rate:4.2f}x the floor)  peak RSS {rss:6.0f} MB"
                 + (
-                    f" (largest worker {workers_rss:.0f} MB)"
+                    " (the driver; each worker is a process of its own)"
                     if extra.get("workers", 1) != 1
                     else ""
                 )
