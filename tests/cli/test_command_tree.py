@@ -65,6 +65,14 @@ JSON_LEAVES = {path for path, cmd in LEAVES if "--json" in options_of(cmd)}
 JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("agent",): ["agent", "--once"],
     ("config", "show"): ["config", "show"],
+    ("batch",): [
+        "batch",
+        "models:/fraud@champion",
+        "--input",
+        "{folder}/data.csv",
+        "--output",
+        "{tmp}/scored.parquet",
+    ],
     ("gc",): ["gc", "--dry-run"],
     ("features", "apply"): ["features", "apply", "{folder}/features.yaml"],
     ("features", "get-historical"): [

@@ -30,6 +30,18 @@ CASES: list[tuple] = [
     ("gc", ["gc", "--dry-run"], 0, "would free"),
     ("features", ["features", "plan", "{folder}/features.yaml"], 0, "customer_spend"),
     ("features", ["features", "plan", "{folder}/absent.yaml"], 2, "absent.yaml"),
+    (
+        "batch",
+        ["batch", "models:/fraud/1", "-i", "tx@main", "-o", "{tmp}/s.parquet"],
+        0,
+        "scored 120 rows",
+    ),
+    (
+        "batch",
+        ["batch", "models:/fraud/1", "-i", "{tmp}/bad-batch.csv", "-o", "{tmp}/s.parquet"],
+        2,
+        "customer_age",
+    ),
     ("gc", ["gc", "--grace-minutes", "-1"], 2, "grace"),
     ("runs", ["runs", "show", "f" * 32], 2, "not found"),
     ("runs", ["runs", "list", "--filter", "metrics.auc >"], 2, "filter"),
@@ -87,6 +99,7 @@ def folder(tmp_path: Path, run_cli: Cli, seeded: Seeded) -> Path:
     strict = run_cli("--home", str(seeded.home), "data", "schema", "show", "tx@2")
     assert strict.returncode == 0, strict.stderr
     (tmp_path / "strict.yaml").write_text(strict.stdout)
+    (tmp_path / "bad-batch.csv").write_text("amount,hour\n1.5,3\n")
     (tmp_path / "bad-tune.yaml").write_text(
         "objective: thin_objective.py:objective\nspace: {x: [1, 2]}\nn_trials: 0\n"
     )

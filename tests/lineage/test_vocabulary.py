@@ -32,6 +32,7 @@ STORED_RELATIONS = {
     "feature_source",
     "serves",
     "features",
+    "scored",
 }
 STORED_KINDS = {
     "alert",

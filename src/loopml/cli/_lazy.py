@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loopml.cli.evaluate:evaluate_cmd",
         "Evaluate a model; with --gates, exit 1 when any rule fails (every rule is listed).",
     ),
+    "batch": (
+        "loopml.cli.batch:batch",
+        "Score a table with a model into Parquet: chunked, resumable, on processes or Dask.",
+    ),
     "gc": (
         "loopml.cli.gc:gc",
         "Free stored objects that no dataset version, run, model version, schema, evaluation "

@@ -38,6 +38,8 @@ class Relation(StrEnum):
     """Blob ``src`` holds the gates model version ``dst`` was registered with."""
     EVALUATED = "evaluated"
     """Evaluation ``dst`` judged ``src`` (a model version, or the run whose model it was)."""
+    SCORED = "scored"
+    """Model version (or run) ``src`` scored the rows of batch job run ``dst``."""
     REDACTED = "redacted"
     """Blob digest ``src`` (bytes not stored) is the original of a redacted file of ``dst``."""
     FEATURE_SOURCE = "feature_source"
