@@ -1,10 +1,12 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
 from loopml.store._open import open_store
+from loopml.store.sql.audit import audit_source, current_audit_source
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
     EvaluationStore,
+    GovernanceStore,
     LeaseStore,
     LineageStore,
     MetricRow,
@@ -19,6 +21,7 @@ __all__ = [
     "ApprovalStore",
     "DatasetStore",
     "EvaluationStore",
+    "GovernanceStore",
     "LeaseStore",
     "LineageStore",
     "MetricRow",
@@ -27,5 +30,7 @@ __all__ = [
     "ReferenceStore",
     "RunStore",
     "Store",
+    "audit_source",
+    "current_audit_source",
     "open_store",
 ]

@@ -9,6 +9,7 @@ from loopml.store.sql._migrate import ensure_schema
 from loopml.store.sql.approvals import SqlApprovalStore
 from loopml.store.sql.datasets import SqlDatasetStore
 from loopml.store.sql.evaluations import SqlEvaluationStore
+from loopml.store.sql.governance import SqlGovernanceStore
 from loopml.store.sql.lineage import SqlLineageStore
 from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.references import SqlReferenceStore
@@ -23,6 +24,7 @@ class SqlStore(
     SqlEvaluationStore,
     SqlPipelineStore,
     SqlReferenceStore,
+    SqlGovernanceStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 
