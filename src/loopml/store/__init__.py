@@ -1,7 +1,6 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
 from loopml.store._open import open_store
-from loopml.store.sql.audit import audit_source, current_audit_source
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
@@ -16,6 +15,7 @@ from loopml.store.protocols import (
     RunStore,
     Store,
 )
+from loopml.store.sql.audit import audit_source, current_audit_source
 
 __all__ = [
     "ApprovalStore",

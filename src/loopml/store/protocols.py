@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from loopml.entities import (
         AccountKind,
         AliasMove,
+        ArtifactReferences,
         AuditEntry,
         AuditEvent,
         Checkpoint,
-        ArtifactReferences,
         Dataset,
         DatasetRef,
         DatasetSchema,

@@ -11,9 +11,9 @@ the lock.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, insert, select, update
