@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from loopml.entities import AuditEntry
-from loopml.errors import InvalidInput
+from loopml.errors import Conflict, InvalidInput
 from loopml.governance import make_checkpoint, read_checkpoint, signing_key, verify_log
 from loopml.store.sql import SqlStore
 
@@ -55,7 +55,7 @@ def test_mutations_are_audited_and_the_log_verifies(store: SqlStore) -> None:
 
 def test_a_failed_change_leaves_no_entry(store: SqlStore) -> None:
     store.create_user("ana", actor="root")
-    with pytest.raises(Exception):
+    with pytest.raises(Conflict):
         store.create_user("ana", actor="root")
     assert len(store.list_audit_events()) == 1 and verify_log(store).ok
 
