@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -54,7 +54,7 @@ def list_cmd(
     """List tokens (never their secrets)."""
     from loopml.cli._helpers import store_for
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "token_id": t.token_id,
             "user": t.user,

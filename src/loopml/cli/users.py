@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -49,7 +49,7 @@ def list_cmd(
 
     store = store_for(ctx, read_only=True)
     bindings = store.list_role_bindings()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": u.name,
             "kind": str(u.kind),
