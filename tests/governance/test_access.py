@@ -125,3 +125,18 @@ def test_the_author_cannot_approve_through_a_principal(store: SqlStore) -> None:
     approved = registry.approve(request.id, store=store, actor=ben.actor())
     assert approved.status.value == "APPROVED"
     assert store.list_audit_events(action="model.approve")[0].entry.actor == "ben"
+
+
+def test_the_docs_table_is_the_matrix() -> None:
+    from pathlib import Path
+
+    page = Path(__file__).parents[2] / "docs" / "governance.md"
+    rows = [line for line in page.read_text().splitlines() if line.startswith("| `")]
+    table = {role: set() for role in ROLES}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for role, cell in zip(ROLES, cells[1:], strict=True):
+            if cell == "yes":
+                table[role].add(cells[0].strip("`"))
+    assert len(rows) == len(PERMISSIONS)
+    assert {r: frozenset(p) for r, p in table.items()} == DEFAULT_MATRIX
