@@ -20,7 +20,8 @@ def create(
     user: Annotated[str, typer.Argument(help="The account the token acts as.")],
     name: Annotated[str, typer.Option("--name", help="A label for the token.")] = "",
     expires_in: Annotated[
-        float | None, typer.Option("--expires-in", help="Lifetime in seconds (default: none).")
+        int | None,
+        typer.Option("--expires-in", min=1, help="Lifetime in seconds (default: none)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
