@@ -20,7 +20,8 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     ├── CheckFailed                                exit 1: a check ran and said no
     │   ├── ValidationFailed (ValueError)          data or schema validation failed
     │   └── GateFailed                             an evaluation gate failed
-    ├── PermissionDenied (PermissionError)         the caller may not do this
+    ├── PermissionDenied (PermissionError)         the caller may not do this (403)
+    ├── Unauthenticated (PermissionError)          a wrong, expired or revoked token (401)
     ├── DigestMismatch                             stored bytes no longer match their digest
     │   ├── UnsignedModel                          a model has no manifest of digests to verify
     │   └── DamagedPackIndex (also NotFound)       an artifact-store pack index fails its check
@@ -152,6 +153,14 @@ class GateFailed(CheckFailed):
 
 class PermissionDenied(LoopmlError, PermissionError):
     """The caller is not allowed to perform the action."""
+
+
+class Unauthenticated(LoopmlError, PermissionError):
+    """The credentials (an API token) are wrong, expired or revoked.
+
+    The message never says which of the three, nor whether the account exists, so a
+    guesser learns nothing from it.
+    """
 
 
 class DigestMismatch(LoopmlError):

@@ -119,6 +119,12 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
         "--no-infra",
     ],
     ("init",): ["init"],
+    ("audit", "log"): ["audit", "log"],
+    ("audit", "verify"): ["audit", "verify"],
+    ("roles", "list"): ["roles", "list"],
+    ("roles", "show"): ["roles", "show", "admin"],
+    ("tokens", "list"): ["tokens", "list"],
+    ("users", "list"): ["users", "list"],
     ("lineage", "show"): ["lineage", "show", "model_version:{version_id}"],
     ("models", "history"): ["models", "history", "fraud"],
     ("models", "list"): ["models", "list"],
@@ -159,7 +165,10 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("tune",): ["tune", "{folder}/tune.yaml"],
 }
 # commands whose --json output another test already parses (they take many seconds)
-JSON_ELSEWHERE = {("demo",): "tests/e2e/test_demo.py::test_demo_runs_the_whole_lifecycle"}
+JSON_ELSEWHERE = {
+    ("demo",): "tests/e2e/test_demo.py::test_demo_runs_the_whole_lifecycle",
+    ("tokens", "create"): "tests/governance/test_cli.py::test_the_cli_governs_and_audits",
+}
 
 
 def test_every_json_command_is_exercised() -> None:

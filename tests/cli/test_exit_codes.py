@@ -86,6 +86,14 @@ CASES: list[tuple] = [
     ("agent", ["agent", "--once"], 0, "nothing due"),
     ("agent", ["agent", "--interval", "0"], 2, "--interval"),
     ("demo", ["demo", "--days", "1"], 2, "--days"),
+    ("users", ["users", "list"], 0, "name"),
+    ("users", ["users", "add", "bad name"], 2, "invalid account name"),
+    ("tokens", ["tokens", "list"], 0, "token"),
+    ("tokens", ["tokens", "create", "nobody"], 2, "not found"),
+    ("roles", ["roles", "list"], 0, "models.approve"),
+    ("roles", ["roles", "grant", "ana", "wizard"], 2, "unknown role"),
+    ("audit", ["audit", "verify"], 0, "ok"),
+    ("audit", ["audit", "log", "--filter", "who=ana"], 2, "--filter"),
 ]
 
 

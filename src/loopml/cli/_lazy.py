@@ -64,6 +64,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "runs": ("loopml.cli.runs:app", "Tracked runs: list, show, compare, delete, gc."),
     "pipeline": ("loopml.cli.pipeline:app", "Run, inspect, resume and schedule pipelines."),
+    "users": ("loopml.cli.users:app", "Accounts: people and service accounts."),
+    "tokens": ("loopml.cli.tokens:app", "API tokens: create (shown once), list, revoke."),
+    "roles": ("loopml.cli.roles:app", "Roles: the permission matrix, grants and revocations."),
+    "audit": (
+        "loopml.cli.audit:app",
+        "The audit log: verify it, read it, export signed checkpoints.",
+    ),
 }
 
 

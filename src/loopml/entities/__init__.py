@@ -12,6 +12,18 @@ from loopml.entities.dataset import (
 )
 from loopml.entities.evaluation import Evaluation
 from loopml.entities.feature import FeatureDefinition, FeatureWatermark
+from loopml.entities.governance import (
+    EMPTY_ROOT,
+    AccountKind,
+    AuditEntry,
+    AuditEvent,
+    Checkpoint,
+    Outcome,
+    RoleBinding,
+    RolePermission,
+    Token,
+    User,
+)
 from loopml.entities.lineage import LineageEdge, LineageNode, Relation
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
 from loopml.entities.pipeline import (
@@ -37,13 +49,18 @@ from loopml.entities.run import (
 from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
 
 __all__ = [
+    "EMPTY_ROOT",
     "MAX_KEY_LENGTH",
     "MAX_PARAM_LENGTH",
     "MAX_TAG_LENGTH",
+    "AccountKind",
     "Actor",
     "AliasMove",
     "ArtifactReferences",
+    "AuditEntry",
+    "AuditEvent",
     "BoolOp",
+    "Checkpoint",
     "Comparison",
     "Condition",
     "Dataset",
@@ -63,6 +80,7 @@ __all__ = [
     "ModelVersion",
     "Not",
     "OrderBy",
+    "Outcome",
     "PiiPolicy",
     "PipelineRun",
     "PipelineStatus",
@@ -72,6 +90,8 @@ __all__ = [
     "RegisteredModel",
     "Relation",
     "RequestStatus",
+    "RoleBinding",
+    "RolePermission",
     "Run",
     "RunArtifact",
     "RunQuery",
@@ -80,4 +100,6 @@ __all__ = [
     "StepOutput",
     "StepRun",
     "StepStatus",
+    "Token",
+    "User",
 ]

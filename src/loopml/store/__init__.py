@@ -5,6 +5,7 @@ from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
     EvaluationStore,
+    GovernanceStore,
     LeaseStore,
     LineageStore,
     MetricRow,
@@ -14,11 +15,13 @@ from loopml.store.protocols import (
     RunStore,
     Store,
 )
+from loopml.store.sql.audit import audit_source, current_audit_source
 
 __all__ = [
     "ApprovalStore",
     "DatasetStore",
     "EvaluationStore",
+    "GovernanceStore",
     "LeaseStore",
     "LineageStore",
     "MetricRow",
@@ -27,5 +30,7 @@ __all__ = [
     "ReferenceStore",
     "RunStore",
     "Store",
+    "audit_source",
+    "current_audit_source",
     "open_store",
 ]

@@ -13,8 +13,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from loopml.entities import (
+        AccountKind,
         AliasMove,
         ArtifactReferences,
+        AuditEntry,
+        AuditEvent,
+        Checkpoint,
         Dataset,
         DatasetRef,
         DatasetSchema,
@@ -37,12 +41,16 @@ if TYPE_CHECKING:
         RefKind,
         RegisteredModel,
         RequestStatus,
+        RoleBinding,
+        RolePermission,
         Run,
         RunArtifact,
         RunQuery,
         RunStatus,
         Schedule,
         StepRun,
+        Token,
+        User,
     )
     from loopml.ids import ObjectRef
 
@@ -596,6 +604,100 @@ class ReferenceStore(Protocol):
 
 
 @runtime_checkable
+class GovernanceStore(Protocol):
+    """Accounts, API tokens (hashes only), role bindings and overrides, the audit log.
+
+    Every change here appends an audit entry in the same transaction.
+    """
+
+    def create_user(
+        self, name: str, *, actor: str, kind: AccountKind | str = "user", display_name: str = ""
+    ) -> User:
+        """Create an account (a user or a service account); Conflict if the name is taken."""
+        ...
+
+    def get_user(self, name: str) -> User:
+        """Return an account; NotFound if absent."""
+        ...
+
+    def list_users(self) -> list[User]:
+        """Every account, by name."""
+        ...
+
+    def set_user_disabled(self, name: str, disabled: bool, *, actor: str) -> User:
+        """Disable or enable an account."""
+        ...
+
+    def create_token(self, token: Token, *, actor: str) -> Token:
+        """Record a token (its hash only) for an existing account."""
+        ...
+
+    def get_token(self, token_id: str) -> Token:
+        """Return a token record; NotFound if absent."""
+        ...
+
+    def list_tokens(self, user: str | None = None) -> list[Token]:
+        """Tokens of one account (or all), newest first."""
+        ...
+
+    def revoke_token(self, token_id: str, *, actor: str) -> Token:
+        """Revoke a token for good."""
+        ...
+
+    def grant_role(self, user: str, role: str, *, actor: str, project: str = "*") -> RoleBinding:
+        """Bind a role to an account in a project (``*``: all)."""
+        ...
+
+    def revoke_role(self, user: str, role: str, *, actor: str, project: str = "*") -> None:
+        """Remove a role binding; NotFound if absent."""
+        ...
+
+    def list_role_bindings(self, user: str | None = None) -> list[RoleBinding]:
+        """Role bindings of one account (or all)."""
+        ...
+
+    def set_role_permission(
+        self, project: str, role: str, permission: str, allowed: bool | None, *, actor: str
+    ) -> None:
+        """Override the default permission matrix for a project (None: remove the override)."""
+        ...
+
+    def list_role_permissions(self, project: str | None = None) -> list[RolePermission]:
+        """Overrides of the default matrix."""
+        ...
+
+    def append_audit(self, entry: AuditEntry) -> AuditEvent:
+        """Append one audit entry in its own transaction."""
+        ...
+
+    def list_audit_events(
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = 1000,
+        actor: str | None = None,
+        action: str | None = None,
+        object_kind: str | None = None,
+        object_id: str | None = None,
+        outcome: str | None = None,
+    ) -> list[AuditEvent]:
+        """Audit events ordered by index; ``action`` ending in ``*`` matches a prefix."""
+        ...
+
+    def audit_head(self) -> tuple[int, str]:
+        """The recorded size and root (hex) of the log."""
+        ...
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Keep a signed tree head; Conflict if that size is stored with another root."""
+        ...
+
+    def list_checkpoints(self) -> list[Checkpoint]:
+        """Stored signed tree heads, smallest first."""
+        ...
+
+
+@runtime_checkable
 class Store(
     RunStore,
     LineageStore,
@@ -607,6 +709,7 @@ class Store(
     LeaseStore,
     ReferenceStore,
     FeatureStore,
+    GovernanceStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

@@ -12,6 +12,7 @@ from loopml.ids import ObjectRef
 from loopml.store import Store
 from loopml.testing._datasets_suite import DatasetStoreConformance
 from loopml.testing._features_suite import FeatureStoreConformance
+from loopml.testing._governance_suite import GovernanceStoreConformance
 from loopml.testing._pipeline_suite import PipelineStoreConformance
 from loopml.testing._registry_suite import RegistryConformance
 from loopml.testing._tracking_suite import TrackingStoreConformance
@@ -27,6 +28,7 @@ class StoreConformance(
     RegistryConformance,
     PipelineStoreConformance,
     FeatureStoreConformance,
+    GovernanceStoreConformance,
 ):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 

@@ -10,6 +10,7 @@ from loopml.store.sql.approvals import SqlApprovalStore
 from loopml.store.sql.datasets import SqlDatasetStore
 from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.features import SqlFeatureStore
+from loopml.store.sql.governance import SqlGovernanceStore
 from loopml.store.sql.lineage import SqlLineageStore
 from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.references import SqlReferenceStore
@@ -25,6 +26,7 @@ class SqlStore(
     SqlPipelineStore,
     SqlReferenceStore,
     SqlFeatureStore,
+    SqlGovernanceStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 

@@ -165,6 +165,8 @@ class SqlApprovalStore(SqlModelStore):
                 version=request.version,
                 reason=comment,
                 detail={"request": request_id, "role": role, "status": status.value},
+                before={"request": request_id, "status": request.status.value},
+                after={"request": request_id, "status": status.value},
             )
             return self._request(conn, request_id)
 

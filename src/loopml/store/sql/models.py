@@ -23,10 +23,12 @@ from loopml.entities import (
     RegisteredModel,
     RequestStatus,
 )
+from loopml.entities.governance import state_digest
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import SemVer, check_digest, new_id
 from loopml.store.sql import tables as t
 from loopml.store.sql._time import now_ms
+from loopml.store.sql.audit import audited
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -132,7 +134,26 @@ class SqlModelStore:
         version: int | None = None,
         reason: str = "",
         detail: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
     ) -> None:
+        """Record a model event and its audit entry, in the caller's transaction."""
+        name = conn.execute(select(t.models.c.name).where(t.models.c.id == model_id)).scalar_one()
+        kind, ident = "model", name
+        if detail is not None and "alias" in detail and action.endswith("alias"):
+            kind, ident = "model_alias", f"{name}@{detail['alias']}"
+        elif version is not None:
+            kind, ident = "model_version", f"{name}/{version}"
+        audited(
+            conn,
+            actor=actor,
+            action=f"model.{action}",
+            kind=kind,
+            ident=ident,
+            before=state_digest(before),
+            after=state_digest(after if after is not None else dict(detail or {})),
+            detail={"reason": reason} if reason else None,
+        )
         conn.execute(
             insert(t.model_events).values(
                 id=new_id(),
@@ -466,6 +487,8 @@ class SqlModelStore:
                 version=number,
                 reason=reason,
                 detail={"alias": alias, "from": current, "to": number, "request": request_id},
+                before=None if current is None else {"alias": alias, "version": current},
+                after=None if number is None else {"alias": alias, "version": number},
             )
             return AliasMove(
                 int(seq),

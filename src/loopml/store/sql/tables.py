@@ -376,9 +376,101 @@ leases = Table(
     Column("acquired_at_ms", BigInteger, nullable=False),
 )
 
+# -- governance (0008_governance) -----------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("display_name", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+)
+
+# The secret is never stored: secret_hash is the SHA-256 of the whole token string.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("user_name", String(255), ForeignKey("users.name"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=True),
+    Column("revoked_at_ms", BigInteger, nullable=True),
+    Index("ix_api_tokens_user", "user_name"),
+)
+
+role_bindings = Table(
+    "role_bindings",
+    metadata,
+    Column("user_name", String(255), ForeignKey("users.name"), primary_key=True),
+    Column("role", String(64), primary_key=True),
+    Column("project", String(255), primary_key=True),
+    Column("granted_at_ms", BigInteger, nullable=False),
+    Column("granted_by", String(255), nullable=False),
+)
+
+role_permissions = Table(
+    "role_permissions",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("role", String(64), primary_key=True),
+    Column("permission", String(64), primary_key=True),
+    Column("allowed", Boolean, nullable=False),
+)
+
+# Append-only: leaf_index is the position in the Merkle tree (unique, so two writers can
+# never take the same one); prev_root chains each leaf to the tree head before it.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object_kind", String(40), nullable=False),
+    Column("object_id", String(255), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("before_digest", String(64), nullable=True),
+    Column("after_digest", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("detail_json", Text, nullable=False),
+    Column("prev_root", String(64), nullable=False),
+    Column("leaf_hash", String(64), nullable=False),
+    Index("ix_audit_events_object", "object_kind", "object_id"),
+    Index("ix_audit_events_actor", "actor"),
+)
+
+# One row (id 1): the log's size and frontier (hex subtree roots); its row lock
+# serialises appenders on PostgreSQL.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("frontier_json", Text, nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
 __all__ = [
     "ID",
     "alias_history",
+    "api_tokens",
+    "audit_checkpoints",
+    "audit_events",
+    "audit_head",
     "dataset_refs",
     "dataset_schemas",
     "dataset_versions",
@@ -398,11 +490,14 @@ __all__ = [
     "promotion_decisions",
     "promotion_policies",
     "promotion_requests",
+    "role_bindings",
+    "role_permissions",
     "run_artifacts",
     "runs",
     "schedules",
     "step_runs",
     "tags",
+    "users",
 ]
 
 # features (0007_features): every applied definition version, and materialisation progress
