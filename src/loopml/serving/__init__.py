@@ -1,5 +1,13 @@
 """Serving: the ASGI prediction server (Open Inference Protocol v2 and MLflow's scoring
 format), adaptive micro-batching, the durable prediction log with feedback, and batch
-scoring."""
+scoring.
 
-__all__: list[str] = []
+:func:`create_app` returns the Starlette app serving one model (``loopml serve`` runs it on
+uvicorn); :func:`predict` scores rows in-process with the same validation.
+"""
+
+from loopml.serving._app import create_app
+from loopml.serving._predict import predict
+from loopml.serving._validate import RequestError
+
+__all__ = ["RequestError", "create_app", "predict"]
