@@ -55,7 +55,10 @@ def registered(workspace: Workspace) -> str:
     x = frame()
     y = (x["amount"] > 0).astype(int)
     version = register_model(
-        "scorer", LogisticRegression().fit(x, y), input_example=x.head(5), store=workspace.store,
+        "scorer",
+        LogisticRegression().fit(x, y),
+        input_example=x.head(5),
+        store=workspace.store,
         artifacts=workspace.artifacts,
     )
     set_alias("scorer", "champion", version.number, store=workspace.store)

@@ -61,12 +61,18 @@ def serve(
         f"{runtime}) at http://{host}:{port}",
         highlight=False,
     )
-    common = {"host": host, "port": port, "log_level": "warning", "lifespan": "on"}
     if workers > 1:
         os.environ[SPEC_ENV] = json.dumps(
             {"model_uri": model_uri, "workspace": workspace.spec(), "options": options}
         )
-        uvicorn.run("loopml.serving._app:app_from_env", factory=True, workers=workers, **common)
+        uvicorn.run(
+            "loopml.serving._app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
         return
     app = create_app(model_uri, workspace=workspace, _served=served, **options)  # type: ignore[arg-type]
-    uvicorn.run(app, **common)  # type: ignore[arg-type]
+    uvicorn.run(app, host=host, port=port, log_level="warning")

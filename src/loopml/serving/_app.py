@@ -318,9 +318,7 @@ class _Server:
                 )
         pid = self.caller_id(request, parsed.id)
         request.state.pid = pid
-        outputs = await self.predict(
-            parsed.columns, pid, self.deadline(request, parsed.timeout_s)
-        )
+        outputs = await self.predict(parsed.columns, pid, self.deadline(request, parsed.timeout_s))
         names = parsed.outputs or tuple(outputs)
         return _json(
             {
@@ -390,12 +388,17 @@ class _Server:
                 lambda: module.log_feedback(items, workspace=self._workspace())
             )
         except NotFound as exc:
-            raise RequestError(str(exc.message), status=404, code="not_found", field="prediction_id")
+            raise RequestError(
+                str(exc.message), status=404, code="not_found", field="prediction_id"
+            )
         except InvalidInput as exc:
             raise RequestError(str(exc.message), code="invalid_feedback", field="body") from None
         import dataclasses
 
-        body = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else vars(result)
+        if dataclasses.is_dataclass(result) and not isinstance(result, type):
+            body = dataclasses.asdict(result)
+        else:
+            body = dict(vars(result))
         return _json(body)
 
 
@@ -451,7 +454,11 @@ def _instrument(server: _Server, name: str, handler: Endpoint) -> Endpoint:
         finally:
             metrics.in_flight.dec()
         latency.observe(time.perf_counter() - start)
-        (ok if response.status_code == 200 else metrics.requests.labels(name, str(response.status_code))).inc()
+        (
+            ok
+            if response.status_code == 200
+            else metrics.requests.labels(name, str(response.status_code))
+        ).inc()
         return response
 
     return endpoint

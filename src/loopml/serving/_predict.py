@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -10,6 +9,8 @@ import numpy as np
 from loopml.serving._runtime import ServedModel, load_served
 
 if TYPE_CHECKING:
+    import os
+
     import pandas as pd
 
     from loopml.workspace import Workspace

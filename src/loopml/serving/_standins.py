@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from loopml.errors import DeadlineExceeded
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 Columns = dict[str, np.ndarray]
 

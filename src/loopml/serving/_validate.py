@@ -7,14 +7,17 @@ is about, so the answer names what was wrong; nothing here lets a 500 through.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from loopml.errors import InvalidInput
-from loopml.models import Signature
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from loopml.models import Signature
 
 Columns = dict[str, np.ndarray]
 
