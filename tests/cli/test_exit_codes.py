@@ -28,6 +28,8 @@ CASES: list[tuple] = [
     ("data", ["data", "commit", "x", "{folder}/new.csv", "--pii-policy", "shout"], 2, "warn"),
     ("runs", ["runs", "list"], 0, "lr-strong"),
     ("gc", ["gc", "--dry-run"], 0, "would free"),
+    ("serve", ["serve", "--help"], 0, "MODEL_URI"),
+    ("serve", ["serve", "{folder}/no-such-model"], 2, "no-such-model"),
     ("gc", ["gc", "--grace-minutes", "-1"], 2, "grace"),
     ("runs", ["runs", "show", "f" * 32], 2, "not found"),
     ("runs", ["runs", "list", "--filter", "metrics.auc >"], 2, "filter"),

@@ -43,9 +43,7 @@ def serve(
 
     import uvicorn
 
-    from loopml.serving import create_app
-    from loopml.serving._app import SPEC_ENV
-    from loopml.serving._runtime import load_served
+    from loopml.serving import SERVE_SPEC_ENV, create_app, load_served
 
     workspace = workspace_for(ctx)
     # Loaded (and verified) here, so a tampered model stops the command with exit 2.
@@ -62,11 +60,11 @@ def serve(
         highlight=False,
     )
     if workers > 1:
-        os.environ[SPEC_ENV] = json.dumps(
+        os.environ[SERVE_SPEC_ENV] = json.dumps(
             {"model_uri": model_uri, "workspace": workspace.spec(), "options": options}
         )
         uvicorn.run(
-            "loopml.serving._app:app_from_env",
+            "loopml.serving:app_from_env",
             factory=True,
             workers=workers,
             host=host,

@@ -6,8 +6,17 @@ scoring.
 uvicorn); :func:`predict` scores rows in-process with the same validation.
 """
 
-from loopml.serving._app import create_app
+from loopml.serving._app import SERVE_SPEC_ENV, app_from_env, create_app
 from loopml.serving._predict import predict
+from loopml.serving._runtime import ServedModel, load_served
 from loopml.serving._validate import RequestError
 
-__all__ = ["RequestError", "create_app", "predict"]
+__all__ = [
+    "SERVE_SPEC_ENV",
+    "RequestError",
+    "ServedModel",
+    "app_from_env",
+    "create_app",
+    "load_served",
+    "predict",
+]

@@ -390,7 +390,7 @@ class _Server:
         except NotFound as exc:
             raise RequestError(
                 str(exc.message), status=404, code="not_found", field="prediction_id"
-            )
+            ) from None
         except InvalidInput as exc:
             raise RequestError(str(exc.message), code="invalid_feedback", field="body") from None
         import dataclasses
@@ -538,13 +538,13 @@ def create_app(
     return _build(_Server(os.fspath(model_uri), workspace, options))
 
 
-SPEC_ENV = "LOOPML_SERVE_SPEC"
+SERVE_SPEC_ENV = "LOOPML_SERVE_SPEC"
 
 
 def app_from_env() -> Starlette:
     """The app ``loopml serve --workers N`` starts in each worker (uvicorn factory)."""
     from loopml.workspace import workspace_for_spec
 
-    spec = orjson.loads(os.environ[SPEC_ENV])
+    spec = orjson.loads(os.environ[SERVE_SPEC_ENV])
     workspace = workspace_for_spec(spec["workspace"])
     return create_app(spec["model_uri"], workspace=workspace, **spec["options"])
