@@ -18,6 +18,13 @@ from tests.serving.conftest import COLUMNS, frame
 ROWS = frame(3, seed=7)
 
 
+class Broken:
+    """A model whose predict raises."""
+
+    def predict(self, data: Any) -> Any:
+        raise ZeroDivisionError("boom\nsecond line")
+
+
 def call(app: Any, *requests: tuple[str, str, dict[str, Any]]) -> list[httpx.Response]:
     async def go() -> list[httpx.Response]:
         async with app.router.lifespan_context(app):
@@ -223,3 +230,27 @@ def test_fast_path_matches_the_model(classifier_dir, workspace, regressor_dir) -
         cols = {c: ROWS[c].to_numpy() for c in COLUMNS}
         got = served.predict(cols)["predict"]
         assert np.allclose(got, load_model(directory).predict(ROWS))
+
+
+def test_onnx_runtime_agrees_with_native(classifier_dir, workspace, expected) -> None:
+    pytest.importorskip("skl2onnx")
+    app = create_app(classifier_dir, workspace=workspace, prediction_log=False, runtime="onnx")
+    (r,) = call(app, ("POST", "/invocations", MLFLOW["dataframe_split"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["predictions"] == expected
+    assert app.state.server.served.model.flavor == "onnx"
+
+
+def test_a_model_that_raises_answers_500_and_is_counted(tmp_path, workspace) -> None:
+    from loopml.models import save_model
+
+    save_model(Broken(), tmp_path / "broken", signature=None, flavor="python_function")
+    app = create_app(tmp_path / "broken", workspace=workspace, prediction_log=False)
+    r, metrics = call(
+        app,
+        ("POST", "/invocations", {"json": {"instances": [[1.0, 2.0]]}}),
+        ("GET", "/metrics", {}),
+    )
+    assert r.status_code == 500
+    assert r.json()["error"] == "the model failed to predict: ZeroDivisionError: boom"
+    assert 'loopml_serving_errors_total{kind="model"} 1.0' in metrics.text
