@@ -35,6 +35,31 @@ print(json.dumps([res.as_numpy("predict").tolist(), res.get_response()["id"], na
 """
 
 
+KSERVE = "kserve==0.21.*"
+
+_KSERVE_SCRIPT = """
+import asyncio, json, sys
+import numpy as np
+from kserve import InferenceRESTClient, RESTConfig, InferRequest, InferInput
+
+async def main(url):
+    c = InferenceRESTClient(RESTConfig(protocol="v2", retries=1, timeout=10))
+    try:
+        assert await c.is_server_ready(url)
+        x = np.array([[0.5, -1.0, 2.0], [-3.0, 1.0, 0.0]], dtype=np.float32)
+        inp = InferInput(name="input", shape=list(x.shape), datatype="FP32")
+        inp.set_data_from_numpy(x, binary_data=False)
+        req = InferRequest(model_name="clf", infer_inputs=[inp], request_id="k1")
+        res = await c.infer(url, req, model_name="clf")
+        out = {o.name: o.as_numpy().tolist() for o in res.outputs}
+        print(json.dumps([out["predict"], res.id]))
+    finally:
+        await c.close()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
 @pytest.fixture(scope="module")
 def server(classifier_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     with serving(str(classifier_dir), tmp_path_factory.mktemp("home"), "--no-log") as (url, _):
@@ -60,6 +85,24 @@ def test_tritonclient_against_loopml_serve(server: str, classifier_dir: Path) ->
         "r1",
         ["amount", "hour", "age"],
     ]
+
+
+def test_kserve_sdk_against_loopml_serve(server: str, classifier_dir: Path) -> None:
+    import pandas as pd
+
+    from loopml.models import load_model
+
+    python = client_python("kserve-0.21", KSERVE)
+    done = subprocess.run(
+        [str(python), "-c", _KSERVE_SCRIPT, server],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = pd.DataFrame([[0.5, -1.0, 2.0], [-3.0, 1.0, 0.0]], columns=["amount", "hour", "age"])
+    expected = load_model(classifier_dir).predict(rows).tolist()
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [expected, "k1"]
 
 
 def test_schemathesis_finds_no_5xx(server: str) -> None:
