@@ -254,3 +254,22 @@ def test_a_model_that_raises_answers_500_and_is_counted(tmp_path, workspace) -> 
     assert r.status_code == 500
     assert r.json()["error"] == "the model failed to predict: ZeroDivisionError: boom"
     assert 'loopml_serving_errors_total{kind="model"} 1.0' in metrics.text
+
+
+def test_a_package_folder_serves_its_model(registered, workspace, tmp_path) -> None:
+    from loopml.registry import package_model
+
+    bundle = package_model(
+        f"{registered}@champion",
+        tmp_path / "bundle",
+        store=workspace.store,
+        artifacts=workspace.artifacts,
+    )
+    app = create_app(bundle, workspace=workspace, prediction_log=False)
+    r, meta = call(
+        app,
+        ("POST", "/invocations", {"json": {"instances": [[1.0, 2.0, 3.0]]}}),
+        ("GET", f"/v2/models/{registered}/versions/1", {}),
+    )
+    assert r.status_code == 200, r.text
+    assert meta.json()["name"] == registered
