@@ -42,6 +42,8 @@ CASES: list[tuple] = [
         2,
         "customer_age",
     ),
+    ("serve", ["serve", "--help"], 0, "MODEL_URI"),
+    ("serve", ["serve", "{folder}/no-such-model"], 2, "no-such-model"),
     ("gc", ["gc", "--grace-minutes", "-1"], 2, "grace"),
     ("runs", ["runs", "show", "f" * 32], 2, "not found"),
     ("runs", ["runs", "list", "--filter", "metrics.auc >"], 2, "filter"),

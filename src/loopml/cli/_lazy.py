@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Free stored objects that no dataset version, run, model version, schema, evaluation "
         "or step output refers to (soft-deleted runs keep theirs until `runs gc`).",
     ),
+    "serve": (
+        "loopml.cli.serve:serve",
+        "Serve a model over HTTP (Open Inference Protocol v2 and MLflow's scoring format).",
+    ),
     "tune": (
         "loopml.cli.tune:tune",
         "Run a hyperparameter search; every trial is a child run of one parent run.",

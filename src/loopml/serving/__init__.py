@@ -1,7 +1,28 @@
 """Serving: the ASGI prediction server (Open Inference Protocol v2 and MLflow's scoring
 format), adaptive micro-batching, the durable prediction log with feedback, and batch
-scoring (:func:`score_batch`: chunked, resumable, on processes or Dask, with lineage)."""
+scoring.
 
+:func:`create_app` returns the Starlette app serving one model (``loopml serve`` runs it on
+uvicorn); :func:`predict` scores rows in-process with the same validation;
+:func:`score_batch` scores files or dataset versions in chunks (resumable, on processes or
+Dask, with lineage).
+"""
+
+from loopml.serving._app import SERVE_SPEC_ENV, app_from_env, create_app
 from loopml.serving._batch import BatchProgress, BatchResult, score_batch
+from loopml.serving._predict import predict
+from loopml.serving._runtime import ServedModel, load_served
+from loopml.serving._validate import RequestError
 
-__all__ = ["BatchProgress", "BatchResult", "score_batch"]
+__all__ = [
+    "SERVE_SPEC_ENV",
+    "BatchProgress",
+    "BatchResult",
+    "RequestError",
+    "ServedModel",
+    "app_from_env",
+    "create_app",
+    "load_served",
+    "predict",
+    "score_batch",
+]

@@ -1,0 +1,550 @@
+"""The ASGI prediction server: Open Inference Protocol v2, MLflow scoring, metrics."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from loopml._version import __version__
+from loopml.errors import DeadlineExceeded, InvalidInput, LoopmlError, NotFound, Overloaded
+from loopml.serving import _mlflow_format as mlflow_format
+from loopml.serving._metrics import MetricsObserver, ServingMetrics
+from loopml.serving._oip import output_tensor, parse_infer
+from loopml.serving._openapi import schema as openapi_schema
+from loopml.serving._runtime import ServedModel, load_served
+from loopml.serving._standins import DirectBatcher, NullLog, Record
+from loopml.serving._validate import Columns, RequestError
+
+if TYPE_CHECKING:
+    from loopml.workspace import Workspace
+
+DEFAULT_MAX_BODY = 16 * 2**20
+TIMEOUT_HEADER = "x-request-timeout-ms"
+ID_HEADER = "x-prediction-id"
+_JSON = "application/json"
+
+
+def _module(name: str) -> Any:
+    """A serving module written elsewhere, or None while it does not exist."""
+    if importlib.util.find_spec(f"loopml.serving.{name}") is None:
+        return None
+    return importlib.import_module(f"loopml.serving.{name}")
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type=_JSON,
+        headers=headers,
+    )
+
+
+class _Server:
+    """State of one app: the model, batcher, log and metrics, and the endpoints."""
+
+    def __init__(self, model_uri: str, workspace: Workspace | None, options: dict[str, Any]):
+        self.model_uri = model_uri
+        self.workspace = workspace
+        self.options = options
+        self.metrics = ServingMetrics()
+        self.served: ServedModel | None = options.pop("_served", None)
+        self.batcher: Any = None
+        self.log: Any = None
+        self.record: Any = Record
+        self.ready = False
+
+    # lifecycle -----------------------------------------------------------------------
+    def _workspace(self) -> Workspace:
+        if self.workspace is None:
+            from loopml.workspace import current_workspace
+
+            self.workspace = current_workspace()
+        return self.workspace
+
+    @asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        opts = self.options
+        if self.served is None:
+            self.served = load_served(
+                self.model_uri, workspace=self._workspace(), runtime=opts["runtime"]
+            )
+        served = self.served
+        self.metrics.model_info.labels(
+            served.name, served.version_text, served.model.flavor, served.runtime
+        ).set(1)
+        batching = _module("_batcher")
+        factory = batching.MicroBatcher if batching is not None else DirectBatcher
+        self.batcher = factory(
+            served.predict,
+            max_batch_rows=opts["max_batch_rows"],
+            max_latency_ms=opts["max_latency_ms"],
+            enabled=opts["batching"],
+            observer=MetricsObserver(self.metrics),
+        )
+        await self.batcher.start()
+        predlog = _module("_predlog") if opts["prediction_log"] else None
+        if predlog is not None:
+            self.log = predlog.PredictionLog(self._workspace())
+            self.record = predlog.PredictionRecord
+        else:
+            self.log = NullLog()
+        self.log.start()
+        self.ready = True
+        try:
+            yield
+        finally:
+            self.ready = False
+            await self.batcher.aclose()
+            self.log.close()
+
+    # plumbing ------------------------------------------------------------------------
+    async def body(self, request: Request, *, csv_ok: bool = False) -> tuple[bytes, bool]:
+        """The body, read up to the size limit; and whether it is CSV."""
+        headers = request.headers
+        if "inference-header-content-length" in headers:
+            raise RequestError(
+                "binary tensor data is not supported",
+                status=415,
+                code="binary_tensor",
+                field="inference-header-content-length",
+                hint="Send tensors as JSON (tritonclient: set_data_from_numpy(x, "
+                "binary_data=False)).",
+            )
+        ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        is_csv = ctype == "text/csv"
+        if not (ctype in ("", _JSON) or ctype.endswith("+json") or (csv_ok and is_csv)):
+            accepted = "application/json or text/csv" if csv_ok else "application/json"
+            raise RequestError(
+                f"content type {ctype!r} is not accepted",
+                status=415,
+                code="unsupported_media_type",
+                field="content-type",
+                hint=f"Send {accepted}.",
+            )
+        limit = self.options["max_body_bytes"]
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise self._too_large(int(length))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(size)
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        if not data.strip():
+            raise RequestError("the body is empty", status=400, code="empty_body", field="body")
+        return data, is_csv
+
+    def _too_large(self, size: int) -> RequestError:
+        limit = self.options["max_body_bytes"]
+        return RequestError(
+            f"the body is over the {limit} byte limit (at least {size} bytes)",
+            status=413,
+            code="body_too_large",
+            field="body",
+            hint="Split the rows over several requests.",
+        )
+
+    @staticmethod
+    def parse_json(data: bytes) -> Any:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise RequestError(
+                f"the body is not valid JSON: {exc}", status=400, code="bad_json", field="body"
+            ) from None
+
+    @staticmethod
+    def deadline(request: Request, timeout_s: float | None) -> float | None:
+        text = request.headers.get(TIMEOUT_HEADER)
+        seconds = timeout_s
+        if text is not None:
+            try:
+                ms = float(text)
+            except ValueError:
+                ms = -1.0
+            if not math.isfinite(ms) or ms <= 0:
+                raise RequestError(
+                    f"header {TIMEOUT_HEADER} must be a positive number of milliseconds; "
+                    f"got {text!r}",
+                    status=400,
+                    code="bad_timeout",
+                    field=TIMEOUT_HEADER,
+                )
+            seconds = ms / 1000 if seconds is None else min(seconds, ms / 1000)
+        return None if seconds is None else time.monotonic() + seconds
+
+    @staticmethod
+    def caller_id(request: Request, body_id: str | None = None) -> str:
+        given = body_id or request.headers.get(ID_HEADER)
+        if not given:
+            return uuid.uuid4().hex
+        if len(given) > 128 or not given.isprintable():
+            raise RequestError(
+                "a prediction id must be at most 128 printable characters",
+                status=400,
+                code="bad_id",
+                field=ID_HEADER,
+            )
+        return given
+
+    async def predict(self, columns: Columns, pid: str, deadline: float | None) -> Columns:
+        assert self.served is not None
+        start = time.monotonic()
+        arrived_ms = time.time_ns() // 1_000_000
+        try:
+            outputs: Columns = await self.batcher.submit(columns, deadline=deadline)
+        except (Overloaded, DeadlineExceeded, RequestError):
+            raise
+        except InvalidInput as exc:
+            raise RequestError(str(exc.message), code="invalid_input", field=None) from None
+        except Exception as exc:
+            raise _ModelFailed(exc) from exc
+        served = self.served
+        self.log.append(
+            self.record(
+                prediction_id=pid,
+                time_ms=arrived_ms,
+                model=served.name,
+                version=served.version,
+                deployment=None,
+                arm=None,
+                inputs=columns,
+                outputs=outputs,
+                latency_ms=(time.monotonic() - start) * 1000,
+            )
+        )
+        return outputs
+
+    def check_model(self, request: Request) -> ServedModel:
+        served = self.served
+        assert served is not None
+        name = request.path_params.get("name")
+        version = request.path_params.get("version")
+        if name != served.name:
+            raise RequestError(
+                f"model {name!r} is not served here",
+                status=404,
+                code="model_not_found",
+                field="name",
+                hint=f"This server serves {served.name!r}.",
+            )
+        if version is not None and version != served.version_text:
+            raise RequestError(
+                f"version {version!r} of {name!r} is not served here",
+                status=404,
+                code="version_not_found",
+                field="version",
+                hint=f"This server serves version {served.version_text}.",
+            )
+        return served
+
+    # endpoints -----------------------------------------------------------------------
+    async def live(self, request: Request) -> Response:
+        return _json({"live": True})
+
+    async def ready_(self, request: Request) -> Response:
+        return _json({"ready": self.ready}, 200 if self.ready else 503)
+
+    async def server_meta(self, request: Request) -> Response:
+        return _json({"name": "loopml", "version": __version__, "extensions": []})
+
+    async def model_meta(self, request: Request) -> Response:
+        served = self.check_model(request)
+        schema = served.schema
+        if schema.is_tensor:
+            from loopml.serving._validate import oip_datatype
+
+            inputs = [
+                {
+                    "name": "input",
+                    "datatype": oip_datatype(schema.tensor_dtype or "float64"),
+                    "shape": list(schema.tensor_shape or (-1,)),
+                }
+            ]
+        else:
+            from loopml.serving._validate import oip_datatype
+
+            inputs = [
+                {"name": c, "datatype": oip_datatype(schema.dtypes[c]), "shape": [-1]}
+                for c in schema.columns
+            ]
+        outputs = [
+            {"name": k, "datatype": dt, "shape": shape} for k, (dt, shape) in served.outputs.items()
+        ]
+        return _json(
+            {
+                "name": served.name,
+                "versions": [served.version_text],
+                "platform": f"loopml_{served.model.flavor}",
+                "inputs": inputs,
+                "outputs": outputs,
+            }
+        )
+
+    async def model_ready(self, request: Request) -> Response:
+        served = self.check_model(request)
+        return _json({"name": served.name, "ready": self.ready}, 200 if self.ready else 503)
+
+    async def infer(self, request: Request) -> Response:
+        served = self.check_model(request)
+        data, _ = await self.body(request)
+        parsed = parse_infer(self.parse_json(data), served.schema)
+        if parsed.outputs is not None:
+            unknown = [o for o in parsed.outputs if o not in served.outputs]
+            if unknown:
+                raise RequestError(
+                    f"output {unknown[0]!r} does not exist",
+                    status=400,
+                    code="unknown_output",
+                    field=unknown[0],
+                    hint=f"Outputs: {', '.join(served.outputs)}.",
+                )
+        pid = self.caller_id(request, parsed.id)
+        request.state.pid = pid
+        outputs = await self.predict(parsed.columns, pid, self.deadline(request, parsed.timeout_s))
+        names = parsed.outputs or tuple(outputs)
+        return _json(
+            {
+                "model_name": served.name,
+                "model_version": served.version_text,
+                "id": pid,
+                "outputs": [output_tensor(n, outputs[n]) for n in names],
+            },
+            headers={"X-Prediction-Id": pid},
+        )
+
+    async def invocations(self, request: Request) -> Response:
+        served = self.served
+        assert served is not None
+        data, is_csv = await self.body(request, csv_ok=True)
+        if is_csv:
+            columns = mlflow_format.parse_csv(data, served.schema)
+        else:
+            columns = mlflow_format.parse_json(self.parse_json(data), served.schema)
+        pid = self.caller_id(request)
+        request.state.pid = pid
+        outputs = await self.predict(columns, pid, self.deadline(request, None))
+        return _json(
+            {"predictions": mlflow_format.predictions(outputs, served.label), "prediction_id": pid},
+            headers={"X-Prediction-Id": pid},
+        )
+
+    async def ping(self, request: Request) -> Response:
+        return Response("\n", status_code=200 if self.ready else 503, media_type="text/plain")
+
+    async def version(self, request: Request) -> Response:
+        return Response(__version__, media_type="text/plain")
+
+    async def metrics_(self, request: Request) -> Response:
+        return Response(
+            self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    async def openapi(self, request: Request) -> Response:
+        return _json(openapi_schema(self.served))
+
+    async def feedback(self, request: Request) -> Response:
+        module = _module("_feedback")
+        if module is None:
+            return _json(
+                {
+                    "error": "feedback is not available in this build: the prediction log's "
+                    "feedback module is not installed",
+                    "error_code": "not_implemented",
+                },
+                501,
+            )
+        data, _ = await self.body(request)
+        items = self.parse_json(data)
+        if not isinstance(items, (dict, list)):
+            raise RequestError(
+                "feedback must be an object or a list of objects",
+                status=400,
+                code="bad_body",
+                field="body",
+            )
+        import anyio
+
+        await anyio.to_thread.run_sync(self.log.flush)
+        try:
+            result = await anyio.to_thread.run_sync(
+                lambda: module.log_feedback(items, workspace=self._workspace())
+            )
+        except NotFound as exc:
+            raise RequestError(
+                str(exc.message), status=404, code="not_found", field="prediction_id"
+            ) from None
+        except InvalidInput as exc:
+            raise RequestError(str(exc.message), code="invalid_feedback", field="body") from None
+        import dataclasses
+
+        if dataclasses.is_dataclass(result) and not isinstance(result, type):
+            body = dataclasses.asdict(result)
+        else:
+            body = dict(vars(result))
+        return _json(body)
+
+
+class _ModelFailed(Exception):
+    def __init__(self, cause: Exception) -> None:
+        first = (str(cause).strip().splitlines() or [""])[0][:200]
+        super().__init__(f"the model failed to predict: {type(cause).__name__}: {first}")
+
+
+def _error(exc: BaseException) -> tuple[int, str, dict[str, Any], dict[str, str]]:
+    headers: dict[str, str] = {}
+    if isinstance(exc, RequestError):
+        kind = "validation"
+        body = {"error": exc.message, "error_code": exc.code}
+        if exc.field is not None:
+            body["field"] = exc.field
+        if exc.hint:
+            body["hint"] = exc.hint
+        return exc.status, kind, body, headers
+    if isinstance(exc, Overloaded):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return 503, "overloaded", {"error": exc.message, "error_code": "overloaded"}, headers
+    if isinstance(exc, DeadlineExceeded):
+        return 504, "deadline", {"error": exc.message, "error_code": "deadline_exceeded"}, headers
+    if isinstance(exc, _ModelFailed):
+        return 500, "model", {"error": str(exc), "error_code": "model_error"}, headers
+    if isinstance(exc, LoopmlError):
+        return 422, "validation", {"error": exc.message, "error_code": "invalid_input"}, headers
+    return 500, "internal", {"error": "internal server error", "error_code": "internal"}, headers
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _instrument(server: _Server, name: str, handler: Endpoint) -> Endpoint:
+    metrics = server.metrics
+    latency = metrics.latency.labels(name)
+    ok = metrics.requests.labels(name, "200")
+
+    async def endpoint(request: Request) -> Response:
+        start = time.perf_counter()
+        metrics.in_flight.inc()
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            status, kind, body, headers = _error(exc)
+            pid = getattr(request.state, "pid", None)
+            if pid is not None:
+                headers["X-Prediction-Id"] = pid
+                body["id"] = pid
+            metrics.errors.labels(kind).inc()
+            response = _json(body, status, headers)
+        finally:
+            metrics.in_flight.dec()
+        latency.observe(time.perf_counter() - start)
+        (
+            ok
+            if response.status_code == 200
+            else metrics.requests.labels(name, str(response.status_code))
+        ).inc()
+        return response
+
+    return endpoint
+
+
+def _build(server: _Server) -> Starlette:
+    s = server
+    table: list[tuple[str, str, Endpoint, list[str]]] = [
+        ("/v2/health/live", "live", s.live, ["GET"]),
+        ("/v2/health/ready", "ready", s.ready_, ["GET"]),
+        ("/v2", "server_metadata", s.server_meta, ["GET"]),
+        ("/v2/models/{name}", "model_metadata", s.model_meta, ["GET"]),
+        ("/v2/models/{name}/versions/{version}", "model_metadata", s.model_meta, ["GET"]),
+        ("/v2/models/{name}/ready", "model_ready", s.model_ready, ["GET"]),
+        ("/v2/models/{name}/versions/{version}/ready", "model_ready", s.model_ready, ["GET"]),
+        ("/v2/models/{name}/infer", "infer", s.infer, ["POST"]),
+        ("/v2/models/{name}/versions/{version}/infer", "infer", s.infer, ["POST"]),
+        ("/invocations", "invocations", s.invocations, ["POST"]),
+        ("/ping", "ping", s.ping, ["GET"]),
+        ("/health", "ping", s.ping, ["GET"]),
+        ("/version", "version", s.version, ["GET"]),
+        ("/metrics", "metrics", s.metrics_, ["GET"]),
+        ("/openapi.json", "openapi", s.openapi, ["GET"]),
+        ("/feedback", "feedback", s.feedback, ["POST"]),
+    ]
+    routes = [
+        Route(path, _instrument(s, name, fn), methods=methods, name=f"{name}:{path}")
+        for path, name, fn, methods in table
+    ]
+    app = Starlette(routes=routes, lifespan=s.lifespan)
+    app.state.server = s
+    app.state.metrics = s.metrics
+    return app
+
+
+def create_app(
+    model_uri: str | os.PathLike[str],
+    *,
+    workspace: Workspace | None = None,
+    batching: bool = True,
+    max_latency_ms: float = 20.0,
+    max_batch_rows: int = 512,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    prediction_log: bool = True,
+    runtime: str = "native",
+    _served: ServedModel | None = None,
+) -> Starlette:
+    """The ASGI app serving one model (its lifespan loads and verifies the model once).
+
+    Args:
+        model_uri: ``models:/NAME@ALIAS``, ``models:/NAME/N``, ``runs:/ID/NAME``, a model
+            directory or a folder written by ``loopml models package``.
+        workspace: Where registered models and the prediction log live (default: the
+            current workspace).
+        batching: Gather concurrent requests into one predict call.
+        max_latency_ms: Longest a request waits for a batch.
+        max_batch_rows: Most rows in one predict call.
+        max_body_bytes: Larger bodies are answered 413.
+        prediction_log: Log every prediction (inputs, outputs, latency).
+        runtime: ``native`` (the model's own library) or ``onnx`` (ONNX Runtime).
+
+    Returns:
+        A Starlette app; ``app.state.metrics.registry`` is its Prometheus registry.
+
+    Example:
+        >>> app = create_app("models:/fraud@champion")  # doctest: +SKIP
+    """
+    options = {
+        "batching": batching,
+        "max_latency_ms": max_latency_ms,
+        "max_batch_rows": max_batch_rows,
+        "max_body_bytes": max_body_bytes,
+        "prediction_log": prediction_log,
+        "runtime": runtime,
+        "_served": _served,
+    }
+    return _build(_Server(os.fspath(model_uri), workspace, options))
+
+
+SERVE_SPEC_ENV = "LOOPML_SERVE_SPEC"
+
+
+def app_from_env() -> Starlette:
+    """The app ``loopml serve --workers N`` starts in each worker (uvicorn factory)."""
+    from loopml.workspace import workspace_for_spec
+
+    spec = orjson.loads(os.environ[SERVE_SPEC_ENV])
+    workspace = workspace_for_spec(spec["workspace"])
+    return create_app(spec["model_uri"], workspace=workspace, **spec["options"])
