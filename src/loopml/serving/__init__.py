@@ -2,4 +2,6 @@
 format), adaptive micro-batching, the durable prediction log with feedback, and batch
 scoring."""
 
-__all__: list[str] = []
+from loopml.serving._batcher import BatchObserver, MicroBatcher
+
+__all__: list[str] = ["BatchObserver", "MicroBatcher"]
