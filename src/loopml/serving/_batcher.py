@@ -209,7 +209,9 @@ class MicroBatcher:
         counts = self._counts
         figures: dict[str, float] = {k: float(v) for k, v in counts.items()}
         figures.update({f"reason_{k}": float(v) for k, v in self._reasons.items()})
-        figures["mean_batch_rows"] = counts["rows"] / counts["batches"] if counts["batches"] else 0.0
+        figures["mean_batch_rows"] = (
+            counts["rows"] / counts["batches"] if counts["batches"] else 0.0
+        )
         figures["cost_fixed_ms"] = self._cost.a * 1000.0
         figures["cost_per_row_us"] = self._cost.b * 1e6
         figures["cost_samples"] = float(self._cost.samples)
@@ -374,12 +376,18 @@ class MicroBatcher:
         if self._observer is not None:
             try:
                 self._observer.on_dispatch(
-                    rows=rows, requests=len(batch), wait_s=wait_s, predict_s=predict_s, reason=reason
+                    rows=rows,
+                    requests=len(batch),
+                    wait_s=wait_s,
+                    predict_s=predict_s,
+                    reason=reason,
                 )
             except Exception:  # metrics must never fail a prediction
                 _log.exception("batch observer failed")
 
-    def _update(self, counts: dict[str, int], batch: list[_Request], rows: int, reason: str) -> None:
+    def _update(
+        self, counts: dict[str, int], batch: list[_Request], rows: int, reason: str
+    ) -> None:
         counts["batches"] += 1
         counts["requests"] += len(batch)
         counts["rows"] += rows
