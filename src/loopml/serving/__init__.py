@@ -10,14 +10,17 @@ Dask, with lineage).
 
 from loopml.serving._app import SERVE_SPEC_ENV, app_from_env, create_app
 from loopml.serving._batch import BatchProgress, BatchResult, score_batch
+from loopml.serving._batcher import BatchObserver, MicroBatcher
 from loopml.serving._predict import predict
 from loopml.serving._runtime import ServedModel, load_served
 from loopml.serving._validate import RequestError
 
 __all__ = [
     "SERVE_SPEC_ENV",
+    "BatchObserver",
     "BatchProgress",
     "BatchResult",
+    "MicroBatcher",
     "RequestError",
     "ServedModel",
     "app_from_env",
