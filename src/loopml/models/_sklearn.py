@@ -65,8 +65,9 @@ class SklearnFlavor(Flavor):
 
 
 def _skops() -> Any:
+    from loopml.models._skops_import import import_skops
+
     try:
-        import skops.io as sio
+        return import_skops()
     except ImportError as exc:
         raise MissingExtra("sklearn", "the skops model format") from exc
-    return sio
