@@ -68,6 +68,17 @@ def demo(
         f"{result.pipeline_cached_on_rerun} from the cache; registered "
         f"{result.pipeline_candidate}",
     )
+    table.add_row(
+        "served champion",
+        f"{result.serve_requests} requests at {result.serve_requests_per_s:,.0f}/s, "
+        f"p50 {result.serve_p50_ms:.1f} ms, p99 {result.serve_p99_ms:.1f} ms, "
+        f"{result.serve_errors} errors",
+    )
+    table.add_row(
+        "prediction log + feedback",
+        f"{result.predictions_logged} logged, {result.feedback_labelled} labelled, "
+        f"live accuracy {result.live_accuracy:.3f}",
+    )
     table.add_row("evaluation report", esc(result.report_path))
     table.add_row("model card", esc(result.card_path))
     table.add_row("took", f"{result.seconds:.1f} s")

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from loopml.data import DataRepo
 from loopml.datasets import TARGET_COLUMN
-from loopml.demo._data import DATASET, prepare_data
+from loopml.demo._data import DATASET, START, prepare_data
 from loopml.demo._pipeline import run_template
 from loopml.demo._release import MODEL, release
+from loopml.demo._serve import serve_and_stream
 from loopml.demo._train import train_tracked, tune_briefly
 from loopml.tracking import TrackingClient
 from loopml.workspace import use_workspace
@@ -53,6 +55,15 @@ class DemoResult:
     pipeline_steps: int
     pipeline_cached_on_rerun: int
     pipeline_candidate: str
+    serve_url: str
+    serve_requests: int
+    serve_errors: int
+    serve_p50_ms: float
+    serve_p99_ms: float
+    serve_requests_per_s: float
+    predictions_logged: int
+    feedback_labelled: int
+    live_accuracy: float
     seconds: float
 
     def as_dict(self) -> dict[str, object]:
@@ -67,6 +78,7 @@ def run_demo(
     rows_per_day: int = 2000,
     seed: int = 7,
     tune_trials: int = 4,
+    serve_rows: int = 400,
     progress: Progress | None = None,
 ) -> DemoResult:
     """Run the demo in ``workspace`` and return what it made.
@@ -77,6 +89,7 @@ def run_demo(
         rows_per_day: Transactions per day.
         seed: Seed of the generator, the model and the tuner.
         tune_trials: Trials of the short tuning step.
+        serve_rows: Transactions streamed to the served champion (one request each).
         progress: Called with a short description as each step starts.
     """
     say = progress or (lambda _msg: None)
@@ -109,6 +122,9 @@ def run_demo(
         pipeline = run_template(
             workspace, work / "project", days=days, rows_per_day=rows_per_day, seed=seed
         )
+        say(f"serving the champion on 127.0.0.1 and streaming {serve_rows} transactions")
+        next_day = (pd.Timestamp(START) + pd.Timedelta(days=days)).date().isoformat()
+        served = serve_and_stream(workspace, start=next_day, rows=serve_rows, seed=seed + 2)
     report = released.report
     return DemoResult(
         rows=len(data.frame),
@@ -136,5 +152,14 @@ def run_demo(
         pipeline_steps=pipeline.steps,
         pipeline_cached_on_rerun=pipeline.cached_on_rerun,
         pipeline_candidate=pipeline.candidate,
+        serve_url=served.url,
+        serve_requests=served.requests,
+        serve_errors=served.errors,
+        serve_p50_ms=served.p50_ms,
+        serve_p99_ms=served.p99_ms,
+        serve_requests_per_s=served.requests_per_s,
+        predictions_logged=served.logged,
+        feedback_labelled=served.labelled,
+        live_accuracy=served.live_accuracy,
         seconds=time.perf_counter() - started,
     )
