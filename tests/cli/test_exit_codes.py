@@ -72,6 +72,8 @@ CASES: list[tuple] = [
     ("agent", ["agent", "--once"], 0, "nothing due"),
     ("agent", ["agent", "--interval", "0"], 2, "--interval"),
     ("demo", ["demo", "--days", "1"], 2, "--days"),
+    ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/data.csv"], 0, "drifted: none"),
+    ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/absent.csv"], 2, "absent.csv"),
 ]
 
 

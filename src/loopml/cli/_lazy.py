@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("loopml.cli.data:app", "Version, profile and validate datasets."),
     "db": ("loopml.cli.db:app", "Manage the metadata store's schema."),
     "lineage": ("loopml.cli.lineage:app", "Explore lineage between recorded objects."),
+    "monitor": (
+        "loopml.cli.monitor:app",
+        "Monitor models and data: drift with calibrated thresholds.",
+    ),
     "models": (
         "loopml.cli.models:app",
         "Registered models: versions, aliases, approvals, cards, packages.",

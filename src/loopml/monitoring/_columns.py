@@ -139,7 +139,9 @@ def categorical_tests(
     known = set(keys)
     complete = ref_other == 0
     new = sorted((k for k in found if k not in known), key=lambda k: -found[k]) if complete else []
-    vanished = [k for k, c in zip(keys, ref_counts, strict=True) if c / m * n >= 10 and not found.get(k)]
+    vanished = [
+        k for k, c in zip(keys, ref_counts, strict=True) if c / m * n >= 10 and not found.get(k)
+    ]
     r = np.array([*ref_counts, ref_other], dtype=np.float64)
     cur_known = [found.get(k, 0) for k in keys]
     c = np.array([*cur_known, n - sum(cur_known)], dtype=np.float64)
@@ -207,4 +209,6 @@ def missing_test(
     se = math.sqrt(pooled * (1 - pooled) * (1 / max(ref_rows, 1) + 1 / max(cur_rows, 1)))
     p = 1.0 if se == 0 else float(2 * stats.norm.sf(abs(p2 - p1) / se))
     z = float(stats.norm.isf(alpha / 2))
-    return Raw("missing_rate", p2 - p1, h, (max(h - 1.96 * se_h, 0.0), h + 1.96 * se_h), p, z * se_h)
+    return Raw(
+        "missing_rate", p2 - p1, h, (max(h - 1.96 * se_h, 0.0), h + 1.96 * se_h), p, z * se_h
+    )

@@ -44,7 +44,12 @@ def _model_profile(uri: str, workspace: Workspace | None) -> dict[str, Any]:
     version = get_version(uri, store=ws.store)
     nodes = lineage.upstream(ObjectRef(ObjectKind.MODEL_VERSION, version.id), 20, store=ws.store)
     found = [n.edge.src for n in nodes if n.edge.src.kind == ObjectKind.DATASET_VERSION]
-    trained = [n.edge.src for n in nodes if n.edge.src.kind == ObjectKind.DATASET_VERSION and n.edge.relation == lineage.Relation.TRAINED_ON]
+    trained = [
+        n.edge.src
+        for n in nodes
+        if n.edge.src.kind == ObjectKind.DATASET_VERSION
+        and n.edge.relation == lineage.Relation.TRAINED_ON
+    ]
     chosen = (trained or found)[:1]
     if not chosen:
         raise NotFound(
@@ -153,9 +158,15 @@ def _run_column(
     if kind == "numeric" and entry.get("kind") == "numeric":
         raws = cols.numeric_tests(entry, column, tests, alpha=alpha, confidence=conf, rng=rng)
     else:
-        if entry.get("kind") == "numeric" or pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        if (
+            entry.get("kind") == "numeric"
+            or pa.types.is_floating(column.type)
+            or pa.types.is_integer(column.type)
+        ):
             return "numeric reference column read as categorical: profile it as categorical"
-        raws, new, vanished = cols.categorical_tests(entry, column, tests, alpha=alpha, confidence=conf, rng=rng)
+        raws, new, vanished = cols.categorical_tests(
+            entry, column, tests, alpha=alpha, confidence=conf, rng=rng
+        )
     if "missing_rate" in tests:
         ref_rows = int(entry.get("count") or 0) + int(entry.get("nulls") or 0)
         ref_missing = int(entry.get("nulls") or 0) + int(entry.get("nan") or 0)
@@ -169,7 +180,9 @@ def _run_column(
 
 
 def _family(
-    done: list[tuple[str, str, list[Any], list[Any], list[Any], int, int]], spec: MonitorSpec, role: str
+    done: list[tuple[str, str, list[Any], list[Any], list[Any], int, int]],
+    spec: MonitorSpec,
+    role: str,
 ) -> tuple[FeatureDrift, ...]:
     from loopml.monitoring._calibrate import benjamini_hochberg
 
@@ -190,9 +203,25 @@ def _family(
                 threshold = max(raw.threshold, floor)
                 drifted = q <= spec.fdr and raw.effect >= floor
             results.append(
-                TestResult(raw.test, raw.statistic, raw.effect, raw.ci[0], raw.ci[1], raw.p_value, q, threshold, floor, bool(drifted), fixed)
+                TestResult(
+                    raw.test,
+                    raw.statistic,
+                    raw.effect,
+                    raw.ci[0],
+                    raw.ci[1],
+                    raw.p_value,
+                    q,
+                    threshold,
+                    floor,
+                    bool(drifted),
+                    fixed,
+                )
             )
-        out.append(FeatureDrift(name, kind, role, ref_rows, cur_rows, tuple(results), tuple(new), tuple(vanished)))
+        out.append(
+            FeatureDrift(
+                name, kind, role, ref_rows, cur_rows, tuple(results), tuple(new), tuple(vanished)
+            )
+        )
     return tuple(out)
 
 

@@ -134,7 +134,9 @@ class DriftReport:
     def drifted(self) -> bool:
         """True when any feature, prediction or the multivariate check drifted."""
         every = (*self.features, *self.predictions)
-        return any(f.drifted for f in every) or bool(self.multivariate and self.multivariate.drifted)
+        return any(f.drifted for f in every) or bool(
+            self.multivariate and self.multivariate.drifted
+        )
 
     @property
     def drifted_columns(self) -> list[str]:

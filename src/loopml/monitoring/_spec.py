@@ -62,7 +62,13 @@ def _from_yaml(node: Any, source: str) -> _Loc:
 
     where = f"{source}:{node.start_mark.line + 1}"
     if isinstance(node, yaml.MappingNode):
-        return _Loc({(k.value, f"{source}:{k.start_mark.line + 1}"): _from_yaml(v, source) for k, v in node.value}, where)
+        return _Loc(
+            {
+                (k.value, f"{source}:{k.start_mark.line + 1}"): _from_yaml(v, source)
+                for k, v in node.value
+            },
+            where,
+        )
     if isinstance(node, yaml.SequenceNode):
         return _Loc([_from_yaml(v, source) for v in node.value], where)
     return _Loc(yaml.SafeLoader("").construct_object(node), where)
@@ -70,13 +76,17 @@ def _from_yaml(node: Any, source: str) -> _Loc:
 
 def _from_python(obj: Any, where: str) -> _Loc:
     if isinstance(obj, dict):
-        return _Loc({(k, f"{where}.{k}"): _from_python(v, f"{where}.{k}") for k, v in obj.items()}, where)
+        return _Loc(
+            {(k, f"{where}.{k}"): _from_python(v, f"{where}.{k}") for k, v in obj.items()}, where
+        )
     if isinstance(obj, list | tuple):
         return _Loc([_from_python(v, f"{where}[{i}]") for i, v in enumerate(obj)], where)
     return _Loc(obj, where)
 
 
-def _fail(where: str, message: str, known: tuple[str, ...] = (), got: Any = None) -> InvalidMonitorSpec:
+def _fail(
+    where: str, message: str, known: tuple[str, ...] = (), got: Any = None
+) -> InvalidMonitorSpec:
     near = ""
     if known and isinstance(got, str):
         close = difflib.get_close_matches(got, known, n=1)
@@ -85,7 +95,9 @@ def _fail(where: str, message: str, known: tuple[str, ...] = (), got: Any = None
     return InvalidMonitorSpec(f"{where}: {message}{near}", hint=hint, where=where)
 
 
-def _mapping(loc: _Loc, what: str, known: tuple[str, ...] | None = None) -> dict[tuple[str, str], _Loc]:
+def _mapping(
+    loc: _Loc, what: str, known: tuple[str, ...] | None = None
+) -> dict[tuple[str, str], _Loc]:
     if not isinstance(loc.value, dict):
         raise _fail(loc.where, f"{what} must be a mapping, got {loc.value!r}")
     for key, where in loc.value:
@@ -100,7 +112,10 @@ def _mapping(loc: _Loc, what: str, known: tuple[str, ...] | None = None) -> dict
 def _fraction(loc: _Loc, what: str, *, low: float = 0.0, high: float = 1.0) -> float:
     value = loc.value
     if isinstance(value, bool) or not isinstance(value, int | float) or not low < value < high:
-        raise _fail(loc.where, f"{what} must be a number between {low} and {high} (exclusive), got {value!r}")
+        raise _fail(
+            loc.where,
+            f"{what} must be a number between {low} and {high} (exclusive), got {value!r}",
+        )
     return float(value)
 
 
@@ -119,7 +134,11 @@ def _names(loc: _Loc, what: str, known: tuple[str, ...] | None = None) -> tuple[
 def _bounds(loc: _Loc, what: str) -> dict[str, float]:
     out = {}
     for (key, where), value in _mapping(loc, what, TESTS).items():
-        if isinstance(value.value, bool) or not isinstance(value.value, int | float) or value.value < 0:
+        if (
+            isinstance(value.value, bool)
+            or not isinstance(value.value, int | float)
+            or value.value < 0
+        ):
             raise _fail(value.where, f"{what}.{key} must be a number >= 0, got {value.value!r}")
         del where
         out[key] = float(value.value)
@@ -130,10 +149,17 @@ def _feature(loc: _Loc, name: str) -> FeatureSpec:
     found = {k: v for (k, _), v in _mapping(loc, f"features.{name}", _FEATURE).items()}
     kind = found.get("kind")
     if kind is not None and kind.value not in ("numeric", "categorical"):
-        raise _fail(kind.where, f"features.{name}.kind must be numeric or categorical", ("numeric", "categorical"), kind.value)
+        raise _fail(
+            kind.where,
+            f"features.{name}.kind must be numeric or categorical",
+            ("numeric", "categorical"),
+            kind.value,
+        )
     ignore = found.get("ignore")
     if ignore is not None and not isinstance(ignore.value, bool):
-        raise _fail(ignore.where, f"features.{name}.ignore must be true or false, got {ignore.value!r}")
+        raise _fail(
+            ignore.where, f"features.{name}.ignore must be true or false, got {ignore.value!r}"
+        )
     return FeatureSpec(
         tests=None if "tests" not in found else _names(found["tests"], "tests", TESTS),
         min_effect={} if "min_effect" not in found else _bounds(found["min_effect"], "min_effect"),
@@ -168,7 +194,10 @@ def parse_spec(text: str, source: str = "monitor.yaml") -> MonitorSpec:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise InvalidMonitorSpec(f"{source}{line}: malformed YAML: {getattr(exc, 'problem', exc)}", hint="Fix the YAML syntax at that line.") from None
+        raise InvalidMonitorSpec(
+            f"{source}{line}: malformed YAML: {getattr(exc, 'problem', exc)}",
+            hint="Fix the YAML syntax at that line.",
+        ) from None
     return MonitorSpec() if node is None else _build(_from_yaml(node, source))
 
 
@@ -185,7 +214,10 @@ def load_spec(spec: str | os.PathLike[str] | dict[str, Any] | MonitorSpec | None
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as exc:
-        raise InvalidMonitorSpec(f"{path}: cannot read the monitor spec ({exc.strerror})", hint="Pass the path of an existing monitor.yaml.") from None
+        raise InvalidMonitorSpec(
+            f"{path}: cannot read the monitor spec ({exc.strerror})",
+            hint="Pass the path of an existing monitor.yaml.",
+        ) from None
     return parse_spec(text, path)
 
 
