@@ -13,11 +13,14 @@ Poisson bootstrap from the pooled bins and its tail read from a moment-matched g
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 Array = npt.NDArray[np.float64]
 REPLICATES = 200

@@ -46,7 +46,8 @@ def _values(column: pa.ChunkedArray) -> np.ndarray[Any, Any]:
     if pa.types.is_timestamp(values.type):
         values = values.cast(pa.int64())
     array = values.to_numpy().astype(np.float64, copy=False)
-    return array[~np.isnan(array)]
+    out: np.ndarray[Any, Any] = array[~np.isnan(array)]
+    return out
 
 
 def numeric_tests(
