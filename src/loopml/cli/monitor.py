@@ -30,9 +30,13 @@ def drift_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Drift of CURRENT against REFERENCE per column; exit 1 when drift is found."""
+    import os
+
     from loopml.monitoring import drift
 
-    ws = workspace_for(ctx, read_only=True)
+    # two local files need no loopml home; refs and model URIs resolve in the workspace
+    local = os.path.isfile(reference) and os.path.isfile(current)
+    ws = None if local else workspace_for(ctx, read_only=True)
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     report = drift(reference, current, columns=names, spec=spec, workspace=ws)
     if as_json:

@@ -92,8 +92,9 @@ def resolve_reference(reference: Any, workspace: Workspace | None) -> tuple[dict
 
         with open(text, encoding="utf-8") as handle:
             return resolve_reference(json.load(handle), workspace)[0], text
-    repo = data.repo_for(workspace) if not os.path.isfile(text) else None
-    return data.profile(text, repo=repo), text
+    if os.path.isfile(text):
+        return data.profile_table(_local(text)), text
+    return data.profile(text, repo=data.repo_for(workspace)), text
 
 
 def resolve_current(current: Any, workspace: Workspace | None) -> tuple[pa.Table, str]:
