@@ -13,6 +13,7 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     │   ├── InvalidGates                           a gates.yaml rule is wrong (file:line)
     │   ├── InvalidEvaluationData                  evaluation data does not fit the model
     │   ├── InvalidFeatureDefinition               a feature definition is wrong (file:line)
+    │   ├── InvalidMonitorSpec                     a monitor spec is wrong (file:line)
     │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
     ├── NotFound (LookupError)                     the named object does not exist
     │   └── HomeNotFound                           a read-only command's home has no store
@@ -99,6 +100,10 @@ class InvalidGates(InvalidInput):
 class InvalidEvaluationData(InvalidInput):
     """Evaluation data cannot be scored: unreadable, empty, missing the target or a column of
     the model's signature, or holding text where the model needs numbers."""
+
+
+class InvalidMonitorSpec(InvalidInput):
+    """A monitor spec (YAML or dict) is wrong; the message names file:line."""
 
 
 class NotFound(LoopmlError, LookupError):

@@ -96,6 +96,8 @@ CASES: list[tuple] = [
     ("roles", ["roles", "grant", "ana", "wizard"], 2, "unknown role"),
     ("audit", ["audit", "verify"], 0, "ok"),
     ("audit", ["audit", "log", "--filter", "who=ana"], 2, "--filter"),
+    ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/data.csv"], 0, "drifted: none"),
+    ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/absent.csv"], 2, "absent.csv"),
 ]
 
 

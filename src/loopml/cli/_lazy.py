@@ -62,6 +62,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Feature store: definitions, training sets, materialisation, online lookups.",
     ),
     "lineage": ("loopml.cli.lineage:app", "Explore lineage between recorded objects."),
+    "monitor": (
+        "loopml.cli.monitor:app",
+        "Monitor models and data: drift with calibrated thresholds.",
+    ),
     "models": (
         "loopml.cli.models:app",
         "Registered models: versions, aliases, approvals, cards, packages.",

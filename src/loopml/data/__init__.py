@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from loopml.data._profile import profile_table
     from loopml.data._repo import CheckoutResult, DataRepo, LogEntry
     from loopml.data._schema import CheckSpec, ColumnSpec, Schema
-    from loopml.data._shift import column_psi
+    from loopml.data._shift import column_psi, psi_shares
     from loopml.data._validate import Anomaly, ValidationReport, register_check
 
 _LAZY = {
@@ -69,6 +69,7 @@ _LAZY = {
     "open": "loopml.data._api:open",
     "profile": "loopml.data._api:profile",
     "profile_table": "loopml.data._profile:profile_table",
+    "psi_shares": "loopml.data._shift:psi_shares",
     "record_use": "loopml.data._api:record_use",
     "register_check": "loopml.data._validate:register_check",
     "repo_for": "loopml.data._api:repo_for",
@@ -105,6 +106,7 @@ __all__ = [
     "open",
     "profile",
     "profile_table",
+    "psi_shares",
     "record_use",
     "register_check",
     "repo_for",

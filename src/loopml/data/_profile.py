@@ -3,8 +3,12 @@
 Format ``loopml.profile/1`` (documented in docs/data.md): per column its Arrow type, a
 ``kind`` (numeric, categorical, boolean, timestamp, other), count, nulls and distinct; for
 numbers and times min/max/mean/std, 101 quantiles (0.00, 0.01 ... 1.00: a quantile
-sketch a drift test can bin a new window against) and a 20-bin histogram; for categories
-the top 20 values with counts and the count of all others; for strings their lengths.
+sketch a drift test can bin a new window against), a 20-bin histogram and a finer exact
+CDF (``cdf``: up to 512 knot values with the exact count of values at or below each, the
+whole distribution when there are fewer distinct values); for categories the top 20
+values with counts and the count of all others, and ``frequencies`` (up to 1,000 most
+frequent values with counts); for strings their lengths. ``cdf`` and ``frequencies`` were
+added later: readers treat them as optional, so older profiles still load.
 Everything is computed column-wise with Arrow compute and numpy (one sort per numeric
 column gives quantiles, histogram and an exact distinct count); no per-row Python.
 """
@@ -23,6 +27,8 @@ FORMAT = "loopml.profile/1"
 PROBS = [round(i / 100, 2) for i in range(101)]
 BINS = 20
 TOP_K = 20
+CDF_KNOTS = 512
+FREQUENCIES = 1000
 
 
 def kind_of(dtype: pa.DataType) -> str:
@@ -60,7 +66,17 @@ def _numbers(sorted_values: np.ndarray[Any, Any]) -> dict[str, Any]:
         "std": _clean(float(sorted_values.std())),
         "quantiles": {"probs": PROBS, "values": sorted_values[positions].tolist()},
         "histogram": {"edges": edges.tolist(), "counts": [int(c) for c in counts]},
+        "cdf": _cdf(sorted_values),
     }
+
+
+def _cdf(sorted_values: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """Knot values at evenly spaced ranks, each with the exact count of values <= it."""
+    n = sorted_values.size
+    ranks = np.unique(np.round(np.linspace(0, n - 1, CDF_KNOTS)).astype(np.int64))
+    knots = np.unique(sorted_values[ranks])
+    at_or_below = np.searchsorted(sorted_values, knots, side="right")
+    return {"values": knots.tolist(), "counts": at_or_below.astype(np.int64).tolist()}
 
 
 def _numeric(column: pa.ChunkedArray) -> dict[str, Any]:
@@ -99,6 +115,12 @@ def _categorical(column: pa.ChunkedArray) -> dict[str, Any]:
         "top": [{"value": v, "count": int(c)} for v, c in zip(top_values, top_counts, strict=True)],
         "other": int(len(values) - sum(top_counts)),
     }
+    if len(counts[0]):
+        more = order[:FREQUENCIES]
+        out["frequencies"] = {
+            "values": pc.take(counts[0], more).to_pylist(),
+            "counts": [int(c) for c in pc.take(counts[1], more).to_pylist()],
+        }
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         lengths = pc.utf8_length(values)
         stats = pc.min_max(lengths)

@@ -17,11 +17,20 @@ import pyarrow.compute as pc
 _EPS = 1e-4
 
 
-def psi(expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]) -> float:
-    """Population stability index of two share vectors (each sums to 1)."""
+def psi_shares(
+    expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """Population stability index along the last axis of share arrays (rows sum to 1);
+    shares are clipped at 1e-4 so an empty bin counts as a large but finite change."""
     e = np.clip(expected, _EPS, None)
     a = np.clip(actual, _EPS, None)
-    return float(np.sum((a - e) * np.log(a / e)))
+    out: np.ndarray[Any, Any] = np.sum((a - e) * np.log(a / e), axis=-1)
+    return out
+
+
+def psi(expected: np.ndarray[Any, Any], actual: np.ndarray[Any, Any]) -> float:
+    """Population stability index of two share vectors (each sums to 1)."""
+    return float(psi_shares(expected, actual))
 
 
 def numeric_psi(reference: dict[str, Any], column: pa.ChunkedArray) -> float | None:

@@ -1,4 +1,55 @@
 """Monitoring: drift statistics with calibrated thresholds, live and estimated performance,
-alerts, Prometheus rules and Grafana dashboards."""
+alerts, Prometheus rules and Grafana dashboards.
 
-__all__: list[str] = []
+``drift(reference, current)`` compares a window (DataFrame, Arrow table, file or dataset
+version) with a reference's stored profile, per column, and reports each statistic with its
+effect size, a bootstrap interval, the threshold calibrated to the window's size and the
+verdict after a Benjamini–Hochberg correction across features (see docs/monitoring.md).
+The names load on first use (``import loopml.monitoring`` does not import pyarrow).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loopml.monitoring._drift import drift
+    from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
+    from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
+
+_LAZY = {
+    "DriftReport": "loopml.monitoring._report:DriftReport",
+    "FeatureDrift": "loopml.monitoring._report:FeatureDrift",
+    "FeatureSpec": "loopml.monitoring._spec:FeatureSpec",
+    "MonitorSpec": "loopml.monitoring._spec:MonitorSpec",
+    "TestResult": "loopml.monitoring._report:TestResult",
+    "drift": "loopml.monitoring._drift:drift",
+    "load_spec": "loopml.monitoring._spec:load_spec",
+    "parse_spec": "loopml.monitoring._spec:parse_spec",
+}
+
+__all__ = [
+    "DriftReport",
+    "FeatureDrift",
+    "FeatureSpec",
+    "MonitorSpec",
+    "TestResult",
+    "drift",
+    "load_spec",
+    "parse_spec",
+]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'loopml.monitoring' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,155 @@
+"""Drift report speed and memory on 100,000 and 1,000,000 rows x (20 numeric + 5
+categorical) columns: loopml's drift() (the reference is a stored profile), a plain
+scipy/numpy floor (KS + PSI per column) and, with --peers, Evidently's DataDriftPreset in
+its own venv under ~/.cache/loopml-bench/. Each case runs in its own process (peak RSS);
+medians of --repeat runs. Also the false-alarm sweep on same-distribution windows.
+
+    .venv/bin/python benchmarks/monitoring.py --repeat 3 [--peers] [--sweep-seeds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results" / "monitoring.json"
+PEER_VENV = Path.home() / ".cache" / "loopml-bench" / "evidently"
+EVIDENTLY = "evidently==0.4.40"
+
+
+def make_frame(n: int, seed: int, shift: float = 0.0):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    data = {f"n{i}": rng.normal(shift, 1 + i / 10, n) for i in range(20)}
+    for j in range(5):
+        data[f"c{j}"] = rng.choice([f"v{k}" for k in range(8)], n)
+    return pd.DataFrame(data)
+
+
+def _case(kind: str, n: int) -> dict[str, float]:
+    """Run one case in this process; returns seconds and peak RSS in MiB."""
+    import resource
+
+    ref, cur = make_frame(n, 1), make_frame(n, 2)
+    if kind == "loopml":
+        import pyarrow as pa
+
+        from loopml.data import profile_table
+
+        profile = profile_table(pa.Table.from_pandas(ref))  # stored at commit, not timed
+        from loopml.monitoring import drift
+
+        start = time.perf_counter()
+        drift(profile, cur)
+    elif kind == "floor":
+        import numpy as np
+        from scipy import stats
+
+        start = time.perf_counter()
+        for name in ref.columns:
+            if name.startswith("n"):
+                a, b = ref[name].to_numpy(), cur[name].to_numpy()
+                stats.ks_2samp(a, b)
+                edges = np.quantile(a, np.linspace(0, 1, 11))[1:-1]
+                pa_ = np.bincount(np.searchsorted(edges, a), minlength=10) / a.size
+                pb = np.bincount(np.searchsorted(edges, b), minlength=10) / b.size
+                pa_, pb = np.clip(pa_, 1e-4, None), np.clip(pb, 1e-4, None)
+                float(np.sum((pb - pa_) * np.log(pb / pa_)))
+            else:
+                ra, rb = ref[name].value_counts(), cur[name].value_counts()
+                stats.chisquare(rb.reindex(ra.index, fill_value=0), ra / ra.sum() * rb.sum())
+    else:  # evidently
+        from evidently.metric_preset import DataDriftPreset
+        from evidently.report import Report
+
+        start = time.perf_counter()
+        Report(metrics=[DataDriftPreset()]).run(reference_data=ref, current_data=cur)
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_rss_mib": rss}
+
+
+def _peer_python() -> str:
+    python = PEER_VENV / "bin" / "python"
+    if not python.exists():
+        PEER_VENV.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", EVIDENTLY], check=True)
+    return str(python)
+
+
+def _run(kind: str, n: int, python: str) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[1] / "src"), str(Path(__file__).parent)]
+        ),
+    }
+    out = subprocess.run(
+        [python, __file__, "--case", kind, str(n)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sweep(seeds: int) -> dict[str, float]:
+    """Share of same-distribution windows that alarm, per window size."""
+    from loopml.monitoring import drift
+
+    ref = make_frame(1_000_000, 0)
+    out = {}
+    for size in (500, 1_000, 10_000, 100_000, 1_000_000):
+        alarms = sum(drift(ref, make_frame(size, 100 + s)).drifted for s in range(seeds))
+        out[str(size)] = alarms / seeds
+        print(f"false alarms at {size:>9,} rows: {alarms}/{seeds}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case", nargs=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peers", action="store_true")
+    parser.add_argument("--sweep-seeds", type=int, default=10)
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(_case(args.case[0], int(args.case[1]))))
+        return
+    kinds = {"loopml": sys.executable, "floor": sys.executable}
+    if args.peers:
+        kinds["evidently"] = _peer_python()
+    results: dict[str, object] = {"repeat": args.repeat}
+    for n in (100_000, 1_000_000):
+        row = {}
+        for kind, python in kinds.items():
+            runs = [_run(kind, n, python) for _ in range(args.repeat)]
+            row[kind] = {
+                "median_s": statistics.median(r["seconds"] for r in runs),
+                "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
+            }
+            print(
+                f"{n:>9,} rows {kind:>9}: {row[kind]['median_s']:.3f} s, "
+                f"{row[kind]['peak_rss_mib']:.0f} MiB"
+            )
+        for kind in kinds:
+            if kind != "loopml":
+                row[f"{kind}_over_loopml"] = row[kind]["median_s"] / row["loopml"]["median_s"]
+        results[str(n)] = row
+    results["false_alarm_rate"] = sweep(args.sweep_seeds)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
