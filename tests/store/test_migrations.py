@@ -106,7 +106,7 @@ def test_an_older_schema_is_migrated_by_alembic(empty_url: str) -> None:
     _migrate_with_alembic(empty_url, "0004_pipelines")
     store = SqlStore(empty_url, migrate=True)
     try:
-        assert schema_state(store.database) == SchemaState("0005_registry", HEAD)
+        assert schema_state(store.database) == SchemaState(HEAD, HEAD)
         store.create_run(name="after-upgrade")
     finally:
         store.close()

@@ -22,6 +22,7 @@ from loopml.entities.pipeline import (
     StepRun,
     StepStatus,
 )
+from loopml.entities.prediction import Feedback, FeedbackEntry, PredictionSegment
 from loopml.entities.references import ArtifactReferences
 from loopml.entities.run import (
     MAX_KEY_LENGTH,
@@ -51,6 +52,8 @@ __all__ = [
     "DatasetVersion",
     "Decision",
     "Evaluation",
+    "Feedback",
+    "FeedbackEntry",
     "Lease",
     "LineageEdge",
     "LineageNode",
@@ -63,6 +66,7 @@ __all__ = [
     "PiiPolicy",
     "PipelineRun",
     "PipelineStatus",
+    "PredictionSegment",
     "PromotionPolicy",
     "PromotionRequest",
     "RefKind",

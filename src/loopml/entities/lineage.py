@@ -38,6 +38,8 @@ class Relation(StrEnum):
     """Blob ``src`` holds the gates model version ``dst`` was registered with."""
     EVALUATED = "evaluated"
     """Evaluation ``dst`` judged ``src`` (a model version, or the run whose model it was)."""
+    LOGGED = "logged"
+    """Model version ``src`` made the predictions logged in prediction segment ``dst``."""
     REDACTED = "redacted"
     """Blob digest ``src`` (bytes not stored) is the original of a redacted file of ``dst``."""
 

@@ -12,6 +12,7 @@ from loopml.ids import ObjectRef
 from loopml.store import Store
 from loopml.testing._datasets_suite import DatasetStoreConformance
 from loopml.testing._pipeline_suite import PipelineStoreConformance
+from loopml.testing._predictions_suite import PredictionStoreConformance
 from loopml.testing._registry_suite import RegistryConformance
 from loopml.testing._tracking_suite import TrackingStoreConformance
 
@@ -25,6 +26,7 @@ class StoreConformance(
     DatasetStoreConformance,
     RegistryConformance,
     PipelineStoreConformance,
+    PredictionStoreConformance,
 ):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 

@@ -11,6 +11,7 @@ from loopml.store.sql.datasets import SqlDatasetStore
 from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.lineage import SqlLineageStore
 from loopml.store.sql.pipelines import SqlPipelineStore
+from loopml.store.sql.predictions import SqlPredictionStore
 from loopml.store.sql.references import SqlReferenceStore
 from loopml.store.sql.runs import SqlRunStore
 
@@ -23,6 +24,7 @@ class SqlStore(
     SqlEvaluationStore,
     SqlPipelineStore,
     SqlReferenceStore,
+    SqlPredictionStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 
