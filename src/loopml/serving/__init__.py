@@ -2,4 +2,14 @@
 format), adaptive micro-batching, the durable prediction log with feedback, and batch
 scoring."""
 
-__all__: list[str] = []
+from loopml.serving._feedback import FeedbackResult, log_feedback, read_predictions
+from loopml.serving._predlog import PredictionLog
+from loopml.serving._records import PredictionRecord
+
+__all__ = [
+    "FeedbackResult",
+    "PredictionLog",
+    "PredictionRecord",
+    "log_feedback",
+    "read_predictions",
+]
