@@ -31,6 +31,10 @@ def _segment(start: int, end: int, **changes: object) -> PredictionSegment:
     return PredictionSegment(**values)  # type: ignore[arg-type]
 
 
+def ids(segments: list[PredictionSegment]) -> list[str]:
+    return [s.id for s in segments]
+
+
 class PredictionStoreConformance:
     """Prediction-log checks; needs a ``store`` fixture (fresh and empty)."""
 
@@ -73,7 +77,6 @@ class PredictionStoreConformance:
         c = store.add_prediction_segment(
             _segment(5_000, 6_000, model="churn", deployment="web"), []
         )
-        ids = lambda segments: [s.id for s in segments]  # noqa: E731
         assert ids(store.list_prediction_segments()) == [a.id, b.id, c.id]
         assert ids(store.list_prediction_segments(model="fraud")) == [a.id, b.id]
         assert ids(store.list_prediction_segments(model="fraud", version=2)) == [b.id]
