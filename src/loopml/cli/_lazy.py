@@ -56,6 +56,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "runs": ("loopml.cli.runs:app", "Tracked runs: list, show, compare, delete, gc."),
     "pipeline": ("loopml.cli.pipeline:app", "Run, inspect, resume and schedule pipelines."),
+    "predictions": (
+        "loopml.cli.predictions:app",
+        "Read the prediction log: segments, predictions with their labels, export.",
+    ),
 }
 
 
