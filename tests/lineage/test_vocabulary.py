@@ -29,6 +29,7 @@ STORED_RELATIONS = {
     "gates",
     "evaluated",
     "redacted",
+    "logged",
 }
 STORED_KINDS = {
     "alert",
@@ -42,6 +43,7 @@ STORED_KINDS = {
     "model_version",
     "monitor_window",
     "pipeline_run",
+    "prediction_segment",
     "run",
     "step_run",
     "trigger",

@@ -15,7 +15,9 @@ from loopml.errors import InvalidInput, NotFound
 from loopml.serving import PredictionLog, PredictionRecord, log_feedback, read_predictions
 
 
-def record(pid: str, rows: int = 1, *, time_ms: int | None = None, **changes: object) -> PredictionRecord:
+def record(
+    pid: str, rows: int = 1, *, time_ms: int | None = None, **changes: object
+) -> PredictionRecord:
     values: dict[str, object] = {
         "prediction_id": pid,
         "time_ms": int(time.time() * 1000) if time_ms is None else time_ms,
@@ -33,8 +35,9 @@ def record(pid: str, rows: int = 1, *, time_ms: int | None = None, **changes: ob
 
 @pytest.fixture
 def ws(tmp_path: Path) -> loopml.Workspace:
-    with loopml.Workspace.open(home=tmp_path / "home") as workspace, loopml.use_workspace(
-        workspace
+    with (
+        loopml.Workspace.open(home=tmp_path / "home") as workspace,
+        loopml.use_workspace(workspace),
     ):
         yield workspace
 
@@ -61,7 +64,9 @@ def test_unknown_id_is_not_found_naming_it_and_records_nothing(ws: loopml.Worksp
     log.append(record("known"))
     log.close()
     with pytest.raises(NotFound, match="'missing'") as caught:
-        log_feedback([{"prediction_id": "known", "label": 1}, {"prediction_id": "missing", "label": 2}])
+        log_feedback(
+            [{"prediction_id": "known", "label": 1}, {"prediction_id": "missing", "label": 2}]
+        )
     assert caught.value.ident == "missing"
     assert ws.store.get_feedback(["known"]) == []
 

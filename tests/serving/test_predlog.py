@@ -169,7 +169,10 @@ def test_block_applies_back_pressure_then_overloaded(ws: loopml.Workspace) -> No
 
 
 def _child(home: Path, count_file: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.Popen(
         [sys.executable, str(CHILD), str(home), str(count_file)],
         stdin=subprocess.PIPE,

@@ -47,9 +47,7 @@ def _cell(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {str(k): _cell(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
-    ]
+    return [{str(k): _cell(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _frame(
@@ -92,7 +90,7 @@ def list_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """List the log's sealed segments (or, with --rows N, the latest predicted rows)."""
-    from loopml.serving._feedback import to_ms
+    from loopml.serving import prediction_segments
 
     ws = workspace_for(ctx, read_only=True)
     if rows is not None:
@@ -102,12 +100,8 @@ def list_cmd(
         else:
             _show_rows(frame, f"latest {len(frame)} predicted row(s)")
         return
-    segments = ws.store.list_prediction_segments(
-        model=model,
-        version=version,
-        deployment=deployment,
-        since_ms=to_ms(since, "--since"),
-        until_ms=to_ms(until, "--until"),
+    segments = prediction_segments(
+        model, version=version, deployment=deployment, since=since, until=until, workspace=ws
     )
     if as_json:
         print_json([vars(s) for s in segments])
@@ -138,10 +132,10 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one prediction's rows (inputs, outputs) and its labels."""
-    from loopml.serving._feedback import frame_of, read_tables
+    from loopml.serving import read_predictions
 
     ws = workspace_for(ctx, read_only=True)
-    frame = frame_of(read_tables(ws, prediction_ids=[prediction_id]), ws, with_feedback=True)
+    frame = read_predictions(prediction_ids=[prediction_id], workspace=ws)
     if not len(frame):
         raise NotFound(
             "prediction",

@@ -2,7 +2,12 @@
 format), adaptive micro-batching, the durable prediction log with feedback, and batch
 scoring."""
 
-from loopml.serving._feedback import FeedbackResult, log_feedback, read_predictions
+from loopml.serving._feedback import (
+    FeedbackResult,
+    log_feedback,
+    prediction_segments,
+    read_predictions,
+)
 from loopml.serving._predlog import PredictionLog
 from loopml.serving._records import PredictionRecord
 
@@ -11,5 +16,6 @@ __all__ = [
     "PredictionLog",
     "PredictionRecord",
     "log_feedback",
+    "prediction_segments",
     "read_predictions",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from loopml.entities import Feedback, FeedbackEntry
+from loopml.entities import Feedback, FeedbackEntry, PredictionSegment
 from loopml.errors import InvalidInput, NotFound
 from loopml.serving._predlog import live_logs
 from loopml.serving._spool import read_spool, spool_dir, spool_files
@@ -303,6 +303,35 @@ def frame_of(tables: list[pa.Table], ws: Workspace, *, with_feedback: bool) -> p
     return frame
 
 
+def prediction_segments(
+    model: str | None = None,
+    *,
+    version: int | None = None,
+    deployment: str | None = None,
+    since: TimeLike = None,
+    until: TimeLike = None,
+    workspace: Workspace | None = None,
+) -> list[PredictionSegment]:
+    """The sealed segments of the prediction log whose time range meets ``[since, until]``.
+
+    Args:
+        model: Only this model's segments.
+        version: Only this version's.
+        deployment: Only this deployment's.
+        since: Only segments ending at or after this time (datetime, ISO text or unix ms).
+        until: Only segments starting at or before this time.
+        workspace: The workspace (default: the current one).
+    """
+    ws = workspace if workspace is not None else current_workspace()
+    return ws.store.list_prediction_segments(
+        model=model,
+        version=version,
+        deployment=deployment,
+        since_ms=to_ms(since, "since"),
+        until_ms=to_ms(until, "until"),
+    )
+
+
 def read_predictions(
     model: str | None = None,
     *,
@@ -311,6 +340,7 @@ def read_predictions(
     since: TimeLike = None,
     until: TimeLike = None,
     with_feedback: bool = True,
+    prediction_ids: Sequence[str] | None = None,
     workspace: Workspace | None = None,
 ) -> pd.DataFrame:
     """Read the prediction log back as a DataFrame, one row per predicted row.
@@ -328,11 +358,13 @@ def read_predictions(
         since: Only rows at or after this time (datetime, ISO text or unix ms).
         until: Only rows at or before this time.
         with_feedback: Join the latest label of each row.
+        prediction_ids: Only these predictions (found through the id index).
         workspace: The workspace (default: the current one).
     """
     ws = workspace if workspace is not None else current_workspace()
     tables = read_tables(
         ws,
+        prediction_ids=prediction_ids,
         model=model,
         version=version,
         deployment=deployment,
