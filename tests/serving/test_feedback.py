@@ -4,10 +4,12 @@ read_predictions' filters."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import loopml
@@ -34,7 +36,7 @@ def record(
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> loopml.Workspace:
+def ws(tmp_path: Path) -> Iterator[loopml.Workspace]:
     with (
         loopml.Workspace.open(home=tmp_path / "home") as workspace,
         loopml.use_workspace(workspace),
@@ -97,13 +99,16 @@ def test_malformed_feedback_is_invalid_input(ws: loopml.Workspace) -> None:
     assert log_feedback([]).accepted == 0
 
 
+def ids(frame: pd.DataFrame) -> list[str]:
+    return sorted(frame["prediction_id"])
+
+
 def test_read_predictions_filters(ws: loopml.Workspace) -> None:
     log = PredictionLog(ws)
     log.append(record("old", time_ms=1_000_000))
     log.append(record("new", time_ms=2_000_000, version=2, deployment="web"))
     log.append(record("other", time_ms=1_500_000, model="churn"))
     log.close()
-    ids = lambda frame: sorted(frame["prediction_id"])  # noqa: E731
     assert ids(read_predictions()) == ["new", "old", "other"]
     assert ids(read_predictions("fraud")) == ["new", "old"]
     assert ids(read_predictions("fraud", version=2)) == ["new"]

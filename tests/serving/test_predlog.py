@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def record(pid: str, rows: int = 1, *, model: str = "fraud", **changes: object) 
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> loopml.Workspace:
+def ws(tmp_path: Path) -> Iterator[loopml.Workspace]:
     with loopml.Workspace.open(home=tmp_path / "home") as workspace:
         yield workspace
 
@@ -158,7 +159,12 @@ def test_block_applies_back_pressure_then_overloaded(ws: loopml.Workspace) -> No
     assert log.stats["timed_out"] == 1
     # A blocked append goes through once the writer makes room.
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (log.append(record("p3")), done.set()))
+
+    def blocked_append() -> None:
+        log.append(record("p3"))
+        done.set()
+
+    thread = threading.Thread(target=blocked_append)
     thread.start()
     assert not done.wait(0.05)  # waiting for room
     log.start()
