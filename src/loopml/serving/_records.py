@@ -37,8 +37,8 @@ MAX_PREDICTION_ID = 128
 
 #: (model, version, deployment): the records one segment holds.
 GroupKey = tuple[str, int | None, str | None]
-#: A group key plus the names, dtypes and row shapes of the arrays (one table schema).
-ShapeKey = tuple[GroupKey, tuple[tuple[str, str, tuple[int, ...]], ...]]
+#: A group key plus the names, dtypes and row shapes of the inputs and of the outputs.
+ShapeKey = tuple[GroupKey, tuple[tuple[tuple[str, Any, tuple[int, ...]], ...], ...]]
 
 
 @dataclass(frozen=True)
@@ -103,19 +103,33 @@ def check_record(record: PredictionRecord) -> int:
     return rows
 
 
+def _rows(record: PredictionRecord) -> int:
+    """Rows of a record that :func:`check_record` accepted (its first array's length)."""
+    for arrays in (record.inputs, record.outputs):
+        for array in arrays.values():
+            return len(_array(array))
+    return check_record(record)
+
+
 def _array(values: Any) -> np.ndarray:
     array = np.asarray(values)
     return array.reshape(1) if array.ndim == 0 else array
 
 
+def _layout(arrays: Mapping[str, Any]) -> tuple[tuple[str, Any, tuple[int, ...]], ...]:
+    out = []
+    for name, array in arrays.items():
+        a = array if isinstance(array, np.ndarray) and array.ndim else _array(array)
+        out.append((name, a.dtype, a.shape[1:]))
+    return tuple(out)
+
+
 def shape_key(record: PredictionRecord) -> ShapeKey:
     """The group and array layout of a record: records with equal keys share a table."""
-    layout = tuple(
-        (prefix + name, _array(array).dtype.str, _array(array).shape[1:])
-        for prefix, arrays in ((INPUT_PREFIX, record.inputs), (OUTPUT_PREFIX, record.outputs))
-        for name, array in arrays.items()
+    return (record.model, record.version, record.deployment), (
+        _layout(record.inputs),
+        _layout(record.outputs),
     )
-    return (record.model, record.version, record.deployment), layout
 
 
 def _arrow(array: np.ndarray) -> pa.Array:
@@ -138,7 +152,7 @@ def records_table(records: Sequence[PredictionRecord], key: ShapeKey) -> pa.Tabl
     import pyarrow as pa
 
     (model, version, deployment), layout = key
-    counts = np.fromiter((check_record(r) for r in records), dtype=np.int64, count=len(records))
+    counts = np.fromiter((_rows(r) for r in records), dtype=np.int64, count=len(records))
     total = int(counts.sum())
     starts = np.cumsum(counts) - counts
     columns: dict[str, pa.Array] = {
@@ -161,12 +175,17 @@ def records_table(records: Sequence[PredictionRecord], key: ShapeKey) -> pa.Tabl
             np.repeat(np.array([r.latency_ms for r in records], np.float64), counts)
         ),
     }
-    for name, _dtype, _shape in layout:
-        if name.startswith(INPUT_PREFIX):
-            parts = [_array(r.inputs[name[len(INPUT_PREFIX) :]]) for r in records]
-        else:
-            parts = [_array(r.outputs[name[len(OUTPUT_PREFIX) :]]) for r in records]
-        columns[name] = _arrow(np.concatenate(parts) if len(parts) > 1 else parts[0])
+    for prefix, part, attr in (
+        (INPUT_PREFIX, layout[0], "inputs"),
+        (OUTPUT_PREFIX, layout[1], "outputs"),
+    ):
+        for name, _dtype, _shape in part:
+            arrays = [getattr(r, attr)[name] for r in records]
+            try:
+                joined = np.concatenate(arrays) if len(arrays) > 1 else _array(arrays[0])
+            except ValueError:  # a 0-d array among them
+                joined = np.concatenate([_array(a) for a in arrays])
+            columns[prefix + name] = _arrow(joined)
     return pa.table(columns)
 
 
