@@ -238,3 +238,52 @@ def test_sigterm_loses_nothing(tmp_path: Path) -> None:
         assert spool_files(spool_dir(ws.home)) == []
         frame = read_predictions(workspace=ws)
     assert frame["prediction_id"].nunique() == appended > 200
+
+
+def test_a_crash_after_indexing_does_not_index_twice(ws: loopml.Workspace) -> None:
+    from loopml.serving._records import records_table, shape_key
+    from loopml.serving._segments import Sealer
+    from loopml.serving._spool import SpoolFile
+
+    records = [record("p0"), record("p1")]
+    key = shape_key(records[0])
+    table = records_table(records, key)
+    spool = SpoolFile(spool_dir(ws.home), "f" * 32, key, table.schema)
+    spool.append(table)
+    spool.finish()
+    Sealer(ws).seal(spool.segment_id, key[0], table)  # indexed, then "killed" before delete
+    spool.release()
+    log = PredictionLog(ws)
+    log.start()
+    log.close()
+    assert [s.id for s in ws.store.list_prediction_segments()] == ["f" * 32]
+    assert spool_files(spool_dir(ws.home)) == []
+    assert sorted(read_predictions(workspace=ws)["prediction_id"]) == ["p0", "p1"]
+
+
+def test_a_truncated_spool_keeps_its_complete_batches(ws: loopml.Workspace) -> None:
+    from loopml.serving._records import records_table, shape_key
+    from loopml.serving._spool import SpoolFile
+
+    key = shape_key(record("x"))
+    spool = SpoolFile(spool_dir(ws.home), "e" * 32, key, records_table([record("x")], key).schema)
+    spool.append(records_table([record("whole")], key))
+    spool.append(records_table([record("cut")], key))
+    spool.release()
+    size = spool.path.stat().st_size
+    with spool.path.open("r+b") as handle:  # a SIGKILL in the middle of the last batch
+        handle.truncate(size - 40)
+    log = PredictionLog(ws)
+    log.start()
+    log.close()
+    assert list(read_predictions(workspace=ws)["prediction_id"]) == ["whole"]
+
+
+def test_closing_the_workspace_closes_its_logs(tmp_path: Path) -> None:
+    ws = loopml.Workspace.open(home=tmp_path / "home")
+    log = PredictionLog(ws, flush_interval_s=3600)
+    log.start()
+    log.append(record("p"))
+    ws.close()
+    with loopml.Workspace.open(home=tmp_path / "home") as again:
+        assert list(read_predictions(workspace=again)["prediction_id"]) == ["p"]

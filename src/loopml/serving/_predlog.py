@@ -187,6 +187,9 @@ class PredictionLog:
 
     def start(self) -> None:
         """Start the writer thread (which first seals what crashed processes left)."""
+        # Open both stores here: the writer must never wait for the workspace's lock,
+        # which Workspace.close() holds while it closes this log.
+        _ = self.workspace.store, self.workspace.artifacts
         with self._lock:
             if self._thread is not None or self._closed:
                 return
