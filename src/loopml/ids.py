@@ -44,6 +44,7 @@ class ObjectKind(StrEnum):
     MODEL_VERSION = "model_version"
     MONITOR_WINDOW = "monitor_window"
     PIPELINE_RUN = "pipeline_run"
+    PREDICTION_SEGMENT = "prediction_segment"  #: a sealed file of the prediction log
     RUN = "run"
     STEP_RUN = "step_run"
     TRIGGER = "trigger"

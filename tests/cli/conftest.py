@@ -56,6 +56,31 @@ class Seeded:
     pipeline_run: str
 
 
+def _seed_predictions(ws: Any) -> None:
+    """Two logged predictions of fraud/1 (``seeded-pred-0`` has a label)."""
+    import numpy as np
+
+    from loopml.serving import PredictionLog, PredictionRecord, log_feedback
+
+    log = PredictionLog(ws)
+    for n in range(2):
+        log.append(
+            PredictionRecord(
+                f"seeded-pred-{n}",
+                1_796_000_000_000 + n,
+                "fraud",
+                1,
+                None,
+                None,
+                {"amount": np.array([10.0 * (n + 1)])},
+                {"predict": np.array([n])},
+                0.5,
+            )
+        )
+    log.close()
+    log_feedback("seeded-pred-0", 1, workspace=ws)
+
+
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     """One home per test session: two data versions and schemas, three runs, a registered
@@ -128,6 +153,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
         set_promotion_policy("guarded", "production", approvals=1)
         request = request_promotion("guarded", 1, "production")
         piped = run_pipeline(steps.arithmetic, {"n": 3}, workspace=ws)
+        _seed_predictions(ws)
         create_schedule(
             "tests.pipelines.steps:arithmetic", "0 0 29 2 *", name="leap-day"
         )  # never due while the tests run

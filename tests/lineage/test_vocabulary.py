@@ -33,6 +33,7 @@ STORED_RELATIONS = {
     "serves",
     "features",
     "scored",
+    "logged",
 }
 STORED_KINDS = {
     "alert",
@@ -48,6 +49,7 @@ STORED_KINDS = {
     "model_version",
     "monitor_window",
     "pipeline_run",
+    "prediction_segment",
     "run",
     "step_run",
     "trigger",

@@ -79,6 +79,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loopml.cli.audit:app",
         "The audit log: verify it, read it, export signed checkpoints.",
     ),
+    "predictions": (
+        "loopml.cli.predictions:app",
+        "Read the prediction log: segments, predictions with their labels, export.",
+    ),
 }
 
 

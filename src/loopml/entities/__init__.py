@@ -35,6 +35,7 @@ from loopml.entities.pipeline import (
     StepRun,
     StepStatus,
 )
+from loopml.entities.prediction import Feedback, FeedbackEntry, PredictionSegment
 from loopml.entities.references import ArtifactReferences
 from loopml.entities.run import (
     MAX_KEY_LENGTH,
@@ -71,6 +72,8 @@ __all__ = [
     "Evaluation",
     "FeatureDefinition",
     "FeatureWatermark",
+    "Feedback",
+    "FeedbackEntry",
     "Lease",
     "LineageEdge",
     "LineageNode",
@@ -84,6 +87,7 @@ __all__ = [
     "PiiPolicy",
     "PipelineRun",
     "PipelineStatus",
+    "PredictionSegment",
     "PromotionPolicy",
     "PromotionRequest",
     "RefKind",

@@ -40,6 +40,8 @@ class Relation(StrEnum):
     """Evaluation ``dst`` judged ``src`` (a model version, or the run whose model it was)."""
     SCORED = "scored"
     """Model version (or run) ``src`` scored the rows of batch job run ``dst``."""
+    LOGGED = "logged"
+    """Model version ``src`` made the predictions logged in prediction segment ``dst``."""
     REDACTED = "redacted"
     """Blob digest ``src`` (bytes not stored) is the original of a redacted file of ``dst``."""
     FEATURE_SOURCE = "feature_source"

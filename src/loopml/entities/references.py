@@ -15,8 +15,8 @@ class ArtifactReferences:
 
     Attributes:
         objects: Digests named directly: run files (soft-deleted runs included), saved
-            schemas, evaluation reports and gate files, step outputs, registered gate
-            files, and either end of a lineage edge of kind ``artifact``.
+            schemas, evaluation reports and gate files, prediction-log segments, step
+            outputs, registered gate files, and either end of a lineage edge of kind ``artifact``.
         dataset_manifests: Manifest digest of a dataset version -> that version's id. The
             manifest names further objects (files and profiles), read by the caller.
         model_manifests: Manifest digest of a model version -> ``NAME/NUMBER``. The

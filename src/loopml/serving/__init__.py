@@ -4,14 +4,24 @@ scoring.
 
 :func:`create_app` returns the Starlette app serving one model (``loopml serve`` runs it on
 uvicorn); :func:`predict` scores rows in-process with the same validation;
-:func:`score_batch` scores files or dataset versions in chunks (resumable, on processes or
-Dask, with lineage).
+:class:`MicroBatcher` gathers concurrent requests into one predict call;
+:class:`PredictionLog` keeps every prediction durably, :func:`log_feedback` joins ground
+truth to it and :func:`read_predictions` reads both back; :func:`score_batch` scores files
+or dataset versions in chunks (resumable, on processes or Dask, with lineage).
 """
 
 from loopml.serving._app import SERVE_SPEC_ENV, app_from_env, create_app
 from loopml.serving._batch import BatchProgress, BatchResult, score_batch
 from loopml.serving._batcher import BatchObserver, MicroBatcher
+from loopml.serving._feedback import (
+    FeedbackResult,
+    log_feedback,
+    prediction_segments,
+    read_predictions,
+)
 from loopml.serving._predict import predict
+from loopml.serving._predlog import PredictionLog
+from loopml.serving._records import PredictionRecord
 from loopml.serving._runtime import ServedModel, load_served
 from loopml.serving._validate import RequestError
 
@@ -20,12 +30,18 @@ __all__ = [
     "BatchObserver",
     "BatchProgress",
     "BatchResult",
+    "FeedbackResult",
     "MicroBatcher",
+    "PredictionLog",
+    "PredictionRecord",
     "RequestError",
     "ServedModel",
     "app_from_env",
     "create_app",
     "load_served",
+    "log_feedback",
     "predict",
+    "prediction_segments",
+    "read_predictions",
     "score_batch",
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 import os
 import time
@@ -21,11 +19,15 @@ from starlette.routing import Route
 from loopml._version import __version__
 from loopml.errors import DeadlineExceeded, InvalidInput, LoopmlError, NotFound, Overloaded
 from loopml.serving import _mlflow_format as mlflow_format
+from loopml.serving._batcher import MicroBatcher
+from loopml.serving._feedback import log_feedback
 from loopml.serving._metrics import MetricsObserver, ServingMetrics
 from loopml.serving._oip import output_tensor, parse_infer
 from loopml.serving._openapi import schema as openapi_schema
+from loopml.serving._predlog import PredictionLog
+from loopml.serving._records import PredictionRecord
 from loopml.serving._runtime import ServedModel, load_served
-from loopml.serving._standins import DirectBatcher, NullLog, Record
+from loopml.serving._standins import NullLog
 from loopml.serving._validate import Columns, RequestError
 
 if TYPE_CHECKING:
@@ -35,13 +37,6 @@ DEFAULT_MAX_BODY = 16 * 2**20
 TIMEOUT_HEADER = "x-request-timeout-ms"
 ID_HEADER = "x-prediction-id"
 _JSON = "application/json"
-
-
-def _module(name: str) -> Any:
-    """A serving module written elsewhere, or None while it does not exist."""
-    if importlib.util.find_spec(f"loopml.serving.{name}") is None:
-        return None
-    return importlib.import_module(f"loopml.serving.{name}")
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -62,9 +57,8 @@ class _Server:
         self.options = options
         self.metrics = ServingMetrics()
         self.served: ServedModel | None = options.pop("_served", None)
-        self.batcher: Any = None
-        self.log: Any = None
-        self.record: Any = Record
+        self.batcher: MicroBatcher | None = None
+        self.log: PredictionLog | NullLog = NullLog()
         self.ready = False
 
     # lifecycle -----------------------------------------------------------------------
@@ -86,9 +80,7 @@ class _Server:
         self.metrics.model_info.labels(
             served.name, served.version_text, served.model.flavor, served.runtime
         ).set(1)
-        batching = _module("_batcher")
-        factory = batching.MicroBatcher if batching is not None else DirectBatcher
-        self.batcher = factory(
+        self.batcher = MicroBatcher(
             served.predict,
             max_batch_rows=opts["max_batch_rows"],
             max_latency_ms=opts["max_latency_ms"],
@@ -96,12 +88,7 @@ class _Server:
             observer=MetricsObserver(self.metrics),
         )
         await self.batcher.start()
-        predlog = _module("_predlog") if opts["prediction_log"] else None
-        if predlog is not None:
-            self.log = predlog.PredictionLog(self._workspace())
-            self.record = predlog.PredictionRecord
-        else:
-            self.log = NullLog()
+        self.log = PredictionLog(self._workspace()) if opts["prediction_log"] else NullLog()
         self.log.start()
         self.ready = True
         try:
@@ -205,7 +192,7 @@ class _Server:
         return given
 
     async def predict(self, columns: Columns, pid: str, deadline: float | None) -> Columns:
-        assert self.served is not None
+        assert self.served is not None and self.batcher is not None
         start = time.monotonic()
         arrived_ms = time.time_ns() // 1_000_000
         try:
@@ -218,7 +205,7 @@ class _Server:
             raise _ModelFailed(exc) from exc
         served = self.served
         self.log.append(
-            self.record(
+            PredictionRecord(
                 prediction_id=pid,
                 time_ms=arrived_ms,
                 model=served.name,
@@ -361,16 +348,6 @@ class _Server:
         return _json(openapi_schema(self.served))
 
     async def feedback(self, request: Request) -> Response:
-        module = _module("_feedback")
-        if module is None:
-            return _json(
-                {
-                    "error": "feedback is not available in this build: the prediction log's "
-                    "feedback module is not installed",
-                    "error_code": "not_implemented",
-                },
-                501,
-            )
         data, _ = await self.body(request)
         items = self.parse_json(data)
         if not isinstance(items, (dict, list)):
@@ -385,7 +362,7 @@ class _Server:
         await anyio.to_thread.run_sync(self.log.flush)
         try:
             result = await anyio.to_thread.run_sync(
-                lambda: module.log_feedback(items, workspace=self._workspace())
+                lambda: log_feedback(items, workspace=self._workspace())
             )
         except NotFound as exc:
             raise RequestError(

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
         Evaluation,
         FeatureDefinition,
         FeatureWatermark,
+        Feedback,
+        FeedbackEntry,
         Lease,
         LineageEdge,
         LineageNode,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
         PiiPolicy,
         PipelineRun,
         PipelineStatus,
+        PredictionSegment,
         PromotionPolicy,
         PromotionRequest,
         RefKind,
@@ -694,6 +697,56 @@ class GovernanceStore(Protocol):
 
     def list_checkpoints(self) -> list[Checkpoint]:
         """Stored signed tree heads, smallest first."""
+
+
+class PredictionStore(Protocol):
+    """The prediction log's index: sealed segments, the ids in them, and feedback."""
+
+    def add_prediction_segment(
+        self,
+        segment: PredictionSegment,
+        prediction_ids: Sequence[str],
+        *,
+        edges: Sequence[LineageEdge] = (),
+    ) -> PredictionSegment:
+        """Index a sealed segment with its prediction ids and lineage, in one transaction.
+
+        Conflict if a segment with this id is indexed already (sealing is retried after a
+        crash, and the retry must not index the file twice).
+        """
+        ...
+
+    def get_prediction_segment(self, segment_id: str) -> PredictionSegment:
+        """Return one segment; NotFound if absent."""
+        ...
+
+    def list_prediction_segments(
+        self,
+        *,
+        model: str | None = None,
+        version: int | None = None,
+        deployment: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int | None = None,
+    ) -> list[PredictionSegment]:
+        """Segments whose time range meets ``[since_ms, until_ms]``, oldest first."""
+        ...
+
+    def find_predictions(self, prediction_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The segment ids holding each of ``prediction_ids`` (ids not indexed are absent)."""
+        ...
+
+    def log_feedback(self, entries: Sequence[FeedbackEntry], *, actor: str) -> list[Feedback]:
+        """Record labels (the latest wins and ``updates`` counts them), in one transaction.
+
+        Labels must be JSON-serialisable (InvalidInput otherwise). The ids are not checked
+        here: the caller knows about predictions not yet sealed.
+        """
+        ...
+
+    def get_feedback(self, prediction_ids: Sequence[str]) -> list[Feedback]:
+        """Every label of the given predictions, by id then row (whole-prediction first)."""
         ...
 
 
@@ -710,6 +763,7 @@ class Store(
     ReferenceStore,
     FeatureStore,
     GovernanceStore,
+    PredictionStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

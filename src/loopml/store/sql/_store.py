@@ -13,6 +13,7 @@ from loopml.store.sql.features import SqlFeatureStore
 from loopml.store.sql.governance import SqlGovernanceStore
 from loopml.store.sql.lineage import SqlLineageStore
 from loopml.store.sql.pipelines import SqlPipelineStore
+from loopml.store.sql.predictions import SqlPredictionStore
 from loopml.store.sql.references import SqlReferenceStore
 from loopml.store.sql.runs import SqlRunStore
 
@@ -27,6 +28,7 @@ class SqlStore(
     SqlReferenceStore,
     SqlFeatureStore,
     SqlGovernanceStore,
+    SqlPredictionStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 

@@ -25,6 +25,7 @@ _DIRECT: tuple[Column[str], ...] = (
     t.model_versions.c.gates_digest,
     t.evaluations.c.report_digest,
     t.evaluations.c.gates_digest,
+    t.prediction_segments.c.digest,
 )
 
 

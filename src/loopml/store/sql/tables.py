@@ -464,6 +464,53 @@ audit_checkpoints = Table(
     Column("created_at_ms", BigInteger, nullable=False),
 )
 
+# serving (0006_serving): the prediction log's sealed segments, its id index, feedback
+prediction_segments = Table(
+    "prediction_segments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model", String(255), nullable=False),
+    Column("version", BigInteger, nullable=True),
+    Column("deployment", String(255), nullable=True),
+    Column("digest", String(64), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("predictions", BigInteger, nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_prediction_segments_model_time", "model", "version", "start_ms"),
+    Index("ix_prediction_segments_deployment_time", "deployment", "start_ms"),
+    Index("ix_prediction_segments_end", "end_ms"),
+)
+
+prediction_index = Table(
+    "prediction_index",
+    metadata,
+    Column("prediction_id", String(128), primary_key=True),
+    Column(
+        "segment_id",
+        ID,
+        ForeignKey("prediction_segments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index("ix_prediction_index_segment", "segment_id"),
+)
+
+prediction_feedback = Table(
+    "prediction_feedback",
+    metadata,
+    Column("prediction_id", String(128), primary_key=True),
+    # -1: a label of the whole prediction (every row without a label of its own)
+    Column("row", BigInteger, primary_key=True),
+    Column("label_json", Text, nullable=False),
+    Column("updates", BigInteger, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Index("ix_prediction_feedback_updated", "updated_at_ms"),
+)
+
 __all__ = [
     "ID",
     "alias_history",
@@ -487,6 +534,9 @@ __all__ = [
     "models",
     "params",
     "pipeline_runs",
+    "prediction_feedback",
+    "prediction_index",
+    "prediction_segments",
     "promotion_decisions",
     "promotion_policies",
     "promotion_requests",

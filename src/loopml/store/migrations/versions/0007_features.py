@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_features"
-down_revision = "0005_registry"
+down_revision = "0006_serving"
 branch_labels = None
 depends_on = None
 
