@@ -8,6 +8,7 @@ from loopml.store.sql._engine import Database, open_database, translate
 from loopml.store.sql._migrate import ensure_schema
 from loopml.store.sql.approvals import SqlApprovalStore
 from loopml.store.sql.datasets import SqlDatasetStore
+from loopml.store.sql.deployments import SqlDeploymentStore
 from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.features import SqlFeatureStore
 from loopml.store.sql.governance import SqlGovernanceStore
@@ -27,6 +28,7 @@ class SqlStore(
     SqlReferenceStore,
     SqlFeatureStore,
     SqlGovernanceStore,
+    SqlDeploymentStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 
