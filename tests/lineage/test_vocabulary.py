@@ -33,6 +33,7 @@ STORED_RELATIONS = {
     "serves",
     "features",
     "scored",
+    "deployed",
 }
 STORED_KINDS = {
     "alert",

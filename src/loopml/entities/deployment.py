@@ -90,6 +90,8 @@ class Deployment:
         name: The endpoint name (``/v2/models/NAME/infer``).
         strategy: canary, shadow, ab or bluegreen.
         arms: The model versions and their weights; the first is the stable arm.
+        alias: The registry alias the stable arm came from (``champion``), which a
+            promotion moves to the candidate ("": none, the model was named by version).
         status: active, paused, promoting, rolled_back or completed.
         step: Index into ``steps`` of the canary's current step (-1 before the first).
         steps: Canary traffic steps in percent.
@@ -104,6 +106,7 @@ class Deployment:
     name: str
     strategy: DeploymentStrategy
     arms: tuple[Arm, ...]
+    alias: str = ""
     status: DeploymentStatus = DeploymentStatus.ACTIVE
     step: int = -1
     steps: tuple[int, ...] = DEFAULT_STEPS
@@ -133,6 +136,7 @@ class Deployment:
             "name": self.name,
             "strategy": self.strategy.value,
             "arms": [a.to_dict() for a in self.arms],
+            "alias": self.alias,
             "status": self.status.value,
             "step": self.step,
             "steps": list(self.steps),

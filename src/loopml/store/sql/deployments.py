@@ -42,6 +42,7 @@ def _to_deployment(row: RowMapping) -> Deployment:
         name=row["name"],
         strategy=DeploymentStrategy(row["strategy"]),
         arms=tuple(Arm.from_dict(a) for a in json.loads(row["arms_json"])),
+        alias=row["alias"],
         status=DeploymentStatus(row["status"]),
         step=int(row["step"]),
         steps=tuple(int(s) for s in json.loads(row["steps_json"])),
@@ -155,6 +156,7 @@ class SqlDeploymentStore:
             name=deployment.name,
             strategy=DeploymentStrategy(deployment.strategy),
             arms=deployment.arms,
+            alias=deployment.alias,
             status=DeploymentStatus(deployment.status),
             step=deployment.step,
             steps=deployment.steps,
@@ -172,6 +174,7 @@ class SqlDeploymentStore:
                         name=stored.name,
                         strategy=stored.strategy.value,
                         arms_json=json.dumps([a.to_dict() for a in stored.arms]),
+                        alias=stored.alias,
                         status=stored.status.value,
                         step=stored.step,
                         steps_json=json.dumps(list(stored.steps)),
@@ -254,6 +257,7 @@ class SqlDeploymentStore:
                 .where(table.c.name == deployment.name, table.c.revision == deployment.revision)
                 .values(
                     arms_json=json.dumps([a.to_dict() for a in deployment.arms]),
+                    alias=deployment.alias,
                     status=DeploymentStatus(deployment.status).value,
                     step=deployment.step,
                     steps_json=json.dumps(list(deployment.steps)),

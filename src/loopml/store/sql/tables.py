@@ -535,6 +535,7 @@ deployments = Table(
     Column("name", String(255), primary_key=True),
     Column("strategy", String(16), nullable=False),
     Column("arms_json", Text, nullable=False),
+    Column("alias", String(255), nullable=False),
     Column("status", String(16), nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("steps_json", Text, nullable=False),

@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(255), primary_key=True),
         sa.Column("strategy", sa.String(16), nullable=False),
         sa.Column("arms_json", sa.Text, nullable=False),
+        sa.Column("alias", sa.String(255), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("step", sa.BigInteger, nullable=False),
         sa.Column("steps_json", sa.Text, nullable=False),
