@@ -225,7 +225,7 @@ def _metric(where: _Where, name: Any, options: Any) -> MetricCheck:
         where.fail(path, f"metric {name}: min {num['min']:g} > max {num['max']:g}")
     higher = options.get("higher_is_better", True)
     if not isinstance(higher, bool):
-        where.fail((*path, "higher_is_better"), f"higher_is_better must be true or false")
+        where.fail((*path, "higher_is_better"), "higher_is_better must be true or false")
     settings: dict[str, Any] = {
         "tolerance": num.get("tolerance", _DEFAULT_TOLERANCE[kind]),
         "abs_tolerance": num.get("abs_tolerance", 0.01 if kind == "error_rate" else 0.0),
@@ -234,7 +234,9 @@ def _metric(where: _Where, name: Any, options: Any) -> MetricCheck:
         "max": num.get("max"),
     }
     if "min_samples" in options:
-        settings["min_samples"] = _count(where, (*path, "min_samples"), options["min_samples"], minimum=1)
+        settings["min_samples"] = _count(
+            where, (*path, "min_samples"), options["min_samples"], minimum=1
+        )
     if kind == "error_rate":
         judge = Judge(direction="increase", effect="mean", aggregate="mean", **settings)
     elif kind == "latency":

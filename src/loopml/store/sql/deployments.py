@@ -18,8 +18,8 @@ from loopml.entities.deployment import (
     Arm,
     Deployment,
     DeploymentEvent,
-    DeploymentStatus,
     DeploymentEventKind,
+    DeploymentStatus,
     DeploymentStrategy,
 )
 from loopml.entities.governance import state_digest

@@ -36,9 +36,7 @@ def upgrade() -> None:
     op.create_table(
         "deployment_events",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column(
-            "deployment", sa.String(255), sa.ForeignKey("deployments.name"), nullable=False
-        ),
+        sa.Column("deployment", sa.String(255), sa.ForeignKey("deployments.name"), nullable=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("from_json", sa.Text, nullable=False),
