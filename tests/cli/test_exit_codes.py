@@ -95,6 +95,9 @@ CASES: list[tuple] = [
     ("roles", ["roles", "list"], 0, "models.approve"),
     ("roles", ["roles", "grant", "ana", "wizard"], 2, "unknown role"),
     ("audit", ["audit", "verify"], 0, "ok"),
+    ("deploy", ["deploy", "list"], 0, "strategy"),
+    ("deploy", ["deploy", "status", "no-such-deployment"], 2, "not found"),
+    ("deploy", ["deploy", "create", "x", "--strategy", "rainbow"], 2, "unknown deployment"),
     ("audit", ["audit", "log", "--filter", "who=ana"], 2, "--filter"),
 ]
 

@@ -204,8 +204,11 @@ def _metric(where: _Where, name: Any, options: Any) -> MetricCheck:
     path = ("metrics", name)
     if not isinstance(name, str) or not _LIVE_NAME.match(name):
         where.fail(path, f"metric name {name!r} is not a metric", BUILTIN)
-    if name.startswith("latency") and name not in BUILTIN:
-        where.fail(path, f"unknown latency metric {name!r}", BUILTIN)
+    if name not in BUILTIN and (
+        name.startswith("latency") or difflib.get_close_matches(name, BUILTIN, n=1, cutoff=0.8)
+    ):
+        # a typo of a built-in metric would otherwise be judged as a live metric
+        where.fail(path, f"unknown metric {name!r}", BUILTIN)
     options = {} if options is None else options
     if not isinstance(options, dict):
         where.fail(path, f"metric {name} takes a mapping of options, got {options!r}")
