@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.deploy._judge import Judge, JudgeResult, Outcome
+from loopml.deploy._judge import Direction, Judge, JudgeResult, Outcome
 from loopml.entities.deployment import Deployment, DeploymentStatus
 from loopml.errors import InvalidAnalysis
 
@@ -247,7 +247,7 @@ def _metric(where: _Where, name: Any, options: Any) -> MetricCheck:
     elif kind == "score_shift":
         judge = Judge(direction="either", effect="cles", aggregate="mean", **settings)
     else:
-        direction = "decrease" if higher else "increase"
+        direction: Direction = "decrease" if higher else "increase"
         judge = Judge(direction=direction, effect="mean", aggregate="mean", **settings)
     return MetricCheck(name, kind, judge, where.line(*path))
 
