@@ -14,6 +14,7 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     │   ├── InvalidEvaluationData                  evaluation data does not fit the model
     │   ├── InvalidFeatureDefinition               a feature definition is wrong (file:line)
     │   ├── InvalidMonitorSpec                     a monitor spec is wrong (file:line)
+    │   ├── InvalidAnalysis                        a deployment analysis spec is wrong (file:line)
     │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
     ├── NotFound (LookupError)                     the named object does not exist
     │   └── HomeNotFound                           a read-only command's home has no store
@@ -95,6 +96,12 @@ class InvalidFeatureDefinition(InvalidInput):
 class InvalidGates(InvalidInput):
     """A gate file (gates.yaml) is malformed, lacks a required field or names a reference
     that does not exist; the message starts with the file:line of the rule."""
+
+
+class InvalidAnalysis(InvalidInput):
+    """A deployment's analysis spec (analysis.yaml or a dict) is malformed: an unknown
+    metric or key, a bound that is not a number, a negative limit; the message starts with
+    the file:line of the entry."""
 
 
 class InvalidEvaluationData(InvalidInput):

@@ -108,6 +108,10 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("data", "schema", "show"): ["data", "schema", "show", "tx@1"],
     ("data", "validate"): ["data", "validate", "tx@main", "--schema", "{tmp}/schema.yaml"],
     ("db", "status"): ["db", "status"],
+    ("deploy", "create"): ["deploy", "create", "json-deploy", "--model", "fraud/1"],
+    ("deploy", "history"): ["deploy", "history", "json-deploy"],
+    ("deploy", "list"): ["deploy", "list"],
+    ("deploy", "status"): ["deploy", "status", "json-deploy"],
     ("db", "upgrade"): ["db", "upgrade"],
     ("evaluate",): [
         "evaluate",
@@ -172,6 +176,12 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
 JSON_ELSEWHERE = {
     ("demo",): "tests/e2e/test_demo.py::test_demo_runs_the_whole_lifecycle",
     ("tokens", "create"): "tests/governance/test_cli.py::test_the_cli_governs_and_audits",
+    # these change a deployment's state, which one pass in sorted order cannot sequence
+    ("deploy", "advance"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
+    ("deploy", "pause"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
+    ("deploy", "promote"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
+    ("deploy", "resume"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
+    ("deploy", "rollback"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
 }
 
 

@@ -34,6 +34,7 @@ STORED_RELATIONS = {
     "features",
     "scored",
     "logged",
+    "deployed",
 }
 STORED_KINDS = {
     "alert",

@@ -70,6 +70,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loopml.cli.models:app",
         "Registered models: versions, aliases, approvals, cards, packages.",
     ),
+    "deploy": (
+        "loopml.cli.deploy:app",
+        "Deployments: canary, shadow, A/B and blue-green rollouts with rollback.",
+    ),
     "runs": ("loopml.cli.runs:app", "Tracked runs: list, show, compare, delete, gc."),
     "pipeline": ("loopml.cli.pipeline:app", "Run, inspect, resume and schedule pipelines."),
     "users": ("loopml.cli.users:app", "Accounts: people and service accounts."),

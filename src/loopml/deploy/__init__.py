@@ -6,9 +6,27 @@ probability ratio test, Johari, Pekelis & Walsh's "always valid inference", whos
 rate holds however often it is looked at), :func:`srm_check` (a sample-ratio-mismatch
 check of the split) and :class:`Judge` (a Mann-Whitney comparison of a canary metric with
 the stable arm, with a practical-significance band and absolute bounds).
+
+Deployments (stored in the metadata store, with a revision counter and an event history):
+:func:`create`, :func:`get`, :func:`list_deployments`, :func:`set_weights`,
+:func:`advance` (the next canary step), :func:`pause`, :func:`resume`, :func:`promote`
+(through the registry's promotion rules; a missing approval pauses the deployment),
+:func:`rollback` and :func:`history`. The analysis of a rollout: :func:`load_analysis`
+(YAML or a dict, file:line errors), :func:`judge_interval` and :func:`next_action`.
 """
 
+from loopml.deploy._analysis import (
+    Action,
+    AnalysisOutcome,
+    AnalysisSpec,
+    MetricCheck,
+    Verdict,
+    judge_interval,
+    load_analysis,
+    next_action,
+)
 from loopml.deploy._judge import Judge, JudgeResult, Outcome, hodges_lehmann
+from loopml.deploy._promotion import AWAITING_APPROVAL, promote, rollback
 from loopml.deploy._sequential import (
     Decision,
     SequentialResult,
@@ -16,20 +34,49 @@ from loopml.deploy._sequential import (
     naive_z_pvalues,
     tuned_effect_scale,
 )
+from loopml.deploy._service import (
+    advance,
+    create,
+    get,
+    history,
+    list_deployments,
+    pause,
+    resume,
+    set_weights,
+)
 from loopml.deploy._stats import SRM_ALPHA, ArmSummary, SrmResult, srm_check
 
 __all__ = [
+    "AWAITING_APPROVAL",
     "SRM_ALPHA",
+    "Action",
+    "AnalysisOutcome",
+    "AnalysisSpec",
     "ArmSummary",
     "Decision",
     "Judge",
     "JudgeResult",
+    "MetricCheck",
     "Outcome",
     "SequentialResult",
     "SequentialTest",
     "SrmResult",
+    "Verdict",
+    "advance",
+    "create",
+    "get",
+    "history",
     "hodges_lehmann",
+    "judge_interval",
+    "list_deployments",
+    "load_analysis",
     "naive_z_pvalues",
+    "next_action",
+    "pause",
+    "promote",
+    "resume",
+    "rollback",
+    "set_weights",
     "srm_check",
     "tuned_effect_scale",
 ]

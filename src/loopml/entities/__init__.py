@@ -10,6 +10,15 @@ from loopml.entities.dataset import (
     PiiPolicy,
     RefKind,
 )
+from loopml.entities.deployment import (
+    DEFAULT_STEPS,
+    Arm,
+    Deployment,
+    DeploymentEvent,
+    DeploymentEventKind,
+    DeploymentStatus,
+    DeploymentStrategy,
+)
 from loopml.entities.evaluation import Evaluation
 from loopml.entities.feature import FeatureDefinition, FeatureWatermark
 from loopml.entities.governance import (
@@ -50,6 +59,7 @@ from loopml.entities.run import (
 from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
 
 __all__ = [
+    "DEFAULT_STEPS",
     "EMPTY_ROOT",
     "MAX_KEY_LENGTH",
     "MAX_PARAM_LENGTH",
@@ -57,6 +67,7 @@ __all__ = [
     "AccountKind",
     "Actor",
     "AliasMove",
+    "Arm",
     "ArtifactReferences",
     "AuditEntry",
     "AuditEvent",
@@ -69,6 +80,11 @@ __all__ = [
     "DatasetSchema",
     "DatasetVersion",
     "Decision",
+    "Deployment",
+    "DeploymentEvent",
+    "DeploymentEventKind",
+    "DeploymentStatus",
+    "DeploymentStrategy",
     "Evaluation",
     "FeatureDefinition",
     "FeatureWatermark",

@@ -51,6 +51,8 @@ class Relation(StrEnum):
     FEATURES = "features"
     """Feature view version ``src`` supplied columns of training set ``dst`` (a dataset
     version saved by ``get_historical_features``)."""
+    DEPLOYED = "deployed"
+    """Model version ``src`` is an arm of deployment ``dst`` (recorded when it joins)."""
 
 
 @dataclass(frozen=True, order=True)

@@ -4,6 +4,7 @@ from loopml.store._open import open_store
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
+    DeploymentStore,
     EvaluationStore,
     GovernanceStore,
     LeaseStore,
@@ -21,6 +22,7 @@ from loopml.store.sql.audit import audit_source, current_audit_source
 __all__ = [
     "ApprovalStore",
     "DatasetStore",
+    "DeploymentStore",
     "EvaluationStore",
     "GovernanceStore",
     "LeaseStore",

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
         DatasetRef,
         DatasetSchema,
         DatasetVersion,
+        Deployment,
+        DeploymentEvent,
+        DeploymentEventKind,
+        DeploymentStatus,
         Evaluation,
         FeatureDefinition,
         FeatureWatermark,
@@ -751,6 +755,45 @@ class PredictionStore(Protocol):
 
 
 @runtime_checkable
+class DeploymentStore(Protocol):
+    """Deployments (an endpoint bound to model versions) with a revision counter, and events.
+
+    Every write records a deployment event and an audit entry in the same transaction.
+    """
+
+    def create_deployment(
+        self, deployment: Deployment, *, actor: str, reason: str = ""
+    ) -> Deployment:
+        """Store a new deployment at revision 1; Conflict if the name is taken."""
+        ...
+
+    def get_deployment(self, name: str) -> Deployment:
+        """Return a deployment; NotFound if absent."""
+        ...
+
+    def list_deployments(self, status: DeploymentStatus | str | None = None) -> list[Deployment]:
+        """Every deployment (with one status), by name."""
+        ...
+
+    def update_deployment(
+        self,
+        deployment: Deployment,
+        *,
+        actor: str,
+        kind: DeploymentEventKind | str,
+        reason: str = "",
+        detail: Mapping[str, object] | None = None,
+    ) -> Deployment:
+        """Write ``deployment`` if its ``revision`` is the stored one (Conflict otherwise);
+        returns it at the next revision."""
+        ...
+
+    def deployment_events(self, name: str) -> list[DeploymentEvent]:
+        """Every event of a deployment, oldest first."""
+        ...
+
+
+@runtime_checkable
 class Store(
     RunStore,
     LineageStore,
@@ -764,6 +807,7 @@ class Store(
     FeatureStore,
     GovernanceStore,
     PredictionStore,
+    DeploymentStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

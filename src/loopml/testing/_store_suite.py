@@ -11,6 +11,7 @@ from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import ObjectRef
 from loopml.store import Store
 from loopml.testing._datasets_suite import DatasetStoreConformance
+from loopml.testing._deployments_suite import DeploymentStoreConformance
 from loopml.testing._features_suite import FeatureStoreConformance
 from loopml.testing._governance_suite import GovernanceStoreConformance
 from loopml.testing._pipeline_suite import PipelineStoreConformance
@@ -31,6 +32,7 @@ class StoreConformance(
     FeatureStoreConformance,
     GovernanceStoreConformance,
     PredictionStoreConformance,
+    DeploymentStoreConformance,
 ):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 

@@ -8,6 +8,7 @@ from loopml.store.sql._engine import Database, open_database, translate
 from loopml.store.sql._migrate import ensure_schema
 from loopml.store.sql.approvals import SqlApprovalStore
 from loopml.store.sql.datasets import SqlDatasetStore
+from loopml.store.sql.deployments import SqlDeploymentStore
 from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.features import SqlFeatureStore
 from loopml.store.sql.governance import SqlGovernanceStore
@@ -29,6 +30,7 @@ class SqlStore(
     SqlFeatureStore,
     SqlGovernanceStore,
     SqlPredictionStore,
+    SqlDeploymentStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 

@@ -522,6 +522,8 @@ __all__ = [
     "dataset_schemas",
     "dataset_versions",
     "datasets",
+    "deployment_events",
+    "deployments",
     "evaluations",
     "latest_metrics",
     "leases",
@@ -574,4 +576,40 @@ feature_watermarks = Table(
     Column("end_ms", BigInteger, nullable=False),
     Column("materialized_at_ms", BigInteger, nullable=False),
     Column("rows", BigInteger, nullable=False),
+)
+
+# deployments (0009_deploy): endpoint -> model versions, with a revision counter, and events
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("strategy", String(16), nullable=False),
+    Column("arms_json", Text, nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("steps_json", Text, nullable=False),
+    Column("analysis_json", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+deployment_events = Table(
+    "deployment_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("deployment", String(255), ForeignKey("deployments.name"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("from_json", Text, nullable=False),
+    Column("to_json", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("detail_json", Text, nullable=False),
+    UniqueConstraint("deployment", "seq", name="uq_deployment_events_seq"),
 )

@@ -1,0 +1,191 @@
+"""``loopml deploy``: deployments (an endpoint bound to model versions) and their rollouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from loopml.cli._helpers import console, print_json, workspace_for
+from loopml.cli._text import esc
+
+if TYPE_CHECKING:
+    from loopml.entities import Deployment
+
+app = typer.Typer(
+    help="Deployments: canary, shadow, A/B and blue-green rollouts with rollback.",
+    no_args_is_help=True,
+)
+
+Name = Annotated[str, typer.Argument(help="Deployment (endpoint) name.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the history).")]
+
+
+def _steps(text: str | None) -> list[int] | None:
+    from loopml.errors import InvalidInput
+
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput(
+            f"--steps takes percentages separated by commas, got {text!r}",
+            hint="For example --steps 5,25,50,100.",
+        ) from None
+
+
+def _weights(dep: Deployment) -> str:
+    return ", ".join(f"{a.name} {a.model}/{a.version} {a.weight}%" for a in dep.arms)
+
+
+def _show(dep: Deployment, as_json: bool, verb: str = "") -> None:
+    if as_json:
+        print_json(dep.to_dict())
+        return
+    head = f"{verb} " if verb else ""
+    why = f" ({esc(dep.reason)})" if dep.reason else ""
+    console.print(
+        f"{head}[bold]{esc(dep.name)}[/] {dep.strategy.value} {dep.status.value}{why}: "
+        f"{esc(_weights(dep))}"
+    )
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Name,
+    model: Annotated[
+        str, typer.Option("--model", help="Stable version: NAME@ALIAS or NAME/VERSION.")
+    ] = "fraud@champion",
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="canary, shadow, ab or bluegreen.")
+    ] = "canary",
+    candidate: Annotated[
+        str | None, typer.Option("--candidate", help="Candidate version, e.g. fraud/4.")
+    ] = None,
+    analysis: Annotated[
+        Path | None, typer.Option("--analysis", help="Analysis spec (YAML).")
+    ] = None,
+    steps: Annotated[
+        str | None, typer.Option("--steps", help="Canary steps in percent, e.g. 5,25,50,100.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Create a deployment of a model, optionally with a candidate version."""
+    from loopml import deploy
+
+    ws = workspace_for(ctx)
+    dep = deploy.create(
+        name, model, strategy=strategy, candidate=candidate, steps=_steps(steps),
+        analysis=analysis, workspace=ws,
+    )  # fmt: skip
+    _show(dep, as_json, "Created")
+
+
+@app.command("list")
+def list_cmd(ctx: typer.Context, as_json: Json = False) -> None:
+    """List deployments with their strategy, status and weights."""
+    from loopml import deploy
+
+    deployments = deploy.list_deployments(workspace=workspace_for(ctx, read_only=True))
+    if as_json:
+        print_json([d.to_dict() for d in deployments])
+        return
+    table = Table("name", "strategy", "status", "arms")
+    for dep in deployments:
+        table.add_row(esc(dep.name), dep.strategy.value, dep.status.value, esc(_weights(dep)))
+    console.print(table)
+
+
+@app.command("status")
+def status(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
+    """Show a deployment: arms, weights, step, status and its last event."""
+    from loopml import deploy
+
+    ws = workspace_for(ctx, read_only=True)
+    dep = deploy.get(name, workspace=ws)
+    events = deploy.history(name, workspace=ws)
+    if as_json:
+        data: dict[str, Any] = dep.to_dict()
+        data["last_event"] = events[-1].to_dict() if events else None
+        print_json(data)
+        return
+    _show(dep, False)
+    if dep.strategy.value == "canary":
+        console.print(
+            f"step {dep.step + 1} of {len(dep.steps)} ({', '.join(map(str, dep.steps))} %)"
+        )
+    if events:
+        last = events[-1]
+        console.print(f"last event: {last.kind.value} by {esc(last.actor)} {esc(last.reason)}")
+
+
+def _act(ctx: typer.Context, name: str, action: str, reason: str, as_json: bool) -> None:
+    from loopml import deploy
+
+    ws = workspace_for(ctx)
+    verbs = {
+        "promote": (deploy.promote, "Promoted"),
+        "rollback": (deploy.rollback, "Rolled back"),
+        "pause": (deploy.pause, "Paused"),
+        "resume": (deploy.resume, "Resumed"),
+        "advance": (deploy.advance, "Advanced"),
+    }
+    run, verb = verbs[action]
+    dep = run(name, reason=reason, workspace=ws)
+    if action == "promote" and dep.status.value == "paused":
+        verb = "Paused"
+    _show(dep, as_json, verb)
+
+
+@app.command("advance")
+def advance(ctx: typer.Context, name: Name, reason: Reason = "", as_json: Json = False) -> None:
+    """Move a canary to its next traffic step (blue-green: switch to green)."""
+    _act(ctx, name, "advance", reason, as_json)
+
+
+@app.command("promote")
+def promote(ctx: typer.Context, name: Name, reason: Reason = "", as_json: Json = False) -> None:
+    """Give the candidate all traffic and move the registry alias (pauses awaiting approval)."""
+    _act(ctx, name, "promote", reason, as_json)
+
+
+@app.command("rollback")
+def rollback(ctx: typer.Context, name: Name, reason: Reason = "", as_json: Json = False) -> None:
+    """Restore the stable state in one step, recording why."""
+    _act(ctx, name, "rollback", reason, as_json)
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, name: Name, reason: Reason = "", as_json: Json = False) -> None:
+    """Hold a deployment where it is."""
+    _act(ctx, name, "pause", reason, as_json)
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, name: Name, reason: Reason = "", as_json: Json = False) -> None:
+    """Let a paused deployment go on."""
+    _act(ctx, name, "resume", reason, as_json)
+
+
+@app.command("history")
+def history(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
+    """Every event of a deployment: steps, pauses, promotions, rollbacks, with reasons."""
+    from datetime import UTC, datetime
+
+    from loopml import deploy
+
+    events = deploy.history(name, workspace=workspace_for(ctx, read_only=True))
+    if as_json:
+        print_json([e.to_dict() for e in events])
+        return
+    table = Table("when", "kind", "weights", "actor", "reason")
+    for e in events:
+        when = datetime.fromtimestamp(e.at_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        weights = ", ".join(f"{k} {v}%" for k, v in e.to_weights.items())
+        table.add_row(when, e.kind.value, esc(weights), esc(e.actor), esc(e.reason))
+    console.print(table)
