@@ -28,6 +28,11 @@ def test_demo_runs_the_whole_lifecycle(cli: Cli, tmp_path: Path) -> None:
     assert summary["pipeline_steps"] == 6
     assert summary["pipeline_cached_on_rerun"] == 5  # all but register come from the cache
     assert summary["pipeline_candidate"] == "fraud@candidate"
+    # served over real HTTP on loopback; every prediction logged and labelled by feedback
+    assert summary["serve_url"].startswith("http://127.0.0.1:")
+    assert summary["serve_requests"] == 400 and summary["serve_errors"] == 0
+    assert summary["predictions_logged"] == 400 and summary["feedback_labelled"] == 400
+    assert summary["live_accuracy"] > 0.9
 
     with SqlStore(f"sqlite:///{home / 'loopml.db'}") as store:
         run = store.get_run(summary["run_id"])

@@ -37,6 +37,14 @@ def serve(
     runtime: Annotated[
         str, typer.Option("--runtime", help="native (the model's library) or onnx.")
     ] = "native",
+    model_threads: Annotated[
+        int,
+        typer.Option(
+            "--model-threads",
+            min=0,
+            help="Native threads per predict call (0: one per core); scale with --workers.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve a model over HTTP (Open Inference Protocol v2 and MLflow's scoring format)."""
     import json
@@ -53,6 +61,7 @@ def serve(
         "max_latency_ms": max_latency_ms,
         "prediction_log": not no_log,
         "runtime": runtime,
+        "model_threads": model_threads or None,
     }
     console.print(
         f"serving {esc(served.name)} v{served.version_text} ({served.model.flavor}, "

@@ -122,9 +122,17 @@ def run_demo(
         pipeline = run_template(
             workspace, work / "project", days=days, rows_per_day=rows_per_day, seed=seed
         )
-        say(f"serving the champion on 127.0.0.1 and streaming {serve_rows} transactions")
+        # The champion when the gates let it through; the registered version otherwise.
+        served_uri = (
+            f"models:/{MODEL}@champion"
+            if released.promoted
+            else f"models:/{MODEL}/{released.version_number}"
+        )
+        say(f"serving {served_uri} on 127.0.0.1 and streaming {serve_rows} transactions")
         next_day = (pd.Timestamp(START) + pd.Timedelta(days=days)).date().isoformat()
-        served = serve_and_stream(workspace, start=next_day, rows=serve_rows, seed=seed + 2)
+        served = serve_and_stream(
+            workspace, served_uri, start=next_day, rows=serve_rows, seed=seed + 2
+        )
     report = released.report
     return DemoResult(
         rows=len(data.frame),

@@ -76,13 +76,13 @@ class _Server:
 
 
 def serve_and_stream(
-    workspace: Workspace, *, start: str, rows: int, seed: int, model: str = "fraud"
+    workspace: Workspace, model_uri: str, *, start: str, rows: int, seed: int
 ) -> ServingFigures:
-    """Serve ``models:/MODEL@champion``, send ``rows`` transactions, post their labels."""
+    """Serve ``model_uri``, send ``rows`` transactions one request each, post their labels."""
     traffic = generate_transactions(start=start, days=1, rows_per_day=rows, seed=seed)
     records = json.loads(traffic[list(FEATURE_COLUMNS)].to_json(orient="records"))
     labels = traffic[TARGET_COLUMN].astype(int).tolist()
-    app = create_app(f"models:/{model}@champion", workspace=workspace)
+    app = create_app(model_uri, workspace=workspace)
     latencies: list[float] = []
     ids: list[str | None] = [None] * len(records)
     errors = 0
@@ -112,7 +112,7 @@ def serve_and_stream(
         ]
         with httpx.Client(base_url=server.url, timeout=60) as client:
             client.post("/feedback", json=feedback).raise_for_status()
-    logged = read_predictions(model, workspace=workspace)
+    logged = read_predictions(workspace=workspace)
     logged = logged[logged["prediction_id"].isin(set(i for i in ids if i is not None))]
     labelled = logged[logged["label_updates"] > 0]
     predicted = labelled["out.predict"].astype(int)

