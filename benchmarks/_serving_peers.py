@@ -57,7 +57,10 @@ import mlflow.sklearn
 import numpy as np
 model = pickle.load(open(sys.argv[1], "rb"))
 example = np.load(sys.argv[3])
-mlflow.sklearn.save_model(model, sys.argv[2], input_example=example)
+# Our own freshly trained model: its tree storage is trusted, as skops asks us to say.
+mlflow.sklearn.save_model(
+    model, sys.argv[2], input_example=example, skops_trusted_types=["sklearn.tree._tree.Tree"]
+)
 """
 
 
@@ -207,7 +210,9 @@ def mlflow_server(pickle_path: Path, example: Path, work: Path, logs: Path) -> S
     port = free_port()
     argv = [str(venv / "bin" / "mlflow"), "models", "serve", "-m", str(model_dir)]
     argv += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    return Server("mlflow", argv, port, log=logs / "mlflow.log")
+    # mlflow starts `uvicorn` through bash, so the venv's bin must be on PATH.
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    return Server("mlflow", argv, port, env={"PATH": path}, log=logs / "mlflow.log")
 
 
 def bentoml_server(pickle_path: Path, work: Path, logs: Path) -> Server:
