@@ -19,9 +19,12 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from loopml.errors import InvalidInput, MissingExtra
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
 
 #: Built-in plugins per kind: name -> ("module:attr", extra or None, module the extra brings).
 BUILTIN: Final[dict[str, dict[str, tuple[str, str | None, str | None]]]] = {
@@ -156,3 +159,33 @@ def _load_entry_point(ep: importlib.metadata.EntryPoint, kind: str) -> Any:
             f"that provides it ({package})."
         )
         raise error from exc
+
+
+def lazy_exports(
+    package: str, table: Mapping[str, str], names: Sequence[str], namespace: dict[str, Any]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Lazy re-exports for a package ``__init__``: its ``(__getattr__, __dir__)``.
+
+    Names load on first use, so importing the package costs nothing until then.
+
+    Args:
+        package: The package's ``__name__`` (for the error message).
+        table: Public name -> ``"module:attr"`` or ``"module"``.
+        names: The package's ``__all__``.
+        namespace: The package's ``globals()``; a loaded name is cached there.
+    """
+
+    def __getattr__(name: str) -> Any:
+        target = table.get(name)
+        if target is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module_name, _, attr = target.partition(":")
+        module = importlib.import_module(module_name)
+        value = getattr(module, attr) if attr else module
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(names))
+
+    return __getattr__, __dir__
