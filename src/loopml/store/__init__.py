@@ -1,18 +1,16 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
 from loopml.store._open import open_store
+from loopml.store._operations import DeploymentStore, GovernanceStore, PredictionStore
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
-    DeploymentStore,
     EvaluationStore,
-    GovernanceStore,
     LeaseStore,
     LineageStore,
     MetricRow,
     ModelStore,
     PipelineStore,
-    PredictionStore,
     ReferenceStore,
     RunStore,
     Store,

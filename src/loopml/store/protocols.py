@@ -9,29 +9,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from loopml.store._operations import (
+    DeploymentStore,
+    FeatureStore,
+    GovernanceStore,
+    PredictionStore,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from loopml.entities import (
-        AccountKind,
         AliasMove,
         ArtifactReferences,
-        AuditEntry,
-        AuditEvent,
-        Checkpoint,
         Dataset,
         DatasetRef,
         DatasetSchema,
         DatasetVersion,
-        Deployment,
-        DeploymentEvent,
-        DeploymentEventKind,
-        DeploymentStatus,
         Evaluation,
-        FeatureDefinition,
-        FeatureWatermark,
-        Feedback,
-        FeedbackEntry,
         Lease,
         LineageEdge,
         LineageNode,
@@ -42,22 +37,17 @@ if TYPE_CHECKING:
         PiiPolicy,
         PipelineRun,
         PipelineStatus,
-        PredictionSegment,
         PromotionPolicy,
         PromotionRequest,
         RefKind,
         RegisteredModel,
         RequestStatus,
-        RoleBinding,
-        RolePermission,
         Run,
         RunArtifact,
         RunQuery,
         RunStatus,
         Schedule,
         StepRun,
-        Token,
-        User,
     )
     from loopml.ids import ObjectRef
 
@@ -563,41 +553,6 @@ class EvaluationStore(Protocol):
 
 
 @runtime_checkable
-class FeatureStore(Protocol):
-    """Feature definitions (append-only versions by digest) and materialisation watermarks."""
-
-    def put_feature_definition(
-        self, *, actor: str, kind: str, name: str, digest: str, spec: Mapping[str, object]
-    ) -> tuple[FeatureDefinition, bool]:
-        """Add a version unless the newest has the same digest; (newest, created now)."""
-        ...
-
-    def get_feature_definition(
-        self, kind: str, name: str, version: int | None = None
-    ) -> FeatureDefinition:
-        """The newest (or the numbered) version of a definition; NotFound if absent."""
-        ...
-
-    def list_feature_definitions(self, kind: str | None = None) -> list[FeatureDefinition]:
-        """The newest version of every definition (of one kind), by kind then name."""
-        ...
-
-    def feature_definition_history(self, kind: str, name: str) -> list[FeatureDefinition]:
-        """Every version of one definition, newest first."""
-        ...
-
-    def set_feature_watermark(
-        self, view: str, target: str, *, watermark_ms: int | None, end_ms: int, rows: int
-    ) -> FeatureWatermark:
-        """Record a finished materialisation of ``view`` into ``target``."""
-        ...
-
-    def list_feature_watermarks(self, view: str | None = None) -> list[FeatureWatermark]:
-        """Materialisation progress of every view (or one)."""
-        ...
-
-
-@runtime_checkable
 class ReferenceStore(Protocol):
     """What the records refer to in the artifact store, for garbage collection."""
 
@@ -607,189 +562,6 @@ class ReferenceStore(Protocol):
         Manifests (of dataset and model versions) are listed apart: the objects they
         name are in the artifact store, so the caller reads them to follow the references.
         """
-        ...
-
-
-@runtime_checkable
-class GovernanceStore(Protocol):
-    """Accounts, API tokens (hashes only), role bindings and overrides, the audit log.
-
-    Every change here appends an audit entry in the same transaction.
-    """
-
-    def create_user(
-        self, name: str, *, actor: str, kind: AccountKind | str = "user", display_name: str = ""
-    ) -> User:
-        """Create an account (a user or a service account); Conflict if the name is taken."""
-        ...
-
-    def get_user(self, name: str) -> User:
-        """Return an account; NotFound if absent."""
-        ...
-
-    def list_users(self) -> list[User]:
-        """Every account, by name."""
-        ...
-
-    def set_user_disabled(self, name: str, disabled: bool, *, actor: str) -> User:
-        """Disable or enable an account."""
-        ...
-
-    def create_token(self, token: Token, *, actor: str) -> Token:
-        """Record a token (its hash only) for an existing account."""
-        ...
-
-    def get_token(self, token_id: str) -> Token:
-        """Return a token record; NotFound if absent."""
-        ...
-
-    def list_tokens(self, user: str | None = None) -> list[Token]:
-        """Tokens of one account (or all), newest first."""
-        ...
-
-    def revoke_token(self, token_id: str, *, actor: str) -> Token:
-        """Revoke a token for good."""
-        ...
-
-    def grant_role(self, user: str, role: str, *, actor: str, project: str = "*") -> RoleBinding:
-        """Bind a role to an account in a project (``*``: all)."""
-        ...
-
-    def revoke_role(self, user: str, role: str, *, actor: str, project: str = "*") -> None:
-        """Remove a role binding; NotFound if absent."""
-        ...
-
-    def list_role_bindings(self, user: str | None = None) -> list[RoleBinding]:
-        """Role bindings of one account (or all)."""
-        ...
-
-    def set_role_permission(
-        self, project: str, role: str, permission: str, allowed: bool | None, *, actor: str
-    ) -> None:
-        """Override the default permission matrix for a project (None: remove the override)."""
-        ...
-
-    def list_role_permissions(self, project: str | None = None) -> list[RolePermission]:
-        """Overrides of the default matrix."""
-        ...
-
-    def append_audit(self, entry: AuditEntry) -> AuditEvent:
-        """Append one audit entry in its own transaction."""
-        ...
-
-    def list_audit_events(
-        self,
-        *,
-        offset: int = 0,
-        limit: int | None = 1000,
-        actor: str | None = None,
-        action: str | None = None,
-        object_kind: str | None = None,
-        object_id: str | None = None,
-        outcome: str | None = None,
-    ) -> list[AuditEvent]:
-        """Audit events ordered by index; ``action`` ending in ``*`` matches a prefix."""
-        ...
-
-    def audit_head(self) -> tuple[int, str]:
-        """The recorded size and root (hex) of the log."""
-        ...
-
-    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Keep a signed tree head; Conflict if that size is stored with another root."""
-        ...
-
-    def list_checkpoints(self) -> list[Checkpoint]:
-        """Stored signed tree heads, smallest first."""
-
-
-class PredictionStore(Protocol):
-    """The prediction log's index: sealed segments, the ids in them, and feedback."""
-
-    def add_prediction_segment(
-        self,
-        segment: PredictionSegment,
-        prediction_ids: Sequence[str],
-        *,
-        edges: Sequence[LineageEdge] = (),
-    ) -> PredictionSegment:
-        """Index a sealed segment with its prediction ids and lineage, in one transaction.
-
-        Conflict if a segment with this id is indexed already (sealing is retried after a
-        crash, and the retry must not index the file twice).
-        """
-        ...
-
-    def get_prediction_segment(self, segment_id: str) -> PredictionSegment:
-        """Return one segment; NotFound if absent."""
-        ...
-
-    def list_prediction_segments(
-        self,
-        *,
-        model: str | None = None,
-        version: int | None = None,
-        deployment: str | None = None,
-        since_ms: int | None = None,
-        until_ms: int | None = None,
-        limit: int | None = None,
-    ) -> list[PredictionSegment]:
-        """Segments whose time range meets ``[since_ms, until_ms]``, oldest first."""
-        ...
-
-    def find_predictions(self, prediction_ids: Sequence[str]) -> dict[str, list[str]]:
-        """The segment ids holding each of ``prediction_ids`` (ids not indexed are absent)."""
-        ...
-
-    def log_feedback(self, entries: Sequence[FeedbackEntry], *, actor: str) -> list[Feedback]:
-        """Record labels (the latest wins and ``updates`` counts them), in one transaction.
-
-        Labels must be JSON-serialisable (InvalidInput otherwise). The ids are not checked
-        here: the caller knows about predictions not yet sealed.
-        """
-        ...
-
-    def get_feedback(self, prediction_ids: Sequence[str]) -> list[Feedback]:
-        """Every label of the given predictions, by id then row (whole-prediction first)."""
-        ...
-
-
-@runtime_checkable
-class DeploymentStore(Protocol):
-    """Deployments (an endpoint bound to model versions) with a revision counter, and events.
-
-    Every write records a deployment event and an audit entry in the same transaction.
-    """
-
-    def create_deployment(
-        self, deployment: Deployment, *, actor: str, reason: str = ""
-    ) -> Deployment:
-        """Store a new deployment at revision 1; Conflict if the name is taken."""
-        ...
-
-    def get_deployment(self, name: str) -> Deployment:
-        """Return a deployment; NotFound if absent."""
-        ...
-
-    def list_deployments(self, status: DeploymentStatus | str | None = None) -> list[Deployment]:
-        """Every deployment (with one status), by name."""
-        ...
-
-    def update_deployment(
-        self,
-        deployment: Deployment,
-        *,
-        actor: str,
-        kind: DeploymentEventKind | str,
-        reason: str = "",
-        detail: Mapping[str, object] | None = None,
-    ) -> Deployment:
-        """Write ``deployment`` if its ``revision`` is the stored one (Conflict otherwise);
-        returns it at the next revision."""
-        ...
-
-    def deployment_events(self, name: str) -> list[DeploymentEvent]:
-        """Every event of a deployment, oldest first."""
         ...
 
 
