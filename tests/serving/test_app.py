@@ -256,6 +256,26 @@ def test_a_model_that_raises_answers_500_and_is_counted(tmp_path, workspace) -> 
     assert 'loopml_serving_errors_total{kind="model"} 1.0' in metrics.text
 
 
+def test_a_failed_prediction_is_logged_with_its_error(tmp_path, workspace) -> None:
+    from loopml.models import save_model
+    from loopml.serving import read_predictions
+
+    save_model(Broken(), tmp_path / "broken", signature=None, flavor="python_function")
+    app = create_app(tmp_path / "broken", workspace=workspace)
+    (r,) = call(
+        app,
+        (
+            "POST",
+            "/invocations",
+            {"json": {"instances": [[1.0, 2.0]]}, "headers": {"x-prediction-id": "bad-1"}},
+        ),
+    )
+    assert r.status_code == 500
+    logged = read_predictions(workspace=workspace, with_feedback=False)
+    row = logged[logged["prediction_id"] == "bad-1"]
+    assert row["error"].tolist() == ["model"]
+
+
 def test_a_package_folder_serves_its_model(registered, workspace, tmp_path) -> None:
     from loopml.registry import package_model
 

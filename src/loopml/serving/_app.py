@@ -219,15 +219,38 @@ class _Server:
         assert self.served is not None and self.batcher is not None
         start = time.monotonic()
         arrived_ms = time.time_ns() // 1_000_000
+        served = self.served
         try:
             outputs: Columns = await self.batcher.submit(columns, deadline=deadline)
-        except (Overloaded, DeadlineExceeded, RequestError):
+        except RequestError:
             raise
         except InvalidInput as exc:
             raise RequestError(str(exc.message), code="invalid_input", field=None) from None
         except Exception as exc:
+            kind = (
+                "overloaded"
+                if isinstance(exc, Overloaded)
+                else "deadline"
+                if isinstance(exc, DeadlineExceeded)
+                else "model"
+            )
+            self._log(served, pid, arrived_ms, start, columns, {}, kind)
+            if isinstance(exc, (Overloaded, DeadlineExceeded)):
+                raise
             raise _ModelFailed(exc) from exc
-        served = self.served
+        self._log(served, pid, arrived_ms, start, columns, outputs, None)
+        return outputs
+
+    def _log(
+        self,
+        served: ServedModel,
+        pid: str,
+        arrived_ms: int,
+        start: float,
+        inputs: Columns,
+        outputs: Columns,
+        error: str | None,
+    ) -> None:
         self.log.append(
             PredictionRecord(
                 prediction_id=pid,
@@ -236,12 +259,12 @@ class _Server:
                 version=served.version,
                 deployment=None,
                 arm=None,
-                inputs=columns,
+                inputs=inputs,
                 outputs=outputs,
                 latency_ms=(time.monotonic() - start) * 1000,
+                error=error,
             )
         )
-        return outputs
 
     def check_model(self, request: Request) -> ServedModel:
         served = self.served

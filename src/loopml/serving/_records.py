@@ -30,6 +30,7 @@ BASE_COLUMNS = (
     "deployment",
     "arm",
     "latency_ms",
+    "error",
 )
 INPUT_PREFIX = "in."
 OUTPUT_PREFIX = "out."
@@ -56,6 +57,9 @@ class PredictionRecord:
         inputs: The rows as validated: one array per input column, batch on axis 0.
         outputs: The model's outputs, batch on axis 0.
         latency_ms: Time the request took to answer.
+        error: Why the prediction failed (``model``, ``deadline``, ``overloaded``), with
+            no outputs; None for an answered request. Failures are logged so that a
+            rollout can judge each arm's error rate from the log.
     """
 
     prediction_id: str
@@ -67,6 +71,7 @@ class PredictionRecord:
     inputs: dict[str, np.ndarray]
     outputs: dict[str, np.ndarray]
     latency_ms: float
+    error: str | None = None
 
 
 def check_record(record: PredictionRecord) -> int:
@@ -173,6 +178,9 @@ def records_table(records: Sequence[PredictionRecord], key: ShapeKey) -> pa.Tabl
         ),
         "latency_ms": pa.array(
             np.repeat(np.array([r.latency_ms for r in records], np.float64), counts)
+        ),
+        "error": pa.array(
+            np.repeat(np.array([r.error for r in records], dtype=object), counts), pa.string()
         ),
     }
     for prefix, part, attr in (
