@@ -361,3 +361,42 @@ def test_the_cost_fit_recovers_fixed_and_per_row_cost() -> None:
     for _ in range(5):
         lone.observe(1, 0.004)
     assert lone.a == pytest.approx(0.004) and lone.b == 0.0
+
+
+def test_the_sink_gets_each_batch_once_with_its_tags_and_rows() -> None:
+    model = Model(sleep_s=0.01)
+    got: list[tuple[list[float], list[float], list[Any], list[int]]] = []
+
+    def sink(inputs: Columns, outputs: Columns, tags: list[Any], counts: list[int]) -> None:
+        got.append((inputs["x"].tolist(), outputs["y"].tolist(), tags, counts))
+
+    async def main() -> None:
+        batcher = MicroBatcher(model, sink=sink)
+
+        async def client(c: int) -> None:
+            for k in range(5):
+                await batcher.submit(rows(c * 100.0 + k), tag=f"{c}-{k}")
+
+        await asyncio.gather(*(client(c) for c in range(6)))
+        await batcher.aclose()
+
+    run(main())
+    assert len(got) == len(model.calls) < 30  # one sink call per predict call
+    tags = [t for _, _, batch_tags, _ in got for t in batch_tags]
+    assert sorted(tags) == sorted(f"{c}-{k}" for c in range(6) for k in range(5))
+    for x, y, batch_tags, counts in got:
+        assert len(x) == sum(counts) and y == [v * 2 for v in x]
+        assert [f"{int(v) // 100}-{int(v) % 100}" for v in x] == batch_tags
+
+
+def test_a_failing_sink_fails_its_callers_rather_than_dropping_silently() -> None:
+    def sink(inputs: Columns, outputs: Columns, tags: list[Any], counts: list[int]) -> None:
+        raise Overloaded("the prediction log queue is full", retry_after_s=1.0)
+
+    async def main() -> None:
+        batcher = MicroBatcher(Model(), sink=sink)
+        with pytest.raises(Overloaded):
+            await batcher.submit(rows(1.0))
+        await batcher.aclose()
+
+    run(main())

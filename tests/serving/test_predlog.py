@@ -287,3 +287,48 @@ def test_closing_the_workspace_closes_its_logs(tmp_path: Path) -> None:
     ws.close()
     with loopml.Workspace.open(home=tmp_path / "home") as again:
         assert list(read_predictions(workspace=again)["prediction_id"]) == ["p"]
+
+
+def test_a_batch_record_reads_back_as_its_requests(ws: loopml.Workspace) -> None:
+    from loopml.serving import BatchRecord
+
+    plog = PredictionLog(ws)
+    plog.start()
+    now = int(time.time() * 1000)
+    plog.append(
+        BatchRecord(
+            prediction_ids=("a", "b", "c"),
+            counts=(1, 3, 2),
+            time_ms=(now, now + 1, now + 2),
+            latency_ms=(1.0, 2.0, 3.0),
+            model="fraud",
+            version=None,
+            deployment=None,
+            arm=None,
+            inputs={"x": np.arange(6, dtype=np.float64)},
+            outputs={"predict": np.arange(6) % 2},
+        )
+    )
+    plog.append(record("d", 2))
+    plog.close()
+    assert plog.stats["appended"] == 4 and plog.stats["appended_rows"] == 8
+    frame = read_predictions("fraud", workspace=ws, with_feedback=False)
+    batch = frame[frame["prediction_id"] != "d"]
+    assert batch["prediction_id"].tolist() == ["a", "b", "b", "b", "c", "c"]
+    assert batch["row"].tolist() == [0, 0, 1, 2, 0, 1]
+    assert batch["in.x"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert batch["latency_ms"].tolist() == [1.0, 2.0, 2.0, 2.0, 3.0, 3.0]
+    assert frame[frame["prediction_id"] == "d"]["row"].tolist() == [0, 1]
+
+
+def test_a_batch_record_whose_parts_disagree_is_refused(ws: loopml.Workspace) -> None:
+    from loopml.serving import BatchRecord
+
+    plog = PredictionLog(ws)
+    bad = BatchRecord(("a", "b"), (1, 1), (0, 0), (1.0,), "m", None, None, None, {}, {})
+    with pytest.raises(InvalidInput, match="one count, time and latency"):
+        plog.append(bad)
+    short = BatchRecord(("a",), (2,), (0,), (1.0,), "m", None, None, None, {"x": np.zeros(1)}, {})
+    with pytest.raises(InvalidInput, match="has 1 rows, the requests have 2"):
+        plog.append(short)
+    plog.close()

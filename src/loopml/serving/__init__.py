@@ -5,7 +5,8 @@ scoring.
 :func:`create_app` returns the Starlette app serving one model (``loopml serve`` runs it on
 uvicorn); :func:`predict` scores rows in-process with the same validation;
 :class:`MicroBatcher` gathers concurrent requests into one predict call;
-:class:`PredictionLog` keeps every prediction durably, :func:`log_feedback` joins ground
+:class:`PredictionLog` keeps every prediction durably (a :class:`BatchRecord` per
+predict call), :func:`log_feedback` joins ground
 truth to it and :func:`read_predictions` reads both back; :func:`score_batch` scores files
 or dataset versions in chunks (resumable, on processes or Dask, with lineage).
 """
@@ -21,7 +22,7 @@ from loopml.serving._feedback import (
 )
 from loopml.serving._predict import predict
 from loopml.serving._predlog import PredictionLog
-from loopml.serving._records import PredictionRecord
+from loopml.serving._records import BatchRecord, PredictionRecord
 from loopml.serving._runtime import ServedModel, load_served
 from loopml.serving._validate import RequestError
 
@@ -29,6 +30,7 @@ __all__ = [
     "SERVE_SPEC_ENV",
     "BatchObserver",
     "BatchProgress",
+    "BatchRecord",
     "BatchResult",
     "FeedbackResult",
     "MicroBatcher",

@@ -19,13 +19,13 @@ from starlette.routing import Route
 from loopml._version import __version__
 from loopml.errors import DeadlineExceeded, InvalidInput, LoopmlError, NotFound, Overloaded
 from loopml.serving import _mlflow_format as mlflow_format
-from loopml.serving._batcher import MicroBatcher
+from loopml.serving._batcher import BatchSink, MicroBatcher
 from loopml.serving._feedback import log_feedback
 from loopml.serving._metrics import MetricsObserver, ServingMetrics
 from loopml.serving._oip import output_tensor, parse_infer
 from loopml.serving._openapi import schema as openapi_schema
 from loopml.serving._predlog import PredictionLog
-from loopml.serving._records import PredictionRecord
+from loopml.serving._records import BatchRecord, PredictionRecord
 from loopml.serving._runtime import ServedModel, load_served
 from loopml.serving._standins import NullLog
 from loopml.serving._validate import Columns, RequestError
@@ -104,16 +104,17 @@ class _Server:
         self.metrics.model_info.labels(
             served.name, served.version_text, served.model.flavor, served.runtime
         ).set(1)
+        self.log = PredictionLog(self._workspace()) if opts["prediction_log"] else NullLog()
+        self.log.start()
         self.batcher = MicroBatcher(
             _with_thread_limit(served.predict, opts["model_threads"]),
             max_batch_rows=opts["max_batch_rows"],
             max_latency_ms=opts["max_latency_ms"],
             enabled=opts["batching"],
             observer=MetricsObserver(self.metrics),
+            sink=None if isinstance(self.log, NullLog) else self._log_sink(served),
         )
         await self.batcher.start()
-        self.log = PredictionLog(self._workspace()) if opts["prediction_log"] else NullLog()
-        self.log.start()
         self.ready = True
         try:
             yield
@@ -221,7 +222,9 @@ class _Server:
         arrived_ms = time.time_ns() // 1_000_000
         served = self.served
         try:
-            outputs: Columns = await self.batcher.submit(columns, deadline=deadline)
+            outputs: Columns = await self.batcher.submit(
+                columns, deadline=deadline, tag=(pid, arrived_ms, start)
+            )
         except RequestError:
             raise
         except InvalidInput as exc:
@@ -238,8 +241,30 @@ class _Server:
             if isinstance(exc, (Overloaded, DeadlineExceeded)):
                 raise
             raise _ModelFailed(exc) from exc
-        self._log(served, pid, arrived_ms, start, columns, outputs, None)
-        return outputs
+        return outputs  # logged by the batcher's sink, one record per predict call
+
+    def _log_sink(self, served: ServedModel) -> BatchSink:
+        """The batcher's sink: each answered predict call as one record of the log."""
+        log = self.log
+
+        def sink(inputs: Columns, outputs: Columns, tags: list[Any], counts: list[int]) -> None:
+            now = time.monotonic()
+            log.append(
+                BatchRecord(
+                    prediction_ids=tuple(t[0] for t in tags),
+                    counts=tuple(counts),
+                    time_ms=tuple(t[1] for t in tags),
+                    latency_ms=tuple((now - t[2]) * 1000 for t in tags),
+                    model=served.name,
+                    version=served.version,
+                    deployment=None,
+                    arm=None,
+                    inputs=inputs,
+                    outputs=outputs,
+                )
+            )
+
+        return sink
 
     def _log(
         self,

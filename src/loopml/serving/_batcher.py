@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from loopml.serving._cost import CostModel
 
 Columns = dict[str, np.ndarray]
 PredictFn = Callable[[Columns], Mapping[str, np.ndarray]]
+#: Receives each answered group: inputs and outputs (rows of all its requests on axis 0),
+#: the requests' tags and their row counts. Runs on the worker thread.
+BatchSink = Callable[[Columns, Columns, list[Any], list[int]], None]
 
 _log = logging.getLogger(__name__)
 _INF = math.inf
@@ -66,6 +69,7 @@ class _Request:
     deadline: float | None
     due: float
     future: asyncio.Future[Columns]
+    tag: Any = None
     result: Columns | None = None
     error: BaseException | None = field(default=None)
 
@@ -82,6 +86,10 @@ class MicroBatcher:
         max_queue_rows: Rows that may wait; a request beyond it is shed.
         enabled: ``False`` runs every request alone, in order, on the same thread.
         observer: Receives dispatch, shed and queue figures.
+        sink: Receives every answered batch with the tags its requests were submitted
+            with, before the callers get their rows (the prediction log: one record per
+            predict call instead of one per request). When it raises, the requests of
+            that batch get its error instead of their rows.
     """
 
     def __init__(
@@ -93,6 +101,7 @@ class MicroBatcher:
         max_queue_rows: int = 8192,
         enabled: bool = True,
         observer: BatchObserver | None = None,
+        sink: BatchSink | None = None,
     ) -> None:
         for name, value, low in (
             ("max_batch_rows", max_batch_rows, 1),
@@ -110,6 +119,7 @@ class MicroBatcher:
         self._max_queue_rows = int(max_queue_rows)
         self._enabled = enabled
         self._observer = observer
+        self._sink = sink
         self._cost = CostModel()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -148,12 +158,15 @@ class MicroBatcher:
         await self._stopped.wait()
         self._thread.join()
 
-    async def submit(self, rows: Columns, *, deadline: float | None = None) -> Columns:
+    async def submit(
+        self, rows: Columns, *, deadline: float | None = None, tag: Any = None
+    ) -> Columns:
         """Predict ``rows`` within some batch and return exactly their outputs.
 
         Args:
             rows: Columns with the batch on axis 0, all of one length.
             deadline: ``time.monotonic()`` seconds by which the answer is due, or None.
+            tag: Passed to the sink with this request's rows (e.g. its prediction id).
 
         Returns:
             Every output of the model, sliced to this caller's rows.
@@ -184,7 +197,7 @@ class MicroBatcher:
                 due = now + self._max_latency_s
                 if deadline is not None:
                     due = min(due, deadline - self._cost.predict(n))
-                self._queue.append(_Request(rows, n, now, deadline, due, future))
+                self._queue.append(_Request(rows, n, now, deadline, due, future, tag))
                 self._queued_rows += n
                 if self._idle:
                     self._wake.notify()
@@ -349,24 +362,31 @@ class MicroBatcher:
         """Predict one batch and put each request's outputs (or error) on it."""
         wait_s = now - min(r.arrived for r in batch)
         started = time.perf_counter()
+        sink = self._sink
         if len(batch) == 1:
             ok = _run_one(self._predict, batch[0])
+            if ok and sink is not None:
+                _sink_one(sink, batch[0])
         else:
             ok = True
+            inputs = _concat(batch)
             try:
-                outputs = _checked(self._predict(_concat(batch)), rows)
+                outputs = _checked(self._predict(inputs), rows)
             except Exception:
                 # One bad request must not fail its neighbours: run each alone.
                 ok = False
                 self._counts["retried"] += 1
                 for request in batch:
-                    _run_one(self._predict, request)
+                    if _run_one(self._predict, request) and sink is not None:
+                        _sink_one(sink, request)
             else:
                 offset = 0
                 for request in batch:
                     end = offset + request.n
                     request.result = {k: v[offset:end] for k, v in outputs.items()}
                     offset = end
+                if sink is not None:
+                    _sink_all(sink, batch, inputs, outputs)
         predict_s = time.perf_counter() - started
         if ok:
             self._cost.observe(rows, predict_s)
@@ -459,6 +479,19 @@ def _run_one(predict: PredictFn, request: _Request) -> bool:
         request.error = exc
         return False
     return True
+
+
+def _sink_one(sink: BatchSink, request: _Request) -> None:
+    assert request.result is not None
+    _sink_all(sink, [request], request.rows, request.result)
+
+
+def _sink_all(sink: BatchSink, batch: list[_Request], inputs: Columns, outputs: Columns) -> None:
+    try:
+        sink(inputs, outputs, [r.tag for r in batch], [r.n for r in batch])
+    except Exception as exc:  # e.g. the prediction log is full: the callers must know
+        for request in batch:
+            request.result, request.error = None, exc
 
 
 def _expire(future: asyncio.Future[Columns], batcher: MicroBatcher) -> None:

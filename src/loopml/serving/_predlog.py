@@ -20,14 +20,21 @@ from typing import TYPE_CHECKING, Literal
 
 from loopml.errors import InvalidInput, Overloaded, StoreError
 from loopml.ids import new_id
-from loopml.serving._records import PredictionRecord, check_record, records_table, shape_key
+from loopml.serving._records import (
+    BatchRecord,
+    PredictionRecord,
+    check_batch,
+    check_record,
+    records_table,
+    shape_key,
+)
 from loopml.serving._segments import Sealer
 from loopml.serving._spool import SpoolFile, remove_stale_tmp, spool_dir, spool_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from loopml.serving._records import ShapeKey
+    from loopml.serving._records import AnyRecord, ShapeKey
     from loopml.workspace import Workspace
 
 __all__ = ["LiveLogs", "PredictionLog", "PredictionRecord", "live_logs"]
@@ -38,6 +45,7 @@ _WHEN_FULL = ("block", "shed")
 #: Records turned into one Arrow batch at most (bounds the writer's memory between flushes).
 _BATCH_RECORDS = 8192
 _RETRY_S = 1.0  # pause before retrying a failed spool write or seal
+_RECORDS = (PredictionRecord, BatchRecord)
 
 
 class _Flush:
@@ -157,7 +165,7 @@ class PredictionLog:
         self.segment_max_rows = segment_max_rows
         self.segment_max_age_s = segment_max_age_s
         self.when_full = when_full
-        self._queue: queue.Queue[PredictionRecord | _Flush] = queue.Queue(max_queue)
+        self._queue: queue.Queue[AnyRecord | _Flush] = queue.Queue(max_queue)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -200,15 +208,23 @@ class PredictionLog:
         live_logs(self.workspace).add(self)
         atexit.register(self.close)
 
-    def append(self, record: PredictionRecord, *, timeout_s: float | None = None) -> None:
+    def append(
+        self, record: PredictionRecord | BatchRecord, *, timeout_s: float | None = None
+    ) -> None:
         """Queue one record; when the queue is full, wait (``block``) or refuse (``shed``).
+
+        A :class:`BatchRecord` (several requests of one predict call) takes one place in
+        the queue.
 
         Raises:
             Overloaded: The queue is full (``shed``), or stayed full for ``timeout_s``
                 (``block``); the record was not logged and the caller should answer 503.
             InvalidInput: The record's arrays disagree in length, or the log is closed.
         """
-        rows = check_record(record)
+        if isinstance(record, BatchRecord):
+            rows, requests = check_batch(record), len(record.prediction_ids)
+        else:
+            rows, requests = check_record(record), 1
         if self._closed:
             raise InvalidInput(
                 "the prediction log is closed; the record was not logged",
@@ -228,7 +244,7 @@ class PredictionLog:
                     f"the prediction log queue stayed full for {timeout_s} s"
                 ) from None
         with self._lock:
-            self._counts["appended"] += 1
+            self._counts["appended"] += requests
             self._counts["appended_rows"] += rows
 
     def _overloaded(self, message: str) -> Overloaded:
@@ -309,21 +325,21 @@ class PredictionLog:
 
     def _run(self) -> None:
         self._recover()
-        pending: list[PredictionRecord] = []
+        pending: list[AnyRecord] = []
         next_flush = time.monotonic() + self.flush_interval_s
         while True:
             try:
                 item = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
             except queue.Empty:
                 item = None
-            if isinstance(item, PredictionRecord):
+            if isinstance(item, _RECORDS):
                 pending.append(item)
                 while len(pending) < _BATCH_RECORDS:
                     try:
                         more = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if not isinstance(more, PredictionRecord):
+                    if not isinstance(more, _RECORDS):
                         item = more
                         break
                     pending.append(more)
@@ -346,13 +362,13 @@ class PredictionLog:
                 next_flush = time.monotonic() + self.flush_interval_s
 
     def _drain(self, marker: _Flush) -> None:
-        pending: list[PredictionRecord] = []
+        pending: list[AnyRecord] = []
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if isinstance(item, PredictionRecord):
+            if isinstance(item, _RECORDS):
                 pending.append(item)
         try:
             self._write(pending, seal=marker.seal or marker.stop)
@@ -384,12 +400,12 @@ class PredictionLog:
             self._count("segments", len(sealed))
             self._count("sealed_rows", sum(s.rows for s in sealed))
 
-    def _write(self, records: list[PredictionRecord], *, seal: bool = False) -> None:
+    def _write(self, records: list[AnyRecord], *, seal: bool = False) -> None:
         """Spool ``records`` (one fsync per file), then seal what is full, old or asked.
 
         Records spooled are removed from ``records``; on an error the rest stay in it.
         """
-        groups: dict[ShapeKey, list[PredictionRecord]] = {}
+        groups: dict[ShapeKey, list[AnyRecord]] = {}
         for record in records:
             groups.setdefault(shape_key(record), []).append(record)
         done: set[int] = set()
@@ -397,7 +413,7 @@ class PredictionLog:
             for key, members in groups.items():
                 self._spool(key, records_table(members, key))
                 done.update(id(r) for r in members)
-                self._count("written", len(members))
+                self._count("written", sum(_requests(r) for r in members))
         except BaseException:
             self._count("errors")
             records[:] = [r for r in records if id(r) not in done]
@@ -455,3 +471,7 @@ class PredictionLog:
             if segment is not None:
                 self._count("segments")
                 self._count("sealed_rows", segment.rows)
+
+
+def _requests(record: AnyRecord) -> int:
+    return len(record.prediction_ids) if isinstance(record, BatchRecord) else 1

@@ -74,6 +74,71 @@ class PredictionRecord:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class BatchRecord:
+    """Several requests answered by one predict call, logged as one record.
+
+    The micro-batcher hands the log the arrays it already concatenated for the model, so
+    the writer's work grows with the number of predict calls, not of requests. In a
+    segment the rows are the same as if each request had been logged alone.
+
+    Attributes:
+        prediction_ids: One per request, in the order of the rows.
+        counts: Rows of each request.
+        time_ms: Unix ms when each request arrived.
+        latency_ms: Time each request took until its answer was ready.
+        model: Registered model name (or the folder name of a plain path).
+        version: Registered version number; None for a plain path.
+        deployment: Deployment name, or None.
+        arm: Deployment arm, or None.
+        inputs: The requests' rows, concatenated on axis 0.
+        outputs: The model's outputs for them, batch on axis 0.
+    """
+
+    prediction_ids: tuple[str, ...]
+    counts: tuple[int, ...]
+    time_ms: tuple[int, ...]
+    latency_ms: tuple[float, ...]
+    model: str
+    version: int | None
+    deployment: str | None
+    arm: str | None
+    inputs: dict[str, np.ndarray]
+    outputs: dict[str, np.ndarray]
+
+
+AnyRecord = PredictionRecord | BatchRecord
+
+
+def check_batch(record: BatchRecord) -> int:
+    """Return the batch's row count; InvalidInput if its parts disagree."""
+    n = len(record.prediction_ids)
+    if not n or not len(record.counts) == len(record.time_ms) == len(record.latency_ms) == n:
+        raise InvalidInput(
+            f"a batch record needs one count, time and latency per prediction id; got "
+            f"{n} ids, {len(record.counts)} counts, {len(record.time_ms)} times and "
+            f"{len(record.latency_ms)} latencies",
+            hint="Pass one entry per request in each of the four sequences.",
+        )
+    for pid in record.prediction_ids:
+        if not isinstance(pid, str) or not 0 < len(pid) <= MAX_PREDICTION_ID:
+            raise InvalidInput(
+                f"invalid prediction id {pid!r} for the prediction log",
+                hint=f"A prediction id is a non-empty string of at most {MAX_PREDICTION_ID} "
+                "characters.",
+            )
+    total = sum(record.counts)
+    for part, arrays in (("input", record.inputs), ("output", record.outputs)):
+        for name, array in arrays.items():
+            if len(array) != total:
+                raise InvalidInput(
+                    f"batch record: {part} {name!r} has {len(array)} rows, the requests "
+                    f"have {total}",
+                    hint="Every array holds the batch's rows on axis 0.",
+                )
+    return total
+
+
 def check_record(record: PredictionRecord) -> int:
     """Return the record's row count; InvalidInput if its arrays disagree or the id is bad.
 
@@ -129,7 +194,7 @@ def _layout(arrays: Mapping[str, Any]) -> tuple[tuple[str, Any, tuple[int, ...]]
     return tuple(out)
 
 
-def shape_key(record: PredictionRecord) -> ShapeKey:
+def shape_key(record: AnyRecord) -> ShapeKey:
     """The group and array layout of a record: records with equal keys share a table."""
     return (record.model, record.version, record.deployment), (
         _layout(record.inputs),
@@ -152,36 +217,52 @@ def _arrow(array: np.ndarray) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in array.tolist()], pa.string())
 
 
-def records_table(records: Sequence[PredictionRecord], key: ShapeKey) -> pa.Table:
+def records_table(records: Sequence[AnyRecord], key: ShapeKey) -> pa.Table:
     """One Arrow table of the rows of ``records`` (all of one :func:`shape_key`)."""
     import pyarrow as pa
 
     (model, version, deployment), layout = key
-    counts = np.fromiter((_rows(r) for r in records), dtype=np.int64, count=len(records))
-    total = int(counts.sum())
-    starts = np.cumsum(counts) - counts
+    ids: list[str] = []
+    counts: list[int] = []
+    times: list[int] = []
+    latencies: list[float] = []
+    arms: list[str | None] = []
+    errors: list[str | None] = []
+    for r in records:
+        if isinstance(r, BatchRecord):
+            ids.extend(r.prediction_ids)
+            counts.extend(r.counts)
+            times.extend(r.time_ms)
+            latencies.extend(r.latency_ms)
+            arms.extend([r.arm] * len(r.counts))
+            errors.extend([None] * len(r.counts))
+        else:
+            ids.append(r.prediction_id)
+            counts.append(_rows(r))
+            times.append(r.time_ms)
+            latencies.append(r.latency_ms)
+            arms.append(r.arm)
+            errors.append(r.error)
+    per_request = np.asarray(counts, dtype=np.int64)
+    total = int(per_request.sum())
+    starts = np.cumsum(per_request) - per_request
+
+    def repeat(values: list[Any], dtype: Any) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=dtype), per_request)
+
     columns: dict[str, pa.Array] = {
-        "prediction_id": pa.array(
-            np.repeat(np.array([r.prediction_id for r in records], dtype=object), counts),
-            pa.string(),
-        ),
-        "row": pa.array(np.arange(total, dtype=np.int64) - np.repeat(starts, counts)),
-        "time_ms": pa.array(np.repeat(np.array([r.time_ms for r in records], np.int64), counts)),
+        "prediction_id": pa.array(repeat(ids, object), pa.string()),
+        "row": pa.array(np.arange(total, dtype=np.int64) - np.repeat(starts, per_request)),
+        "time_ms": pa.array(repeat(times, np.int64)),
         "model": pa.array(np.full(total, model, dtype=object), pa.string()),
         "version": pa.array(
             np.full(total, version, dtype=object) if version is not None else [None] * total,
             pa.int64(),
         ),
         "deployment": pa.array([deployment] * total, pa.string()),
-        "arm": pa.array(
-            np.repeat(np.array([r.arm for r in records], dtype=object), counts), pa.string()
-        ),
-        "latency_ms": pa.array(
-            np.repeat(np.array([r.latency_ms for r in records], np.float64), counts)
-        ),
-        "error": pa.array(
-            np.repeat(np.array([r.error for r in records], dtype=object), counts), pa.string()
-        ),
+        "arm": pa.array(repeat(arms, object), pa.string()),
+        "latency_ms": pa.array(repeat(latencies, np.float64)),
+        "error": pa.array(repeat(errors, object), pa.string()),
     }
     for prefix, part, attr in (
         (INPUT_PREFIX, layout[0], "inputs"),
