@@ -161,3 +161,45 @@ def test_sigterm_lets_in_flight_requests_finish(classifier_dir: Path, tmp_path: 
         assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
     # Requests accepted before the signal were answered; none was cut off with an error.
     assert results == [200] * 4
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.update(int(p) for p in text)
+    return found
+
+
+def test_two_workers_answer_and_their_logs_keep_every_prediction_once(
+    classifier_dir: Path, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import loopml
+    from loopml.serving import read_predictions
+
+    home = tmp_path / "home"
+    body = json.dumps({"instances": [[1.0, 2.0, 3.0]]}).encode()
+
+    def send(k: int) -> int:
+        req = urllib.request.Request(f"{url}/invocations", data=body, method="POST")
+        req.add_header("content-type", "application/json")
+        req.add_header("x-prediction-id", f"w-{k}")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return int(r.status)
+
+    with serving(str(classifier_dir), home, "--workers", "2") as (url, proc):
+        deadline = time.monotonic() + 30
+        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2, f"expected 2 worker processes, found {workers}"
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(send, range(200)))
+        assert statuses == [200] * 200
+    # Both workers flushed their logs on SIGTERM: every prediction once, none lost.
+    with loopml.Workspace.open(home=home) as ws:
+        logged = read_predictions(workspace=ws, with_feedback=False)
+    ids = logged["prediction_id"].tolist()
+    assert sorted(ids) == sorted(f"w-{k}" for k in range(200))
