@@ -75,6 +75,8 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ],
     ("gc",): ["gc", "--dry-run"],
     ("features", "apply"): ["features", "apply", "{folder}/features.yaml"],
+    ("features", "drift"): ["features", "drift", "customer_spend", "--start", "2026-10-02"],
+    ("features", "stats"): ["features", "stats", "customer_spend", "--latest"],
     ("features", "get-historical"): [
         "features",
         "get-historical",

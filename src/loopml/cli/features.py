@@ -294,3 +294,98 @@ def _number(text: str) -> Any:
         except ValueError:
             pass
     return text
+
+
+StartOpt = Annotated[
+    str | None, typer.Option("--start", help="Rows known at or after this time (ISO 8601).")
+]
+EndOpt = Annotated[str | None, typer.Option("--end", help="Rows known before this time.")]
+LatestOpt = Annotated[
+    bool, typer.Option("--latest", help="Only the newest row per entity (what is served).")
+]
+
+
+@app.command("stats")
+def stats_cmd(
+    ctx: typer.Context,
+    view: Annotated[str, typer.Argument(help="An applied feature view.")],
+    start: StartOpt = None,
+    end: EndOpt = None,
+    latest: LatestOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Statistics of a feature view's values (count, nulls, mean, spread, top values)."""
+    from loopml.data import profile_table
+    from loopml.features import read_feature_view
+
+    ws = workspace_for(ctx, read_only=True)
+    table = read_feature_view(view, start=start, end=end, latest=latest, workspace=ws)
+    names = (table.schema.metadata or {}).get(b"loopml.features", b"").decode().split(",")
+    profile = profile_table(table.select([n for n in names if n]))
+    if as_json:
+        print_json({"view": view, "rows": table.num_rows, "profile": profile})
+        return
+    out = Table(title=f"{view}: {table.num_rows} rows")
+    for column in ("feature", "kind", "nulls", "mean", "std", "min", "max", "top"):
+        out.add_column(column)
+    for name, entry in profile["columns"].items():
+
+        def fmt(key: str, e: dict[str, Any] = entry) -> str:
+            value = e.get(key)
+            return (
+                "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+            )
+
+        top = entry.get("top") or []
+        out.add_row(
+            esc(name),
+            esc(str(entry.get("kind", ""))),
+            fmt("nulls"),
+            fmt("mean"),
+            fmt("std"),
+            fmt("min"),
+            fmt("max"),
+            esc(", ".join(str(t[0] if isinstance(t, list | tuple) else t) for t in top[:3])),
+        )
+    console.print(out)
+
+
+@app.command("drift")
+def drift_cmd(
+    ctx: typer.Context,
+    view: Annotated[str, typer.Argument(help="An applied feature view.")],
+    start: Annotated[str, typer.Option("--start", help="Start of the window (ISO 8601).")],
+    end: EndOpt = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="NAME@REF, a file or a profile (default: earlier rows)."),
+    ] = None,
+    reference_start: Annotated[
+        str | None, typer.Option("--reference-start", help="Start of the reference window.")
+    ] = None,
+    latest: LatestOpt = False,
+    spec: Annotated[Path | None, typer.Option("--spec", help="Monitor spec (YAML).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Drift of a feature view's window against its earlier values; exit 1 on drift."""
+    from loopml.monitoring import feature_drift
+
+    ws = workspace_for(ctx, read_only=True)
+    report = feature_drift(
+        view,
+        start=start,
+        end=end,
+        reference=reference,
+        reference_start=reference_start,
+        latest=latest,
+        spec=spec,
+        workspace=ws,
+    )
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        console.print(report.table())
+        verdict = ", ".join(report.drifted_columns) if report.drifted else "none"
+        console.print(f"drifted: {esc(verdict)}")
+    if report.drifted:
+        raise typer.Exit(1)

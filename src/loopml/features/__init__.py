@@ -7,7 +7,9 @@ version them in the metadata store with lineage to the dataset versions they rea
 :func:`get_historical_features` joins features to entity rows as they were known at each
 row's time (DuckDB ASOF joins, no leakage of rows written later); :func:`materialize`
 copies the newest values into the online store (SQLite by default, Redis with the
-``redis`` extra) and :func:`get_online_features` reads them back.
+``redis`` extra) and :func:`get_online_features` reads them back; :func:`read_feature_view`
+gives a view's values over a time range (the input of feature statistics and drift,
+``loopml.monitoring.feature_drift``).
 
 The names load on first use (``import loopml.features`` imports neither DuckDB nor pandas).
 """
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     )
     from loopml.features._materialize import MaterializeResult, materialize
     from loopml.features._online import OnlineStore, RedisOnlineStore, SqliteOnlineStore
+    from loopml.features._read import read_feature_view
     from loopml.features._yaml import load_definitions, parse_definitions
 
 _LAZY = {
@@ -66,6 +69,7 @@ _LAZY = {
     "materialize": "loopml.features._materialize:materialize",
     "parse_definitions": "loopml.features._yaml:parse_definitions",
     "plan": "loopml.features._apply:plan",
+    "read_feature_view": "loopml.features._read:read_feature_view",
 }
 
 __all__ = [
@@ -93,6 +97,7 @@ __all__ = [
     "materialize",
     "parse_definitions",
     "plan",
+    "read_feature_view",
 ]
 
 

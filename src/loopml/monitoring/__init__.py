@@ -16,6 +16,7 @@ from loopml.plugins import lazy_exports
 
 if TYPE_CHECKING:
     from loopml.monitoring._drift import drift
+    from loopml.monitoring._features import feature_drift
     from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
     from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
 
@@ -26,6 +27,7 @@ _LAZY = {
     "MonitorSpec": "loopml.monitoring._spec:MonitorSpec",
     "TestResult": "loopml.monitoring._report:TestResult",
     "drift": "loopml.monitoring._drift:drift",
+    "feature_drift": "loopml.monitoring._features:feature_drift",
     "load_spec": "loopml.monitoring._spec:load_spec",
     "parse_spec": "loopml.monitoring._spec:parse_spec",
 }
@@ -37,6 +39,7 @@ __all__ = [
     "MonitorSpec",
     "TestResult",
     "drift",
+    "feature_drift",
     "load_spec",
     "parse_spec",
 ]
