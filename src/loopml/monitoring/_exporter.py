@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from loopml.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
     from prometheus_client import CollectorRegistry
     from prometheus_client.metrics_core import Metric
 

@@ -155,8 +155,7 @@ def alerting_rules(deployment: str, options: RuleOptions | None = None) -> list[
         {
             "alert": "LoopmlDriftAlarm",
             "expr": (
-                "max by (deployment, model, version, feature) "
-                f"({MONITOR}_drift_alarm{{{sel}}}) > 0"
+                f"max by (deployment, model, version, feature) ({MONITOR}_drift_alarm{{{sel}}}) > 0"
             ),
             "for": check_duration(opts.drift_for, "drift_for"),
             "labels": {"severity": "warning", "deployment": deployment},

@@ -45,8 +45,16 @@ class AlertStoreConformance:
         assert first.state is AlertState.FIRING and first.version == 3
         assert first.window_id == "w-2026-12-02T20" and first.value == 0.31
         later = store.add_alert(
-            _alert("latency", kind="latency", subject="p99", deployment="churn", window_id=None,
-                   version=None, fired_at_ms=1_796_000_001_000, severity=AlertSeverity.CRITICAL),
+            _alert(
+                "latency",
+                kind="latency",
+                subject="p99",
+                deployment="churn",
+                window_id=None,
+                version=None,
+                fired_at_ms=1_796_000_001_000,
+                severity=AlertSeverity.CRITICAL,
+            ),
             actor="monitor",
         )
         assert later.window_id is None and later.version is None
