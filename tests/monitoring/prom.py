@@ -87,7 +87,7 @@ def prometheus(folder: Path, config: dict[str, Any]) -> Iterator[str]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    log = open(folder / "prometheus.log", "wb")  # noqa: SIM115 - closed below
+    log = open(folder / "prometheus.log", "wb")
     proc = subprocess.Popen(
         [
             exe,
@@ -117,7 +117,7 @@ def alertmanager(folder: Path) -> Iterator[str]:
         "route: {receiver: 'null', group_wait: 1s}\nreceivers: [{name: 'null'}]\n"
     )
     port = free_port()
-    log = open(folder / "alertmanager.log", "wb")  # noqa: SIM115 - closed below
+    log = open(folder / "alertmanager.log", "wb")
     proc = subprocess.Popen(
         [
             exe,

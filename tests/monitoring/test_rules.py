@@ -13,12 +13,47 @@ from loopml.monitoring import RuleOptions, prometheus_rules, rules_yaml
 from tests.fixtures.cli import Cli
 from tests.monitoring.prom import promtool
 
-REQ = 'loopml_serving_requests_total{{deployment="fraud", arm="{arm}", endpoint="infer", code="200", model="fraud", version="{v}"}}'
-ERR = 'loopml_serving_errors_total{{deployment="fraud", arm="{arm}", kind="model", model="fraud", version="{v}"}}'
-BUCKET = 'loopml_serving_request_duration_seconds_bucket{{deployment="fraud", arm="{arm}", endpoint="infer", model="fraud", version="{v}", le="{le}"}}'
-DRIFT = 'loopml_monitor_drift_alarm{{deployment="fraud", model="fraud", version="3", feature="{f}", statistic="psi"}}'
-METRIC = 'loopml_monitor_metric{{deployment="fraud", model="fraud", version="3", metric="accuracy", kind="{k}"}}'
-BOUND = 'loopml_monitor_metric_bound{{deployment="fraud", model="fraud", version="3", metric="accuracy", kind="{k}"}}'
+
+def _sel(name: str, **labels: str) -> str:
+    return name + "{" + ", ".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+SERVE = {"deployment": "fraud", "model": "fraud"}
+MON = {"deployment": "fraud", "model": "fraud", "version": "3"}
+
+
+def REQ(arm: str, v: int) -> str:
+    return _sel(
+        "loopml_serving_requests_total",
+        **SERVE,
+        arm=arm,
+        version=str(v),
+        endpoint="infer",
+        code="200",
+    )
+
+
+def ERR(arm: str, v: int) -> str:
+    return _sel("loopml_serving_errors_total", **SERVE, arm=arm, version=str(v), kind="model")
+
+
+def BUCKET(arm: str, v: int, le: str) -> str:
+    return _sel(
+        "loopml_serving_request_duration_seconds_bucket",
+        **SERVE, arm=arm, version=str(v), endpoint="infer", le=le,
+    )  # fmt: skip
+
+
+def DRIFT(f: str) -> str:
+    return _sel("loopml_monitor_drift_alarm", **MON, feature=f, statistic="psi")
+
+
+def METRIC(k: str) -> str:
+    return _sel("loopml_monitor_metric", **MON, metric="accuracy", kind=k)
+
+
+def BOUND(k: str) -> str:
+    return _sel("loopml_monitor_metric_bound", **MON, metric="accuracy", kind=k)
 
 
 def _series() -> list[dict[str, str]]:
@@ -26,21 +61,21 @@ def _series() -> list[dict[str, str]]:
     answers 1 req/s, no errors, every request between 0.1 and 1 s; drift on `amount`
     only; realised accuracy below its bound, estimated above; the server goes down at 10m."""
     s = [
-        {"series": REQ.format(arm="stable", v=3), "values": "0+60x40"},
-        {"series": ERR.format(arm="stable", v=3), "values": "0+12x40"},
-        {"series": REQ.format(arm="canary", v=4), "values": "0+60x40"},
+        {"series": REQ(arm="stable", v=3), "values": "0+60x40"},
+        {"series": ERR(arm="stable", v=3), "values": "0+12x40"},
+        {"series": REQ(arm="canary", v=4), "values": "0+60x40"},
     ]
     for le in ("0.1", "1", "+Inf"):
-        s.append({"series": BUCKET.format(arm="stable", v=3, le=le), "values": "0+60x40"})
+        s.append({"series": BUCKET(arm="stable", v=3, le=le), "values": "0+60x40"})
         canary = "0x40" if le == "0.1" else "0+60x40"
-        s.append({"series": BUCKET.format(arm="canary", v=4, le=le), "values": canary})
+        s.append({"series": BUCKET(arm="canary", v=4, le=le), "values": canary})
     s += [
-        {"series": DRIFT.format(f="amount"), "values": "1x40"},
-        {"series": DRIFT.format(f="hour"), "values": "0x40"},
-        {"series": METRIC.format(k="realised"), "values": "0.7x40"},
-        {"series": BOUND.format(k="realised"), "values": "0.8x40"},
-        {"series": METRIC.format(k="estimated"), "values": "0.9x40"},
-        {"series": BOUND.format(k="estimated"), "values": "0.8x40"},
+        {"series": DRIFT(f="amount"), "values": "1x40"},
+        {"series": DRIFT(f="hour"), "values": "0x40"},
+        {"series": METRIC(k="realised"), "values": "0.7x40"},
+        {"series": BOUND(k="realised"), "values": "0.8x40"},
+        {"series": METRIC(k="estimated"), "values": "0.9x40"},
+        {"series": BOUND(k="estimated"), "values": "0.8x40"},
         {"series": 'up{job="fraud", instance="127.0.0.1:8080"}', "values": "1x9 0x30"},
     ]
     return s
@@ -120,11 +155,19 @@ def _unit_tests() -> dict[str, object]:
                         "eval_time": "12m",
                         "exp_samples": [
                             {
-                                "labels": 'deployment_arm:loopml_serving_error_ratio:rate5m{deployment="fraud", arm="stable"}',
+                                "labels": _sel(
+                                    "deployment_arm:loopml_serving_error_ratio:rate5m",
+                                    deployment="fraud",
+                                    arm="stable",
+                                ),
                                 "value": 0.2,
                             },
                             {
-                                "labels": 'deployment_arm:loopml_serving_error_ratio:rate5m{deployment="fraud", arm="canary"}',
+                                "labels": _sel(
+                                    "deployment_arm:loopml_serving_error_ratio:rate5m",
+                                    deployment="fraud",
+                                    arm="canary",
+                                ),
                                 "value": 0,
                             },
                         ],
@@ -134,11 +177,19 @@ def _unit_tests() -> dict[str, object]:
                         "eval_time": "12m",
                         "exp_samples": [
                             {
-                                "labels": 'deployment_arm:loopml_serving_requests:rate5m{deployment="fraud", arm="stable"}',
+                                "labels": _sel(
+                                    "deployment_arm:loopml_serving_requests:rate5m",
+                                    deployment="fraud",
+                                    arm="stable",
+                                ),
                                 "value": 1,
                             },
                             {
-                                "labels": 'deployment_arm:loopml_serving_requests:rate5m{deployment="fraud", arm="canary"}',
+                                "labels": _sel(
+                                    "deployment_arm:loopml_serving_requests:rate5m",
+                                    deployment="fraud",
+                                    arm="canary",
+                                ),
                                 "value": 1,
                             },
                         ],
@@ -148,11 +199,19 @@ def _unit_tests() -> dict[str, object]:
                         "eval_time": "12m",
                         "exp_samples": [
                             {
-                                "labels": 'deployment_arm:loopml_serving_request_duration_seconds:p50_5m{deployment="fraud", arm="stable"}',
+                                "labels": _sel(
+                                    "deployment_arm:loopml_serving_request_duration_seconds:p50_5m",
+                                    deployment="fraud",
+                                    arm="stable",
+                                ),
                                 "value": 0.05,
                             },
                             {
-                                "labels": 'deployment_arm:loopml_serving_request_duration_seconds:p50_5m{deployment="fraud", arm="canary"}',
+                                "labels": _sel(
+                                    "deployment_arm:loopml_serving_request_duration_seconds:p50_5m",
+                                    deployment="fraud",
+                                    arm="canary",
+                                ),
                                 "value": 0.55,
                             },
                         ],
@@ -190,9 +249,9 @@ def test_promtool_unit_tests_fire_and_do_not_fire(rules_dir: Path) -> None:
 def test_a_wrong_expectation_fails_promtool(rules_dir: Path) -> None:
     """The unit test would notice a rule that fires where it must not."""
     tests = _unit_tests()
-    tests["tests"][0]["alert_rule_test"] = [  # type: ignore[index]
-        _alert("LoopmlHighErrorRatio", "12m", ({"severity": "critical", "deployment": "fraud", "arm": "canary"}, "x"))
-    ]  # fmt: skip
+    canary = {"severity": "critical", "deployment": "fraud", "arm": "canary"}
+    wrong = _alert("LoopmlHighErrorRatio", "12m", (canary, "fraud/canary: 0% of requests fail"))
+    tests["tests"][0]["alert_rule_test"] = [wrong]  # type: ignore[index]
     (rules_dir / "rules_test.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
     done = promtool("test", "rules", "rules_test.yml", cwd=rules_dir)
     assert done.returncode != 0
