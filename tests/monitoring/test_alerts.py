@@ -377,3 +377,32 @@ def test_cli_lists_alerts(workspace: Workspace, run_cli: Cli) -> None:
     assert "p99" in table.stdout and "amount-drift" not in table.stdout
     bad = run_cli("--home", home, "monitor", "alerts", "--state", "burning")
     assert bad.returncode == 2 and "firing" in bad.stderr
+
+
+def test_a_drift_report_feeds_alerts_and_gauges() -> None:
+    import numpy as np
+    import pandas as pd
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from loopml.monitoring import MonitorMetrics, drift, drift_gauges, drift_values
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"amount": rng.normal(0, 1, 20_000), "hour": rng.normal(0, 1, 20_000)})
+    cur = pd.DataFrame({"amount": rng.normal(0.5, 1, 5_000), "hour": rng.normal(0, 1, 5_000)})
+    report = drift(ref, cur)
+    assert report.drifted_columns == ["amount"]
+    values = drift_values(report, deployment="fraud", model="fraud", version=3, window_id="w9")
+    verdicts = {v.subject: v.value for v in values if v.statistic == "drifted"}
+    assert verdicts == {"amount": 1.0, "hour": 0.0}
+    assert {v.statistic for v in values} >= {"drifted", "ks", "psi"}
+    rule = AlertRule("drifted", "drift", statistic="drifted", above=0.5)
+    (alert,) = evaluate_alerts([rule], values, now_ms=0).fired
+    assert (alert.subject, alert.window_id, alert.version) == ("amount/drifted", "w9", 3)
+
+    registry = CollectorRegistry()
+    MonitorMetrics(registry).publish(drift=drift_gauges(report, deployment="fraud", model="fraud"))
+    text = generate_latest(registry).decode()
+    assert 'loopml_monitor_drift_alarm{deployment="fraud",feature="amount",model="fraud",' in text
+    alarms = [line for line in text.splitlines() if line.startswith("loopml_monitor_drift_alarm{")]
+    on = [line for line in alarms if line.endswith(" 1.0")]
+    assert on and all('feature="amount"' in line for line in on)

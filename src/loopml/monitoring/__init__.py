@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         AlertRule,
         AlertTracker,
         MonitoredValue,
+        drift_values,
         evaluate_alerts,
     )
     from loopml.monitoring._alerts_delivery import AlertmanagerSink, AlertSink, LogSink, WebhookSink
@@ -38,7 +39,13 @@ if TYPE_CHECKING:
     from loopml.monitoring._alerts_spec import load_alert_rules, parse_alert_rules
     from loopml.monitoring._dashboard import dashboard_json, grafana_dashboard
     from loopml.monitoring._drift import drift
-    from loopml.monitoring._exporter import DriftGauge, MetricGauge, MonitorMetrics, MonitorSnapshot
+    from loopml.monitoring._exporter import (
+        DriftGauge,
+        MetricGauge,
+        MonitorMetrics,
+        MonitorSnapshot,
+        drift_gauges,
+    )
     from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
     from loopml.monitoring._rules import RuleOptions, prometheus_rules, rules_yaml
     from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
@@ -67,6 +74,8 @@ _LAZY = {
     "check_alerts": "loopml.monitoring._alerts_service:check_alerts",
     "dashboard_json": "loopml.monitoring._dashboard:dashboard_json",
     "drift": "loopml.monitoring._drift:drift",
+    "drift_gauges": "loopml.monitoring._exporter:drift_gauges",
+    "drift_values": "loopml.monitoring._alerts:drift_values",
     "evaluate_alerts": "loopml.monitoring._alerts:evaluate_alerts",
     "grafana_dashboard": "loopml.monitoring._dashboard:grafana_dashboard",
     "list_alerts": "loopml.monitoring._alerts_service:list_alerts",
@@ -104,6 +113,8 @@ __all__ = [
     "check_alerts",
     "dashboard_json",
     "drift",
+    "drift_gauges",
+    "drift_values",
     "evaluate_alerts",
     "grafana_dashboard",
     "list_alerts",

@@ -34,6 +34,8 @@ from loopml.ids import new_id
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from loopml.monitoring._report import DriftReport
+
 AlertKey = tuple[str, str, str, str, int | None]
 
 
@@ -306,3 +308,49 @@ def evaluate_alerts(
     return AlertEvaluation(
         tuple(fired), tuple(resolved), AlertTracker(firing, pending, resolved_at)
     )
+
+
+def drift_values(
+    report: DriftReport,
+    *,
+    deployment: str = "",
+    model: str = "",
+    version: int | None = None,
+    window_id: str | None = None,
+) -> list[MonitoredValue]:
+    """The monitored values of a :class:`~loopml.monitoring.DriftReport`, for alert rules.
+
+    One ``drift`` value per feature and test (its effect size, ``statistic`` the test's
+    name), and one with ``statistic="drifted"`` per feature: 1.0 when the feature drifted
+    at its calibrated threshold after the FDR correction, else 0.0 (a rule
+    ``statistic: drifted, above: 0.5`` alerts on the monitor's own verdict).
+    """
+    out = []
+    for feature in (*report.features, *report.predictions):
+        common = {
+            "deployment": deployment,
+            "model": model,
+            "version": version,
+            "window_id": window_id,
+        }
+        for test in feature.tests:
+            if test.effect_size is not None:
+                out.append(
+                    MonitoredValue(
+                        "drift",
+                        feature.column,
+                        float(test.effect_size),
+                        statistic=test.test,
+                        **common,  # type: ignore[arg-type]
+                    )  # fmt: skip
+                )
+        out.append(
+            MonitoredValue(
+                "drift",
+                feature.column,
+                1.0 if feature.drifted else 0.0,
+                statistic="drifted",
+                **common,  # type: ignore[arg-type]
+            )  # fmt: skip
+        )
+    return out

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
     from prometheus_client.metrics_core import Metric
 
+    from loopml.monitoring._report import DriftReport
+
 PREFIX = "loopml_monitor"
 METRIC_KINDS = ("realised", "estimated")
 _DRIFT_LABELS = ("deployment", "model", "version", "feature", "statistic")
@@ -205,3 +207,27 @@ class MonitorMetrics:
             if m.bound is not None:
                 bound.add_metric(labels, float(m.bound))
         yield from (drift, alarm, metric, bound)
+
+
+def drift_gauges(
+    report: DriftReport, *, deployment: str, model: str = "", version: int | str | None = None
+) -> list[DriftGauge]:
+    """The gauges of a :class:`~loopml.monitoring.DriftReport`: one per feature and test
+    (effect size; alarm when that test drifted), predictions included."""
+    out = []
+    for feature in (*report.features, *report.predictions):
+        for test in feature.tests:
+            if test.effect_size is None:
+                continue
+            out.append(
+                DriftGauge(
+                    deployment,
+                    model,
+                    version,
+                    feature.column,
+                    test.test,
+                    float(test.effect_size),
+                    alarm=test.drifted,
+                )  # fmt: skip
+            )
+    return out
