@@ -45,13 +45,17 @@ def list_alerts(
 
 
 def load_tracker(
-    *, workspace: Workspace | None = None, cooldown_s: float = 86_400.0
+    *,
+    workspace: Workspace | None = None,
+    cooldown_s: float = 86_400.0,
+    now_ms: int | None = None,
 ) -> AlertTracker:
     """The :class:`AlertTracker` the stored alerts imply: what is firing, and what resolved
-    in the last ``cooldown_s`` seconds (pending breaches are not stored; their wait
-    restarts)."""
+    in the ``cooldown_s`` seconds before ``now_ms`` (default: now). Pending breaches are
+    not stored; their for-duration wait restarts."""
     ws = workspace or current_workspace()
-    since = int(time.time() * 1000 - cooldown_s * 1000)
+    now = int(time.time() * 1000) if now_ms is None else int(now_ms)
+    since = int(now - cooldown_s * 1000)
     firing = ws.store.list_alerts(state=AlertState.FIRING, limit=None)
     recent = ws.store.list_alerts(state=AlertState.RESOLVED, since_ms=since, limit=None)
     return AlertTracker.from_alerts([*recent, *firing])
@@ -115,7 +119,7 @@ def check_alerts(
     ws = workspace or current_workspace()
     if tracker is None:
         longest = max((r.cooldown_s for r in rules), default=0.0)
-        tracker = load_tracker(workspace=ws, cooldown_s=longest)
+        tracker = load_tracker(workspace=ws, cooldown_s=longest, now_ms=now_ms)
     evaluation = evaluate_alerts(rules, values, tracker, now_ms=now_ms)
     record_alerts(evaluation, sinks=sinks, workspace=ws)
     return evaluation
