@@ -1,10 +1,40 @@
 #!/usr/bin/env bash
-# What the test suite needs beyond Python, installed where this machine allows: Ceph's RADOS
+# What the test suite needs beyond Python, installed where this machine allows: Prometheus,
+# promtool and Alertmanager (tests/monitoring), and Ceph's RADOS
 # gateway (a real S3 endpoint that tests/fixtures/s3.py starts per session with
 # .ci/ceph-s3-up.sh), from Debian packages, when running as root with apt-get. Elsewhere it
 # says what is missing and why: off CI those tests then skip with that reason; under CI=true
 # this step fails, because CI promises every service.
 set -euo pipefail
+
+# Prometheus, promtool and Alertmanager (tests/monitoring start them on loopback).
+PROM_PACKAGES=(prometheus prometheus-alertmanager)
+PROM_COMMANDS=(prometheus promtool prometheus-alertmanager)
+prom_gap() {
+  local name gap=()
+  for name in "${PROM_COMMANDS[@]}"; do command -v "$name" >/dev/null || gap+=("$name"); done
+  echo "${gap[*]:-}"
+}
+pgap=$(prom_gap)
+if [[ -n $pgap && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "services: installing ${PROM_PACKAGES[*]} with apt-get (missing: $pgap)"
+  pinstall=(apt-get install -y -q --no-install-recommends "${PROM_PACKAGES[@]}")
+  DEBIAN_FRONTEND=noninteractive "${pinstall[@]}" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "${pinstall[@]}" >/dev/null; } || true
+  pgap=$(prom_gap)
+fi
+if [[ -z $pgap ]]; then
+  echo "services: Prometheus and Alertmanager installed"
+else
+  pmessage="services: Prometheus/Alertmanager is not available: $pgap missing"
+  case "${CI:-}" in
+    1 | [Tt]rue | TRUE | [Yy]es)
+      echo "$pmessage. CI=true requires it." >&2
+      exit 1
+      ;;
+  esac
+  echo "$pmessage. The tests that need them will skip." >&2
+fi
 PACKAGES=(radosgw ceph-mon ceph-osd curl)
 COMMANDS=(radosgw ceph-mon ceph-osd monmaptool ceph-authtool ceph radosgw-admin curl)
 

@@ -132,6 +132,7 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("tokens", "list"): ["tokens", "list"],
     ("users", "list"): ["users", "list"],
     ("lineage", "show"): ["lineage", "show", "model_version:{version_id}"],
+    ("monitor", "alerts"): ["monitor", "alerts"],
     ("monitor", "drift"): ["monitor", "drift", "tx@first-cut", "{folder}/data.csv"],
     ("models", "history"): ["models", "history", "fraud"],
     ("models", "list"): ["models", "list"],

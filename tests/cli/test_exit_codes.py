@@ -104,6 +104,11 @@ CASES: list[tuple] = [
     ("audit", ["audit", "log", "--filter", "who=ana"], 2, "--filter"),
     ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/data.csv"], 0, "drifted: none"),
     ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/absent.csv"], 2, "absent.csv"),
+    ("monitor", ["monitor", "rules", "fraud"], 0, "LoopmlHighErrorRatio"),
+    ("monitor", ["monitor", "rules", "fraud", "--for", "soon"], 2, "Prometheus duration"),
+    ("monitor", ["monitor", "dashboard", "fraud"], 0, "schemaVersion"),
+    ("monitor", ["monitor", "alerts"], 0, "no alerts"),
+    ("monitor", ["monitor", "alerts", "--state", "burning"], 2, "alert state"),
 ]
 
 

@@ -35,6 +35,7 @@ STORED_RELATIONS = {
     "scored",
     "logged",
     "deployed",
+    "fired",
 }
 STORED_KINDS = {
     "alert",

@@ -1,4 +1,5 @@
-"""``loopml monitor``: drift of a window against a reference (more sub-commands later)."""
+"""``loopml monitor``: drift of a window against a reference, Prometheus rules, Grafana
+dashboards and stored alerts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 import typer
 
 from loopml.cli._helpers import console, print_json, workspace_for
+from loopml.cli._text import clip, esc
 
 app = typer.Typer(
     help="Monitor models and data: drift with calibrated thresholds.",
@@ -47,3 +49,142 @@ def drift_cmd(
         console.print(f"drifted: {verdict}")
     if report.drifted:
         raise typer.Exit(1)
+
+
+def _write(text: str, output: Path | None, what: str) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from loopml.errors import InvalidInput
+
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write {what} to {output} ({exc.strerror})",
+            hint="Pass --output a path in a writable folder.",
+        ) from None
+    console.print(f"wrote {what} to {esc(output)}")
+
+
+def _min_metrics(pairs: list[str] | None) -> dict[str, float]:
+    from loopml.errors import InvalidInput
+
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError(pair)
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InvalidInput(
+                f"--min-metric takes NAME=VALUE, got {pair!r}",
+                hint="For example --min-metric accuracy=0.8.",
+            ) from None
+    return out
+
+
+@app.command("rules")
+def rules_cmd(
+    deployment: Annotated[str, typer.Argument(help="Deployment name (the `deployment` label).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the rules here (default: stdout).")
+    ] = None,
+    range_: Annotated[
+        str, typer.Option("--range", help="Rate window of the recording rules.")
+    ] = "5m",
+    max_error_ratio: Annotated[
+        float, typer.Option("--max-error-ratio", help="Error ratio that fires an alert.")
+    ] = 0.05,
+    max_p99: Annotated[
+        float, typer.Option("--max-p99", help="p99 latency (seconds) that fires an alert.")
+    ] = 0.5,
+    for_: Annotated[
+        str, typer.Option("--for", help="How long a condition holds before it fires.")
+    ] = "5m",
+    min_metric: Annotated[
+        list[str] | None,
+        typer.Option("--min-metric", help="NAME=VALUE: alert when the metric is below VALUE."),
+    ] = None,
+    job: Annotated[
+        str | None, typer.Option("--job", help="Scrape job of its servers (default: DEPLOYMENT).")
+    ] = None,
+) -> None:
+    """Write Prometheus recording and alerting rules for DEPLOYMENT."""
+    from loopml.monitoring import RuleOptions, rules_yaml
+
+    options = RuleOptions(
+        range=range_,
+        max_error_ratio=max_error_ratio,
+        max_p99_s=max_p99,
+        for_=for_,
+        min_metrics=_min_metrics(min_metric),
+        job=job,
+    )
+    _write(rules_yaml(deployment, options), output, "Prometheus rules")
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    deployment: Annotated[str, typer.Argument(help="Deployment name (the `deployment` label).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the dashboard here (default: stdout)."),
+    ] = None,
+) -> None:
+    """Write a Grafana dashboard (JSON) for DEPLOYMENT."""
+    from loopml.monitoring import dashboard_json
+
+    _write(dashboard_json(deployment), output, "Grafana dashboard")
+
+
+@app.command("alerts")
+def alerts_cmd(
+    ctx: typer.Context,
+    state: Annotated[
+        str | None, typer.Option("--state", help="Only alerts in this state: firing or resolved.")
+    ] = None,
+    deployment: Annotated[
+        str | None, typer.Option("--deployment", help="Only this deployment's alerts.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON.")] = False,
+) -> None:
+    """List stored alerts, newest first."""
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    from loopml.monitoring import list_alerts
+
+    ws = workspace_for(ctx, read_only=True)
+    alerts = list_alerts(state=state, deployment=deployment, limit=limit, workspace=ws)
+    if as_json:
+        print_json([a.to_dict() for a in alerts])
+        return
+    if not alerts:
+        console.print("no alerts")
+        return
+
+    def when(ms: int | None) -> str:
+        if ms is None:
+            return ""
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    table = Table(
+        "fired", "state", "severity", "rule", "deployment", "subject", "value", "resolved"
+    )
+    for a in alerts:
+        table.add_row(
+            when(a.fired_at_ms),
+            a.state.value,
+            a.severity.value,
+            clip(a.rule),
+            clip(a.deployment),
+            clip(a.subject),
+            f"{a.value:.4g} ({'>' if a.value > a.bound else '<'} {a.bound:g})",
+            when(a.resolved_at_ms),
+        )
+    console.print(table)

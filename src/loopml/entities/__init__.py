@@ -1,6 +1,7 @@
 """Domain objects: frozen dataclasses, one module per aggregate, no I/O."""
 
 from loopml.entities.actor import Actor
+from loopml.entities.alert import Alert, AlertKind, AlertSeverity, AlertState
 from loopml.entities.approval import Decision, PromotionPolicy, PromotionRequest, RequestStatus
 from loopml.entities.dataset import (
     Dataset,
@@ -66,6 +67,10 @@ __all__ = [
     "MAX_TAG_LENGTH",
     "AccountKind",
     "Actor",
+    "Alert",
+    "AlertKind",
+    "AlertSeverity",
+    "AlertState",
     "AliasMove",
     "Arm",
     "ArtifactReferences",

@@ -53,6 +53,8 @@ class Relation(StrEnum):
     version saved by ``get_historical_features``)."""
     DEPLOYED = "deployed"
     """Model version ``src`` is an arm of deployment ``dst`` (recorded when it joins)."""
+    FIRED = "fired"
+    """Monitor window ``src`` fired alert ``dst``."""
 
 
 @dataclass(frozen=True, order=True)

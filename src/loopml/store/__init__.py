@@ -1,7 +1,7 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
 from loopml.store._open import open_store
-from loopml.store._operations import DeploymentStore, GovernanceStore, PredictionStore
+from loopml.store._operations import AlertStore, DeploymentStore, GovernanceStore, PredictionStore
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
@@ -18,6 +18,7 @@ from loopml.store.protocols import (
 from loopml.store.sql.audit import audit_source, current_audit_source
 
 __all__ = [
+    "AlertStore",
     "ApprovalStore",
     "DatasetStore",
     "DeploymentStore",

@@ -1,5 +1,5 @@
 """Store protocols of the operational aggregates: feature definitions, governance (users,
-tokens, roles, the audit log), the prediction log and deployments.
+tokens, roles, the audit log), the prediction log, deployments and alerts.
 
 Split from :mod:`loopml.store.protocols`, which composes them into ``Store`` and
 re-exports them; the same rules hold (plain values and frozen entities only).
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
     from loopml.entities import (
         AccountKind,
+        Alert,
+        AlertState,
         AuditEntry,
         AuditEvent,
         Checkpoint,
@@ -248,4 +250,35 @@ class DeploymentStore(Protocol):
 
     def deployment_events(self, name: str) -> list[DeploymentEvent]:
         """Every event of a deployment, oldest first."""
+        ...
+
+
+@runtime_checkable
+class AlertStore(Protocol):
+    """Monitoring alerts: fired, then resolved; every write is audited in its transaction."""
+
+    def add_alert(self, alert: Alert, *, actor: str, edges: Sequence[LineageEdge] = ()) -> Alert:
+        """Store a firing alert (with its lineage) in one transaction; Conflict if the id
+        is stored already."""
+        ...
+
+    def resolve_alert(self, alert_id: str, *, actor: str, resolved_at_ms: int) -> Alert:
+        """Mark a firing alert resolved; NotFound if absent, Conflict if resolved already."""
+        ...
+
+    def get_alert(self, alert_id: str) -> Alert:
+        """Return one alert; NotFound if absent."""
+        ...
+
+    def list_alerts(
+        self,
+        *,
+        state: AlertState | str | None = None,
+        deployment: str | None = None,
+        rule: str | None = None,
+        since_ms: int | None = None,
+        limit: int | None = None,
+    ) -> list[Alert]:
+        """Alerts (in one state, of one deployment or rule, fired at or after ``since_ms``),
+        newest first."""
         ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from loopml.store._operations import (
+    AlertStore,
     DeploymentStore,
     FeatureStore,
     GovernanceStore,
@@ -580,6 +581,7 @@ class Store(
     GovernanceStore,
     PredictionStore,
     DeploymentStore,
+    AlertStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

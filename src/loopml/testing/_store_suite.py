@@ -10,6 +10,7 @@ from loopml.entities import LineageEdge, Metric, RunStatus
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.ids import ObjectRef
 from loopml.store import Store
+from loopml.testing._alerts_suite import AlertStoreConformance
 from loopml.testing._datasets_suite import DatasetStoreConformance
 from loopml.testing._deployments_suite import DeploymentStoreConformance
 from loopml.testing._features_suite import FeatureStoreConformance
@@ -33,6 +34,7 @@ class StoreConformance(
     GovernanceStoreConformance,
     PredictionStoreConformance,
     DeploymentStoreConformance,
+    AlertStoreConformance,
 ):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 

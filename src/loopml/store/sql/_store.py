@@ -6,6 +6,7 @@ from sqlalchemy.exc import DBAPIError
 
 from loopml.store.sql._engine import Database, open_database, translate
 from loopml.store.sql._migrate import ensure_schema
+from loopml.store.sql.alerts import SqlAlertStore
 from loopml.store.sql.approvals import SqlApprovalStore
 from loopml.store.sql.datasets import SqlDatasetStore
 from loopml.store.sql.deployments import SqlDeploymentStore
@@ -31,6 +32,7 @@ class SqlStore(
     SqlGovernanceStore,
     SqlPredictionStore,
     SqlDeploymentStore,
+    SqlAlertStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 

@@ -513,6 +513,7 @@ prediction_feedback = Table(
 
 __all__ = [
     "ID",
+    "alerts",
     "alias_history",
     "api_tokens",
     "audit_checkpoints",
@@ -612,4 +613,28 @@ deployment_events = Table(
     Column("revision", BigInteger, nullable=False),
     Column("detail_json", Text, nullable=False),
     UniqueConstraint("deployment", "seq", name="uq_deployment_events_seq"),
+)
+
+# alerts (0011_alerts): monitoring alerts, firing then resolved
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("rule", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("value", Float(precision=53), nullable=True),
+    Column("bound", Float(precision=53), nullable=True),
+    Column("window_id", Text, nullable=True),
+    Column("deployment", String(255), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("version", BigInteger, nullable=True),
+    Column("fired_at", BigInteger, nullable=False),
+    Column("resolved_at", BigInteger, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Index("ix_alerts_state_fired", "state", "fired_at"),
+    Index("ix_alerts_deployment_fired", "deployment", "fired_at"),
 )
