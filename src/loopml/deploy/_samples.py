@@ -96,6 +96,9 @@ def prediction_column(frame: pd.DataFrame, wanted: str = "") -> str:
 
 
 def _label_numbers(labels: pd.Series, key: str) -> np.ndarray[Any, Any]:
+    if labels.dtype.kind in "biuf":
+        return np.asarray(labels, dtype=float)
+
     def one(value: Any) -> float:
         if isinstance(value, dict):
             value = value.get(key)
