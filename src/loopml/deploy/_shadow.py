@@ -55,7 +55,8 @@ class ShadowReport:
         shadow: The shadow arm's name.
         requests: Stable requests in the window.
         paired_rows: Rows answered by both arms (paired by prediction id and row).
-        unpaired_rows: Stable rows without a shadow copy (the shadow dropped or failed).
+        unpaired_rows: Stable rows with no shadow copy in the log (copies dropped; a
+            failed copy is logged, and counted in ``errors``).
         agreement_rate: Share of paired rows where the predictions are equal (None: none).
         disagreements: Paired rows that differ.
         prediction: The output compared for agreement.
