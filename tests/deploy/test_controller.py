@@ -7,6 +7,7 @@ window it judges, so the tests do not sleep.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from loopml import deploy, lineage, registry
 from loopml.entities import DeploymentEventKind, DeploymentStatus
 from loopml.ids import ObjectKind, ObjectRef
 from tests.deploy.rollout_helpers import ANA, BEN, measure, seed
+from tests.fixtures.cli import Cli
 
 GOOD = {"stable": {}, "canary": {}}
 SPEC = {
@@ -138,3 +140,18 @@ def test_a_controller_waits_for_its_window_and_for_the_lease(ws: loopml.Workspac
     held = deploy.step_rollout("fraud", now=4e9)
     assert held.action == "wait" and "someone-else" in held.reason
     assert deploy.get("fraud").step == 0
+
+
+def test_deploy_run_from_the_command_line(ws: loopml.Workspace, run_cli: Cli) -> None:
+    deploy.create("fraud", "fraud@champion", candidate="fraud/2", analysis=SPEC)
+    home = ["--home", str(ws.home)]
+    once = run_cli(*home, "deploy", "run", "fraud", "--once", "--json")
+    assert once.returncode == 0, once.stderr
+    tick = json.loads(once.stdout)
+    assert tick["action"] == "advance" and tick["step"] == 0 and not tick["done"]
+    measure(ws, "fraud", {"stable": {}, "canary": {"error_rate": 0.4}})
+    rolled = run_cli(*home, "deploy", "run", "fraud", "--interval", "0.1")
+    assert rolled.returncode == 1 and "rolled_back" in rolled.stdout  # the check failed
+    status = json.loads(run_cli(*home, "deploy", "status", "fraud", "--json").stdout)
+    assert status["status"] == "rolled_back"
+    assert "> max 0.05" in status["reason"]

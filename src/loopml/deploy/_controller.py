@@ -367,8 +367,8 @@ def step_rollout(
     ws = workspace or current_workspace()
     holder = owner or f"{_OWNER}:{uuid.uuid4().hex[:8]}"
     lease = f"deploy:{name}"
+    dep = ws.store.get_deployment(name)  # NotFound before any lease is taken
     if not ws.store.acquire_lease(lease, holder, lease_ttl_s):
-        dep = ws.store.get_deployment(name)
         held = ws.store.get_lease(lease)
         who = held.owner if held is not None else "another controller"
         return Tick(name, "wait", dep.status.value, dep.step, f"lease held by {who}")
