@@ -26,9 +26,9 @@ from loopml.deploy._stats import ArmSummary, srm_check
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from loopml.deploy._analysis import AbSpec
-
     import pandas as pd
+
+    from loopml.deploy._analysis import AbSpec
 
 CONTINUE = "continue"
 PROMOTE = "promote"
