@@ -155,3 +155,5 @@ def test_deploy_run_from_the_command_line(ws: loopml.Workspace, run_cli: Cli) ->
     status = json.loads(run_cli(*home, "deploy", "status", "fraud", "--json").stdout)
     assert status["status"] == "rolled_back"
     assert "> max 0.05" in status["reason"]
+    (window,) = status["measurements"]
+    assert window["verdict"] == "Failed" and window["until_ms"] - window["since_ms"] == 10_000
