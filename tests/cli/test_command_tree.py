@@ -185,6 +185,9 @@ JSON_ELSEWHERE = {
     ("deploy", "promote"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "resume"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "rollback"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
+    ("deploy", "report"): "tests/deploy/test_controller_shadow.py::"
+    "test_the_shadow_report_is_right_on_a_known_disagreement",
+    ("deploy", "run"): "tests/deploy/test_controller.py::test_deploy_run_from_the_command_line",
 }
 
 

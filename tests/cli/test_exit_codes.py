@@ -100,6 +100,8 @@ CASES: list[tuple] = [
     ("audit", ["audit", "verify"], 0, "ok"),
     ("deploy", ["deploy", "list"], 0, "strategy"),
     ("deploy", ["deploy", "status", "no-such-deployment"], 2, "not found"),
+    ("deploy", ["deploy", "run", "no-such-deployment", "--once"], 2, "not found"),
+    ("deploy", ["deploy", "report", "no-such-deployment"], 2, "not found"),
     ("deploy", ["deploy", "create", "x", "--strategy", "rainbow"], 2, "unknown deployment"),
     ("audit", ["audit", "log", "--filter", "who=ana"], 2, "--filter"),
     ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/data.csv"], 0, "drifted: none"),

@@ -109,12 +109,23 @@ def status(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     ws = workspace_for(ctx, read_only=True)
     dep = deploy.get(name, workspace=ws)
     events = deploy.history(name, workspace=ws)
+    data: dict[str, Any] = dep.to_dict()
+    data["last_event"] = events[-1].to_dict() if events else None
+    data.update(_analysis_state(dep, events, ws))
     if as_json:
-        data: dict[str, Any] = dep.to_dict()
-        data["last_event"] = events[-1].to_dict() if events else None
         print_json(data)
         return
     _show(dep, False)
+    if "ab" in data:
+        ab = data["ab"]
+        for arm, row in ab["arms"].items():
+            console.print(
+                f"  {esc(arm)}: {row['requests']} requests, {row['n']} outcomes, "
+                f"mean {row['mean']:.4g}"
+            )
+        console.print(f"A/B decision: {ab['decision']} ({esc(ab['reason'])})")
+    for m in data.get("measurements", []):
+        console.print(f"  measurement {m['measurement']}: {esc('; '.join(m['reasons']))}")
     if dep.strategy.value == "canary":
         console.print(
             f"step {dep.step + 1} of {len(dep.steps)} ({', '.join(map(str, dep.steps))} %)"
@@ -122,6 +133,35 @@ def status(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     if events:
         last = events[-1]
         console.print(f"last event: {last.kind.value} by {esc(last.actor)} {esc(last.reason)}")
+
+
+def _analysis_state(dep: Deployment, events: list[Any], ws: Any) -> dict[str, Any]:
+    """The current step's measurements (canary) or the A/B look now (ab)."""
+    from loopml import deploy
+
+    out: dict[str, Any] = {}
+    if dep.strategy.value == "ab" and len(dep.arms) > 1:
+        spec = deploy.load_analysis(dep.analysis) if dep.analysis else None
+        looks = [e for e in events if e.kind.value == "analysis" and e.detail.get("kind") == "ab"]
+        if looks and dep.status.value != "active":
+            out["ab"] = looks[-1].detail["status"]
+        else:
+            previous = looks[-1].detail["status"]["result"] if looks else None
+            out["ab"] = deploy.ab_status(
+                dep, spec or deploy.load_analysis({"ab": {}}), ws, previous
+            )
+        out["ab"]["looks"] = len(looks)
+        return out
+    measurements = [
+        {"step": e.detail["step"], "measurement": e.detail["measurement"],
+         "verdict": e.detail["outcome"]["verdict"], "reasons": e.detail["outcome"]["reasons"],
+         "since_ms": e.detail["since_ms"], "until_ms": e.detail["until_ms"]}
+        for e in events
+        if e.kind.value == "analysis" and e.detail.get("kind") == "canary"
+        and e.detail.get("step") == dep.step
+    ]  # fmt: skip
+    out["measurements"] = measurements
+    return out
 
 
 def _act(ctx: typer.Context, name: str, action: str, reason: str, as_json: bool) -> None:
@@ -189,3 +229,80 @@ def history(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
         weights = ", ".join(f"{k} {v}%" for k, v in e.to_weights.items())
         table.add_row(when, e.kind.value, esc(weights), esc(e.actor), esc(e.reason))
     console.print(table)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    name: Name,
+    once: Annotated[bool, typer.Option("--once", help="One controller tick, then exit.")] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between ticks.", min=0.05)
+    ] = 5.0,
+    lease_ttl: Annotated[
+        float,
+        typer.Option("--lease-ttl", help="Seconds the lease outlives a dead controller.", min=1),
+    ] = 30.0,
+    as_json: Json = False,
+) -> None:
+    """Run the rollout controller: judge each step from the log, advance, roll back, promote.
+
+    Exits 1 when the rollout ends rolled back (a check failed), 0 otherwise.
+    """
+    from loopml import deploy
+
+    ws = workspace_for(ctx)
+
+    def show(tick: deploy.Tick) -> None:
+        if as_json:
+            print_json(tick.to_dict())
+        else:
+            console.print(
+                f"{esc(tick.deployment)}: {tick.action} -> {tick.status} step {tick.step + 1}"
+                + (f" ({esc(tick.reason)})" if tick.reason else "")
+            )
+
+    if once:
+        last = deploy.step_rollout(name, workspace=ws, lease_ttl_s=lease_ttl)
+        show(last)
+    else:
+        last = deploy.run_rollout(
+            name, interval_s=interval, workspace=ws, lease_ttl_s=lease_ttl, on_tick=show
+        )
+    if last.status == "rolled_back":
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    name: Name,
+    shadow: Annotated[
+        str | None, typer.Option("--arm", help="The shadow arm (default: the second arm).")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Shadow report: agreement, score, latency and error deltas against the stable arm."""
+    from loopml import deploy
+
+    result = deploy.shadow_report(name, shadow=shadow, workspace=workspace_for(ctx, read_only=True))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    rate = "n/a" if result.agreement_rate is None else f"{result.agreement_rate:.2%}"
+    console.print(
+        f"[bold]{esc(name)}[/] {esc(result.shadow)} vs {esc(result.stable)}: "
+        f"{result.paired_rows} paired rows, agreement {rate} "
+        f"({result.disagreements} differ), errors {result.errors}"
+    )
+    delta = result.score_delta.get("mean")
+    if delta is not None:
+        console.print(f"score delta mean {delta:+.4g}, p95 {result.score_delta['p95']:+.4g}")
+    lat = result.latency_ms.get("delta", {}).get("mean")
+    if lat is not None:
+        console.print(f"latency delta mean {lat:+.3g} ms")
+    for metric, row in result.metrics.items():
+        console.print(
+            f"{metric}: stable {row['stable']:.4g}, shadow {row['shadow']:.4g} "
+            f"(delta {row['delta']:+.4g})"
+        )

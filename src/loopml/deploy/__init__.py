@@ -13,18 +13,29 @@ Deployments (stored in the metadata store, with a revision counter and an event 
 (through the registry's promotion rules; a missing approval pauses the deployment),
 :func:`rollback` and :func:`history`. The analysis of a rollout: :func:`load_analysis`
 (YAML or a dict, file:line errors), :func:`judge_interval` and :func:`next_action`.
+
+The controller: :func:`step_rollout` (one tick: read each arm's samples from the
+prediction log, judge, act; all state in the store, a lease per deployment) and
+:func:`run_rollout` (ticks until done); :func:`ab_status` (an A/B deployment's arms,
+estimate, interval and decision), :func:`shadow_report` (the shadow arm against the
+stable one, paired by prediction id).
 """
 
+from loopml.deploy._ab import AbStatus, ab_look
 from loopml.deploy._analysis import (
+    WEBHOOK_EVENTS,
+    AbSpec,
     Action,
     AnalysisOutcome,
     AnalysisSpec,
     MetricCheck,
     Verdict,
+    WebhookTarget,
     judge_interval,
     load_analysis,
     next_action,
 )
+from loopml.deploy._controller import LEASE_TTL_S, Tick, ab_status, run_rollout, step_rollout
 from loopml.deploy._judge import Judge, JudgeResult, Outcome, hodges_lehmann
 from loopml.deploy._promotion import AWAITING_APPROVAL, promote, rollback
 from loopml.deploy._sequential import (
@@ -44,11 +55,16 @@ from loopml.deploy._service import (
     resume,
     set_weights,
 )
+from loopml.deploy._shadow import ShadowReport, compare_arms, shadow_report
 from loopml.deploy._stats import SRM_ALPHA, ArmSummary, SrmResult, srm_check
 
 __all__ = [
     "AWAITING_APPROVAL",
+    "LEASE_TTL_S",
     "SRM_ALPHA",
+    "WEBHOOK_EVENTS",
+    "AbSpec",
+    "AbStatus",
     "Action",
     "AnalysisOutcome",
     "AnalysisSpec",
@@ -60,9 +76,15 @@ __all__ = [
     "Outcome",
     "SequentialResult",
     "SequentialTest",
+    "ShadowReport",
     "SrmResult",
+    "Tick",
     "Verdict",
+    "WebhookTarget",
+    "ab_look",
+    "ab_status",
     "advance",
+    "compare_arms",
     "create",
     "get",
     "history",
@@ -76,7 +98,10 @@ __all__ = [
     "promote",
     "resume",
     "rollback",
+    "run_rollout",
     "set_weights",
+    "shadow_report",
     "srm_check",
+    "step_rollout",
     "tuned_effect_scale",
 ]

@@ -10,6 +10,11 @@ metrics:
   latency_p95: {tolerance: 0.1, max: 250}     # milliseconds
   score_shift: {tolerance: 0.06}              # common-language effect size
   accuracy:    {tolerance: 0.02, min: 0.8}    # a live metric, once labels arrive
+score: proba              # the output judged by score_shift (default: guessed)
+webhooks:                 # signed notifications at each stage
+  - {url: "https://ci.example/hook", secret_env: ROLLOUT_SECRET, events: [deploy.rollback]}
+ab:                       # an A/B deployment's sequential test
+  {metric: accuracy, alpha: 0.05, min_samples: 200, practical: 0.0}
 ```
 
 The outcomes and limits are Argo Rollouts' (Successful, Failed, Inconclusive;
@@ -38,7 +43,16 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 BUILTIN = ("error_rate", "latency_p95", "latency_p99", "score_shift")
-TOP_KEYS = ("metrics", "interval_s", "count", "failure_limit", "inconclusive_limit", "stable")
+TOP_KEYS = (
+    "metrics", "interval_s", "count", "failure_limit", "inconclusive_limit", "stable",
+    "score", "prediction", "webhooks", "ab",
+)  # fmt: skip
+WEBHOOK_EVENTS = (
+    "deploy.started", "deploy.step", "deploy.pause", "deploy.promotion", "deploy.rollback",
+    "deploy.decision",
+)  # fmt: skip
+WEBHOOK_KEYS = ("url", "secret_env", "events")
+AB_KEYS = ("metric", "alpha", "min_samples", "practical", "higher_is_better", "srm_alpha")
 METRIC_KEYS = ("tolerance", "abs_tolerance", "min", "max", "min_samples", "alpha")
 LIVE_KEYS = (*METRIC_KEYS, "higher_is_better")
 _LIVE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -82,6 +96,44 @@ class MetricCheck:
 
 
 @dataclass(frozen=True)
+class WebhookTarget:
+    """Where a rollout's stages are announced.
+
+    Attributes:
+        url: The receiver (http or https).
+        secret_env: The environment variable holding the signing secret ("" unsigned);
+            the secret itself is never stored nor logged.
+        events: The events sent (default: every one of ``WEBHOOK_EVENTS``).
+    """
+
+    url: str
+    secret_env: str = ""
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+
+
+@dataclass(frozen=True)
+class AbSpec:
+    """The sequential test of an A/B deployment.
+
+    Attributes:
+        metric: The per-unit outcome (a live metric such as ``accuracy``, or ``label``:
+            the fed-back label itself as a number, e.g. a conversion).
+        alpha: The error rate kept however often the test is looked at.
+        min_samples: Labelled units each arm needs before a decision.
+        practical: Differences inside +-practical count as no difference (0: never).
+        higher_is_better: Whether a larger outcome is better.
+        srm_alpha: Significance of the sample-ratio-mismatch check.
+    """
+
+    metric: str = "label"
+    alpha: float = 0.05
+    min_samples: int = 200
+    practical: float = 0.0
+    higher_is_better: bool = True
+    srm_alpha: float = 0.001
+
+
+@dataclass(frozen=True)
 class AnalysisSpec:
     """A parsed analysis spec (see the module docstring)."""
 
@@ -93,6 +145,10 @@ class AnalysisSpec:
     stable: str = "stable"
     source: str = "<dict>"
     raw: dict[str, Any] = field(default_factory=dict)
+    score: str = ""
+    prediction: str = ""
+    webhooks: tuple[WebhookTarget, ...] = ()
+    ab: AbSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain JSON (what a deployment stores; :func:`load_analysis` reads it)."""
@@ -259,6 +315,8 @@ def _parse(data: Any, where: _Where) -> AnalysisSpec:
         if key not in TOP_KEYS:
             where.fail((key,), f"unknown key {key!r}", TOP_KEYS)
     metrics = data.get("metrics")
+    if "ab" in data and metrics is None:
+        metrics = {"error_rate": {}}
     if not isinstance(metrics, dict) or not metrics:
         where.fail(("metrics",), "`metrics:` must map at least one metric to its options", BUILTIN)
     stable = data.get("stable", "stable")
@@ -275,6 +333,73 @@ def _parse(data: Any, where: _Where) -> AnalysisSpec:
         stable=stable,
         source=where.source,
         raw=data,
+        score=_column(where, data, "score"),
+        prediction=_column(where, data, "prediction"),
+        webhooks=_webhooks(where, data.get("webhooks", [])),
+        ab=_ab(where, data["ab"]) if "ab" in data else None,
+    )
+
+
+def _column(where: _Where, data: dict[str, Any], key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        where.fail((key,), f"{key} must name an output column, got {value!r}")
+    return str(value).removeprefix("out.")
+
+
+def _webhooks(where: _Where, items: Any) -> tuple[WebhookTarget, ...]:
+    if not isinstance(items, list):
+        where.fail(("webhooks",), "webhooks must be a list of {url, secret_env, events}")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            where.fail(("webhooks", i), f"a webhook is a mapping with url, got {item!r}")
+        for key in item:
+            if key not in WEBHOOK_KEYS:
+                where.fail(("webhooks", i, key), f"unknown webhook key {key!r}", WEBHOOK_KEYS)
+        url = item.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            where.fail(("webhooks", i, "url"), f"webhook url must be http(s), got {url!r}")
+        secret_env = item.get("secret_env", "")
+        if not isinstance(secret_env, str):
+            where.fail(("webhooks", i, "secret_env"), "secret_env names a variable")
+        events = item.get("events", list(WEBHOOK_EVENTS))
+        if not isinstance(events, list) or not events:
+            where.fail(("webhooks", i, "events"), "events must be a list of event names")
+        for j, event in enumerate(events):
+            if event not in WEBHOOK_EVENTS:
+                where.fail(
+                    ("webhooks", i, "events", j), f"unknown webhook event {event!r}",
+                    WEBHOOK_EVENTS,
+                )  # fmt: skip
+        out.append(WebhookTarget(url, secret_env, tuple(events)))
+    return tuple(out)
+
+
+def _ab(where: _Where, data: Any) -> AbSpec:
+    if not isinstance(data, dict):
+        where.fail(("ab",), f"ab must be a mapping of test options, got {data!r}")
+    for key in data:
+        if key not in AB_KEYS:
+            where.fail(("ab", key), f"unknown ab option {key!r}", AB_KEYS)
+    metric = data.get("metric", "label")
+    if not isinstance(metric, str) or not _LIVE_NAME.match(metric):
+        where.fail(("ab", "metric"), f"ab metric must name an outcome, got {metric!r}")
+    higher = data.get("higher_is_better", True)
+    if not isinstance(higher, bool):
+        where.fail(("ab", "higher_is_better"), "higher_is_better must be true or false")
+    alphas = {}
+    for key, default in (("alpha", 0.05), ("srm_alpha", 0.001)):
+        alphas[key] = _number(where, ("ab", key), data.get(key, default))
+        if not 0 < alphas[key] < 1:
+            where.fail(("ab", key), f"{key} must be in (0, 1), got {alphas[key]:g}")
+    return AbSpec(
+        metric=metric,
+        alpha=alphas["alpha"],
+        min_samples=_count(where, ("ab", "min_samples"), data.get("min_samples", 200), minimum=2),
+        practical=_number(where, ("ab", "practical"), data.get("practical", 0.0)),
+        higher_is_better=higher,
+        srm_alpha=alphas["srm_alpha"],
     )
 
 

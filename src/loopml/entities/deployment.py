@@ -44,6 +44,8 @@ class DeploymentEventKind(StrEnum):
     PROMOTION = "promotion"
     ROLLBACK = "rollback"
     WEIGHTS = "weights"
+    ANALYSIS = "analysis"
+    WEBHOOK = "webhook"
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,8 @@ class DeploymentEvent:
 
     Attributes:
         deployment: The deployment's name.
-        kind: created, step, pause, resume, promotion, rollback or weights.
+        kind: created, step, pause, resume, promotion, rollback, weights, analysis (a
+            controller's measurement or A/B look) or webhook (deliveries made).
         from_weights: Arm weights before (empty for ``created``).
         to_weights: Arm weights after.
         reason: Why (for an automatic rollback: which metric, which value, which bound).
