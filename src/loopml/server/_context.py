@@ -41,13 +41,11 @@ from fastapi import Request
 
 from loopml.errors import Unauthenticated
 from loopml.governance import Principal, authenticate, authorize, local_principal
+from loopml.store.rest import IDEMPOTENCY_HEADER
 
 if TYPE_CHECKING:
     from loopml.store import Store
     from loopml.workspace import Workspace
-
-#: Header a client sends with every write; the server answers a replay from its record.
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 ProjectOf = Callable[[Request], "str | None"]
 

@@ -613,3 +613,16 @@ deployment_events = Table(
     Column("detail_json", Text, nullable=False),
     UniqueConstraint("deployment", "seq", name="uq_deployment_events_seq"),
 )
+
+# server (0013_server): write requests the server answered, by Idempotency-Key
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("actor", String(255), primary_key=True),
+    Column("operation", String(64), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("body", Text, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_idempotency_keys_created", "created_at_ms"),
+)
