@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from loopml.errors import StoreUnavailable
-from loopml.store.rest._codec import decode, encode
+from loopml.store.rest._codec import decode, dumps, encode
 from loopml.store.rest._errors import error_from
 from loopml.store.rest._table import OPERATIONS, Operation
 
@@ -25,7 +25,7 @@ _RETRY_STATUS = frozenset({502, 503, 504})
 def query_value(value: Any, hint: Any) -> str:
     """A scalar argument as it travels in a query string (strings raw, the rest as JSON)."""
     encoded = encode(value, hint)
-    return encoded if isinstance(encoded, str) else json.dumps(encoded)
+    return encoded if isinstance(encoded, str) else dumps(encoded)
 
 
 class RestStore:
@@ -81,7 +81,7 @@ class RestStore:
             request = self._client.build_request("GET", op.path, params=params, headers=headers)
         else:
             body = {k: encode(v, hints[k]) for k, v in args.items()}
-            content = json.dumps(body).encode()
+            content = dumps(body).encode()
             headers["Content-Type"] = "application/json"
             request = self._client.build_request("POST", op.path, content=content, headers=headers)
         response = self._send(request)

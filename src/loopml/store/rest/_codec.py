@@ -54,9 +54,8 @@ def _float_out(value: float) -> float | str:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-able form of a value whose hint says nothing (``Any``, ``object``)."""
-    if isinstance(value, float):
-        return _float_out(value)
+    """JSON-able form of a value whose hint says nothing (``Any``, ``object``); a NaN stays
+    a float (Python's JSON carries it), so the receiver judges it as the caller gave it."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, ObjectRef):
@@ -105,6 +104,20 @@ def encode(value: Any, hint: Any) -> Any:
     if hint is float:
         return _float_out(float(value))
     return value
+
+
+def _unencodable(value: Any) -> Any:
+    raise InvalidInput(
+        f"a value of type {type(value).__name__} cannot be sent as JSON",
+        hint="Pass strings, numbers, booleans, lists and mappings of them.",
+    )
+
+
+def dumps(data: Any) -> str:
+    """JSON text of encoded data (InvalidInput for what JSON cannot carry)."""
+    import json
+
+    return json.dumps(data, default=_unencodable)
 
 
 def _bad(data: Any, hint: Any, where: str) -> InvalidInput:
@@ -164,7 +177,7 @@ def decode(data: Any, hint: Any, where: str = "") -> Any:
             return tuple(decode(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(data, args, strict=True)))
         item = args[0] if args else Any
         items = [decode(v, item, f"{where}[{i}]") for i, v in enumerate(data)]
-        if origin in (list, collections.abc.Sequence):
+        if origin is list:
             return items
         return frozenset(items) if origin in (frozenset, collections.abc.Set) else (
             set(items) if origin is set else tuple(items)
