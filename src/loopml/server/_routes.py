@@ -34,6 +34,11 @@ _SELF_ONLY = {
     "list_tokens": "user",
 }
 
+#: Operations that record a new object, and the entity fields naming who made it: the
+#: server records the token's account there, whatever the client wrote.
+_CREATES = ("create_", "commit_")
+_AUTHOR_FIELDS = frozenset({"author", "created_by", "actor"})
+
 
 def _query_arg(raw: str, hint: Any, name: str) -> Any:
     try:
@@ -90,8 +95,14 @@ def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: P
         return
     if op.write and "actor" in args:
         args["actor"] = principal.name
-    if op.name == "append_audit":
-        args["entry"] = dataclasses.replace(args["entry"], actor=principal.name)
+    if op.name.startswith(_CREATES) or op.name == "append_audit":
+        for name, value in list(args.items()):
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                names = {f.name for f in dataclasses.fields(value)} & _AUTHOR_FIELDS
+                if names:
+                    args[name] = dataclasses.replace(
+                        value, **dict.fromkeys(names, principal.name)
+                    )
     if op.name == "add_decision" and args["role"] not in principal.roles_in(None):
         raise PermissionDenied(
             f"{principal.name} does not hold the role {args['role']!r} it decides as",
