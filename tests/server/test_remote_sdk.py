@@ -55,7 +55,11 @@ def test_the_readme_example_runs_against_the_server(served: Served, tmp_path: Pa
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LOOPML_")}
     env.update(_env(served, tmp_path))
     done = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
@@ -90,7 +94,11 @@ def test_cli_data_runs_and_registry_through_the_server(
 
     full = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")} | env
     trained = subprocess.run(
-        [sys.executable, "train.py"], cwd=tmp_path, env=full, capture_output=True, text=True,
+        [sys.executable, "train.py"],
+        cwd=tmp_path,
+        env=full,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert trained.returncode == 0, trained.stderr

@@ -8,4 +8,11 @@ from loopml.server._app import SERVER_SPEC_ENV, app_from_env, create_app
 from loopml.server._context import IDEMPOTENCY_HEADER, ServerContext
 from loopml.server._thread import running_server
 
-__all__ = ["IDEMPOTENCY_HEADER", "SERVER_SPEC_ENV", "ServerContext", "app_from_env", "create_app", "running_server"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "SERVER_SPEC_ENV",
+    "ServerContext",
+    "app_from_env",
+    "create_app",
+    "running_server",
+]

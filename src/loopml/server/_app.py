@@ -31,7 +31,12 @@ _ROUTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 _log = logging.getLogger("loopml.server")
-_STATUS_KIND = {404: "NotFound", 405: "InvalidInput", 401: "Unauthenticated", 403: "PermissionDenied"}
+_STATUS_KIND = {
+    404: "NotFound",
+    405: "InvalidInput",
+    401: "Unauthenticated",
+    403: "PermissionDenied",
+}
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

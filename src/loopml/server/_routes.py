@@ -48,7 +48,9 @@ def _query_arg(raw: str, hint: Any, name: str) -> Any:
     try:
         data = json.loads(raw)
     except ValueError:
-        raise InvalidInput(f"query parameter {name!r} is not valid: {raw[:80]!r}", field=name) from None
+        raise InvalidInput(
+            f"query parameter {name!r} is not valid: {raw[:80]!r}", field=name
+        ) from None
     return decode(data, hint, name)
 
 
@@ -79,8 +81,10 @@ async def _arguments(op: Operation, request: Request) -> dict[str, Any]:
     for q in op.params:
         if q.name in given:
             value = given[q.name]
-            args[q.name] = _query_arg(value, q.hint, q.name) if op.http == "GET" else decode(
-                value, q.hint, q.name
+            args[q.name] = (
+                _query_arg(value, q.hint, q.name)
+                if op.http == "GET"
+                else decode(value, q.hint, q.name)
             )
         elif not q.required:
             args[q.name] = q.default
@@ -100,9 +104,7 @@ def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: P
             if dataclasses.is_dataclass(value) and not isinstance(value, type):
                 names = {f.name for f in dataclasses.fields(value)} & _AUTHOR_FIELDS
                 if names:
-                    args[name] = dataclasses.replace(
-                        value, **dict.fromkeys(names, principal.name)
-                    )
+                    args[name] = dataclasses.replace(value, **dict.fromkeys(names, principal.name))
     if op.name == "add_decision" and args["role"] not in principal.roles_in(None):
         raise PermissionDenied(
             f"{principal.name} does not hold the role {args['role']!r} it decides as",
@@ -132,7 +134,10 @@ def _json(status: int, body: Any) -> Response:
 def _endpoint(ctx: ServerContext, op: Operation) -> Any:
     dependency = ctx.require(op.permission) if op.permission else ctx.authenticate
 
-    async def endpoint(request: Request, principal: Principal = Depends(dependency)) -> Response:
+    async def endpoint(
+        request: Request,
+        principal: Principal = Depends(dependency),  # noqa: B008 (FastAPI's idiom)
+    ) -> Response:
         args = await _arguments(op, request)
         key = request.headers.get(IDEMPOTENCY_HEADER) if op.write else None
         claims = key is not None and hasattr(ctx.store, "claim_idempotency_key")
@@ -202,9 +207,7 @@ def _openapi_extra(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
         "required": [q.name for q in op.params if q.required],
         "additionalProperties": False,
     }
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
-    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def store_router(ctx: ServerContext, defs: dict[str, Any]) -> APIRouter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from loopml.store.sql import SqlStore
 
@@ -28,7 +28,8 @@ def open_store(settings: Settings) -> Store:
     if settings.server_url:
         from loopml.store.rest import RestStore
 
-        return RestStore(settings.server_url, token=settings.token)
+        # Its methods are generated from the operation table, so mypy cannot see them.
+        return cast("Store", RestStore(settings.server_url, token=settings.token))
     migrate = settings.auto_migrate == "always" or (
         settings.auto_migrate == "auto" and settings.is_embedded
     )

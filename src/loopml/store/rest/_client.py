@@ -75,9 +75,7 @@ class RestStore:
             headers[IDEMPOTENCY_HEADER] = uuid.uuid4().hex
         hints = {q.name: q.hint for q in op.params}
         if op.http == "GET":
-            params = {
-                k: query_value(v, hints[k]) for k, v in args.items() if v is not None
-            }
+            params = {k: query_value(v, hints[k]) for k, v in args.items() if v is not None}
             request = self._client.build_request("GET", op.path, params=params, headers=headers)
         else:
             body = {k: encode(v, hints[k]) for k, v in args.items()}

@@ -95,7 +95,7 @@ def encode(value: Any, hint: Any) -> Any:
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return value.value
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = field_hints(type(value))
+        hints = field_hints(typing.cast("type", type(value)))
         out = {"$type": type(value).__name__}
         for f in dataclasses.fields(value):
             if f.init:
@@ -174,22 +174,25 @@ def decode(data: Any, hint: Any, where: str = "") -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(data) != len(args):
                 raise _bad(data, hint, where)
-            return tuple(decode(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(data, args, strict=True)))
+            return tuple(
+                decode(v, a, f"{where}[{i}]")
+                for i, (v, a) in enumerate(zip(data, args, strict=True))
+            )
         item = args[0] if args else Any
         items = [decode(v, item, f"{where}[{i}]") for i, v in enumerate(data)]
         if origin is list:
             return items
-        return frozenset(items) if origin in (frozenset, collections.abc.Set) else (
-            set(items) if origin is set else tuple(items)
+        return (
+            frozenset(items)
+            if origin in (frozenset, collections.abc.Set)
+            else (set(items) if origin is set else tuple(items))
         )
     if origin in (dict, collections.abc.Mapping):
         if not isinstance(data, dict):
             raise _bad(data, hint, where)
         args = typing.get_args(hint)
         key, item = args if args else (Any, Any)
-        return {
-            decode(k, key, where): decode(v, item, f"{where}.{k}") for k, v in data.items()
-        }
+        return {decode(k, key, where): decode(v, item, f"{where}.{k}") for k, v in data.items()}
     if hint is ObjectRef:
         if not isinstance(data, str):
             raise _bad(data, hint, where)
@@ -211,7 +214,9 @@ def decode(data: Any, hint: Any, where: str = "") -> Any:
             if not f.init:
                 continue
             if f.name in data:
-                kwargs[f.name] = decode(data[f.name], hints[f.name], f"{where}.{f.name}".lstrip("."))
+                kwargs[f.name] = decode(
+                    data[f.name], hints[f.name], f"{where}.{f.name}".lstrip(".")
+                )
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise InvalidInput(
                     f"{where or hint.__name__} lacks the field {f.name!r}",
@@ -270,7 +275,10 @@ def json_schema(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
         return {"type": "array", "items": json_schema(args[0] if args else Any, defs)}
     if origin in (dict, collections.abc.Mapping):
         args = typing.get_args(hint)
-        return {"type": "object", "additionalProperties": json_schema(args[1] if args else Any, defs)}
+        return {
+            "type": "object",
+            "additionalProperties": json_schema(args[1] if args else Any, defs),
+        }
     if hint is ObjectRef:
         return {"type": "string", "description": "kind:id"}
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
@@ -295,7 +303,12 @@ def json_schema(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
             }
         return {"$ref": f"#/components/schemas/{name}"}
     if hint is float:
-        return {"anyOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]}
+        return {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]},
+            ]
+        }
     if hint is int:
         return {"type": "integer"}
     if hint is bool:

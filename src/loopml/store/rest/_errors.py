@@ -38,7 +38,7 @@ def status_of(exc: e.LoopmlError) -> int:
     """The HTTP status of an error (its class's, or its nearest ancestor's)."""
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400
 
 
