@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import StatementError
 from starlette.concurrency import run_in_threadpool
 
 from loopml.errors import InvalidInput, LoopmlError, Overloaded, PermissionDenied
@@ -26,6 +28,8 @@ from loopml.store.rest import (
 
 if TYPE_CHECKING:
     from loopml.server._context import ServerContext
+
+_log = logging.getLogger("loopml.server")
 
 #: Operations on an account's own records: another account's needs ``users.admin``.
 _SELF_ONLY = {
@@ -127,6 +131,21 @@ def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: P
         authorize(principal, "users.admin", f"user:{owner}", store=ctx.store)
 
 
+#: What a store method raises for arguments its own checks let through (a value out of
+#: range, an operator a column type lacks): bad input, so a 400, never a 500.
+_REFUSED = (TypeError, ValueError, OverflowError, StatementError, Warning)
+
+
+def _refusal(op: Operation, exc: BaseException) -> InvalidInput:
+    _log.warning("%s refused its arguments: %s: %s", op.name, type(exc).__name__, exc)
+    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return InvalidInput(
+        f"{op.name} cannot take these arguments: {text}",
+        hint="See the operation's schema at /openapi.json.",
+        operation=op.name,
+    )
+
+
 def _json(status: int, body: Any) -> Response:
     return Response(json.dumps(body), status_code=status, media_type="application/json")
 
@@ -165,7 +184,10 @@ def _endpoint(ctx: ServerContext, op: Operation) -> Any:
         def run() -> Any:
             _guard(ctx, op, args, principal)
             with audit_source(f"http:{client}"):
-                return getattr(ctx.store, op.name)(**args)
+                try:
+                    return getattr(ctx.store, op.name)(**args)
+                except _REFUSED as exc:
+                    raise _refusal(op, exc) from exc
 
         try:
             result = await run_in_threadpool(run)

@@ -33,6 +33,10 @@ _NS: dict[str, Any] = {
 }
 
 
+#: Integers travel as signed 64-bit (what both databases store).
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
 def namespace() -> dict[str, Any]:
     """Names type hints of the Store protocols and entities resolve against."""
     return _NS
@@ -238,7 +242,7 @@ def decode(data: Any, hint: Any, where: str = "") -> Any:
             return float(data.replace("Infinity", "inf"))
         raise _bad(data, hint, where)
     if hint is int:
-        if isinstance(data, bool) or not isinstance(data, int):
+        if isinstance(data, bool) or not isinstance(data, int) or not _INT_MIN <= data <= _INT_MAX:
             raise _bad(data, hint, where)
         return data
     if hint is bool:
@@ -310,7 +314,7 @@ def json_schema(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
             ]
         }
     if hint is int:
-        return {"type": "integer"}
+        return {"type": "integer", "minimum": _INT_MIN, "maximum": _INT_MAX}
     if hint is bool:
         return {"type": "boolean"}
     if hint is str:
