@@ -25,7 +25,7 @@ from a route is enough: the app turns it into the JSON error body and the status
 
 Auth modes: ``auth=True`` (the default, fail-closed) needs a token on every request except
 ``GET /api/v1/health`` and the OpenAPI schema; an admin bootstraps the first account with
-``loopml users create NAME --role admin`` and ``loopml tokens create NAME`` on the server's
+``loopml users add NAME --role admin`` and ``loopml tokens create NAME`` on the server's
 home, which never needs the server. ``auth=False`` (``loopml server --no-auth``, for the
 embedded, single-user case on loopback) acts as the workspace's local principal
 (:func:`loopml.governance.local_principal`: the bootstrap admin on a fresh home).
