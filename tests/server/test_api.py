@@ -77,6 +77,7 @@ def test_a_denial_names_the_permission_hides_existence_and_is_audited(served: Se
     assert answers[0].json()["message"] == answers[1].json()["message"]
     denials = served.store.list_audit_events(actor="viewer-user", outcome=Outcome.DENIED.value)
     assert [d.entry.action for d in denials] == ["models.promote", "models.promote"]
+    assert {d.entry.source for d in denials} == {"http:127.0.0.1"}
 
 
 def test_bad_input_is_a_400_never_a_500(served: Served) -> None:
@@ -94,6 +95,8 @@ def test_writes_act_as_the_token_holder_whatever_actor_they_name(served: Served)
     with RestStore(served.url, token=served.tokens["scientist"]) as store:
         model = store.create_model("fraud", actor="admin-user")
     assert model.created_by == "scientist-user"
+    entry = served.store.list_audit_events(object_id="fraud")[-1].entry
+    assert (entry.actor, entry.source) == ("scientist-user", "http:127.0.0.1")
 
 
 def test_replaying_an_idempotency_key_makes_one_run(served: Served) -> None:

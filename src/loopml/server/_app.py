@@ -28,6 +28,7 @@ SERVER_SPEC_ENV = "LOOPML_SERVER_SPEC"
 _ROUTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("loopml.server._artifacts", "artifact_router", ("",)),
     ("loopml.server._mlflow", "mlflow_router", ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")),
+    ("loopml.server._mlflow", "mlflow_artifacts_router", ("",)),
 )
 
 _log = logging.getLogger("loopml.server")
@@ -96,8 +97,9 @@ def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> Fast
             if exc.name != module_name:
                 raise
             continue
-        for prefix in prefixes:
-            app.include_router(getattr(module, factory_name)(ctx), prefix=prefix)
+        factory = getattr(module, factory_name, None)
+        for prefix in prefixes if factory is not None else ():
+            app.include_router(factory(ctx), prefix=prefix)
 
     @app.exception_handler(LoopmlError)
     async def loopml_error(request: Request, exc: LoopmlError) -> Response:

@@ -41,6 +41,7 @@ from fastapi import Request
 
 from loopml.errors import Unauthenticated
 from loopml.governance import Principal, authenticate, authorize, local_principal
+from loopml.store import audit_source
 from loopml.store.rest import IDEMPOTENCY_HEADER
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ if TYPE_CHECKING:
     from loopml.workspace import Workspace
 
 ProjectOf = Callable[[Request], "str | None"]
+
+
+def source_of(request: Request) -> str:
+    """The "from where" audit entries of ``request`` record: ``http:<client address>``."""
+    return f"http:{request.client.host if request.client else '?'}"
 
 
 def _no_project(request: Request) -> str | None:
@@ -118,17 +124,18 @@ class ServerContext:
 
         def dependency(request: Request) -> Principal:
             principal = self.principal(request)
-            authorize(
-                principal,
-                permission,
-                f"route:{request.method} {request.url.path}",
-                project=project_of(request),
-                store=self.store,
-            )
+            with audit_source(source_of(request)):
+                authorize(
+                    principal,
+                    permission,
+                    f"route:{request.method} {request.url.path}",
+                    project=project_of(request),
+                    store=self.store,
+                )
             return principal
 
         dependency.__name__ = f"require_{permission.replace('.', '_')}"
         return dependency
 
 
-__all__ = ["IDEMPOTENCY_HEADER", "ServerContext"]
+__all__ = ["IDEMPOTENCY_HEADER", "ServerContext", "source_of"]

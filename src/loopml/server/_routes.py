@@ -26,6 +26,8 @@ from loopml.store.rest import (
     status_of,
 )
 
+from loopml.server._context import source_of
+
 if TYPE_CHECKING:
     from loopml.server._context import ServerContext
 
@@ -179,11 +181,11 @@ def _endpoint(ctx: ServerContext, op: Operation) -> Any:
                         hint="Use a fresh key for every distinct write.",
                     )
                 return _json(earlier.status, json.loads(earlier.body))
-        client = request.client.host if request.client else "?"
+        source = source_of(request)
 
         def run() -> Any:
             _guard(ctx, op, args, principal)
-            with audit_source(f"http:{client}"):
+            with audit_source(source):
                 try:
                     return getattr(ctx.store, op.name)(**args)
                 except _REFUSED as exc:
