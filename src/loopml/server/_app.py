@@ -98,7 +98,9 @@ def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> Fast
                 raise
             continue
         factory = getattr(module, factory_name, None)
-        for prefix in prefixes if factory is not None else ():
+        if factory is None:
+            continue
+        for prefix in prefixes:
             app.include_router(factory(ctx), prefix=prefix)
 
     @app.exception_handler(LoopmlError)

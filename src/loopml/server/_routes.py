@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from loopml.errors import InvalidInput, LoopmlError, Overloaded, PermissionDenied
 from loopml.governance import Principal, authorize
+from loopml.server._context import source_of
 from loopml.store import audit_source
 from loopml.store.rest import (
     IDEMPOTENCY_HEADER,
@@ -25,8 +26,6 @@ from loopml.store.rest import (
     json_schema,
     status_of,
 )
-
-from loopml.server._context import source_of
 
 if TYPE_CHECKING:
     from loopml.server._context import ServerContext
