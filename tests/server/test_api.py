@@ -150,3 +150,46 @@ def test_connection_errors_are_retried_then_reported(served: Served) -> None:
         with pytest.raises(Exception) as info:
             store.list_runs()
     assert type(info.value).__name__ == "StoreUnavailable"
+
+
+def test_whoami_and_the_four_eyes_rule_hold_on_the_server(served: Served) -> None:
+    from loopml.entities import RequestStatus
+
+    served.store.create_user("pat", actor="admin-user")
+    for role in ("scientist", "approver"):
+        served.store.grant_role("pat", role, actor="admin-user")
+    pat, _ = create_token("pat", actor="admin-user", store=served.store)
+    served.store.create_model("fraud", actor="admin-user")
+    served.store.create_model_version(
+        "fraud",
+        actor="admin-user",
+        semver="1.0.0",
+        manifest_digest="a" * 64,
+        payload_digest="b" * 64,
+        flavor="sklearn",
+        model_class="LogisticRegression",
+    )
+    with RestStore(served.url, token=pat) as store:
+        assert store.whoami()["name"] == "pat"
+        request = store.create_promotion_request("fraud", 1, "champion", actor="someone-else")
+        assert request.requested_by == "pat"
+        with pytest.raises(PermissionDenied, match="four-eyes"):
+            store.add_decision(
+                request.id,
+                actor="another",
+                role="approver",
+                approve=True,
+                comment="",
+                status=RequestStatus.APPROVED,
+            )
+    with RestStore(served.url, token=served.tokens["approver"]) as store:
+        decided = store.add_decision(
+            request.id,
+            actor="x",
+            role="approver",
+            approve=True,
+            comment="ok",
+            status=RequestStatus.APPROVED,
+        )
+        assert decided.status is RequestStatus.APPROVED
+        assert [d.actor for d in decided.decisions] == ["approver-user"]

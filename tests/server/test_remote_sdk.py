@@ -118,3 +118,8 @@ def test_cli_data_runs_and_registry_through_the_server(
     history = served.store.alias_history("fraud", "staging")
     assert [m.actor for m in history] == ["engineer-user"]
     assert json.loads(listed.stdout)
+    admin = _env(served, tmp_path, "admin")
+    anonymous = {k: v for k, v in admin.items() if k != "LOOPML_USER"}  # the token says who
+    made = cli("tokens", "create", "scientist-user", "--name", "ci", "--json", env=anonymous)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["user"] == "scientist-user"

@@ -110,12 +110,8 @@ def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: P
                 names = {f.name for f in dataclasses.fields(value)} & _AUTHOR_FIELDS
                 if names:
                     args[name] = dataclasses.replace(value, **dict.fromkeys(names, principal.name))
-    if op.name == "add_decision" and args["role"] not in principal.roles_in(None):
-        raise PermissionDenied(
-            f"{principal.name} does not hold the role {args['role']!r} it decides as",
-            hint="Decide as one of your roles.",
-            permission="models.approve",
-        )
+    if op.name == "add_decision":
+        _four_eyes(ctx, args, principal)
     owner: str | None = None
     if op.name in _SELF_ONLY:
         owner = args.get(_SELF_ONLY[op.name])
@@ -145,6 +141,27 @@ def _refusal(op: Operation, exc: BaseException) -> InvalidInput:
         hint="See the operation's schema at /openapi.json.",
         operation=op.name,
     )
+
+
+def _four_eyes(ctx: ServerContext, args: dict[str, Any], principal: Principal) -> None:
+    """A decision is the caller's, in a role it holds, and never on its own request
+    (unless the alias's policy allows the author), whatever the client checked."""
+    if args["role"] not in principal.roles_in(None):
+        raise PermissionDenied(
+            f"{principal.name} does not hold the role {args['role']!r} it decides as",
+            hint="Decide as one of your roles.",
+            permission="models.approve",
+        )
+    request = ctx.store.get_promotion_request(args["request_id"])
+    if not args["approve"] or request.requested_by != principal.name:
+        return
+    policies = ctx.store.get_promotion_policies(request.model_name)
+    if not any(p.alias == request.alias and p.allow_author for p in policies):
+        raise PermissionDenied(
+            f"{principal.name} requested this promotion and may not approve it (four-eyes rule)",
+            hint="Ask another approver.",
+            permission="models.approve",
+        )
 
 
 def _json(status: int, body: Any) -> Response:
@@ -236,6 +253,15 @@ def _openapi_extra(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
 def store_router(ctx: ServerContext, defs: dict[str, Any]) -> APIRouter:
     """Every Store operation as a route (entity schemas collected into ``defs``)."""
     router = APIRouter()
+
+    @router.get("/api/v1/whoami", tags=["server"], summary="The caller's account and roles")
+    def whoami(principal: Principal = Depends(ctx.authenticate)) -> dict[str, Any]:  # noqa: B008
+        return {
+            "name": principal.name,
+            "roles": [list(binding) for binding in principal.roles],
+            "token_id": principal.token_id,
+        }
+
     for op in OPERATIONS.values():
         returns = json_schema(op.returns, defs)
         router.add_api_route(

@@ -88,6 +88,15 @@ class RestStore:
             raise error_from(response.status_code, data)
         return decode(data, op.returns, "result")
 
+    def whoami(self) -> dict[str, Any]:
+        """The account the token stands for: ``{"name", "roles": [[project, role]...],
+        "token_id"}`` (the server's view, which every check uses)."""
+        response = self._send(self._client.build_request("GET", "/api/v1/whoami"))
+        data = json.loads(response.content) if response.content else None
+        if response.status_code >= 400:
+            raise error_from(response.status_code, data)
+        return dict(data)
+
     def _send(self, request: httpx.Request) -> httpx.Response:
         delay = self.backoff_s
         for attempt in range(self.retries + 1):
