@@ -95,7 +95,7 @@ class RestStore:
         data = json.loads(response.content) if response.content else None
         if response.status_code >= 400:
             raise error_from(response.status_code, data)
-        return dict(data)
+        return dict(data or {})
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         delay = self.backoff_s
