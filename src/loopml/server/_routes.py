@@ -204,6 +204,8 @@ def _endpoint(ctx: ServerContext, op: Operation) -> Any:
             with audit_source(source):
                 try:
                     return getattr(ctx.store, op.name)(**args)
+                except LoopmlError:  # InvalidInput is a ValueError too: keep it as it is
+                    raise
                 except _REFUSED as exc:
                     raise _refusal(op, exc) from exc
 
