@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from loopml.cli._helpers import console, workspace_for
+from loopml.cli._helpers import console, err_console, workspace_for
 from loopml.cli._text import esc
 
 
@@ -42,6 +42,13 @@ def server(
         )
     workspace = workspace_for(ctx)
     app = create_app(workspace, auth=not no_auth)  # fails fast on a bad configuration
+    if not no_auth and not workspace.store.list_users():
+        err_console.print(
+            "no accounts yet: every request will get 401. On this machine, create the first "
+            "admin with `loopml users add NAME --role admin` and a token with `LOOPML_USER=NAME "
+            "loopml tokens create NAME`.",
+            highlight=False,
+        )
     mode = "no auth (local user)" if no_auth else "bearer tokens"
     console.print(
         f"loopml server for {esc(str(workspace.home))} at http://{host}:{port} ({mode}); "
