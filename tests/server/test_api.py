@@ -193,3 +193,21 @@ def test_whoami_and_the_four_eyes_rule_hold_on_the_server(served: Served) -> Non
         )
         assert decided.status is RequestStatus.APPROVED
         assert [d.actor for d in decided.decisions] == ["approver-user"]
+
+
+def test_concurrent_replays_of_one_key_make_one_run(served: Served) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {**_bearer(served.tokens["scientist"]), IDEMPOTENCY_HEADER: "same-key"}
+
+    def send(_: int) -> httpx.Response:
+        return httpx.post(
+            f"{served.url}/api/v1/runs/create-run", json={"name": "c"}, headers=headers
+        )
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, range(6)))
+    assert {a.status_code for a in answers} <= {200, 503}  # 503: the first is still running
+    ids = {a.json()["id"] for a in answers if a.status_code == 200}
+    assert len(ids) == 1
+    assert len(served.store.list_runs()) == 1
