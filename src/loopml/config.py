@@ -84,6 +84,10 @@ _FIELDS: dict[str, _Field] = {
     "price_gpu_hour": _Field(
         float, 2.5, "Price of one GPU-hour, for pipeline cost estimates.", at_least=0
     ),
+    "server_url": _Field(
+        str, None, "URL of a loopml server: the metadata store is then its REST API.", True
+    ),
+    "token": _Field(str, None, "API token sent to the loopml server (shown masked).", True),
 }
 
 FIELDS: tuple[str, ...] = tuple(_FIELDS)
@@ -164,6 +168,8 @@ class Settings:
     dask_address: str | None = None
     price_cpu_hour: float = 0.05
     price_gpu_hour: float = 2.5
+    server_url: str | None = None
+    token: str | None = None
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False)
 
     @property
@@ -179,7 +185,7 @@ class Settings:
     @property
     def is_embedded(self) -> bool:
         """True when the metadata store is SQLite (nothing to run, migrated on open)."""
-        return self.db_url.startswith("sqlite")
+        return self.server_url is None and self.db_url.startswith("sqlite")
 
     @property
     def user(self) -> str:
@@ -212,6 +218,8 @@ class Settings:
             "dask_address": self.dask_address,
             "price_cpu_hour": self.price_cpu_hour,
             "price_gpu_hour": self.price_gpu_hour,
+            "server_url": self.server_url,
+            "token": self.token,
         }
 
     def describe(self) -> list[tuple[str, str, Source]]:
@@ -228,6 +236,8 @@ class Settings:
             "dask_address": self.dask_address,
             "price_cpu_hour": self.price_cpu_hour,
             "price_gpu_hour": self.price_gpu_hour,
+            "server_url": self.server_url,
+            "token": None if self.token is None else "****",
         }
         return [
             (name, "" if value is None else str(value), self.sources.get(name, "default"))
@@ -342,6 +352,8 @@ def _settings(values: Mapping[str, Any], sources: Mapping[str, Source]) -> Setti
         dask_address=values["dask_address"],
         price_cpu_hour=values["price_cpu_hour"],
         price_gpu_hour=values["price_gpu_hour"],
+        server_url=values["server_url"],
+        token=values["token"],
         sources=sources,
     )
 

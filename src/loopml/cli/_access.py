@@ -22,12 +22,17 @@ def governed(
 ) -> Iterator[tuple[Store, Principal]]:
     """The store and the local principal, once it holds ``permission``; entries appended
     inside come "from" the CLI."""
-    from loopml.governance import authorize, local_principal
+    from loopml.governance import Principal, authorize, local_principal
     from loopml.store import audit_source
 
     workspace = workspace_for(ctx, read_only=read_only)
     store = workspace.store
     with audit_source("cli"):
-        principal = local_principal(workspace.actor, store=store)
+        whoami = getattr(store, "whoami", None)  # a RestStore: the token's account
+        if callable(whoami):
+            me = whoami()
+            principal = Principal(me["name"], tuple((p, r) for p, r in me["roles"]))
+        else:
+            principal = local_principal(workspace.actor, store=store)
         authorize(principal, permission, store=store)
         yield store, principal

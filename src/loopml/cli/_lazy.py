@@ -46,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loopml.cli.serve:serve",
         "Serve a model over HTTP (Open Inference Protocol v2 and MLflow's scoring format).",
     ),
+    "server": (
+        "loopml.cli.server:server",
+        "Run the loopml server: every capability's store operations as a REST API.",
+    ),
     "tune": (
         "loopml.cli.tune:tune",
         "Run a hyperparameter search; every trial is a child run of one parent run.",

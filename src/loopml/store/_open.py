@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from loopml.store.sql import SqlStore
 
@@ -16,6 +16,8 @@ def open_store(settings: Settings) -> Store:
 
     The embedded SQLite store is migrated on open (``auto_migrate="auto"``); a shared
     database must be upgraded with ``loopml db upgrade`` unless ``auto_migrate="always"``.
+    With ``server_url`` set (``LOOPML_SERVER_URL``, and ``LOOPML_TOKEN``) it is a
+    :class:`~loopml.store.rest.RestStore` talking to that loopml server instead.
     Capabilities do not call this: they use their :class:`~loopml.workspace.Workspace`.
 
     Raises:
@@ -23,6 +25,11 @@ def open_store(settings: Settings) -> Store:
         SchemaTooNew: The database was migrated by a newer loopml.
         StoreError: A shared database needs ``loopml db upgrade``.
     """
+    if settings.server_url:
+        from loopml.store.rest import RestStore
+
+        # Its methods are generated from the operation table, so mypy cannot see them.
+        return cast("Store", RestStore(settings.server_url, token=settings.token))
     migrate = settings.auto_migrate == "always" or (
         settings.auto_migrate == "auto" and settings.is_embedded
     )

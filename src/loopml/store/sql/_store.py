@@ -13,6 +13,7 @@ from loopml.store.sql.deployments import SqlDeploymentStore
 from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.features import SqlFeatureStore
 from loopml.store.sql.governance import SqlGovernanceStore
+from loopml.store.sql.idempotency import SqlIdempotencyStore
 from loopml.store.sql.lineage import SqlLineageStore
 from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.predictions import SqlPredictionStore
@@ -33,6 +34,7 @@ class SqlStore(
     SqlPredictionStore,
     SqlDeploymentStore,
     SqlAlertStore,
+    SqlIdempotencyStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 

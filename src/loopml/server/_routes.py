@@ -1,0 +1,297 @@
+"""The store routes: one FastAPI route per row of :data:`loopml.store.rest.OPERATIONS`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.exc import StatementError
+from starlette.concurrency import run_in_threadpool
+
+from loopml.errors import InvalidInput, LoopmlError, Overloaded, PermissionDenied
+from loopml.governance import Principal, authorize
+from loopml.server._context import source_of
+from loopml.store import audit_source
+from loopml.store.rest import (
+    IDEMPOTENCY_HEADER,
+    OPERATIONS,
+    Operation,
+    decode,
+    encode,
+    error_body,
+    json_schema,
+    status_of,
+)
+
+if TYPE_CHECKING:
+    from loopml.server._context import ServerContext
+
+_log = logging.getLogger("loopml.server")
+
+#: Operations on an account's own records: another account's needs ``users.admin``.
+_SELF_ONLY = {
+    "get_user": "name",
+    "list_role_bindings": "user",
+    "list_tokens": "user",
+}
+
+#: Operations that record a new object, and the entity fields naming who made it: the
+#: server records the token's account there, whatever the client wrote.
+_CREATES = ("create_", "commit_")
+_AUTHOR_FIELDS = frozenset({"author", "created_by", "actor"})
+
+
+def _query_arg(raw: str, hint: Any, name: str) -> Any:
+    try:
+        return decode(raw, hint, name)
+    except InvalidInput:
+        pass
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"query parameter {name!r} is not valid: {raw[:80]!r}", field=name
+        ) from None
+    return decode(data, hint, name)
+
+
+async def _arguments(op: Operation, request: Request) -> dict[str, Any]:
+    if op.http == "GET":
+        given: dict[str, Any] = dict(request.query_params)
+        source = "query parameter"
+    else:
+        raw = await request.body()
+        try:
+            given = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            raise InvalidInput(
+                "the request body is not valid JSON", hint="Send a JSON object."
+            ) from None
+        if not isinstance(given, dict):
+            raise InvalidInput("the request body must be a JSON object", hint="Send a JSON object.")
+        source = "field"
+    known = {q.name for q in op.params}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise InvalidInput(
+            f"{op.name} takes no {source} {unknown[0]!r}",
+            hint=f"Accepted: {', '.join(sorted(known)) or 'none'}.",
+            field=unknown[0],
+        )
+    args: dict[str, Any] = {}
+    for q in op.params:
+        if q.name in given:
+            value = given[q.name]
+            args[q.name] = (
+                _query_arg(value, q.hint, q.name)
+                if op.http == "GET"
+                else decode(value, q.hint, q.name)
+            )
+        elif not q.required:
+            args[q.name] = q.default
+        else:
+            raise InvalidInput(f"{op.name} needs the {source} {q.name!r}", field=q.name)
+    return args
+
+
+def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: Principal) -> None:
+    """Bind the request to its caller: writes act as the principal, own-record rules."""
+    if not ctx.auth:
+        return
+    if op.write and "actor" in args:
+        args["actor"] = principal.name
+    if op.name.startswith(_CREATES) or op.name == "append_audit":
+        for name, value in list(args.items()):
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                names = {f.name for f in dataclasses.fields(value)} & _AUTHOR_FIELDS
+                if names:
+                    args[name] = dataclasses.replace(value, **dict.fromkeys(names, principal.name))
+    if op.name == "add_decision":
+        _four_eyes(ctx, args, principal)
+    owner: str | None = None
+    if op.name in _SELF_ONLY:
+        owner = args.get(_SELF_ONLY[op.name])
+        if owner is None and op.name != "get_user":
+            owner = "*"  # every account's records
+    elif op.name == "create_token":
+        owner = args["token"].user
+    elif op.name in ("get_token", "revoke_token"):
+        try:
+            owner = ctx.store.get_token(args["token_id"]).user
+        except LoopmlError:
+            owner = "?"  # unknown: only an admin learns that
+    if owner is not None and owner != principal.name:
+        authorize(principal, "users.admin", f"user:{owner}", store=ctx.store)
+
+
+#: What a store method raises for arguments its own checks let through (a value out of
+#: range, an operator a column type lacks): bad input, so a 400, never a 500.
+_REFUSED = (TypeError, ValueError, OverflowError, StatementError, Warning)
+
+
+def _refusal(op: Operation, exc: BaseException) -> InvalidInput:
+    _log.warning("%s refused its arguments: %s: %s", op.name, type(exc).__name__, exc)
+    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return InvalidInput(
+        f"{op.name} cannot take these arguments: {text}",
+        hint="See the operation's schema at /openapi.json.",
+        operation=op.name,
+    )
+
+
+def _four_eyes(ctx: ServerContext, args: dict[str, Any], principal: Principal) -> None:
+    """A decision is the caller's, in a role it holds, and never on its own request
+    (unless the alias's policy allows the author), whatever the client checked."""
+    if args["role"] not in principal.roles_in(None):
+        raise PermissionDenied(
+            f"{principal.name} does not hold the role {args['role']!r} it decides as",
+            hint="Decide as one of your roles.",
+            permission="models.approve",
+        )
+    request = ctx.store.get_promotion_request(args["request_id"])
+    if not args["approve"] or request.requested_by != principal.name:
+        return
+    policies = ctx.store.get_promotion_policies(request.model_name)
+    if not any(p.alias == request.alias and p.allow_author for p in policies):
+        raise PermissionDenied(
+            f"{principal.name} requested this promotion and may not approve it (four-eyes rule)",
+            hint="Ask another approver.",
+            permission="models.approve",
+        )
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(json.dumps(body), status_code=status, media_type="application/json")
+
+
+def _endpoint(ctx: ServerContext, op: Operation) -> Any:
+    dependency = ctx.require(op.permission) if op.permission else ctx.authenticate
+
+    async def endpoint(
+        request: Request,
+        principal: Principal = Depends(dependency),  # noqa: B008 (FastAPI's idiom)
+    ) -> Response:
+        args = await _arguments(op, request)
+        key = request.headers.get(IDEMPOTENCY_HEADER) if op.write else None
+        claims = key is not None and hasattr(ctx.store, "claim_idempotency_key")
+        store: Any = ctx.store
+        if claims:
+            if len(key or "") > 128:
+                raise InvalidInput(f"{IDEMPOTENCY_HEADER} is longer than 128 characters")
+            earlier = await run_in_threadpool(
+                store.claim_idempotency_key, key, principal.name, op.name
+            )
+            if earlier is not None:
+                if earlier.status is None or earlier.body is None:
+                    raise Overloaded(
+                        f"the request with {IDEMPOTENCY_HEADER} {key} is still running",
+                        retry_after_s=0.5,
+                    )
+                if earlier.operation != op.name:
+                    raise InvalidInput(
+                        f"{IDEMPOTENCY_HEADER} {key} was used for {earlier.operation}",
+                        hint="Use a fresh key for every distinct write.",
+                    )
+                return _json(earlier.status, json.loads(earlier.body))
+        source = source_of(request)
+
+        def run() -> Any:
+            _guard(ctx, op, args, principal)
+            with audit_source(source):
+                try:
+                    return getattr(ctx.store, op.name)(**args)
+                except LoopmlError:  # InvalidInput is a ValueError too: keep it as it is
+                    raise
+                except _REFUSED as exc:
+                    raise _refusal(op, exc) from exc
+
+        try:
+            result = await run_in_threadpool(run)
+        except LoopmlError as exc:
+            if claims:
+                await run_in_threadpool(store.release_idempotency_key, key, principal.name)
+            raise exc from None
+        except BaseException:
+            if claims:
+                await run_in_threadpool(store.release_idempotency_key, key, principal.name)
+            raise
+        body = encode(result, op.returns)
+        if claims:
+            await run_in_threadpool(
+                store.finish_idempotency_key, key, principal.name, 200, json.dumps(body)
+            )
+        return _json(200, body)
+
+    endpoint.__name__ = op.name
+    return endpoint
+
+
+def _openapi_extra(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
+    if op.http == "GET":
+        return {
+            "parameters": [
+                {
+                    "name": q.name,
+                    "in": "query",
+                    "required": q.required,
+                    "schema": json_schema(q.hint, defs),
+                }
+                for q in op.params
+            ]
+        }
+    schema = {
+        "type": "object",
+        "properties": {q.name: json_schema(q.hint, defs) for q in op.params},
+        "required": [q.name for q in op.params if q.required],
+        "additionalProperties": False,
+    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def store_router(ctx: ServerContext, defs: dict[str, Any]) -> APIRouter:
+    """Every Store operation as a route (entity schemas collected into ``defs``)."""
+    router = APIRouter()
+
+    @router.get("/api/v1/whoami", tags=["server"], summary="The caller's account and roles")
+    def whoami(principal: Principal = Depends(ctx.authenticate)) -> dict[str, Any]:  # noqa: B008
+        return {
+            "name": principal.name,
+            "roles": [list(binding) for binding in principal.roles],
+            "token_id": principal.token_id,
+        }
+
+    for op in OPERATIONS.values():
+        returns = json_schema(op.returns, defs)
+        router.add_api_route(
+            op.path,
+            _endpoint(ctx, op),
+            methods=[op.http],
+            name=op.name,
+            summary=op.doc.splitlines()[0],
+            description=f"{op.doc}\n\nPermission: `{op.permission or 'any signed-in account'}`.",
+            tags=[op.area],
+            openapi_extra=_openapi_extra(op, defs),
+            responses={
+                200: {"content": {"application/json": {"schema": returns}}},
+                "4XX": {"description": "A loopml error: {error, message, hint, ...fields}"},
+            },
+            response_class=Response,
+        )
+    return router
+
+
+def error_response(exc: LoopmlError) -> Response:
+    """The JSON answer of a loopml error (status from the class -> status table)."""
+    headers = {}
+    if isinstance(exc, Overloaded):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    return Response(
+        json.dumps(error_body(exc)),
+        status_code=status_of(exc),
+        media_type="application/json",
+        headers=headers,
+    )
