@@ -116,9 +116,19 @@ class RemoteArtifactStore(ArtifactStore):
                 self._sleep(attempt)
                 continue
             if response.status_code >= 400 and response.status_code not in (409, 416):
-                raise _error_from(response)
+                raise self._error(response)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _error(self, response: httpx.Response) -> LoopmlError:
+        error = _error_from(response)
+        if isinstance(error, NotFound) and getattr(error, "kind", "") == "artifact":
+            # The server's hint names its own storage; the caller knows the server's URL.
+            error.hint = (
+                f"No object with this digest is stored on the loopml server at {self.url}; "
+                "check the digest and LOOPML_SERVER_URL, or store the bytes with put() first."
+            )
+        return error
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(min(10.0, self.backoff_s * (2**attempt)))
@@ -154,8 +164,11 @@ class RemoteArtifactStore(ArtifactStore):
                     offset = self._send_part(upload, buffer[:count], offset)
                 if count < self.part_size:
                     break
-            answer = self._request(
-                "POST", f"/uploads/{upload}/complete", json={"sha256": sha.hexdigest()}
+            answer = self._request(  # the server hashes and stores it all: no read timeout
+                "POST",
+                f"/uploads/{upload}/complete",
+                json={"sha256": sha.hexdigest()},
+                timeout=httpx.Timeout(self._http.timeout.connect, read=None),
             )
         except BaseException:
             try:
@@ -319,7 +332,7 @@ class _RangeSource:
                 continue
             if response.status_code >= 400:
                 response.read()
-                raise _error_from(response)
+                raise store._error(response)
             self._response = response
             self._stream = response.iter_raw(1 << 20)
             return

@@ -218,8 +218,14 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
     async def complete_upload(upload_id: str, body: CompleteUpload) -> Any:
         """Store the received bytes, checking they hash to ``sha256``."""
         try:
-            path = part(upload_id)
             expected = check_digest(body.sha256)
+            try:
+                path = part(upload_id)
+            except NotFound:
+                # Completed already (a retried request whose answer was lost): same answer.
+                if _UPLOAD_ID.match(upload_id) and store().exists(expected):
+                    return {"digest": expected, "size": store().size(expected)}
+                raise
             digest = await run_in_threadpool(store().put_file, path)
         except LoopmlError as exc:
             return error_response(exc)
