@@ -255,9 +255,7 @@ class RemoteArtifactStore(ArtifactStore):
 
     def size(self, digest: str) -> int:
         """The stored object's size in bytes."""
-        digest = check_digest(digest)
-        answer = self._request("HEAD", f"/{digest}")
-        return int(answer.headers["content-length"])
+        return self.stat(digest).size
 
     def stat(self, digest: str) -> StoredObject:
         """One object's size and last write time."""
@@ -340,23 +338,29 @@ class _RangeSource:
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes (empty at the end), reconnecting after a drop."""
         attempt = 0
+        stalled_at = -1
         while not self._pending:
             if self._pos >= self.size:
                 return b""
             assert self._stream is not None
+            failure: Exception | None = None
             try:
                 self._pending = next(self._stream, b"")
             except httpx.TransportError as exc:
-                if attempt == self._store.retries:
-                    raise self._store._unreachable(exc) from exc
-                self._reopen(attempt)
-                attempt += 1
-                continue
-            if not self._pending and self._pos < self.size:  # closed early: resume
-                if attempt == self._store.retries:
-                    raise self._store._unreachable(ConnectionError("download cut short"))
-                self._reopen(attempt)
-                attempt += 1
+                failure = exc
+            if self._pending:
+                break
+            # Cut short: resume from here, unless the server stopped at this same byte
+            # before; it withholds the end of an object that fails its check, so ask it to
+            # check (that raises DigestMismatch).
+            if stalled_at == self._pos:
+                self._store._request("GET", f"/{self._digest}/stat", params={"verify": 1})
+            stalled_at = self._pos
+            if attempt == self._store.retries:
+                cause = failure or ConnectionError("download cut short")
+                raise self._store._unreachable(cause) from failure
+            self._reopen(attempt)
+            attempt += 1
         data, self._pending = self._pending[:size], self._pending[size:]
         self._pos += len(data)
         return data

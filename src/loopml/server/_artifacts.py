@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
 import secrets
@@ -64,6 +65,7 @@ PREFIX = "/api/v1/artifacts"
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _STREAM_CHUNK = 1 << 20
+_log = logging.getLogger(__name__)
 
 
 class ArtifactContext(Protocol):
@@ -294,10 +296,12 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
         )
 
     @router.get("/{digest}/stat")
-    def stat_object(digest: str) -> Any:
-        """The object's size and last write time."""
+    async def stat_object(digest: str, verify: bool = False) -> Any:
+        """The object's size and last write time; ``verify`` reads it through to check it."""
         try:
             found = store().stat(digest)
+            if verify:
+                await run_in_threadpool(_check, store(), digest)
         except LoopmlError as exc:
             return error_response(exc)
         return _stored(found.digest, found.size, found.modified_s)
@@ -350,8 +354,26 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
     return router
 
 
+def _check(artifacts: ArtifactStore, digest: str) -> None:
+    """Read an object to its end, which raises DigestMismatch if it was altered."""
+    with artifacts.open(digest) as reader:
+        while reader.read(_STREAM_CHUNK):
+            pass
+
+
 def _stream(reader: Any, start: int, stop: int) -> Iterator[bytes]:
-    """Yield bytes ``start`` to ``stop`` of a store reader (the bytes before are skipped)."""
+    """Yield bytes ``start`` to ``stop`` of a store reader (the bytes before are skipped).
+
+    An object that fails its check ends the answer early (the reader withholds its last
+    bytes): the client sees a short body and asks ``/stat?verify=1``, which names the error.
+    """
+    try:
+        yield from _read_range(reader, start, stop)
+    except DigestMismatch as exc:
+        _log.warning("stopped sending artifact %s: %s", reader.digest, exc.message)
+
+
+def _read_range(reader: Any, start: int, stop: int) -> Iterator[bytes]:
     with contextlib.closing(reader):
         skip = start
         while skip:
