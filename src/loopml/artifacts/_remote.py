@@ -145,8 +145,7 @@ class RemoteArtifactStore(ArtifactStore):
     def _put_buffer(self, view: memoryview) -> str:
         if view.nbytes <= self.part_size:
             digest = hashlib.sha256(view).hexdigest()
-            body = view.tobytes()
-            answer = self._request("POST", "", content=body, params={"sha256": digest})
+            answer = self._request("POST", "", content=_pieces(view), params={"sha256": digest})
             return str(answer.json()["digest"])
         return self._put_stream(io.BytesIO(view))
 
@@ -183,10 +182,11 @@ class RemoteArtifactStore(ArtifactStore):
         end = offset + part.nbytes
         position = offset
         for attempt in range(self.retries + 1):
-            body = part[position - offset :].tobytes()
             try:
                 answer = self._http.put(
-                    f"{PREFIX}/uploads/{upload}", params={"offset": position}, content=body
+                    f"{PREFIX}/uploads/{upload}",
+                    params={"offset": position},
+                    content=_pieces(part[position - offset :]),
                 )
             except httpx.TransportError as exc:
                 if attempt == self.retries:
@@ -375,6 +375,22 @@ class _RangeSource:
         """Close the connection."""
         if self._response is not None:
             self._response.close()
+
+
+class _pieces:  # noqa: N801  (used like a function)
+    """A memoryview sent in 1 MiB pieces, re-iterable so that a retried request resends it.
+
+    httpx sends each piece as it comes, so no copy of the whole part is made (a single
+    large body is copied again on every partial socket send).
+    """
+
+    def __init__(self, view: memoryview, size: int = 1 << 20) -> None:
+        self._view = view
+        self._size = size
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, self._view.nbytes, self._size):
+            yield self._view[start : start + self._size].tobytes()
 
 
 def _error_from(response: httpx.Response) -> LoopmlError:
