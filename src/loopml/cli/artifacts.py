@@ -32,7 +32,7 @@ def generate_key_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a random 256-bit master key (base64) for LOOPML_ENCRYPTION_KEY(_FILE)."""
-    from loopml.artifacts._crypto import generate_key, parse_key
+    from loopml.artifacts import generate_key, parse_key
     from loopml.errors import InvalidInput
 
     key = generate_key()
@@ -75,7 +75,7 @@ def rotate_key_cmd(
     is done, make the new key the first line of the key file (keep the old one below it
     until every process uses the new file).
     """
-    from loopml.artifacts._crypto import read_key_file
+    from loopml.artifacts import read_key_file
 
     new = read_key_file(new_key_file)[0]
     workspace = workspace_for(ctx, read_only=True)
