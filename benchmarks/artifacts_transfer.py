@@ -24,10 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loopml.artifacts._crypto import generate_key  # noqa: E402
-from loopml.artifacts._remote import RemoteArtifactStore  # noqa: E402
-from tests.server.artifact_app import start_server, stop_server  # noqa: E402
-from tests.server.test_artifacts_large import Repeat, peak_rss  # noqa: E402
+from tests.server.artifact_app import start_server, stop_server
+from tests.server.test_artifacts_large import Repeat, peak_rss
+
+from loopml.artifacts._crypto import generate_key
+from loopml.artifacts._remote import RemoteArtifactStore
 
 
 def main() -> None:

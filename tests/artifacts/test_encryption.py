@@ -1,4 +1,4 @@
-"""Encryption at rest: round trips, dedup by plaintext digest, rotation, tampering, keys kept secret."""
+"""Encryption at rest: round trips, dedup by plaintext digest, rotation, tampering, secret keys."""
 
 from __future__ import annotations
 

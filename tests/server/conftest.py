@@ -9,6 +9,7 @@ import pytest
 
 from tests.server.artifact_app import ArtifactServer, start_server, stop_server
 
+
 @pytest.fixture
 def artifact_server_factory(
     tmp_path: Path,

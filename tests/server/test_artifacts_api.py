@@ -60,7 +60,10 @@ class CuttingProxy:
 
     @staticmethod
     def _pipe(
-        source: socket.socket, sink: socket.socket, limit: int | None, both: tuple[socket.socket, ...]
+        source: socket.socket,
+        sink: socket.socket,
+        limit: int | None,
+        both: tuple[socket.socket, ...],
     ) -> None:
         sent = 0
         try:
@@ -119,7 +122,9 @@ def test_an_interrupted_upload_resumes_from_the_offset(artifact_server: Artifact
         assert wrong.json()["offset"] == received
         assert wrong.json()["error"]["type"] == "Conflict"
 
-        rest = http.put(f"/uploads/{upload}", params={"offset": received}, content=payload[received:])
+        rest = http.put(
+            f"/uploads/{upload}", params={"offset": received}, content=payload[received:]
+        )
         assert rest.json()["offset"] == len(payload)
         claimed = hashlib.sha256(payload).hexdigest()
         done = http.post(f"/uploads/{upload}/complete", json={"sha256": claimed})

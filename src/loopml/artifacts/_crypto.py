@@ -371,7 +371,9 @@ class DecryptingReader:
         ) + TAG_SIZE
         sealed = _read_exactly(self._raw, want)
         if len(sealed) != want:
-            raise DecryptionFailed(self._digest, self._location, f"chunk {self._index} is cut short")
+            raise DecryptionFailed(
+                self._digest, self._location, f"chunk {self._index} is cut short"
+            )
         from cryptography.exceptions import InvalidTag
 
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from loopml.errors import InvalidInput, LoopmlError, NotFound, StoreUnavailable
 from loopml.ids import check_digest
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable, Iterator
 
     from loopml.artifacts._copy import SupportsRead
@@ -291,8 +291,7 @@ class RemoteArtifactStore(ArtifactStore):
         """
         raise InvalidInput(
             f"the artifact store at {self.url} is a loopml server's; its keys are the server's",
-            hint="Run `loopml artifacts rotate-key` on the server host, without "
-            "LOOPML_SERVER_URL.",
+            hint="Run `loopml artifacts rotate-key` on the server host, without LOOPML_SERVER_URL.",
         )
 
 
@@ -306,6 +305,7 @@ class _RangeSource:
         self._stream: Iterator[bytes] | None = None
         self._response: httpx.Response | None = None
         self._pending = b""
+        self.size = 0
         self._open()
         assert self._response is not None
         self.size = int(self._response.headers["content-length"])
@@ -377,7 +377,7 @@ class _RangeSource:
             self._response.close()
 
 
-class _pieces:  # noqa: N801  (used like a function)
+class _pieces:
     """A memoryview sent in 1 MiB pieces, re-iterable so that a retried request resends it.
 
     httpx sends each piece as it comes, so no copy of the whole part is made (a single
@@ -404,16 +404,20 @@ def _error_from(response: httpx.Response) -> LoopmlError:
     name = str(body.get("type") or "")
     message = str(body.get("message") or f"the server answered {response.status_code}")
     hint = body.get("hint")
-    fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
-    cls = getattr(errors, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, LoopmlError)):
-        cls = {404: NotFound, 401: errors.Unauthenticated, 403: errors.PermissionDenied}.get(
-            response.status_code, LoopmlError
-        )
-    error = cls.__new__(cls)
+    raw_fields = body.get("fields")
+    fields: dict[str, Any] = dict(raw_fields) if isinstance(raw_fields, dict) else {}
+    found = getattr(errors, name, None)
+    cls: type[LoopmlError]
+    if isinstance(found, type) and issubclass(found, LoopmlError):
+        cls = found
+    else:
+        fallback = {404: NotFound, 401: errors.Unauthenticated, 403: errors.PermissionDenied}
+        cls = fallback.get(response.status_code, LoopmlError)
+    error: Any = cls.__new__(cls)
     LoopmlError.__init__(error, message, hint=hint if isinstance(hint, str) else None, **fields)
     for attr in ("digest", "actual", "location"):
         setattr(error, attr, str(fields.get(attr, "")))
-    error.kind = str(fields.get("kind", "artifact"))  # type: ignore[attr-defined]
-    error.ident = str(fields.get("ident", fields.get("digest", "")))  # type: ignore[attr-defined]
-    return error
+    error.kind = str(fields.get("kind", "artifact"))
+    error.ident = str(fields.get("ident", fields.get("digest", "")))
+    result: LoopmlError = error
+    return result

@@ -164,7 +164,12 @@ class ArtifactStore:
                 path=os.fspath(path),
             ) from exc
         with handle:
-            if self._local and self.fsync and self.encryption is None and os.fstat(handle.fileno()).st_size >= DIRECT_MIN:
+            if (
+                self._local
+                and self.fsync
+                and self.encryption is None
+                and os.fstat(handle.fileno()).st_size >= DIRECT_MIN
+            ):
                 return self._put_local_direct(os.fspath(path))
             return self._put_stream(handle)
 

@@ -36,7 +36,6 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,6 +57,8 @@ from loopml.errors import (
 from loopml.ids import check_digest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from loopml.artifacts import ArtifactStore
     from loopml.workspace import Workspace
 
@@ -328,8 +329,10 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
         wanted = request.headers.get("range")
         if wanted:
             match = _RANGE.match(wanted.strip())
-            if match is None or int(match[1]) >= max(size, 1) or (
-                match[2] and int(match[2]) < int(match[1])
+            if (
+                match is None
+                or int(match[1]) >= max(size, 1)
+                or (match[2] and int(match[2]) < int(match[1]))
             ):
                 reader.close()
                 return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
@@ -388,4 +391,3 @@ def _read_range(reader: Any, start: int, stop: int) -> Iterator[bytes]:
                 return
             left -= len(data)
             yield data
-
