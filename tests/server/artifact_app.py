@@ -22,7 +22,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from loopml.server._artifacts import artifact_router
+from loopml.errors import LoopmlError
+from loopml.server._artifacts import artifact_router, error_response
 from loopml.workspace import Workspace
 
 
@@ -33,10 +34,15 @@ class Context:
     workspace: Workspace
 
 
-def make_app(workspace: Workspace) -> FastAPI:
-    """A FastAPI app serving ``workspace``'s artifact store."""
+def make_app(workspace: Workspace, ctx: object | None = None) -> FastAPI:
+    """A FastAPI app serving ``workspace``'s artifact store (errors as the server's)."""
     app = FastAPI()
-    app.include_router(artifact_router(Context(workspace)))
+    app.include_router(artifact_router(ctx or Context(workspace)))  # type: ignore[arg-type]
+
+    @app.exception_handler(LoopmlError)
+    async def loopml_error(request: object, exc: LoopmlError) -> object:
+        return error_response(exc)
+
     return app
 
 

@@ -15,10 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import Request
 
 from loopml.artifacts import ArtifactStore
 from loopml.artifacts._remote import RemoteArtifactStore
-from tests.server.artifact_app import ArtifactServer
+from loopml.errors import PermissionDenied, Unauthenticated
+from loopml.workspace import Workspace
+from tests.server.artifact_app import ArtifactServer, free_port, make_app
 
 API = "/api/v1/artifacts"
 
@@ -120,7 +124,7 @@ def test_an_interrupted_upload_resumes_from_the_offset(artifact_server: Artifact
         wrong = http.put(f"/uploads/{upload}", params={"offset": 0}, content=b"again")
         assert wrong.status_code == 409
         assert wrong.json()["offset"] == received
-        assert wrong.json()["error"]["type"] == "Conflict"
+        assert wrong.json()["error"] == "Conflict"
 
         rest = http.put(
             f"/uploads/{upload}", params={"offset": received}, content=payload[received:]
@@ -143,10 +147,10 @@ def test_bytes_that_do_not_match_the_announced_digest_are_refused(
         upload = http.post("/uploads").json()["upload_id"]
         http.put(f"/uploads/{upload}", params={"offset": 0}, content=b"the real bytes")
         answer = http.post(f"/uploads/{upload}/complete", json={"sha256": "ab" * 32})
-        assert answer.status_code == 422
-        assert answer.json()["error"]["type"] == "DigestMismatch"
+        assert answer.status_code == 409
+        assert answer.json()["error"] == "DigestMismatch"
         bad = http.post(f"/uploads/{upload}/complete", json={"sha256": "nope"})
-        assert bad.status_code in (404, 422) and "error" in bad.json()
+        assert bad.status_code in (400, 404) and "error" in bad.json()
         assert http.put("/uploads/" + "0" * 32, params={"offset": 0}).status_code == 404
         assert http.get("/uploads/../../etc").status_code == 404
         abandoned = http.post("/uploads").json()["upload_id"]
@@ -171,10 +175,10 @@ def test_downloads_answer_ranges(artifact_server: ArtifactServer) -> None:
         head = http.head(f"/{digest}")
         assert head.status_code == 200 and int(head.headers["content-length"]) == len(payload)
         missing = http.get("/" + "0" * 64)
-        assert missing.status_code == 404 and missing.json()["error"]["type"] == "NotFound"
+        assert missing.status_code == 404 and missing.json()["error"] == "NotFound"
         malformed = http.get("/not-a-digest")
-        assert malformed.status_code == 422
-        assert malformed.json()["error"]["type"] == "InvalidReference"
+        assert malformed.status_code == 400
+        assert malformed.json()["error"] == "InvalidReference"
 
 
 def test_the_client_resumes_an_upload_after_a_dropped_connection(
@@ -204,3 +208,55 @@ def test_the_client_resumes_a_download_after_a_dropped_connection(
     assert client.get_file(digest, tmp_path / "down.bin").read_bytes() == payload
     assert proxy.connections >= 3
     client.close()
+
+
+def test_every_route_asks_the_context_for_its_permission(tmp_path: Path) -> None:
+    grants = {"reader": {"runs.read"}, "writer": {"runs.read", "runs.write"}}
+    asked: list[str] = []
+
+    class Ctx:
+        def __init__(self, workspace: Workspace) -> None:
+            self.workspace = workspace
+
+        def require(self, permission: str):  # type: ignore[no-untyped-def]
+            def dependency(request: Request) -> str:
+                asked.append(permission)
+                who = request.headers.get("authorization", "").removeprefix("Bearer ")
+                if who not in grants:
+                    raise Unauthenticated("no token")
+                if permission not in grants[who]:
+                    raise PermissionDenied(f"{who} lacks {permission}", permission=permission)
+                return who
+
+            return dependency
+
+    workspace = Workspace.open(home=tmp_path / "home")
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(make_app(workspace, Ctx(workspace)), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            if server.started:
+                break
+            threading.Event().wait(0.05)
+        writer = RemoteArtifactStore(url, token="writer")
+        digest = writer.put(b"weights")
+        reader = RemoteArtifactStore(url, token="reader")
+        assert reader.get(digest) == b"weights"
+        with pytest.raises(PermissionDenied, match="runs.write"):
+            reader.put(b"more")
+        with pytest.raises(PermissionDenied, match="users.admin"):
+            writer.delete(digest)
+        anonymous = RemoteArtifactStore(url)
+        with pytest.raises(Unauthenticated):
+            anonymous.exists(digest)
+        assert {"runs.read", "runs.write", "users.admin"} <= set(asked)
+        for store in (writer, reader, anonymous):
+            store.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -115,7 +115,7 @@ class RemoteArtifactStore(ArtifactStore):
             if response.status_code in _TRANSIENT and attempt < self.retries:
                 self._sleep(attempt)
                 continue
-            if response.status_code >= 400 and response.status_code not in (409, 416):
+            if response.status_code >= 400:
                 raise self._error(response)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
@@ -198,12 +198,13 @@ class RemoteArtifactStore(ArtifactStore):
                 self._sleep(attempt)
                 position = self._received(upload, offset, end)
                 continue
-            if answer.status_code == 409:  # another offset than ours: resume from theirs
-                position = int(answer.json().get("offset", position))
+            if answer.status_code == 409 and "offset" in _body(answer):
+                # The server holds another offset than ours: resume from theirs.
+                position = int(_body(answer)["offset"])
                 if not offset <= position <= end:
-                    raise _error_from(answer)
+                    raise self._error(answer)
             elif answer.status_code >= 400:
-                raise _error_from(answer)
+                raise self._error(answer)
             else:
                 position = int(answer.json()["offset"])
             if position == end:
@@ -393,25 +394,41 @@ class _pieces:
             yield self._view[start : start + self._size].tobytes()
 
 
-def _error_from(response: httpx.Response) -> LoopmlError:
-    """The loopml exception a server's JSON error names (LoopmlError when unknown)."""
+def _body(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json().get("error") or {}
+        body = response.json()
     except ValueError:
-        body = {}
-    if isinstance(body, str):
-        body = {"message": body}
-    name = str(body.get("type") or "")
-    message = str(body.get("message") or f"the server answered {response.status_code}")
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_from(response: httpx.Response) -> LoopmlError:
+    """The loopml exception a server's JSON error names (same class, message, hint, fields).
+
+    The server answers ``{"error": kind, "message", "hint", ...fields}``; an answer without
+    a kind (a proxy's, a HEAD's empty body) maps by status.
+    """
+    body = _body(response)
+    kind = body.get("error")
+    name = kind if isinstance(kind, str) else ""
+    message = str(body.get("message") or f"the loopml server answered {response.status_code}")
     hint = body.get("hint")
-    raw_fields = body.get("fields")
-    fields: dict[str, Any] = dict(raw_fields) if isinstance(raw_fields, dict) else {}
+    fields: dict[str, Any] = {
+        k: v for k, v in body.items() if k not in ("error", "message", "hint")
+    }
     found = getattr(errors, name, None)
     cls: type[LoopmlError]
     if isinstance(found, type) and issubclass(found, LoopmlError):
         cls = found
     else:
-        fallback = {404: NotFound, 401: errors.Unauthenticated, 403: errors.PermissionDenied}
+        fallback: dict[int, type[LoopmlError]] = {
+            404: NotFound,
+            401: errors.Unauthenticated,
+            403: errors.PermissionDenied,
+            502: StoreUnavailable,
+            503: StoreUnavailable,
+            504: StoreUnavailable,
+        }
         cls = fallback.get(response.status_code, LoopmlError)
     error: Any = cls.__new__(cls)
     LoopmlError.__init__(error, message, hint=hint if isinstance(hint, str) else None, **fields)

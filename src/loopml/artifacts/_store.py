@@ -764,7 +764,8 @@ def open_artifact_store(
     if server:
         from loopml.artifacts._remote import RemoteArtifactStore
 
-        return RemoteArtifactStore(server, token=env.get("LOOPML_TOKEN") or None)
+        token = getattr(settings, "token", None) or env.get("LOOPML_TOKEN") or None
+        return RemoteArtifactStore(server, token=token)
     return ArtifactStore(
         settings.artifact_url,
         chunk_size=chunk_size,

@@ -66,14 +66,17 @@ PREFIX = "/api/v1/artifacts"
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _STREAM_CHUNK = 1 << 20
+#: The permissions the routes need (see :data:`loopml.governance.PERMISSIONS`).
+READ, WRITE, DELETE = "runs.read", "runs.write", "users.admin"
 _log = logging.getLogger(__name__)
 
 
 class ArtifactContext(Protocol):
-    """What the router needs from the server's context: the workspace it serves.
+    """What the router needs from the server's context (``loopml.server.ServerContext``).
 
-    Optional attributes: ``auth`` (a FastAPI dependency run on every request, e.g. the
-    token check) and ``upload_dir`` (the staging folder for uploads).
+    ``workspace`` is required. Optional: ``require(permission)``, the FastAPI dependency
+    that authenticates and authorises a request (without it the routes are open, as in
+    tests of the router alone), and ``upload_dir``, the staging folder for uploads.
     """
 
     @property
@@ -94,30 +97,27 @@ class DeleteMany(BaseModel):
     digests: list[str]
 
 
+#: Class -> HTTP status, as the server's error table (``loopml.server.STATUS``) has it.
 _STATUS: tuple[tuple[type[LoopmlError], int], ...] = (
     (Unauthenticated, 401),
     (PermissionDenied, 403),
     (NotFound, 404),
     (Conflict, 409),
-    (DigestMismatch, 422),
-    (InvalidInput, 422),
+    (DigestMismatch, 409),
+    (InvalidInput, 400),
 )
 
 
-def error_response(exc: LoopmlError, status: int | None = None, **extra: Any) -> JSONResponse:
-    """The JSON answer for a loopml error: its class name, message, hint and fields."""
-    if status is None:
-        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
-    fields = {k: v for k, v in exc.fields.items() if isinstance(v, (str, int, float, bool))}
-    body = {
-        "error": {
-            "type": type(exc).__name__,
-            "message": exc.message,
-            "hint": exc.hint,
-            "fields": fields,
-        },
-        **extra,
+def error_response(exc: LoopmlError, **extra: Any) -> JSONResponse:
+    """The server's JSON error answer: ``{"error": kind, "message", "hint", ...fields}``."""
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+    body: dict[str, Any] = {
+        k: v
+        for k, v in exc.fields.items()
+        if isinstance(v, (str, int, float, bool)) and k not in ("error", "message", "hint")
     }
+    body.update(extra)
+    body.update(error=type(exc).__name__, message=exc.message, hint=exc.hint)
     return JSONResponse(body, status_code=status)
 
 
@@ -128,19 +128,23 @@ def _stored(digest: str, size: int, modified_s: float) -> dict[str, Any]:
 def artifact_router(ctx: ArtifactContext) -> APIRouter:
     """The artifact endpoints over ``ctx.workspace.artifacts`` (see the module docstring).
 
+    Reading needs ``runs.read``, storing ``runs.write`` and deleting (garbage collection)
+    ``users.admin``, checked by ``ctx.require`` when the context has it.
+
     Args:
-        ctx: The server context: its ``workspace``, and optionally ``auth`` (a dependency
-            applied to every endpoint) and ``upload_dir``.
+        ctx: The server context: its ``workspace``, optionally ``require`` and
+            ``upload_dir``.
 
     Returns:
         A router with the prefix ``/api/v1/artifacts``.
     """
-    auth = getattr(ctx, "auth", None)
-    router = APIRouter(
-        prefix=PREFIX,
-        tags=["artifacts"],
-        dependencies=[Depends(auth)] if auth is not None else [],
-    )
+    require = getattr(ctx, "require", None)
+
+    def allowed(permission: str) -> list[Any]:
+        return [Depends(require(permission))] if callable(require) else []
+
+    read, write, admin = allowed(READ), allowed(WRITE), allowed(DELETE)
+    router = APIRouter(prefix=PREFIX, tags=["artifacts"])
 
     def store() -> ArtifactStore:
         return ctx.workspace.artifacts
@@ -163,14 +167,14 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
             )
         return path
 
-    @router.post("/uploads", status_code=201)
+    @router.post("/uploads", status_code=201, dependencies=write)
     def start_upload() -> Any:
         """Start a chunked upload; answer its id."""
         upload_id = secrets.token_hex(16)
         (staging() / f"{upload_id}.part").touch()
         return {"upload_id": upload_id, "offset": 0}
 
-    @router.get("/uploads/{upload_id}")
+    @router.get("/uploads/{upload_id}", dependencies=write)
     def upload_status(upload_id: str) -> Any:
         """How many bytes of the upload were received: where to resume."""
         try:
@@ -178,7 +182,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
         except LoopmlError as exc:
             return error_response(exc)
 
-    @router.put("/uploads/{upload_id}")
+    @router.put("/uploads/{upload_id}", dependencies=write)
     async def upload_chunk(
         upload_id: str,
         request: Request,
@@ -205,8 +209,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
                     f"upload {upload_id} has {received} bytes, so the next chunk starts at "
                     f"offset {received}, not {offset}",
                     hint="Resume from the offset GET /uploads/{id} answers.",
-                    received=received,
-                    offset=offset,
+                    requested=offset,
                 )
                 return error_response(conflict, offset=received)
             try:
@@ -217,7 +220,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
             out.flush()
             return {"upload_id": upload_id, "offset": os.fstat(out.fileno()).st_size}
 
-    @router.post("/uploads/{upload_id}/complete", status_code=201)
+    @router.post("/uploads/{upload_id}/complete", status_code=201, dependencies=write)
     async def complete_upload(upload_id: str, body: CompleteUpload) -> Any:
         """Store the received bytes, checking they hash to ``sha256``."""
         try:
@@ -242,7 +245,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
             return error_response(mismatch)
         return {"digest": digest, "size": size}
 
-    @router.delete("/uploads/{upload_id}", status_code=204)
+    @router.delete("/uploads/{upload_id}", status_code=204, dependencies=write)
     def abandon_upload(upload_id: str) -> Response:
         """Drop an unfinished upload and its received bytes."""
         try:
@@ -251,7 +254,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
             return error_response(exc)
         return Response(status_code=204)
 
-    @router.post("", status_code=201)
+    @router.post("", status_code=201, dependencies=write)
     async def put_object(request: Request, sha256: str | None = None) -> Any:
         """Store a whole object sent as the request body (one request; no resume)."""
         tmp = staging() / f"{secrets.token_hex(16)}.put"
@@ -270,13 +273,13 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
         finally:
             tmp.unlink(missing_ok=True)
 
-    @router.get("")
+    @router.get("", dependencies=read)
     def list_objects() -> Any:
         """Every stored object with its size and last write time."""
         objects = store().inventory()
         return {"objects": [_stored(o.digest, o.size, o.modified_s) for o in objects]}
 
-    @router.post("/delete")
+    @router.post("/delete", dependencies=admin)
     def delete_many(body: DeleteMany) -> Any:
         """Remove stored objects (missing ones are skipped)."""
         try:
@@ -284,7 +287,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
         except LoopmlError as exc:
             return error_response(exc)
 
-    @router.head("/{digest}")
+    @router.head("/{digest}", dependencies=read)
     def head_object(digest: str) -> Response:
         """The object's size as Content-Length; 404 when absent."""
         try:
@@ -296,7 +299,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
             media_type="application/octet-stream",
         )
 
-    @router.get("/{digest}/stat")
+    @router.get("/{digest}/stat", dependencies=read)
     async def stat_object(digest: str, verify: bool = False) -> Any:
         """The object's size and last write time; ``verify`` reads it through to check it."""
         try:
@@ -307,7 +310,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
             return error_response(exc)
         return _stored(found.digest, found.size, found.modified_s)
 
-    @router.delete("/{digest}", status_code=204)
+    @router.delete("/{digest}", status_code=204, dependencies=admin)
     def delete_object(digest: str) -> Response:
         """Remove one stored object."""
         try:
@@ -316,7 +319,7 @@ def artifact_router(ctx: ArtifactContext) -> APIRouter:
             return error_response(exc)
         return Response(status_code=204)
 
-    @router.get("/{digest}")
+    @router.get("/{digest}", dependencies=read)
     def get_object(request: Request, digest: str) -> Response:
         """Stream the object; a ``Range: bytes=N-[M]`` header answers that part (206)."""
         artifacts = store()
