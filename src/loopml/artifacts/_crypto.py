@@ -289,11 +289,15 @@ class EncryptingWriter:
     def write(self, data: Any) -> int:
         """Buffer ``data``; encrypt and write every chunk known not to be the last."""
         view = memoryview(data).cast("B")
-        self._pending += view
-        while len(self._pending) > self._chunk:
-            self._emit(bytes(self._pending[: self._chunk]), last=False)
-            del self._pending[: self._chunk]
-        return view.nbytes
+        total = view.nbytes
+        while view.nbytes:
+            if len(self._pending) == self._chunk:  # full, and more follows: not the last
+                self._emit(bytes(self._pending), last=False)
+                self._pending = bytearray()
+            take = min(self._chunk - len(self._pending), view.nbytes)
+            self._pending += view[:take]
+            view = view[take:]
+        return total
 
     def finish(self) -> None:
         """Encrypt and write the last chunk (possibly empty)."""
@@ -343,7 +347,7 @@ class DecryptingReader:
         if self._offset >= len(self._buffer) and not self._next_chunk():
             return 0
         count = min(view.nbytes, len(self._buffer) - self._offset)
-        view[:count] = self._buffer[self._offset : self._offset + count]
+        view[:count] = memoryview(self._buffer)[self._offset : self._offset + count]
         self._offset += count
         return count
 
