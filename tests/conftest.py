@@ -13,5 +13,6 @@ pytest_plugins = [
     "tests.fixtures.homes",
     "tests.fixtures.cli",
     "tests.fixtures.s3",
+    "tests.fixtures.artifact_server",
     "tests.fixtures.mlflow_models",
 ]

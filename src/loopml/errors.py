@@ -9,6 +9,7 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     LoopmlError (Exception)                        exit 2 unless a leaf says otherwise
     ├── InvalidInput (ValueError)                  bad argument, file or value from the user
     │   ├── ConfigError                            malformed loopml.toml / LOOPML_* value
+    │   │   └── EncryptionKeyError                 no, a malformed or the wrong master key
     │   ├── InvalidReference                       a malformed id, URI or ObjectRef
     │   ├── InvalidGates                           a gates.yaml rule is wrong (file:line)
     │   ├── InvalidEvaluationData                  evaluation data does not fit the model
@@ -26,7 +27,8 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     ├── Unauthenticated (PermissionError)          a wrong, expired or revoked token (401)
     ├── DigestMismatch                             stored bytes no longer match their digest
     │   ├── UnsignedModel                          a model has no manifest of digests to verify
-    │   └── DamagedPackIndex (also NotFound)       an artifact-store pack index fails its check
+    │   ├── DamagedPackIndex (also NotFound)       an artifact-store pack index fails its check
+    │   └── DecryptionFailed                       encrypted bytes fail their authentication
     ├── StoreError                                 the metadata store cannot serve us
     │   ├── StoreUnavailable (ConnectionError)     the database cannot be reached/opened
     │   ├── StoreBusy                              locked longer than the busy timeout
@@ -77,6 +79,13 @@ class InvalidInput(LoopmlError, ValueError):
 
 class ConfigError(InvalidInput):
     """A setting (loopml.toml, pyproject, LOOPML_* variable) is malformed."""
+
+
+class EncryptionKeyError(ConfigError):
+    """The artifact store's master key is missing, malformed, or not the one an object needs.
+
+    The message names key ids (a fingerprint), never key material.
+    """
 
 
 class InvalidReference(InvalidInput):
@@ -247,6 +256,29 @@ class DamagedPackIndex(NotFound, DigestMismatch):
         self.actual = ""
         self.location = where
         self.indexes = indexes
+
+
+class DecryptionFailed(DigestMismatch):
+    """An encrypted object's bytes fail their AES-GCM authentication: altered or truncated.
+
+    Args:
+        digest: The object's sha256 digest.
+        location: Where the bytes were read from.
+        detail: Which part failed (a chunk number, the header).
+    """
+
+    def __init__(self, digest: str, location: str, detail: str) -> None:
+        LoopmlError.__init__(
+            self,
+            f"encrypted object {digest} at {location} fails its authentication ({detail}): "
+            "the stored bytes were altered or truncated",
+            hint="Restore the object from a backup or store the bytes again with put().",
+            digest=digest,
+            location=location,
+        )
+        self.digest = digest
+        self.actual = ""
+        self.location = location
 
 
 class StoreError(LoopmlError):

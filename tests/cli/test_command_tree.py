@@ -74,6 +74,7 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
         "{tmp}/scored.parquet",
     ],
     ("gc",): ["gc", "--dry-run"],
+    ("artifacts", "generate-key"): ["artifacts", "generate-key"],
     ("features", "apply"): ["features", "apply", "{folder}/features.yaml"],
     ("features", "drift"): ["features", "drift", "customer_spend", "--start", "2026-10-02"],
     ("features", "stats"): ["features", "stats", "customer_spend", "--latest"],
@@ -179,6 +180,9 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
 JSON_ELSEWHERE = {
     ("demo",): "tests/e2e/test_demo.py::test_demo_runs_the_whole_lifecycle",
     ("tokens", "create"): "tests/governance/test_cli.py::test_the_cli_governs_and_audits",
+    ("artifacts", "rotate-key"): (
+        "tests/artifacts/test_encryption_cli.py::test_rotate_key_from_the_command_line"
+    ),
     # these change a deployment's state, which one pass in sorted order cannot sequence
     ("deploy", "advance"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "pause"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",

@@ -28,6 +28,13 @@ CASES: list[tuple] = [
     ("data", ["data", "commit", "x", "{folder}/new.csv", "--pii-policy", "shout"], 2, "warn"),
     ("runs", ["runs", "list"], 0, "lr-strong"),
     ("gc", ["gc", "--dry-run"], 0, "would free"),
+    ("artifacts", ["artifacts", "generate-key"], 0, "="),
+    (
+        "artifacts",
+        ["artifacts", "rotate-key", "--new-key-file", "{folder}/absent.key"],
+        2,
+        "absent",
+    ),
     ("features", ["features", "plan", "{folder}/features.yaml"], 0, "customer_spend"),
     ("features", ["features", "plan", "{folder}/absent.yaml"], 2, "absent.yaml"),
     (

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.artifacts import _bulk, _direct, _fs, _inventory, _packs
+from loopml.artifacts import _bulk, _crypto, _direct, _fs, _inventory, _packs
 from loopml.artifacts._copy import SupportsRead, copy_hashing
 from loopml.artifacts._inventory import StoredObject
 from loopml.artifacts._reader import ArtifactReader, _VerifyingRaw
@@ -21,6 +21,7 @@ from loopml.ids import check_digest
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
+    from loopml.artifacts._crypto import Keyring, MasterKey
     from loopml.config import Settings
 
 DEFAULT_CHUNK_SIZE = 4 << 20
@@ -60,6 +61,10 @@ class ArtifactStore:
             visible so a power loss cannot leave a truncated object (default True).
         storage_options: Extra keyword arguments for the fsspec filesystem (credentials,
             ``endpoint_url``, ...).
+        encryption: Encrypt new objects at rest under this keyring's current master key
+            (AES-256-GCM, see :mod:`loopml.artifacts._crypto`); objects stay named by the
+            sha256 of their plaintext. Off (None) by default; an encrypted store packs no
+            objects and hard-links none.
 
     Raises:
         InvalidInput: The URL is empty, its protocol unknown, or ``chunk_size`` out of range.
@@ -80,6 +85,7 @@ class ArtifactStore:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         fsync: bool = True,
         storage_options: Mapping[str, object] | None = None,
+        encryption: Keyring | None = None,
     ) -> None:
         if not _MIN_CHUNK_SIZE <= chunk_size <= _MAX_CHUNK_SIZE:
             raise InvalidInput(
@@ -95,7 +101,9 @@ class ArtifactStore:
         self._fs, self._root, self._local = _fs.resolve(url, self.storage_options)
         self._objects = f"{self._root.rstrip('/')}/objects"
         self._tmp = f"{self._root.rstrip('/')}/tmp"
-        self._packs = _packs.PackIndex(f"{self._root.rstrip('/')}/packs") if self._local else None
+        self.encryption = encryption
+        packed = self._local and encryption is None
+        self._packs = _packs.PackIndex(f"{self._root.rstrip('/')}/packs") if packed else None
         if self._local:
             _fs.prepare_local(self._fs, self._root, (self._root, self._objects, self._tmp))
 
@@ -156,7 +164,12 @@ class ArtifactStore:
                 path=os.fspath(path),
             ) from exc
         with handle:
-            if self._local and self.fsync and os.fstat(handle.fileno()).st_size >= DIRECT_MIN:
+            if (
+                self._local
+                and self.fsync
+                and self.encryption is None
+                and os.fstat(handle.fileno()).st_size >= DIRECT_MIN
+            ):
                 return self._put_local_direct(os.fspath(path))
             return self._put_stream(handle)
 
@@ -229,7 +242,7 @@ class ArtifactStore:
             DigestMismatch: The stored bytes no longer hash to ``digest``.
         """
         digest = check_digest(digest)
-        if not self._local:
+        if not self._local or self.encryption is not None:
             self.get_file(digest, dest_path)
             return "copy"
         source = self._path(digest)
@@ -261,7 +274,12 @@ class ArtifactStore:
         tmp = self._new_tmp()
         try:
             with self._fs.open(tmp, "wb") as out:
-                out.write(view if self._local else view.tobytes())
+                if self.encryption is not None:
+                    sink = _crypto.EncryptingWriter(out, self.encryption.current)
+                    sink.write(view)
+                    sink.finish()
+                else:
+                    out.write(view if self._local else view.tobytes())
                 if self._local and self.fsync:
                     _fs.fsync_file(out)
             self._commit(tmp, digest, view.nbytes)
@@ -274,9 +292,14 @@ class ArtifactStore:
         tmp = self._new_tmp()
         try:
             with self._fs.open(tmp, "wb") as out:
-                digest, size = copy_hashing(
-                    source, out, self.chunk_size, private_chunks=not self._local
-                )
+                if self.encryption is None:
+                    digest, size = copy_hashing(
+                        source, out, self.chunk_size, private_chunks=not self._local
+                    )
+                else:
+                    sink = _crypto.EncryptingWriter(out, self.encryption.current)
+                    digest, size = copy_hashing(source, sink, self.chunk_size, private_chunks=False)
+                    sink.finish()
                 if self._local and self.fsync:
                     _fs.fsync_file(out)
             self._commit(tmp, digest, size)
@@ -301,6 +324,8 @@ class ArtifactStore:
         # An object of the right length counts as present; a truncated one (say, from a
         # crash during a non-atomic move) is replaced by the new copy. A present one is
         # freshened, so that a garbage collector's grace period covers this writer too.
+        if self.encryption is not None:
+            size = _crypto.encrypted_size(size)
         try:
             info = self._fs.info(self._path(digest))
         except FileNotFoundError:
@@ -364,6 +389,8 @@ class ArtifactStore:
                 except FileNotFoundError as gone:
                     raise self._not_found(digest) from gone
             path = f"{packed.pack}@{packed.offset}"
+        if self.encryption is not None:
+            handle = self._decrypting(handle, digest, path)
         size = getattr(handle, "size", None)
         raw = _VerifyingRaw(
             handle, digest, self._location(path), size if isinstance(size, int) else None
@@ -439,12 +466,13 @@ class ArtifactStore:
         """
         digest = check_digest(digest)
         try:
-            return int(self._fs.size(self._path(digest)))
+            stored = int(self._fs.size(self._path(digest)))
         except FileNotFoundError as exc:
             packed = self._find_packed(digest)
             if packed is None:
                 raise self._not_found(digest) from exc
             return packed.size
+        return self._plain_size(digest, stored)
 
     def inventory(self) -> list[StoredObject]:
         """Every stored object with its size and when it was last written, by digest.
@@ -471,9 +499,10 @@ class ArtifactStore:
         try:
             if self._local:
                 st = os.stat(path)
-                return StoredObject(digest, st.st_size, st.st_mtime)
+                return StoredObject(digest, self._plain_size(digest, st.st_size), st.st_mtime)
             info = self._fs.info(path)
-            return StoredObject(digest, int(info.get("size") or 0), _fs.info_modified(info) or 0.0)
+            size = self._plain_size(digest, int(info.get("size") or 0))
+            return StoredObject(digest, size, _fs.info_modified(info) or 0.0)
         except FileNotFoundError:
             pass
         packed = self._find_packed(digest, fresh=True)
@@ -572,6 +601,99 @@ class ArtifactStore:
                     continue
         return removed
 
+    # -- encryption ----------------------------------------------------------------------
+
+    def rotate_key(self, new_key: MasterKey) -> dict[str, int]:
+        """Re-wrap every encrypted object's data key under ``new_key``; data is not re-encrypted.
+
+        The store's keyring must hold the keys the objects are wrapped with now. Only the
+        72-byte header changes: in place on a local store; on an object store (which cannot
+        change part of an object) the object is copied with the new header, its encrypted
+        chunks unchanged. Afterwards the store writes new objects under ``new_key`` too.
+        Running it again after an interruption continues where it stopped.
+
+        Args:
+            new_key: The master key to wrap data keys with from now on.
+
+        Returns:
+            Counts: ``rewrapped``, ``already`` (wrapped with ``new_key`` already) and
+            ``plaintext`` (objects stored before encryption was turned on; left as they are).
+
+        Raises:
+            InvalidInput: The store is not encrypted.
+            EncryptionKeyError: An object is wrapped with a key the keyring does not hold.
+        """
+        if self.encryption is None:
+            raise InvalidInput(
+                f"the artifact store at {self.url} is not encrypted, so it has no keys to rotate",
+                hint="Set LOOPML_ENCRYPTION_KEY_FILE (or LOOPML_ENCRYPTION_KEY) to the current "
+                "key before rotating.",
+            )
+        keyring = self.encryption
+        counts = {"rewrapped": 0, "already": 0, "plaintext": 0}
+        for digest in list(self._iter_loose()):
+            path = self._path(digest)
+            with self._fs.open(path, "rb") as handle:
+                header = _crypto.parse_header(handle.read(_crypto.HEADER_SIZE))
+            if header is None:
+                counts["plaintext"] += 1
+                continue
+            if header.key_id == new_key.key_id:
+                counts["already"] += 1
+                continue
+            fresh = _crypto.rewrap(header, keyring, new_key, digest, self._location(path))
+            self._write_header(path, fresh.pack())
+            counts["rewrapped"] += 1
+        previous = tuple(k for k in (keyring.current, *keyring.previous) if k != new_key)
+        self.encryption = _crypto.Keyring(new_key, previous)
+        return counts
+
+    def _write_header(self, path: str, header: bytes) -> None:
+        if self._local:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.pwrite(fd, header, 0)
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            return
+        tmp = self._new_tmp()
+        try:
+            with self._fs.open(path, "rb") as source, self._fs.open(tmp, "wb") as out:
+                source.seek(len(header))
+                out.write(header)
+                while chunk := source.read(self.chunk_size):
+                    out.write(chunk)
+            self._fs.mv(tmp, path)
+        except BaseException:
+            self._discard(tmp)
+            raise
+
+    def _decrypting(self, handle: Any, digest: str, path: str) -> Any:
+        assert self.encryption is not None
+        try:
+            stored = getattr(handle, "size", None)
+            if not isinstance(stored, int):
+                stored = int(self._fs.size(path))
+            header = _crypto.parse_header(handle.read(_crypto.HEADER_SIZE))
+            if header is None:  # stored before encryption was turned on: read as it is
+                handle.seek(0)
+                return handle
+            return _crypto.DecryptingReader(
+                handle, header, self.encryption, stored, digest, self._location(path)
+            )
+        except BaseException:
+            handle.close()
+            raise
+
+    def _plain_size(self, digest: str, stored: int) -> int:
+        if self.encryption is None or stored < _crypto.HEADER_SIZE:
+            return stored
+        with self._fs.open(self._path(digest), "rb") as handle:
+            header = _crypto.parse_header(handle.read(_crypto.HEADER_SIZE))
+        return stored if header is None else _crypto.plain_size(stored, header.chunk_size)
+
     # -- helpers -------------------------------------------------------------------------
 
     def _path(self, digest: str) -> str:
@@ -611,14 +733,22 @@ def open_artifact_store(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     fsync: bool = True,
     storage_options: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ArtifactStore:
     """Open the artifact store the settings point at (``settings.artifact_url``).
+
+    With ``LOOPML_SERVER_URL`` set, the store is the loopml server's
+    (:class:`~loopml.artifacts.RemoteArtifactStore`, authenticated by ``LOOPML_TOKEN``).
+    With ``LOOPML_ENCRYPTION_KEY_FILE`` or ``LOOPML_ENCRYPTION_KEY`` set, new objects are
+    encrypted at rest (see :mod:`loopml.artifacts._crypto`); the keys are read from the
+    environment only, never from settings files, so ``loopml config show`` cannot print them.
 
     Args:
         settings: Resolved loopml settings.
         chunk_size: Passed to :class:`ArtifactStore`.
         fsync: Passed to :class:`ArtifactStore`.
         storage_options: Passed to :class:`ArtifactStore`.
+        environ: Where to read the variables above (default: ``os.environ``).
 
     Returns:
         The artifact store.
@@ -627,10 +757,19 @@ def open_artifact_store(
         InvalidInput: The URL is empty, its protocol unknown, or ``chunk_size`` out of range.
         MissingExtra: The protocol needs an optional dependency that is not installed.
         HomeNotWritable: A local store folder cannot be created or written.
+        EncryptionKeyError: An encryption key is malformed or its file unreadable.
     """
+    env = os.environ if environ is None else environ
+    server = getattr(settings, "server_url", None) or env.get("LOOPML_SERVER_URL")
+    if server:
+        from loopml.artifacts._remote import RemoteArtifactStore
+
+        token = getattr(settings, "token", None) or env.get("LOOPML_TOKEN") or None
+        return RemoteArtifactStore(server, token=token)
     return ArtifactStore(
         settings.artifact_url,
         chunk_size=chunk_size,
         fsync=fsync,
         storage_options=storage_options,
+        encryption=_crypto.keyring_from_env(env),
     )

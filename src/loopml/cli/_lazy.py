@@ -58,6 +58,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loopml.cli.agent:agent",
         "Start due scheduled runs; one schedule never runs twice at once, even with two agents.",
     ),
+    "artifacts": (
+        "loopml.cli.artifacts:app",
+        "Encryption keys of the artifact store: generate one, rotate to a new one.",
+    ),
     "config": ("loopml.cli.config:app", "Inspect loopml settings."),
     "data": ("loopml.cli.data:app", "Version, profile and validate datasets."),
     "db": ("loopml.cli.db:app", "Manage the metadata store's schema."),

@@ -637,9 +637,12 @@ alerts = Table(
     Column("created_by", String(255), nullable=False),
     Index("ix_alerts_state_fired", "state", "fired_at"),
     Index("ix_alerts_deployment_fired", "deployment", "fired_at"),
+)
+
 # server (0013_server): write requests the server answered, by Idempotency-Key
 idempotency_keys = Table(
     "idempotency_keys",
+    metadata,
     Column("key", String(128), primary_key=True),
     Column("actor", String(255), primary_key=True),
     Column("operation", String(64), nullable=False),
