@@ -1,0 +1,41 @@
+"""A loopml server process with the MLflow router only: ``python -m tests.server.mlflow_app PORT``.
+
+The full server (``loopml server``, on branch h/server) mounts the same router; this stand-in
+keeps the MLflow tests independent of it. It serves the workspace of ``LOOPML_HOME`` with
+auth off (the local principal), on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from fastapi import FastAPI
+
+from loopml import Workspace
+from loopml.server import ServerContext
+from loopml.server._mlflow import mlflow_router
+
+
+def build_app(workspace: Workspace, *, auth: bool = False) -> FastAPI:
+    """A FastAPI app serving MLflow's tracking API over ``workspace``."""
+    app = FastAPI(title="loopml (MLflow tracking API)")
+    app.include_router(mlflow_router(ServerContext(workspace, auth=auth)))
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def main() -> None:
+    workspace = Workspace.open()
+    try:
+        uvicorn.run(build_app(workspace), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    finally:
+        workspace.close()
+
+
+if __name__ == "__main__":
+    main()
