@@ -32,6 +32,7 @@ from loopml.errors import (
 )
 from loopml.server import _mlflow_model as m
 from loopml.server._mlflow_artifacts import add_artifact_routes
+from loopml.server._mlflow_models import LoggedModels
 
 if TYPE_CHECKING:
     from loopml.server._context import ServerContext
@@ -130,6 +131,7 @@ class _Routes:
 
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
+        self.models = LoggedModels(ctx.store)
 
     @property
     def store(self) -> Store:
@@ -375,11 +377,29 @@ class _Routes:
             out["next_page_token"] = str(offset + limit)
         return out
 
+    # -- MLflow 3 logged models (see _mlflow_models) ------------------------------------
+
+    def create_logged_model(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.models.create(args)
+
+    def get_logged_model(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.models.get(args)
+
+    def finalize_logged_model(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.models.finalize(args)
+
+    def set_logged_model_tags(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.models.set_tags(args)
+
+    def log_logged_model_params(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.models.log_params(args)
+
     def search_logged_models(self, args: dict[str, Any]) -> dict[str, Any]:
-        # MLflow 3's LoggedModel objects are not kept: a run's models are its files (and
-        # the mlflow.log-model.history tag), so the search finds none and MLflow falls
-        # back to the run's artifacts.
-        return {"models": []}
+        return self.models.search(args)
+
+    def log_outputs(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._active_run(_run_id(args))
+        return self.models.log_outputs(args)
 
 
 _ENDPOINTS: tuple[tuple[str, str, str, str], ...] = (
@@ -407,7 +427,13 @@ _ENDPOINTS: tuple[tuple[str, str, str, str], ...] = (
     ("POST", "/runs/log-inputs", "log_inputs", "runs.write"),
     ("POST", "/runs/log-model", "log_model", "runs.write"),
     ("GET", "/metrics/get-history", "metric_history", "runs.read"),
+    ("POST", "/runs/outputs", "log_outputs", "runs.write"),
+    ("POST", "/logged-models", "create_logged_model", "runs.write"),
     ("POST", "/logged-models/search", "search_logged_models", "runs.read"),
+    ("GET", "/logged-models/{model_id}", "get_logged_model", "runs.read"),
+    ("PATCH", "/logged-models/{model_id}", "finalize_logged_model", "runs.write"),
+    ("PATCH", "/logged-models/{model_id}/tags", "set_logged_model_tags", "runs.write"),
+    ("POST", "/logged-models/{model_id}/params", "log_logged_model_params", "runs.write"),
 )
 
 
@@ -431,6 +457,7 @@ def _json_endpoint(ctx: ServerContext, routes: _Routes, name: str, permission: s
 
     async def work(request: Request) -> Response:
         args = await request_args(request)
+        args.update(request.path_params)
         result = await run_in_threadpool(handler, args)
         return JSONResponse(result)
 

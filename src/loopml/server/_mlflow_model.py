@@ -32,6 +32,8 @@ EXPERIMENT_NAME_TAG = "loopml.mlflow.experiment_name"
 RUN_EXPERIMENT_TAG = "loopml.mlflow.experiment_id"
 #: Prefix of the tags that keep a run's logged inputs (datasets).
 INPUT_TAG_PREFIX = "loopml.mlflow.input."
+#: Tag listing the logged models a run output (MLflow 3's run outputs).
+OUTPUTS_TAG = "loopml.mlflow.outputs"
 #: Tags kept for loopml and hidden from MLflow's view of a run or experiment.
 HIDDEN_PREFIX = "loopml.mlflow."
 DEFAULT_EXPERIMENT_ID = "0"
@@ -229,7 +231,13 @@ def run_view(store: Store, run: Run) -> dict[str, Any]:
     inputs = [
         json.loads(value) for key, value in sorted(run.tags.items()) if key.startswith(INPUT_TAG_PREFIX)
     ]
-    return {"info": info, "data": data, "inputs": {"dataset_inputs": inputs}}
+    outputs = json.loads(run.tags.get(OUTPUTS_TAG, "[]"))
+    return {
+        "info": info,
+        "data": data,
+        "inputs": {"dataset_inputs": inputs},
+        "outputs": {"model_outputs": outputs},
+    }
 
 
 def _number_out(value: float) -> float | str:
