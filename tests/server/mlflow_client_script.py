@@ -74,7 +74,7 @@ if os.environ.get("WITH_AUTOLOG") == "1":
     except ImportError:
         out["autolog"] = None
     else:
-        mlflow.sklearn.autolog(log_models=os.environ.get("AUTOLOG_MODELS") == "1", silent=True)
+        mlflow.sklearn.autolog(log_models=os.environ.get("AUTOLOG_MODELS", "1") == "1", silent=True)
         with mlflow.start_run(run_name="autolog") as auto:
             LogisticRegression(C=0.25, max_iter=50).fit(
                 [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.1]], [0, 1, 0, 1]
