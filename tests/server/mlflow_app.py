@@ -14,13 +14,16 @@ from fastapi import FastAPI
 
 from loopml import Workspace
 from loopml.server import ServerContext
-from loopml.server._mlflow import mlflow_router
+from loopml.server._mlflow import PREFIXES, mlflow_artifacts_router, mlflow_router
 
 
 def build_app(workspace: Workspace, *, auth: bool = False) -> FastAPI:
     """A FastAPI app serving MLflow's tracking API over ``workspace``."""
     app = FastAPI(title="loopml (MLflow tracking API)")
-    app.include_router(mlflow_router(ServerContext(workspace, auth=auth)))
+    ctx = ServerContext(workspace, auth=auth)
+    for prefix in PREFIXES:  # as the full server's create_app mounts them
+        app.include_router(mlflow_router(ctx), prefix=prefix)
+    app.include_router(mlflow_artifacts_router(ctx))
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -68,6 +68,10 @@ def error_response(exc: BaseException) -> JSONResponse:
         code, status, message = "TEMPORARILY_UNAVAILABLE", 503, str(exc)
     elif isinstance(exc, (InvalidInput, Conflict, LoopmlError)):
         code, status, message = "INVALID_PARAMETER_VALUE", 400, str(exc)
+    elif isinstance(exc, (ValueError, TypeError, KeyError, AttributeError)):
+        # a request shaped unlike MLflow's (a list where an object goes...): bad input
+        code, status = "INVALID_PARAMETER_VALUE", 400
+        message = f"malformed request: {type(exc).__name__}: {exc}"
     else:
         code, status, message = "INTERNAL_ERROR", 500, f"{type(exc).__name__}: {exc}"
     return JSONResponse({"error_code": code, "message": message}, status_code=status)
@@ -467,11 +471,13 @@ def _json_endpoint(ctx: ServerContext, routes: _Routes, name: str, permission: s
 
 
 def mlflow_router(ctx: ServerContext) -> APIRouter:
-    """MLflow's tracking REST API (and artifact proxy) over ``ctx``'s workspace.
+    """MLflow's tracking REST API over ``ctx``'s workspace, to mount at :data:`PREFIXES`.
 
-    The routes carry their full paths (``/api/2.0/mlflow/...``, ``/ajax-api/2.0/mlflow/...``
-    and ``/api/2.0/mlflow-artifacts/artifacts/...``): include the router without a prefix.
-    Every route needs ``runs.read`` or ``runs.write``.
+    Its paths are relative (``/experiments/create``, ``/runs/log-batch``...): the app
+    includes it once per prefix (``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``), and
+    includes :func:`mlflow_artifacts_router` without a prefix for the artifact proxy.
+    Every route needs ``runs.read`` or ``runs.write``; an unknown MLflow path answers
+    MLflow's ``ENDPOINT_NOT_FOUND``.
 
     Args:
         ctx: The server context (workspace and auth dependencies).
@@ -481,23 +487,29 @@ def mlflow_router(ctx: ServerContext) -> APIRouter:
     """
     router = APIRouter(tags=["mlflow"])
     routes = _Routes(ctx)
-    for prefix in PREFIXES:
-        for method, path, name, permission in _ENDPOINTS:
-            router.add_api_route(
-                prefix + path,
-                _json_endpoint(ctx, routes, name, permission),
-                methods=[method],
-                include_in_schema=prefix == PREFIXES[0],
-                summary=f"MLflow {path}",
-            )
-    add_artifact_routes(router, ctx, guarded)
-    for prefix in PREFIXES:
+    for method, path, name, permission in _ENDPOINTS:
         router.add_api_route(
-            prefix + "/{path:path}",
-            _unknown,
-            methods=["GET", "POST", "PATCH", "DELETE", "PUT"],
-            include_in_schema=False,
+            path,
+            _json_endpoint(ctx, routes, name, permission),
+            methods=[method],
+            summary=f"MLflow {path}",
         )
+    router.add_api_route(
+        "/{path:path}",
+        _unknown,
+        methods=["GET", "POST", "PATCH", "DELETE", "PUT"],
+        include_in_schema=False,
+    )
+    return router
+
+
+def mlflow_artifacts_router(ctx: ServerContext) -> APIRouter:
+    """MLflow's artifact proxy, with full paths (``/api/2.0/mlflow-artifacts/artifacts/...``).
+
+    Include it without a prefix, beside :func:`mlflow_router`.
+    """
+    router = APIRouter(tags=["mlflow"])
+    add_artifact_routes(router, ctx, guarded)
     return router
 
 
@@ -511,4 +523,4 @@ async def _unknown(request: Request) -> Response:
     )
 
 
-__all__ = ["MlflowError", "error_response", "mlflow_router"]
+__all__ = ["PREFIXES", "MlflowError", "error_response", "mlflow_artifacts_router", "mlflow_router"]
