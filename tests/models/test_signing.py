@@ -32,8 +32,16 @@ from loopml.models import (
 )
 from loopml.registry import register_model
 from tests.fixtures.cli import Cli
+from tests.fixtures.services import require_service
 
-pytest.importorskip("model_signing")
+
+
+@pytest.fixture(autouse=True)
+def _needs_model_signing() -> None:
+    try:
+        import model_signing  # noqa: F401
+    except ImportError:
+        require_service("model-signing", "the 'signing' extra (model-signing) is not installed")
 
 FRAME = pd.DataFrame({"a": [0.0, 1.0, 0.2, 0.9, 0.1, 0.8], "b": [1.0, 0.0, 0.9, 0.1, 0.7, 0.3]})
 LABELS = [0, 1, 0, 1, 0, 1]

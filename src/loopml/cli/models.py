@@ -478,7 +478,9 @@ def verify_cmd(
         if as_json:
             print_json({"verified": False, "error": exc.message})
         else:
-            console.print(f"[red]not verified[/red]: {esc(exc.message)}", soft_wrap=True)
+            from loopml.cli._helpers import err_console
+
+            err_console.print(f"not verified: {esc(exc.message)}", soft_wrap=True)
         raise typer.Exit(1) from None
     data: dict[str, Any] = {"verified": True, **as_dict(check)}
     if export is not None:
