@@ -207,3 +207,19 @@ def test_the_cli_makes_keys_signs_and_verifies(
     argv = [_model_signing_cli(), "verify", "key", report["export"]["model"], "--signature",
             report["export"]["signature"], "--public_key", str(tmp_path / "k.pub")]
     assert subprocess.run(argv, capture_output=True, timeout=120).returncode == 0
+
+
+def test_a_deploy_verifies_the_signature_first(
+    workspace: Workspace, keys: tuple[Path, Path], model_dir: Path
+) -> None:
+    from loopml import deploy
+
+    version = register_model("fraud", model_dir, signing_key=keys[0])
+    deployed = deploy.create("scoring", "fraud/1", workspace=workspace)
+    assert deployed.arms[0].version == 1
+    folder = _folder(workspace, version)
+    stray = workspace.artifacts.put(b"not the signed bundle")
+    workspace.store.update_model_version("fraud", 1, actor="mallory", tags={SIGNATURE_TAG: stray})
+    with pytest.raises(SignatureInvalid):
+        deploy.create("scoring-2", "fraud/1", workspace=workspace)
+    assert folder.exists()

@@ -34,6 +34,7 @@ from loopml.models._signing import (
     sign_version,
     signing_key_configured,
     verify_directory,
+    verify_registered,
     verify_version,
 )
 from loopml.models._uri import (
@@ -77,5 +78,6 @@ __all__ = [
     "sign_version",
     "signing_key_configured",
     "verify_directory",
+    "verify_registered",
     "verify_version",
 ]

@@ -295,6 +295,27 @@ def verify_version(
     )
 
 
+def verify_registered(version: ModelVersion, workspace: Workspace) -> SignatureCheck:
+    """Verify a registered version's signature from the registry's copy (deploys call it).
+
+    An unsigned version is not materialised unless a signature is required.
+
+    Raises:
+        SignatureInvalid: As :func:`verify_version`.
+    """
+    from loopml.models._manifest import pull_model
+
+    required = os.environ.get(TRUSTED_KEY_ENV) or os.environ.get(REQUIRE_ENV) == "1"
+    if SIGNATURE_TAG not in version.tags and not required:
+        return SignatureCheck(signed=False)
+    folder = pull_model(
+        version.manifest_digest,
+        workspace.artifacts,
+        workspace.cache_dir / "models" / version.manifest_digest,
+    )
+    return verify_version(version, folder, workspace)
+
+
 def export_signed(
     version: ModelVersion, directory: str | os.PathLike[str], workspace: Workspace, out: Path
 ) -> tuple[Path, Path, Path]:
