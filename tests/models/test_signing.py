@@ -35,13 +35,13 @@ from tests.fixtures.cli import Cli
 from tests.fixtures.services import require_service
 
 
-
 @pytest.fixture(autouse=True)
 def _needs_model_signing() -> None:
     try:
         import model_signing  # noqa: F401
     except ImportError:
         require_service("model-signing", "the 'signing' extra (model-signing) is not installed")
+
 
 FRAME = pd.DataFrame({"a": [0.0, 1.0, 0.2, 0.9, 0.1, 0.8], "b": [1.0, 0.0, 0.9, 0.1, 0.7, 0.3]})
 LABELS = [0, 1, 0, 1, 0, 1]
@@ -103,7 +103,9 @@ def test_a_model_signed_at_registration_verifies_with_the_model_signing_tool(
     assert set(version.tags) >= {SIGNATURE_TAG, SIGNATURE_KEY_TAG}
     assert workspace.artifacts.get(version.tags[SIGNATURE_KEY_TAG]) == public.read_bytes()
 
-    model, bundle, _ = export_signed(version, _folder(workspace, version), workspace, tmp_path / "x")
+    model, bundle, _ = export_signed(
+        version, _folder(workspace, version), workspace, tmp_path / "x"
+    )
     assert json.loads(bundle.read_bytes())["mediaType"].startswith("application/vnd.dev.sigstore")
     argv = [_model_signing_cli(), "verify", "key", str(model), "--signature", str(bundle)]
     argv += ["--public_key", str(public)]
@@ -133,9 +135,11 @@ def test_loopml_refuses_a_tampered_signed_model(
     assert isinstance(caught.value, DigestMismatch)  # callers catching DigestMismatch see it
 
 
-
 def test_a_bundle_from_another_key_or_another_model_is_refused(
-    workspace: Workspace, keys: tuple[Path, Path], model_dir: Path, tmp_path: Path,
+    workspace: Workspace,
+    keys: tuple[Path, Path],
+    model_dir: Path,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     version = register_model("fraud", model_dir, signing_key=keys[0])
@@ -150,7 +154,10 @@ def test_a_bundle_from_another_key_or_another_model_is_refused(
 
     second = save_model(LogisticRegression(C=0.1).fit(FRAME, LABELS), tmp_path / "second")
     other = register_model("other", second.path, signing_key=other_private)
-    swapped = {SIGNATURE_TAG: other.tags[SIGNATURE_TAG], SIGNATURE_KEY_TAG: version.tags[SIGNATURE_KEY_TAG]}
+    swapped = {
+        SIGNATURE_TAG: other.tags[SIGNATURE_TAG],
+        SIGNATURE_KEY_TAG: version.tags[SIGNATURE_KEY_TAG],
+    }
     workspace.store.update_model_version("fraud", 1, actor="mallory", tags=swapped)
     with pytest.raises(SignatureInvalid):
         load_model("models:/fraud/1")
@@ -168,7 +175,9 @@ def test_unsigned_versions_load_unless_signatures_are_required(
 
 
 def test_signing_from_the_environment_keeps_registration_idempotent(
-    workspace: Workspace, keys: tuple[Path, Path], model_dir: Path,
+    workspace: Workspace,
+    keys: tuple[Path, Path],
+    model_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = register_model("fraud", model_dir)  # unsigned
@@ -199,13 +208,29 @@ def test_the_cli_makes_keys_signs_and_verifies(
     )
     assert SIGNATURE_TAG in json.loads(signed.stdout)["tags"]
     checked = run_cli(
-        "--home", home, "models", "verify", "fraud/1", "--key", str(tmp_path / "k.pub"),
-        "--export", str(tmp_path / "out"), "--json",
+        "--home",
+        home,
+        "models",
+        "verify",
+        "fraud/1",
+        "--key",
+        str(tmp_path / "k.pub"),
+        "--export",
+        str(tmp_path / "out"),
+        "--json",
     )
     report = json.loads(checked.stdout)
     assert report["verified"] is True and report["trusted_key"] is True
-    argv = [_model_signing_cli(), "verify", "key", report["export"]["model"], "--signature",
-            report["export"]["signature"], "--public_key", str(tmp_path / "k.pub")]
+    argv = [
+        _model_signing_cli(),
+        "verify",
+        "key",
+        report["export"]["model"],
+        "--signature",
+        report["export"]["signature"],
+        "--public_key",
+        str(tmp_path / "k.pub"),
+    ]
     assert subprocess.run(argv, capture_output=True, timeout=120).returncode == 0
 
 

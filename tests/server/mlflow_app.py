@@ -35,7 +35,9 @@ def build_app(workspace: Workspace, *, auth: bool = False) -> FastAPI:
 def main() -> None:
     workspace = Workspace.open()
     try:
-        uvicorn.run(build_app(workspace), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+        uvicorn.run(
+            build_app(workspace), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning"
+        )
     finally:
         workspace.close()
 

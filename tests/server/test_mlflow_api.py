@@ -23,8 +23,6 @@ from loopml.tracking import TrackingClient
 from tests.server.mlflow_app import build_app
 from tests.serving.servers import free_port
 
-
-
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 
@@ -89,9 +87,10 @@ def test_experiments_create_get_rename_delete_restore(client: httpx.Client) -> N
 
     got = client.get(f"{API}/experiments/get-by-name", params={"experiment_name": "churn"})
     assert got.json()["experiment"]["experiment_id"] == exp
-    client.post(f"{API}/experiments/set-experiment-tag", json={
-        "experiment_id": exp, "key": "team", "value": "risk"
-    })
+    client.post(
+        f"{API}/experiments/set-experiment-tag",
+        json={"experiment_id": exp, "key": "team", "value": "risk"},
+    )
     client.post(f"{API}/experiments/update", json={"experiment_id": exp, "new_name": "churn-v2"})
     shown = client.get(f"{API}/experiments/get", params={"experiment_id": exp}).json()
     assert shown["experiment"]["name"] == "churn-v2"
@@ -148,7 +147,9 @@ def test_run_search_filters_sorts_and_pages_like_mlflow(client: httpx.Client) ->
     rest = search(max_results=2, page_token=first["next_page_token"])
     assert len(rest) == 1 and rest[0] not in [r["info"]["run_id"] for r in first["runs"]]
 
-    bad = client.post(f"{API}/runs/search", json={"experiment_ids": [exp], "filter": "metrics.auc >"})
+    bad = client.post(
+        f"{API}/runs/search", json={"experiment_ids": [exp], "filter": "metrics.auc >"}
+    )
     assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
     client.post(f"{API}/runs/delete", json={"run_id": ids[0]})
@@ -178,23 +179,31 @@ def test_runs_of_loopml_itself_are_in_the_default_experiment(
 def test_metrics_params_tags_and_state(client: httpx.Client) -> None:
     run_id = _run(client, "0", "m")
     for step, value in enumerate([1.0, "NaN", 0.5]):
-        body = {"run_id": run_id, "key": "loss", "value": value, "timestamp": 10 + step,
-                "step": step}
+        body = {
+            "run_id": run_id,
+            "key": "loss",
+            "value": value,
+            "timestamp": 10 + step,
+            "step": step,
+        }
         assert client.post(f"{API}/runs/log-metric", json=body).status_code == 200
     history = client.get(
         f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}
     ).json()["metrics"]
     assert [(m["step"], m["value"], m["timestamp"]) for m in history] == [
-        (0, 1.0, 10), (1, "NaN", 11), (2, 0.5, 12)
+        (0, 1.0, 10),
+        (1, "NaN", 11),
+        (2, 0.5, 12),
     ]
     client.post(f"{API}/runs/log-parameter", json={"run_id": run_id, "key": "k", "value": "1"})
     changed = client.post(
         f"{API}/runs/log-parameter", json={"run_id": run_id, "key": "k", "value": "2"}
     )
     assert changed.status_code == 400 and changed.json()["error_code"] == "INVALID_PARAMETER_VALUE"
-    reserved = client.post(f"{API}/runs/set-tag", json={
-        "run_id": run_id, "key": "loopml.mlflow.experiment_id", "value": "x"
-    })
+    reserved = client.post(
+        f"{API}/runs/set-tag",
+        json={"run_id": run_id, "key": "loopml.mlflow.experiment_id", "value": "x"},
+    )
     assert reserved.status_code == 400
     deleted = client.post(f"{API}/runs/delete-tag", json={"run_id": run_id, "key": "a"})
     assert deleted.status_code == 501 and deleted.json()["error_code"] == "NOT_IMPLEMENTED"

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from loopml.entities import Run
 from loopml.errors import (
     Conflict,
     InvalidInput,
@@ -35,6 +34,7 @@ from loopml.server._mlflow_artifacts import add_artifact_routes
 from loopml.server._mlflow_models import LoggedModels
 
 if TYPE_CHECKING:
+    from loopml.entities import Run
     from loopml.server._context import ServerContext
     from loopml.store import Store
 
@@ -208,9 +208,7 @@ class _Routes:
     def _experiment(self, args: dict[str, Any]) -> Run:
         run = m.get_experiment(self.store, _text(args, "experiment_id"))
         if run is None:
-            raise MlflowError(
-                "INVALID_PARAMETER_VALUE", "the Default experiment cannot be changed"
-            )
+            raise MlflowError("INVALID_PARAMETER_VALUE", "the Default experiment cannot be changed")
         return run
 
     def delete_experiment(self, args: dict[str, Any]) -> dict[str, Any]:

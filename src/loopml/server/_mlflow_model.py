@@ -16,13 +16,16 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopml.entities import BoolOp, Comparison, Metric, Not, Run, RunQuery, RunStatus
 from loopml.errors import InvalidInput, NotFound
-from loopml.store import Store
 from loopml.tracking import parse_filter, parse_order_by
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from loopml.store import Store
 
 #: Tag marking the loopml run that holds an MLflow experiment.
 EXPERIMENT_TAG = "loopml.mlflow.experiment"
@@ -229,7 +232,9 @@ def run_view(store: Store, run: Run) -> dict[str, Any]:
         "tags": visible_tags(tags),
     }
     inputs = [
-        json.loads(value) for key, value in sorted(run.tags.items()) if key.startswith(INPUT_TAG_PREFIX)
+        json.loads(value)
+        for key, value in sorted(run.tags.items())
+        if key.startswith(INPUT_TAG_PREFIX)
     ]
     outputs = json.loads(run.tags.get(OUTPUTS_TAG, "[]"))
     return {

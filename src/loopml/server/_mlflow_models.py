@@ -15,14 +15,17 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopml.entities import Run, RunQuery
 from loopml.errors import InvalidInput, NotFound
 from loopml.server import _mlflow_model as m
 from loopml.server._mlflow_model import OUTPUTS_TAG
-from loopml.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from loopml.store import Store
 
 MODEL_TAG_PREFIX = "loopml.mlflow.model."
 _MODEL_ID = re.compile(r"^m-([0-9a-f]{32})-[0-9a-f]{8}$")
@@ -170,4 +173,3 @@ class LoggedModels:
                 outputs.append({"model_id": item["model_id"], "step": int(item.get("step") or 0)})
         self.store.set_tags(run.id, {OUTPUTS_TAG: json.dumps(outputs)})
         return {}
-
