@@ -1,8 +1,8 @@
-"""A loopml server process with the MLflow router only: ``python -m tests.server.mlflow_app PORT``.
+"""A loopml server with the MLflow routers only: ``python -m tests.server.mlflow_app PORT [--auth]``.
 
 The full server (``loopml server``, on branch h/server) mounts the same router; this stand-in
-keeps the MLflow tests independent of it. It serves the workspace of ``LOOPML_HOME`` with
-auth off (the local principal), on 127.0.0.1 only.
+keeps the MLflow tests independent of it. It serves the workspace of ``LOOPML_HOME`` on
+127.0.0.1 only, with auth off (the local principal) unless ``--auth`` is given.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ def build_app(workspace: Workspace, *, auth: bool = False) -> FastAPI:
 
 def main() -> None:
     workspace = Workspace.open()
+    auth = "--auth" in sys.argv[2:]
     try:
-        uvicorn.run(
-            build_app(workspace), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning"
-        )
+        app = build_app(workspace, auth=auth)
+        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
     finally:
         workspace.close()
 

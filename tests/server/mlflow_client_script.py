@@ -15,6 +15,20 @@ from mlflow.exceptions import MlflowException
 scratch = Path(sys.argv[1])
 out: dict = {"mlflow": mlflow.__version__}
 
+if os.environ.get("MODE") == "token":  # a server with auth: MLFLOW_TRACKING_TOKEN is loopml's
+    mlflow.set_experiment("with-token")
+    with mlflow.start_run(run_name="tokened") as run:
+        mlflow.log_param("who", "service")
+        mlflow.log_metric("m", 1.5, step=2)
+    out["run_id"] = run.info.run_id
+    import requests  # what any client without the token gets (MLflow caches its creds)
+
+    url = os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/runs/get"
+    reply = requests.get(url, params={"run_id": run.info.run_id}, timeout=30)
+    out["without_token"] = [reply.status_code, reply.json()["error_code"]]
+    print(json.dumps(out))
+    sys.exit(0)
+
 experiment = mlflow.set_experiment("mlflow-compat")
 out["experiment_id"] = experiment.experiment_id
 with mlflow.start_run(run_name="from-mlflow") as run:

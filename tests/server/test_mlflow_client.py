@@ -13,11 +13,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from loopml import Workspace
+from loopml.governance import create_token
 from loopml.tracking import TrackingClient
 from tests.fixtures.mlflow_models import mlflow_python
 from tests.serving.servers import ROOT, env, free_port
@@ -25,13 +27,12 @@ from tests.serving.servers import ROOT, env, free_port
 SCRIPT = Path(__file__).with_name("mlflow_client_script.py")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A loopml server process serving MLflow's API; yields its URL and home."""
-    home = tmp_path_factory.mktemp("mlflow-home")
+@contextmanager
+def serving(home: Path, *args: str) -> Iterator[str]:
+    """A loopml server process serving MLflow's API over ``home``; yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.server.mlflow_app", str(port)],
+        [sys.executable, "-m", "tests.server.mlflow_app", str(port), *args],
         env=env(home),
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -52,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                 out = proc.stdout.read() if proc.stdout else ""
                 raise AssertionError(f"the loopml server did not start:\n{out}")
             time.sleep(0.05)
-        yield url, home
+        yield url
     finally:
         proc.terminate()
         try:
@@ -62,6 +63,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A server without auth; yields its URL and home."""
+    home = tmp_path_factory.mktemp("mlflow-home")
+    with serving(home) as url:
+        yield url, home
 
 
 def run_mlflow(url: str, scratch: Path, **extra: str) -> dict:
@@ -167,3 +176,22 @@ def test_sklearn_autolog_logs_params_metrics_and_model(
         assert summaries["training_accuracy_score"].latest == 1.0
         files = [a.path for a in workspace.store.list_run_artifacts(run.id)]
         assert any(path.startswith("models/m-") and path.endswith("/MLmodel") for path in files)
+
+
+def test_mlflow_logs_with_a_loopml_token_and_is_refused_without(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Workspace.open(home=home) as workspace:
+        workspace.store.create_user("trainer", actor="admin", kind="service")
+        workspace.store.grant_role("trainer", "scientist", actor="admin")
+        secret, _ = create_token("trainer", actor="admin", store=workspace.store)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with serving(home, "--auth") as url:
+        out = run_mlflow(url, scratch, MODE="token", MLFLOW_TRACKING_TOKEN=secret)
+    assert out["without_token"] == [401, "UNAUTHENTICATED"]
+    with Workspace.open(home=home) as workspace:
+        run = workspace.store.get_run(out["run_id"])
+        assert run.params == {"who": "service"}
+        assert [(p.step, p.value) for p in workspace.store.metric_history(run.id, "m")] == [
+            (2, 1.5)
+        ]
