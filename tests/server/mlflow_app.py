@@ -1,4 +1,4 @@
-"""A loopml server with the MLflow routers only: ``python -m tests.server.mlflow_app PORT [--auth]``.
+"""A loopml server with only the MLflow routers: ``python -m tests.server.mlflow_app PORT``.
 
 The full server (``loopml server``, on branch h/server) mounts the same router; this stand-in
 keeps the MLflow tests independent of it. It serves the workspace of ``LOOPML_HOME`` on
