@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS := dev,postgres,dask,s3,redis,onnx,lightgbm
+EXTRAS := dev,postgres,dask,s3,redis,onnx,lightgbm,signing
 # xgboost-cpu: the same xgboost package without the multi-GB GPU libraries, for the tests.
 TEST_EXTRA_PACKAGES := xgboost-cpu>=2.0
 

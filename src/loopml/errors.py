@@ -27,6 +27,7 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     ├── Unauthenticated (PermissionError)          a wrong, expired or revoked token (401)
     ├── DigestMismatch                             stored bytes no longer match their digest
     │   ├── UnsignedModel                          a model has no manifest of digests to verify
+    │   ├── SignatureInvalid                       a model's OMS signature does not verify
     │   ├── DamagedPackIndex (also NotFound)       an artifact-store pack index fails its check
     │   └── DecryptionFailed                       encrypted bytes fail their authentication
     ├── StoreError                                 the metadata store cannot serve us
@@ -226,6 +227,31 @@ class UnsignedModel(DigestMismatch):
         self.digest = ""
         self.actual = ""
         self.location = location
+
+
+class SignatureInvalid(DigestMismatch):
+    """A model's OpenSSF Model Signing signature does not verify (or it is missing).
+
+    Args:
+        location: The model (``models:/NAME/VERSION`` or a folder).
+        problem: What the verifier found (a changed file, another key...).
+        hint: What to do instead of the default advice.
+    """
+
+    def __init__(self, location: str, problem: str, *, hint: str | None = None) -> None:
+        LoopmlError.__init__(
+            self,
+            f"refusing to load the model {location}: its signature does not verify: {problem}",
+            hint=hint
+            or "A file was changed after signing, or another key signed it. Restore the model "
+            "from the registry, or check it with `loopml models verify`.",
+            location=location,
+            problem=problem,
+        )
+        self.digest = ""
+        self.actual = ""
+        self.location = location
+        self.problem = problem
 
 
 class DamagedPackIndex(NotFound, DigestMismatch):

@@ -183,6 +183,16 @@ JSON_ELSEWHERE = {
     ("artifacts", "rotate-key"): (
         "tests/artifacts/test_encryption_cli.py::test_rotate_key_from_the_command_line"
     ),
+    # keys, signatures and their verification need a key pair made first
+    (
+        "models",
+        "keygen",
+    ): "tests/models/test_signing.py::test_the_cli_makes_keys_signs_and_verifies",
+    ("models", "sign"): "tests/models/test_signing.py::test_the_cli_makes_keys_signs_and_verifies",
+    (
+        "models",
+        "verify",
+    ): "tests/models/test_signing.py::test_the_cli_makes_keys_signs_and_verifies",
     # these change a deployment's state, which one pass in sorted order cannot sequence
     ("deploy", "advance"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "pause"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",

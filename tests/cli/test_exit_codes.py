@@ -63,6 +63,8 @@ CASES: list[tuple] = [
     ("models", ["models", "request-promotion", "fraud", "prod"], 2, "expected NAME/NUMBER"),
     ("models", ["models", "alias", "fraud", "beta"], 2, "give a VERSION or --delete"),
     ("models", ["models", "show", "fraud/7"], 2, "not found"),
+    ("models", ["models", "verify", "fraud/1"], 1, "not signed"),
+    ("models", ["models", "sign", "fraud/1", "--key", "{tmp}/absent.pem"], 2, "absent.pem"),
     ("pipeline", ["pipeline", "show", "{pipeline_run}"], 0, "arithmetic"),
     (
         "pipeline",

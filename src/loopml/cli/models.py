@@ -382,3 +382,114 @@ def import_cmd(
         )
         v = register_model(name, saved.path, description=f"imported from MLflow model {path}", **s)
     console.print(f"registered {v.model_name} version {v.number} ({v.semver})")
+
+
+@app.command("keygen")
+def keygen_cmd(
+    private: Annotated[Path, typer.Argument(help="New PEM private key file (mode 600).")],
+    public: Annotated[Path, typer.Argument(help="New PEM public key file.")],
+    password_env: Annotated[
+        str | None,
+        typer.Option("--password-env", help="Encrypt the key with the password in this variable."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a P-256 key pair for signing models (OpenSSF Model Signing)."""
+    import os
+
+    from loopml.models import generate_signing_key
+
+    password = os.environ.get(password_env) if password_env else None
+    priv, pub = generate_signing_key(private, public, password=password)
+    if as_json:
+        print_json({"private_key": str(priv), "public_key": str(pub)})
+    else:
+        console.print(f"wrote {esc(priv)} and {esc(pub)}", soft_wrap=True)
+
+
+def _signing_target(ctx: typer.Context, ref: str) -> tuple[Any, Any, Path]:
+    from loopml.models import pull_model
+    from loopml.registry import get_version
+
+    workspace = workspace_for(ctx)
+    version = get_version(ref, store=workspace.store)
+    folder = pull_model(
+        version.manifest_digest,
+        workspace.artifacts,
+        workspace.cache_dir / "models" / version.manifest_digest,
+    )
+    return workspace, version, folder
+
+
+@app.command("sign")
+def sign_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME@ALIAS or NAME/VERSION.")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="PEM private key (default: $LOOPML_SIGNING_KEY)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign a registered version (OpenSSF Model Signing); loads then verify it."""
+    from loopml.models import SIGNATURE_TAG, sign_version
+
+    workspace, version, folder = _signing_target(ctx, ref)
+    signed = sign_version(version, folder, workspace, private_key=key)
+    if as_json:
+        print_json(_version_row(signed))
+    else:
+        console.print(
+            f"signed {esc(signed.model_name)} version {signed.number} "
+            f"(bundle {signed.tags[SIGNATURE_TAG][:12]})"
+        )
+
+
+@app.command("verify")
+def verify_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME@ALIAS or NAME/VERSION.")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="PEM public key to trust (default: the signer's, recorded)."),
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Also write model/, model.sig and key.pub here."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify a version's signature (exit 1 if it does not verify or is unsigned)."""
+    from dataclasses import asdict as as_dict
+
+    from loopml.errors import SignatureInvalid
+    from loopml.models import export_signed, verify_version
+
+    workspace, version, folder = _signing_target(ctx, ref)
+    try:
+        check = verify_version(version, folder, workspace, public_key=key)
+        if not check.signed:
+            raise SignatureInvalid(
+                f"models:/{version.model_name}/{version.number}",
+                "the version is not signed",
+                hint="Sign it with `loopml models sign NAME/VERSION --key KEY.pem`.",
+            )
+    except SignatureInvalid as exc:
+        if as_json:
+            print_json({"verified": False, "error": exc.message})
+        else:
+            from loopml.cli._helpers import err_console
+
+            err_console.print(f"not verified: {esc(exc.message)}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    data: dict[str, Any] = {"verified": True, **as_dict(check)}
+    if export is not None:
+        model, bundle, public = export_signed(version, folder, workspace, export)
+        data["export"] = {"model": str(model), "signature": str(bundle), "public_key": str(public)}
+    if as_json:
+        print_json(data)
+    else:
+        console.print(
+            f"verified {esc(version.model_name)} version {version.number}: {check.files} files, "
+            f"key sha256 {check.key_fingerprint}"
+        )

@@ -25,6 +25,7 @@ from loopml.entities import (
 )
 from loopml.errors import InvalidInput
 from loopml.ids import ObjectKind, ObjectRef
+from loopml.models import verify_registered
 from loopml.workspace import current_workspace
 
 if TYPE_CHECKING:
@@ -62,8 +63,12 @@ def _steps(steps: Sequence[int] | None) -> tuple[int, ...]:
 
 
 def _version(ref: str, ws: Workspace) -> tuple[ModelVersion, str]:
-    """The version a reference names, and its alias ("" when named by number)."""
+    """The version a reference names, and its alias ("" when named by number).
+
+    A signed version's signature is verified here, so nothing unverifiable is deployed.
+    """
     version = registry.get_version(ref, store=ws.store)
+    verify_registered(version, ws)
     text = ref.removeprefix("models:/")
     alias = text.split("@", 1)[1] if "@" in text else ""
     return version, alias

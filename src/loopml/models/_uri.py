@@ -20,6 +20,7 @@ from loopml.errors import InvalidInput, InvalidReference, NotFound
 from loopml.ids import ModelUri, ObjectRef
 from loopml.models._api import LoadedModel, check_model_dir, load_directory
 from loopml.models._manifest import pull_model
+from loopml.models._signing import verify_version
 from loopml.workspace import Workspace, current_workspace
 
 if TYPE_CHECKING:
@@ -81,13 +82,21 @@ def lookup_version(uri: ModelUri, store: Store) -> ModelVersion:
 
 
 def resolve_registered(uri: ModelUri, workspace: Workspace) -> ResolvedModel:
-    """Resolve ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` through the registry."""
+    """Resolve ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` through the registry.
+
+    A signed version's folder is verified against its signature here, so every load,
+    serve and deploy of it checks the signature (see :mod:`loopml.models._signing`).
+
+    Raises:
+        SignatureInvalid: The version's signature does not verify.
+    """
     version = lookup_version(uri, workspace.store)
     path = pull_model(
         version.manifest_digest,
         workspace.artifacts,
         workspace.cache_dir / "models" / version.manifest_digest,
     )
+    verify_version(version, path, workspace)  # signed versions: their OMS bundle first
     return ResolvedModel(
         path=path,
         manifest_digest=version.manifest_digest,

@@ -18,7 +18,17 @@ from loopml import lineage
 from loopml.errors import Conflict, NotFound
 from loopml.ids import ObjectRef, SemVer
 from loopml.lineage import ObjectKind, Relation
-from loopml.models import push_model, read_manifest, resolve, save_model
+from loopml.models import (
+    SIGNATURE_KEY_TAG,
+    SIGNATURE_TAG,
+    pull_model,
+    push_model,
+    read_manifest,
+    resolve,
+    save_model,
+    sign_version,
+    signing_key_configured,
+)
 from loopml.registry._policies import VersionFacts, next_semver
 from loopml.workspace import current_workspace, resolve_actor, resolve_artifacts, resolve_store
 
@@ -32,6 +42,8 @@ if TYPE_CHECKING:
     from loopml.workspace import Workspace
 
 _MAX_SEMVER_RETRIES = 5
+# Set after the version is recorded, so they never make two registrations differ.
+_SIGNING_TAGS = frozenset({SIGNATURE_TAG, SIGNATURE_KEY_TAG})
 
 
 def _model_dir(
@@ -71,7 +83,7 @@ def _registered_already(
             "run_id": existing.run_id,
             "gates_digest": existing.gates_digest,
             "description": existing.description,
-            "tags": dict(existing.tags),
+            "tags": {k: v for k, v in existing.tags.items() if k not in _SIGNING_TAGS},
         }
         if held == record and wanted in (None, existing.semver):
             return existing
@@ -223,6 +235,7 @@ def register_model(
     store: Store | None = None,
     artifacts: ArtifactStore | None = None,
     actor: Actor | str | None = None,
+    signing_key: str | os.PathLike[str] | None = None,
 ) -> ModelVersion:
     """Register a new version of ``name`` (the model is created when missing).
 
@@ -255,6 +268,9 @@ def register_model(
         store: Metadata store (default: the current one).
         artifacts: Artifact store (default: from settings).
         actor: Who registers (default: the configured user).
+        signing_key: PEM private key to sign the version with, following OpenSSF Model
+            Signing (default: ``LOOPML_SIGNING_KEY`` when set; unsigned otherwise). Every
+            later load verifies the signature (see docs/models.md).
 
     Returns:
         The new version, or the existing one that registered the same model.
@@ -288,7 +304,17 @@ def register_model(
     _ensure_model(db, name, who.name)
     same = _registered_already(db, name, candidate.record(), version)
     if same is not None:  # idempotent: the same run's model, bytes, gates and metadata
-        return same
-    created = _create_version(db, name, candidate, version, actor=who.name)
-    lineage.record(_edges(created, candidate), store=db)
+        if SIGNATURE_TAG in same.tags or (signing_key is None and not signing_key_configured()):
+            return same
+        created = same  # registered unsigned before: sign it now
+    else:
+        created = _create_version(db, name, candidate, version, actor=who.name)
+        lineage.record(_edges(created, candidate), store=db)
+    if signing_key is not None or signing_key_configured():
+        folder = pull_model(
+            created.manifest_digest,
+            blobs,
+            workspace.cache_dir / "models" / created.manifest_digest,
+        )
+        created = sign_version(created, folder, workspace, private_key=signing_key, actor=who.name)
     return created

@@ -6,6 +6,7 @@ factories (artifacts, the MLflow-compatible API) take a :class:`ServerContext`.
 
 from loopml.server._app import SERVER_SPEC_ENV, app_from_env, create_app
 from loopml.server._context import IDEMPOTENCY_HEADER, ServerContext
+from loopml.server._mlflow import mlflow_artifacts_router, mlflow_router
 from loopml.server._thread import running_server
 
 __all__ = [
@@ -14,5 +15,7 @@ __all__ = [
     "ServerContext",
     "app_from_env",
     "create_app",
+    "mlflow_artifacts_router",
+    "mlflow_router",
     "running_server",
 ]
