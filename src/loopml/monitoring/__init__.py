@@ -15,11 +15,16 @@ from typing import TYPE_CHECKING
 from loopml.plugins import lazy_exports
 
 if TYPE_CHECKING:
+    from loopml.monitoring._detectors import ADWIN, DDM, PageHinkley, detect_concept_drift
     from loopml.monitoring._drift import drift
     from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
     from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
 
 _LAZY = {
+    "ADWIN": "loopml.monitoring._detectors:ADWIN",
+    "DDM": "loopml.monitoring._detectors:DDM",
+    "PageHinkley": "loopml.monitoring._detectors:PageHinkley",
+    "detect_concept_drift": "loopml.monitoring._detectors:detect_concept_drift",
     "DriftReport": "loopml.monitoring._report:DriftReport",
     "FeatureDrift": "loopml.monitoring._report:FeatureDrift",
     "FeatureSpec": "loopml.monitoring._spec:FeatureSpec",
@@ -31,11 +36,15 @@ _LAZY = {
 }
 
 __all__ = [
+    "ADWIN",
+    "DDM",
     "DriftReport",
     "FeatureDrift",
     "FeatureSpec",
     "MonitorSpec",
+    "PageHinkley",
     "TestResult",
+    "detect_concept_drift",
     "drift",
     "load_spec",
     "parse_spec",
