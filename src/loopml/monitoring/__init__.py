@@ -17,37 +17,62 @@ from loopml.plugins import lazy_exports
 if TYPE_CHECKING:
     from loopml.monitoring._detectors import ADWIN, DDM, PageHinkley, detect_concept_drift
     from loopml.monitoring._drift import drift
+    from loopml.monitoring._performance import (
+        Calibration,
+        PerformanceReport,
+        WindowPerformance,
+        estimate_performance,
+        fit_calibration,
+        performance,
+    )
     from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
     from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
+    from loopml.monitoring._windows import Windowing, parse_window
 
 _LAZY = {
     "ADWIN": "loopml.monitoring._detectors:ADWIN",
+    "Calibration": "loopml.monitoring._performance:Calibration",
     "DDM": "loopml.monitoring._detectors:DDM",
-    "PageHinkley": "loopml.monitoring._detectors:PageHinkley",
-    "detect_concept_drift": "loopml.monitoring._detectors:detect_concept_drift",
     "DriftReport": "loopml.monitoring._report:DriftReport",
     "FeatureDrift": "loopml.monitoring._report:FeatureDrift",
     "FeatureSpec": "loopml.monitoring._spec:FeatureSpec",
     "MonitorSpec": "loopml.monitoring._spec:MonitorSpec",
+    "PageHinkley": "loopml.monitoring._detectors:PageHinkley",
+    "PerformanceReport": "loopml.monitoring._performance:PerformanceReport",
     "TestResult": "loopml.monitoring._report:TestResult",
+    "WindowPerformance": "loopml.monitoring._performance:WindowPerformance",
+    "Windowing": "loopml.monitoring._windows:Windowing",
+    "detect_concept_drift": "loopml.monitoring._detectors:detect_concept_drift",
     "drift": "loopml.monitoring._drift:drift",
+    "estimate_performance": "loopml.monitoring._performance:estimate_performance",
+    "fit_calibration": "loopml.monitoring._performance:fit_calibration",
     "load_spec": "loopml.monitoring._spec:load_spec",
     "parse_spec": "loopml.monitoring._spec:parse_spec",
+    "parse_window": "loopml.monitoring._windows:parse_window",
+    "performance": "loopml.monitoring._performance:performance",
 }
 
 __all__ = [
     "ADWIN",
     "DDM",
+    "Calibration",
     "DriftReport",
     "FeatureDrift",
     "FeatureSpec",
     "MonitorSpec",
     "PageHinkley",
+    "PerformanceReport",
     "TestResult",
+    "WindowPerformance",
+    "Windowing",
     "detect_concept_drift",
     "drift",
+    "estimate_performance",
+    "fit_calibration",
     "load_spec",
     "parse_spec",
+    "parse_window",
+    "performance",
 ]
 
 

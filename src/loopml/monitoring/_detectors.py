@@ -13,11 +13,13 @@ indices where drifts were signalled; for DDM and Page-Hinkley ``detect`` is vect
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 Array = npt.NDArray[np.float64]
 
@@ -106,7 +108,7 @@ class ADWIN:
 
     def _delete_oldest(self) -> int:
         last = len(self._rows) - 1
-        n1 = 2**last
+        n1 = int(2**last)
         u, v = self._rows[last].pop(0)
         self.width -= n1
         self._total -= u
