@@ -35,6 +35,7 @@ STORED_RELATIONS = {
     "scored",
     "logged",
     "deployed",
+    "monitored",
 }
 STORED_KINDS = {
     "alert",

@@ -53,6 +53,8 @@ class Relation(StrEnum):
     version saved by ``get_historical_features``)."""
     DEPLOYED = "deployed"
     """Model version ``src`` is an arm of deployment ``dst`` (recorded when it joins)."""
+    MONITORED = "monitored"
+    """Monitor window ``dst`` measured deployment or model version ``src``."""
 
 
 @dataclass(frozen=True, order=True)

@@ -180,7 +180,7 @@ def _run_column(
     return kind, raws, new, vanished
 
 
-def _family(
+def family(
     done: list[tuple[str, str, list[Any], list[Any], list[Any], int, int]],
     spec: MonitorSpec,
     role: str,
@@ -295,8 +295,8 @@ def drift(
         int(profile.get("rows") or 0),
         table.num_rows,
         plan.fdr,
-        _family(families["feature"], plan, "feature"),
-        _family(families["prediction"], plan, "prediction"),
+        family(families["feature"], plan, "feature"),
+        family(families["prediction"], plan, "prediction"),
         None,
         skipped,
     )

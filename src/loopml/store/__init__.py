@@ -1,7 +1,12 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
 from loopml.store._open import open_store
-from loopml.store._operations import DeploymentStore, GovernanceStore, PredictionStore
+from loopml.store._operations import (
+    DeploymentStore,
+    GovernanceStore,
+    MonitorStore,
+    PredictionStore,
+)
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
@@ -27,6 +32,7 @@ __all__ = [
     "LineageStore",
     "MetricRow",
     "ModelStore",
+    "MonitorStore",
     "PipelineStore",
     "PredictionStore",
     "ReferenceStore",

@@ -13,6 +13,7 @@ from loopml.store._operations import (
     DeploymentStore,
     FeatureStore,
     GovernanceStore,
+    MonitorStore,
     PredictionStore,
 )
 
@@ -580,6 +581,7 @@ class Store(
     GovernanceStore,
     PredictionStore,
     DeploymentStore,
+    MonitorStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

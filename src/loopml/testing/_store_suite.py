@@ -14,6 +14,7 @@ from loopml.testing._datasets_suite import DatasetStoreConformance
 from loopml.testing._deployments_suite import DeploymentStoreConformance
 from loopml.testing._features_suite import FeatureStoreConformance
 from loopml.testing._governance_suite import GovernanceStoreConformance
+from loopml.testing._monitor_suite import MonitorStoreConformance
 from loopml.testing._pipeline_suite import PipelineStoreConformance
 from loopml.testing._predictions_suite import PredictionStoreConformance
 from loopml.testing._registry_suite import RegistryConformance
@@ -33,6 +34,7 @@ class StoreConformance(
     GovernanceStoreConformance,
     PredictionStoreConformance,
     DeploymentStoreConformance,
+    MonitorStoreConformance,
 ):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 

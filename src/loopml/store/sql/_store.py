@@ -13,6 +13,7 @@ from loopml.store.sql.evaluations import SqlEvaluationStore
 from loopml.store.sql.features import SqlFeatureStore
 from loopml.store.sql.governance import SqlGovernanceStore
 from loopml.store.sql.lineage import SqlLineageStore
+from loopml.store.sql.monitor import SqlMonitorStore
 from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.predictions import SqlPredictionStore
 from loopml.store.sql.references import SqlReferenceStore
@@ -31,6 +32,7 @@ class SqlStore(
     SqlGovernanceStore,
     SqlPredictionStore,
     SqlDeploymentStore,
+    SqlMonitorStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 
