@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     )
     from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
     from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
+    from loopml.monitoring._stream import compute_windows, latest_windows, window_report
     from loopml.monitoring._windows import Windowing, parse_window
 
 _LAZY = {
@@ -42,20 +43,23 @@ _LAZY = {
     "TestResult": "loopml.monitoring._report:TestResult",
     "WindowPerformance": "loopml.monitoring._performance:WindowPerformance",
     "Windowing": "loopml.monitoring._windows:Windowing",
+    "compute_windows": "loopml.monitoring._stream:compute_windows",
     "detect_concept_drift": "loopml.monitoring._detectors:detect_concept_drift",
     "drift": "loopml.monitoring._drift:drift",
     "estimate_performance": "loopml.monitoring._performance:estimate_performance",
     "fit_calibration": "loopml.monitoring._performance:fit_calibration",
+    "latest_windows": "loopml.monitoring._stream:latest_windows",
     "load_spec": "loopml.monitoring._spec:load_spec",
     "parse_spec": "loopml.monitoring._spec:parse_spec",
     "parse_window": "loopml.monitoring._windows:parse_window",
     "performance": "loopml.monitoring._performance:performance",
+    "window_report": "loopml.monitoring._stream:window_report",
 }
 
 __all__ = [
     "ADWIN",
-    "DDM",
     "Calibration",
+    "DDM",
     "DriftReport",
     "FeatureDrift",
     "FeatureSpec",
@@ -65,14 +69,17 @@ __all__ = [
     "TestResult",
     "WindowPerformance",
     "Windowing",
+    "compute_windows",
     "detect_concept_drift",
     "drift",
     "estimate_performance",
     "fit_calibration",
+    "latest_windows",
     "load_spec",
     "parse_spec",
     "parse_window",
     "performance",
+    "window_report",
 ]
 
 

@@ -94,7 +94,9 @@ def sketch_column(entry: dict[str, Any], column: pa.ChunkedArray) -> ColumnSketc
     out = ColumnSketch(kind, len(column), missing)
     if kind == "numeric":
         ref = num.reference_of(entry)
-        if ref is None or not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+        if ref is None or not (
+            pa.types.is_floating(column.type) or pa.types.is_integer(column.type)
+        ):
             return None
         values = cols.values_of(column)
         index = np.searchsorted(ref.knots, values, side="left")
@@ -197,7 +199,9 @@ def sketch_drift(
         if "missing_rate" in tests:
             ref_missing = int(entry.get("nulls") or 0) + int(entry.get("nan") or 0)
             raws.append(
-                cols.missing_test(ref_missing, ref_rows, sketch.missing, sketch.rows, alpha=spec.fdr)
+                cols.missing_test(
+                    ref_missing, ref_rows, sketch.missing, sketch.rows, alpha=spec.fdr
+                )
             )
         role = "prediction" if name in predictions else "feature"
         families[role].append((name, sketch.kind, raws, new, vanished, ref_rows, sketch.rows))
