@@ -132,13 +132,16 @@ def test_sliding_and_time_windows_and_labels(ws: Workspace) -> None:
     whole = pd.concat(frames)
     labelled = whole.iloc[:1800]  # the rest has no label yet
     ws.store.log_feedback(
-        [FeedbackEntry(p, int(y)) for p, y in zip(labelled["prediction_id"], labelled["truth"])],
+        [
+            FeedbackEntry(p, int(y))
+            for p, y in zip(labelled["prediction_id"], labelled["truth"], strict=True)
+        ],
         actor="test",
     )
     ws.store.log_feedback(  # a replaced label: the latest wins
         [
             FeedbackEntry(p, int(y))
-            for p, y in zip(whole["prediction_id"][:10], whole["truth"][:10])
+            for p, y in zip(whole["prediction_id"][:10], whole["truth"][:10], strict=True)
         ],
         actor="test",
     )

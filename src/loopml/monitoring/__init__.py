@@ -58,8 +58,8 @@ _LAZY = {
 
 __all__ = [
     "ADWIN",
-    "Calibration",
     "DDM",
+    "Calibration",
     "DriftReport",
     "FeatureDrift",
     "FeatureSpec",

@@ -183,17 +183,23 @@ def sketch_drift(
         tests = tuple(t for t in chosen if t in defaults)
         new: list[Any] = []
         vanished: list[Any] = []
-        args = {"alpha": spec.fdr, "confidence": spec.confidence, "rng": rng}
         if sketch.kind == "numeric":
             window = num.NumericWindow(
                 np.asarray(sketch.counts, float),
                 sketch.below_sum / sketch.below_n if sketch.below_n else 0.0,
                 sketch.above_sum / sketch.above_n if sketch.above_n else 0.0,
             )
-            raws = cols.numeric_tests_counted(entry, window, tests, **args)
+            raws = cols.numeric_tests_counted(
+                entry, window, tests, alpha=spec.fdr, confidence=spec.confidence, rng=rng
+            )
         else:
             raws, new, vanished = cols.categorical_tests_counted(
-                entry, dict(sketch.categories), tests, **args
+                entry,
+                dict(sketch.categories),
+                tests,
+                alpha=spec.fdr,
+                confidence=spec.confidence,
+                rng=rng,
             )
         ref_rows = int(entry.get("count") or 0) + int(entry.get("nulls") or 0)
         if "missing_rate" in tests:

@@ -293,12 +293,12 @@ def compute_windows(
     tables: dict[str, pa.Table] = {}
     for i, seg in wanted:
         if seg.id in cached:
-            parts = _bucket_from_json(cached[seg.id])
+            sketched = _bucket_from_json(cached[seg.id])
         else:
             tables[seg.id] = _read_segment(ws, seg)
-            parts = _sketch_segment(tables[seg.id], profile, plan, int(offsets[i]))
-            ws.store.put_monitor_sketch(seg.id, keys[seg.id], _bucket_json(parts))
-        for b, bucket in parts.items():
+            sketched = _sketch_segment(tables[seg.id], profile, plan, int(offsets[i]))
+            ws.store.put_monitor_sketch(seg.id, keys[seg.id], _bucket_json(sketched))
+        for b, bucket in sketched.items():
             buckets.setdefault(b, []).append(bucket)
     edges_base = []
     if aim.deployment is not None:
