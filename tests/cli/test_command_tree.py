@@ -182,6 +182,12 @@ JSON_ELSEWHERE = {
     ("deploy", "promote"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "resume"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "rollback"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
+    # these need a prediction log with feedback, which the seeded home does not have
+    (
+        "monitor",
+        "performance",
+    ): "tests/monitoring/test_cli.py::test_windows_and_performance_commands",
+    ("monitor", "windows"): "tests/monitoring/test_cli.py::test_windows_and_performance_commands",
 }
 
 

@@ -104,6 +104,10 @@ CASES: list[tuple] = [
     ("audit", ["audit", "log", "--filter", "who=ana"], 2, "--filter"),
     ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/data.csv"], 0, "drifted: none"),
     ("monitor", ["monitor", "drift", "tx@first-cut", "{folder}/absent.csv"], 2, "absent.csv"),
+    ("monitor", ["monitor", "windows", "fraud"], 2, "training data version"),
+    ("monitor", ["monitor", "windows", "fraud", "--window", "soon"], 2, "soon"),
+    ("monitor", ["monitor", "performance", "fraud"], 0, "performance of fraud"),
+    ("monitor", ["monitor", "performance", "nowhere"], 2, "no logged predictions"),
 ]
 
 
