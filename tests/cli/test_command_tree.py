@@ -187,6 +187,7 @@ JSON_ELSEWHERE = {
         "monitor",
         "performance",
     ): "tests/monitoring/test_cli.py::test_windows_and_performance_commands",
+    ("monitor", "report"): "tests/monitoring/test_cli.py::test_report_html_and_json",
     ("monitor", "windows"): "tests/monitoring/test_cli.py::test_windows_and_performance_commands",
 }
 

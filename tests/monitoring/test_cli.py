@@ -62,3 +62,37 @@ def test_windows_and_performance_commands(run_cli: Cli, home: Path, tmp_path: Pa
     assert bad.returncode == 2 and "soon" in bad.stderr
     none = run_cli("monitor", "performance", "deployment:nowhere")
     assert none.returncode == 2
+
+
+def test_report_html_and_json(run_cli: Cli, home: Path, tmp_path: Path) -> None:
+    ws = Workspace.open(home=home)
+    try:
+        for i in range(3):
+            _log_segment(ws, 1000 * i, 1000, 30 + i, shift=0.8 if i == 2 else 0.0)
+    finally:
+        ws.close()
+    reference = tmp_path / "reference.parquet"
+    _reference().to_parquet(reference)
+    out = tmp_path / "report.html"
+    done = run_cli(
+        "monitor", "report", "deployment:web", "--reference", str(reference), "--html", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and page.count("<svg") >= 4
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page and "<script src" not in page
+    assert "drift in x" in page
+    body = json.loads(
+        run_cli(
+            "monitor", "report", "deployment:web", "--reference", str(reference), "--json"
+        ).stdout
+    )
+    assert body["format"] == "loopml.monitor-report/1"
+    assert [p["drifted"] for p in body["drift_over_time"]["x"]] == [False, False, True]
+    dist = body["distributions"]["x"]
+    assert sum(dist["reference"]) == pytest.approx(1.0)
+    assert sum(dist["current"]) == pytest.approx(1.0)
+    assert set(body["distributions"]["cat"]["labels"]) == {"a", "b", "c"}
+    usage = run_cli("monitor", "report", "deployment:web")
+    assert usage.returncode == 2 and "--html" in usage.stderr

@@ -147,8 +147,7 @@ def performance_cmd(
 
     from loopml.cli._text import esc
     from loopml.errors import InvalidInput
-    from loopml.monitoring import performance
-    from loopml.monitoring._stream import resolve_target
+    from loopml.monitoring import performance, resolve_target
     from loopml.serving import read_predictions
 
     ws = workspace_for(ctx, read_only=True)
@@ -187,3 +186,38 @@ def performance_cmd(
             "-" if est is None else f"{est:.4g}",
         )
     console.print(table)
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Deployment or model name (deployment:NAME...).")],
+    window: Annotated[
+        str, typer.Option("--window", help="Window plan: 1000, 1000/250, 1h or 1h/15m.")
+    ] = "1000",
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="Drift reference (default: the model's training data)."),
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write the self-contained HTML page here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """A report of TARGET: distributions, drift over time, realised and estimated performance."""
+    from loopml.errors import InvalidInput
+    from loopml.monitoring import monitor_report, render_html
+
+    if html_out is None and not as_json:
+        raise InvalidInput(
+            "monitor report needs --html FILE or --json",
+            hint="For example: loopml monitor report web --html report.html",
+        )
+    ws = workspace_for(ctx, read_only=True)
+    data = monitor_report(target, window=window, reference=_reference_arg(reference), workspace=ws)
+    if html_out is not None:
+        html_out.write_text(render_html(data), encoding="utf-8")
+        if not as_json:
+            console.print(f"wrote {html_out}", markup=False)
+    if as_json:
+        print_json(data)

@@ -17,6 +17,7 @@ from loopml.plugins import lazy_exports
 if TYPE_CHECKING:
     from loopml.monitoring._detectors import ADWIN, DDM, PageHinkley, detect_concept_drift
     from loopml.monitoring._drift import drift
+    from loopml.monitoring._html import monitor_report, render_html
     from loopml.monitoring._performance import (
         Calibration,
         PerformanceReport,
@@ -27,7 +28,13 @@ if TYPE_CHECKING:
     )
     from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
     from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
-    from loopml.monitoring._stream import compute_windows, latest_windows, window_report
+    from loopml.monitoring._stream import (
+        compute_windows,
+        latest_windows,
+        resolve_target,
+        window_report,
+        window_sketches,
+    )
     from loopml.monitoring._windows import Windowing, parse_window
 
 _LAZY = {
@@ -50,10 +57,14 @@ _LAZY = {
     "fit_calibration": "loopml.monitoring._performance:fit_calibration",
     "latest_windows": "loopml.monitoring._stream:latest_windows",
     "load_spec": "loopml.monitoring._spec:load_spec",
+    "monitor_report": "loopml.monitoring._html:monitor_report",
     "parse_spec": "loopml.monitoring._spec:parse_spec",
     "parse_window": "loopml.monitoring._windows:parse_window",
     "performance": "loopml.monitoring._performance:performance",
+    "render_html": "loopml.monitoring._html:render_html",
+    "resolve_target": "loopml.monitoring._stream:resolve_target",
     "window_report": "loopml.monitoring._stream:window_report",
+    "window_sketches": "loopml.monitoring._stream:window_sketches",
 }
 
 __all__ = [
@@ -76,10 +87,14 @@ __all__ = [
     "fit_calibration",
     "latest_windows",
     "load_spec",
+    "monitor_report",
     "parse_spec",
     "parse_window",
     "performance",
+    "render_html",
+    "resolve_target",
     "window_report",
+    "window_sketches",
 ]
 
 

@@ -328,7 +328,9 @@ def compute_windows(
             reference=ref_name,
             current=f"{aim.scope} window {plan.describe()} @ {span[0]}",
         )
-        digest = ws.artifacts.put(report.to_json().encode())
+        body = report.to_dict()
+        body["sketch"] = json.loads(sketches_to_json(merged))  # for the report's plots
+        digest = ws.artifacts.put(json.dumps(body, default=str).encode())
         # performance from the window's own rows (labels are joined as they stand now)
         in_window = []
         for _, seg in wanted:
@@ -406,6 +408,19 @@ def latest_windows(
     aim = resolve_target(target, ws)
     plan = None if window is None else parse_window(window).describe()
     return ws.store.list_monitor_windows(scope=aim.scope, plan=plan, limit=limit, newest_first=True)
+
+
+def window_sketches(
+    window: MonitorWindow, workspace: Workspace | None = None
+) -> dict[str, ColumnSketch]:
+    """The merged sketch of a window's columns, as stored with its report."""
+    from loopml.workspace import current_workspace
+
+    if window.report_digest is None:
+        return {}
+    ws = workspace if workspace is not None else current_workspace()
+    body = json.loads(ws.artifacts.get(window.report_digest))
+    return sketches_from_json(json.dumps(body.get("sketch") or {}))
 
 
 def window_report(window: MonitorWindow, workspace: Workspace | None = None) -> Any:
