@@ -127,11 +127,30 @@ def sketch_table(
 
 
 def merge_sketches(parts: list[dict[str, ColumnSketch]]) -> dict[str, ColumnSketch]:
-    """Add up the sketches of several windows, column by column."""
-    out: dict[str, ColumnSketch] = {}
+    """Add up the sketches of several windows, column by column (one vector sum each)."""
+    by_column: dict[str, list[ColumnSketch]] = {}
     for part in parts:
         for name, sketch in part.items():
-            out[name] = out[name].merge(sketch) if name in out else sketch
+            by_column.setdefault(name, []).append(sketch)
+    out: dict[str, ColumnSketch] = {}
+    for name, items in by_column.items():
+        first = items[0]
+        counts = [i.counts for i in items if i.counts]
+        cats: dict[Any, int] = {}
+        for item in items:
+            for key, value in item.categories.items():
+                cats[key] = cats.get(key, 0) + value
+        out[name] = ColumnSketch(
+            first.kind,
+            sum(i.rows for i in items),
+            sum(i.missing for i in items),
+            np.sum(np.asarray(counts, float), axis=0).tolist() if counts else [],
+            cats,
+            sum(i.below_sum for i in items),
+            sum(i.below_n for i in items),
+            sum(i.above_sum for i in items),
+            sum(i.above_n for i in items),
+        )
     return out
 
 
