@@ -3,6 +3,9 @@ per-feature test misses, and stays quiet on same-distribution windows."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -11,6 +14,7 @@ import pytest
 from loopml import data
 from loopml.errors import InvalidInput
 from loopml.monitoring import drift
+from tests.fixtures.cli import Cli
 
 
 def _pair(n: int, rho: float, seed: int) -> pd.DataFrame:
@@ -46,3 +50,13 @@ def test_a_profile_has_no_rows_to_classify() -> None:
     profile = data.profile_table(pa.Table.from_pandas(_pair(500, 0.0, 0)))
     with pytest.raises(InvalidInput, match="rows"):
         drift(profile, _pair(500, 0.0, 1), multivariate=True)
+
+
+def test_the_cli_flag(run_cli: Cli, tmp_path: Path) -> None:
+    _pair(3000, 0.9, 1).to_parquet(tmp_path / "a.parquet")
+    _pair(2000, -0.9, 2).to_parquet(tmp_path / "b.parquet")
+    args = ["monitor", "drift", str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    assert run_cli(*args).returncode == 0  # no marginal moved
+    done = run_cli(*args, "--multivariate", "--json")
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["multivariate"]["test"] == "domain_classifier"

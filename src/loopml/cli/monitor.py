@@ -27,6 +27,10 @@ def drift_cmd(
         str | None, typer.Option("--columns", help="Comma-separated columns to test.")
     ] = None,
     spec: Annotated[Path | None, typer.Option("--spec", help="Monitor spec (YAML).")] = None,
+    multivariate: Annotated[
+        bool,
+        typer.Option("--multivariate", help="Also run the domain classifier on all features."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Drift of CURRENT against REFERENCE per column; exit 1 when drift is found."""
@@ -38,7 +42,9 @@ def drift_cmd(
     local = os.path.isfile(reference) and os.path.isfile(current)
     ws = None if local else workspace_for(ctx, read_only=True)
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    report = drift(reference, current, columns=names, spec=spec, workspace=ws)
+    report = drift(
+        reference, current, columns=names, spec=spec, multivariate=multivariate, workspace=ws
+    )
     if as_json:
         print_json(report.to_dict())
     else:
