@@ -25,6 +25,8 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results" / "monitoring.json"
 PEER_VENV = Path.home() / ".cache" / "loopml-bench" / "evidently"
 EVIDENTLY = "evidently==0.4.40"
+# evidently 0.4 imports pandas internals that pandas 2.2 removed
+EVIDENTLY_PINS = ("pandas<2.2",)
 
 
 def make_frame(n: int, seed: int, shift: float = 0.0):
@@ -86,7 +88,9 @@ def _peer_python() -> str:
     if not python.exists():
         PEER_VENV.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", EVIDENTLY], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", EVIDENTLY, *EVIDENTLY_PINS], check=True
+        )
     return str(python)
 
 
