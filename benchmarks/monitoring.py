@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "monitoring.json"
+QUICK_RESULTS = RESULTS.with_name("monitoring_quick.json")  # --quick keeps the full file
 PEER_VENV = Path.home() / ".cache" / "loopml-bench" / "evidently"
 EVIDENTLY = "evidently==0.4.40"
 # evidently 0.4 imports pandas internals that pandas 2.2 removed
@@ -199,8 +200,9 @@ def main() -> None:
         results[str(n)] = row
     results["streaming"] = streaming(max(args.repeat, 3))
     results["false_alarm_rate"] = sweep(args.sweep_seeds)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    out = QUICK_RESULTS if args.quick else RESULTS
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
