@@ -20,7 +20,9 @@ class MonitorWindow:
         rows: Logged rows in the window.
         complete: False while the window can still gain rows (the latest one).
         drifted: True when any feature, prediction or the multivariate check drifted.
-        drift: Per column: ``{"drifted": bool, "role": ..., "effects": {test: effect}}``.
+        drift: Per column: ``{"drifted": bool, "role": ..., "effects": {test: effect}}``;
+            count windows also keep ``"__offset__": {"rows": N}`` (their first row's
+            position in the log), which is not a column.
         realised: Realised metrics from the labels known when it was computed.
         estimated: Estimated (CBPE) metrics, where the model logs probabilities.
         labelled: Rows with a label when it was computed.
