@@ -160,3 +160,16 @@ def test_sliding_and_time_windows_and_labels(ws: Workspace) -> None:
     assert first.realised["accuracy"] == pytest.approx(want)
     assert abs(first.estimated["accuracy"] - want) < 0.05
     assert not hourly[-1].complete
+
+
+def test_prediction_drift_on_the_model_outputs(ws: Workspace) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, 20_000)
+    reference = pd.DataFrame({"x": x, "predict_proba": 1 / (1 + np.exp(-2 * x))})
+    _log_segment(ws, 0, 1000, 41)
+    _log_segment(ws, 1000, 1000, 42, shift=0.5)
+    windows = compute_windows("deployment:web", window="1000", reference=reference, workspace=ws)
+    assert [w.drift["predict_proba"]["role"] for w in windows] == ["prediction"] * 2
+    assert [w.drift["predict_proba"]["drifted"] for w in windows] == [False, True]
+    report = window_report(windows[1], ws)
+    assert [f.column for f in report.predictions] == ["predict_proba"]

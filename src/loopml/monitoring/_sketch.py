@@ -41,6 +41,7 @@ class ColumnSketch:
     below_n: int = 0
     above_sum: float = 0.0
     above_n: int = 0
+    source: str = ""  # the log column it came from (``out.*``: a model output)
 
     def merge(self, other: ColumnSketch) -> ColumnSketch:
         """The sketch of both windows (a new object)."""
@@ -62,6 +63,7 @@ class ColumnSketch:
             self.below_n + other.below_n,
             self.above_sum + other.above_sum,
             self.above_n + other.above_n,
+            self.source or other.source,
         )
 
 
@@ -122,6 +124,7 @@ def sketch_table(
         if name in entries and source in table.column_names:
             sketch = sketch_column(entries[name], table.column(source))
             if sketch is not None:
+                sketch.source = source
                 out[name] = sketch
     return out
 
@@ -150,6 +153,7 @@ def merge_sketches(parts: list[dict[str, ColumnSketch]]) -> dict[str, ColumnSket
             sum(i.below_n for i in items),
             sum(i.above_sum for i in items),
             sum(i.above_n for i in items),
+            first.source,
         )
     return out
 

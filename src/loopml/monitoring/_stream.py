@@ -319,12 +319,13 @@ def compute_windows(
             span = (start, start + plan.size)
             complete = start + plan.size <= last_ms
         merged = merge_sketches([p.sketches for p in parts])
+        outputs = {n for n, sk in merged.items() if sk.source.startswith("out.")}
         report = sketch_drift(
             profile,
             merged,
             rows,
             spec=rules,
-            predictions=scores,
+            predictions=scores | outputs,
             reference=ref_name,
             current=f"{aim.scope} window {plan.describe()} @ {span[0]}",
         )
