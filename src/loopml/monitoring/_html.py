@@ -78,11 +78,15 @@ def lines_svg(
     xs: Sequence[float],
     series: dict[str, Sequence[float | None]],
     marks: dict[str, Sequence[bool]] | None = None,
+    floor: float | None = None,
 ) -> str:
-    """Lines over ``xs`` (None values are gaps); ``marks`` draws red dots where True."""
+    """Lines over ``xs`` (None values are gaps); ``marks`` draws red dots where True;
+    ``floor`` keeps that value on the axis (0 for effect sizes, so noise looks small)."""
     parts = _frame(title)
     values = [v for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    if floor is not None:
+        lo = min(lo, floor)
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
@@ -253,6 +257,7 @@ def render_html(data: dict[str, Any]) -> str:
             xs,
             {"effect": [p["effect"] for p in points]},
             {"effect": [p["drifted"] for p in points]},
+            floor=0.0,
         )
         body.append(f"<figure>{svg}</figure>")
     perf = data["performance_over_time"]
