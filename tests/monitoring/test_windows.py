@@ -36,7 +36,13 @@ def _reference(n: int = 20_000, seed: int = 0) -> pd.DataFrame:
 
 
 def _log_segment(
-    ws: Workspace, start: int, n: int, seed: int, shift: float = 0.0, step_ms: int = 1000
+    ws: Workspace,
+    start: int,
+    n: int,
+    seed: int,
+    shift: float = 0.0,
+    step_ms: int = 1000,
+    version: int | None = None,
 ) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.normal(shift, 1, n)
@@ -47,7 +53,7 @@ def _log_segment(
             "row": np.zeros(n, dtype=np.int64),
             "time_ms": T0 + (start + np.arange(n)) * step_ms,
             "model": "fraud",
-            "version": pd.array([None] * n, dtype="Int64"),
+            "version": pd.array([version] * n, dtype="Int64"),
             "deployment": "web",
             "arm": "stable",
             "latency_ms": np.full(n, 1.5),
@@ -64,7 +70,7 @@ def _log_segment(
     segment = PredictionSegment(
         id=new_id(),
         model="fraud",
-        version=None,
+        version=version,
         deployment="web",
         digest=digest,
         rows=n,
@@ -173,3 +179,25 @@ def test_prediction_drift_on_the_model_outputs(ws: Workspace) -> None:
     assert [w.drift["predict_proba"]["drifted"] for w in windows] == [False, True]
     report = window_report(windows[1], ws)
     assert [f.column for f in report.predictions] == ["predict_proba"]
+
+
+def test_windows_link_to_the_model_version(ws: Workspace) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from loopml.registry import register_model
+
+    ref = _reference(2000)
+    x = ref[["x"]]
+    model = LogisticRegression().fit(x, (ref["x"] > 0).astype(int))
+    version = register_model(
+        "fraud", model, input_example=x.head(3), store=ws.store, artifacts=ws.artifacts
+    )
+    _log_segment(ws, 0, 1000, 61, version=version.number)
+    (window,) = compute_windows("deployment:web", window="1000", reference=ref, workspace=ws)
+    assert (window.model, window.version) == ("fraud", version.number)
+    sources = {
+        n.edge.src
+        for n in ws.store.upstream(ObjectRef(ObjectKind.MONITOR_WINDOW, window.id), depth=1)
+    }
+    assert ObjectRef(ObjectKind.MODEL_VERSION, version.id) in sources
+    assert ObjectRef(ObjectKind.DEPLOYMENT, "web") in sources
