@@ -16,7 +16,14 @@ import pytest
 from loopml import Workspace
 from loopml.entities import FeedbackEntry, PredictionSegment
 from loopml.ids import ObjectKind, ObjectRef, new_id
-from loopml.monitoring import _stream, compute_windows, drift, latest_windows, window_report
+from loopml.monitoring import (
+    _stream,
+    compute_windows,
+    drift,
+    latest_windows,
+    window_report,
+    window_values,
+)
 
 T0 = 1_700_000_000_000
 
@@ -128,6 +135,11 @@ def test_count_windows_drift_stored_and_incremental(
     new = compute_windows("deployment:web", window="1000", reference=ref, workspace=ws)
     assert [(w.rows, w.complete) for w in new] == [(500, False)]
     assert len(reads) == 1  # only the new segment
+    values = window_values(windows[2])
+    ks = [v for v in values if v.kind == "drift" and v.feature == "x" and v.statistic == "ks"]
+    assert len(ks) == 1 and ks[0].alarm and ks[0].window_id == windows[2].id
+    assert ks[0].value == pytest.approx(windows[2].drift["x"]["effects"]["ks"])
+    assert ks[0].deployment == "web" and ks[0].model == "fraud"
     latest = latest_windows("deployment:web", window="1000", limit=2, workspace=ws)
     assert [w.start_ms for w in latest] == [new[0].start_ms, windows[3].start_ms]
 
@@ -165,6 +177,8 @@ def test_sliding_and_time_windows_and_labels(ws: Workspace) -> None:
     want = float(np.mean(truth["truth"] == truth["out.predict"]))
     assert first.realised["accuracy"] == pytest.approx(want)
     assert abs(first.estimated["accuracy"] - want) < 0.05
+    kinds = {(v.kind, v.metric) for v in window_values(first)}
+    assert {("metric", "accuracy"), ("estimated_metric", "accuracy")} <= kinds
     assert not hourly[-1].complete
 
 

@@ -29,11 +29,13 @@ if TYPE_CHECKING:
     from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
     from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
     from loopml.monitoring._stream import (
+        WindowValue,
         compute_windows,
         latest_windows,
         resolve_target,
         window_report,
         window_sketches,
+        window_values,
     )
     from loopml.monitoring._windows import Windowing, parse_window
 
@@ -49,6 +51,7 @@ _LAZY = {
     "PerformanceReport": "loopml.monitoring._performance:PerformanceReport",
     "TestResult": "loopml.monitoring._report:TestResult",
     "WindowPerformance": "loopml.monitoring._performance:WindowPerformance",
+    "WindowValue": "loopml.monitoring._stream:WindowValue",
     "Windowing": "loopml.monitoring._windows:Windowing",
     "compute_windows": "loopml.monitoring._stream:compute_windows",
     "detect_concept_drift": "loopml.monitoring._detectors:detect_concept_drift",
@@ -65,6 +68,7 @@ _LAZY = {
     "resolve_target": "loopml.monitoring._stream:resolve_target",
     "window_report": "loopml.monitoring._stream:window_report",
     "window_sketches": "loopml.monitoring._stream:window_sketches",
+    "window_values": "loopml.monitoring._stream:window_values",
 }
 
 __all__ = [
@@ -79,6 +83,7 @@ __all__ = [
     "PerformanceReport",
     "TestResult",
     "WindowPerformance",
+    "WindowValue",
     "Windowing",
     "compute_windows",
     "detect_concept_drift",
@@ -95,6 +100,7 @@ __all__ = [
     "resolve_target",
     "window_report",
     "window_sketches",
+    "window_values",
 ]
 
 

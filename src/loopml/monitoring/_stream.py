@@ -433,3 +433,73 @@ def window_report(window: MonitorWindow, workspace: Workspace | None = None) -> 
         return None
     ws = workspace if workspace is not None else current_workspace()
     return DriftReport.from_dict(json.loads(ws.artifacts.get(window.report_digest)))
+
+
+@dataclass(frozen=True)
+class WindowValue:
+    """One monitored quantity of a stored window, flat (what alerts and gauges read).
+
+    ``kind`` is ``drift`` (``subject``: the column, ``statistic``: the test, ``value``: its
+    effect size, ``alarm``: the column drifted), ``metric`` (realised) or
+    ``estimated_metric`` (``subject`` and ``metric``: the metric's name). The attribute
+    names match the alert rules' monitored values and the Prometheus exporter's points.
+    """
+
+    kind: str
+    subject: str
+    value: float
+    deployment: str
+    model: str
+    version: int | None
+    window_id: str
+    statistic: str = ""
+    alarm: bool = False
+
+    @property
+    def feature(self) -> str:
+        """The column (drift values)."""
+        return self.subject
+
+    @property
+    def metric(self) -> str:
+        """The metric's name (metric values)."""
+        return self.subject
+
+    @property
+    def bound(self) -> float | None:
+        """No confidence bound is kept with a stored window."""
+        return None
+
+
+def window_values(window: MonitorWindow) -> list[WindowValue]:
+    """Every drift effect, realised and estimated metric of ``window``, flat."""
+    dep, model, version, ident = (
+        window.deployment or "",
+        window.model or "",
+        window.version,
+        window.id,
+    )
+    out: list[WindowValue] = []
+    for column, item in window.drift.items():
+        if column.startswith("__") or not isinstance(item, dict):
+            continue
+        for test, effect in (item.get("effects") or {}).items():
+            if effect is not None:
+                out.append(
+                    WindowValue(
+                        "drift",
+                        column,
+                        float(effect),
+                        dep,
+                        model,
+                        version,
+                        ident,
+                        statistic=test,
+                        alarm=bool(item.get("drifted")),
+                    )
+                )
+    for kind, metrics in (("metric", window.realised), ("estimated_metric", window.estimated)):
+        for name, value in metrics.items():
+            if value is not None:
+                out.append(WindowValue(kind, name, float(value), dep, model, version, ident))
+    return out
