@@ -216,7 +216,8 @@ def compute_windows(
         The windows computed now (stored, with lineage to the deployment and the model
         version), oldest first.
     """
-    from loopml.entities import LineageEdge, MonitorWindow
+    from loopml import lineage
+    from loopml.entities import MonitorWindow
     from loopml.ids import ObjectKind, ObjectRef
     from loopml.monitoring._drift import resolve_reference
     from loopml.monitoring._performance import performance
@@ -386,7 +387,7 @@ def compute_windows(
                 sources.append(ObjectRef(ObjectKind.MODEL_VERSION, mv.id))
             except NotFound:
                 pass
-        edges = [LineageEdge(src, me, "monitored") for src in sources]
+        edges = [lineage.edge(src, me, lineage.Relation.MONITORED) for src in sources]
         out.append(ws.store.put_monitor_window(item, actor=ws.actor.name, edges=edges))
     return out
 
