@@ -2,9 +2,13 @@
 categorical) columns: loopml's drift() (the reference is a stored profile), a plain
 scipy/numpy floor (KS + PSI per column) and, with --peers, Evidently's DataDriftPreset in
 its own venv under ~/.cache/loopml-bench/. Each case runs in its own process (peak RSS);
-medians of --repeat runs. Also the false-alarm sweep on same-distribution windows.
+medians of --repeat runs. Also the false-alarm sweep on same-distribution windows, and the
+streaming cost: sketching one sealed segment of logged rows against the reference's bins
+(per logged row) and merging bucket sketches into a window (per window, independent of
+its rows).
 
     .venv/bin/python benchmarks/monitoring.py --repeat 3 [--peers] [--sweep-seeds 20]
+    .venv/bin/python benchmarks/monitoring.py --quick [--peers]   # 100k rows only, 1 run
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "monitoring.json"
+QUICK_RESULTS = RESULTS.with_name("monitoring_quick.json")  # --quick keeps the full file
 PEER_VENV = Path.home() / ".cache" / "loopml-bench" / "evidently"
 EVIDENTLY = "evidently==0.4.40"
+# evidently 0.4 imports pandas internals that pandas 2.2 removed
+EVIDENTLY_PINS = ("pandas<2.2",)
 
 
 def make_frame(n: int, seed: int, shift: float = 0.0):
@@ -82,7 +89,9 @@ def _peer_python() -> str:
     if not python.exists():
         PEER_VENV.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", EVIDENTLY], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", EVIDENTLY, *EVIDENTLY_PINS], check=True
+        )
     return str(python)
 
 
@@ -116,13 +125,55 @@ def sweep(seeds: int) -> dict[str, float]:
     return out
 
 
+def streaming(repeat: int) -> dict[str, float]:
+    """Microseconds per logged row to sketch a segment; milliseconds to merge a window."""
+    import pyarrow as pa
+
+    from loopml.data import profile_table
+    from loopml.monitoring._sketch import merge_sketches
+    from loopml.monitoring._stream import _sketch_segment
+    from loopml.monitoring._windows import parse_window
+
+    profile = profile_table(pa.Table.from_pandas(make_frame(100_000, 1)))
+    rows = 10_000
+    log = make_frame(rows, 2).rename(columns=lambda c: f"in.{c}")
+    log["time_ms"] = range(rows)
+    table = pa.Table.from_pandas(log, preserve_index=False)
+    plan = parse_window("1000")
+    per_row = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        buckets = _sketch_segment(table, profile, plan, 0)
+        per_row.append((time.perf_counter() - start) / rows * 1e6)
+    parts = [b.sketches for b in buckets.values()] * 10  # a window of 100 buckets
+    merges = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        merge_sketches(parts)
+        merges.append((time.perf_counter() - start) * 1e3)
+    out = {
+        "sketch_us_per_logged_row": statistics.median(per_row),
+        "merge_ms_per_window_of_100_buckets": statistics.median(merges),
+        "columns": 25,
+        "segment_rows": rows,
+    }
+    print(
+        f"streaming: {out['sketch_us_per_logged_row']:.2f} us per logged row (25 columns), "
+        f"{out['merge_ms_per_window_of_100_buckets']:.1f} ms to merge 100 buckets"
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--case", nargs=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peers", action="store_true")
     parser.add_argument("--sweep-seeds", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="100k rows, 1 run, 3 seeds")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.sweep_seeds = 1, 3
     if args.case:
         print(json.dumps(_case(args.case[0], int(args.case[1]))))
         return
@@ -130,7 +181,8 @@ def main() -> None:
     if args.peers:
         kinds["evidently"] = _peer_python()
     results: dict[str, object] = {"repeat": args.repeat}
-    for n in (100_000, 1_000_000):
+    results["quick"] = args.quick
+    for n in (100_000,) if args.quick else (100_000, 1_000_000):
         row = {}
         for kind, python in kinds.items():
             runs = [_run(kind, n, python) for _ in range(args.repeat)]
@@ -146,9 +198,11 @@ def main() -> None:
             if kind != "loopml":
                 row[f"{kind}_over_loopml"] = row[kind]["median_s"] / row["loopml"]["median_s"]
         results[str(n)] = row
+    results["streaming"] = streaming(max(args.repeat, 3))
     results["false_alarm_rate"] = sweep(args.sweep_seeds)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    out = QUICK_RESULTS if args.quick else RESULTS
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -202,6 +202,13 @@ JSON_ELSEWHERE = {
     ("deploy", "report"): "tests/deploy/test_controller_shadow.py::"
     "test_the_shadow_report_is_right_on_a_known_disagreement",
     ("deploy", "run"): "tests/deploy/test_controller.py::test_deploy_run_from_the_command_line",
+    # these need a prediction log with feedback, which the seeded home does not have
+    (
+        "monitor",
+        "performance",
+    ): "tests/monitoring/test_cli.py::test_windows_and_performance_commands",
+    ("monitor", "report"): "tests/monitoring/test_cli.py::test_report_html_and_json",
+    ("monitor", "windows"): "tests/monitoring/test_cli.py::test_windows_and_performance_commands",
 }
 
 

@@ -122,6 +122,10 @@ CASES: list[tuple] = [
     ("monitor", ["monitor", "dashboard", "fraud"], 0, "schemaVersion"),
     ("monitor", ["monitor", "alerts"], 0, "no alerts"),
     ("monitor", ["monitor", "alerts", "--state", "burning"], 2, "alert state"),
+    ("monitor", ["monitor", "windows", "fraud"], 2, "training data version"),
+    ("monitor", ["monitor", "windows", "fraud", "--window", "soon"], 2, "soon"),
+    ("monitor", ["monitor", "performance", "fraud"], 0, "performance of fraud"),
+    ("monitor", ["monitor", "performance", "nowhere"], 2, "no logged predictions"),
 ]
 
 

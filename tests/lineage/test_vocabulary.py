@@ -36,6 +36,7 @@ STORED_RELATIONS = {
     "logged",
     "deployed",
     "fired",
+    "monitored",
 }
 STORED_KINDS = {
     "alert",

@@ -29,6 +29,10 @@ def drift_cmd(
         str | None, typer.Option("--columns", help="Comma-separated columns to test.")
     ] = None,
     spec: Annotated[Path | None, typer.Option("--spec", help="Monitor spec (YAML).")] = None,
+    multivariate: Annotated[
+        bool,
+        typer.Option("--multivariate", help="Also run the domain classifier on all features."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Drift of CURRENT against REFERENCE per column; exit 1 when drift is found."""
@@ -40,7 +44,9 @@ def drift_cmd(
     local = os.path.isfile(reference) and os.path.isfile(current)
     ws = None if local else workspace_for(ctx, read_only=True)
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    report = drift(reference, current, columns=names, spec=spec, workspace=ws)
+    report = drift(
+        reference, current, columns=names, spec=spec, multivariate=multivariate, workspace=ws
+    )
     if as_json:
         print_json(report.to_dict())
     else:
@@ -188,3 +194,177 @@ def alerts_cmd(
             when(a.resolved_at_ms),
         )
     console.print(table)
+
+
+# -- windows, performance and reports (the "windows" engineer) ---------------------------
+
+
+def _reference_arg(text: str | None) -> str | None:
+    return text or None
+
+
+@app.command("windows")
+def windows_cmd(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Deployment or model name (deployment:NAME...).")],
+    window: Annotated[
+        str, typer.Option("--window", help="Window plan: 1000, 1000/250, 1h or 1h/15m.")
+    ] = "1000",
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="Drift reference (default: the model's training data)."),
+    ] = None,
+    spec: Annotated[Path | None, typer.Option("--spec", help="Monitor spec (YAML).")] = None,
+    recompute: Annotated[
+        bool, typer.Option("--recompute", help="Recompute windows stored as complete.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Windows to show, newest last.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the windows as JSON.")] = False,
+) -> None:
+    """Compute TARGET's monitor windows from its prediction log; exit 1 when the latest drifted."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from loopml.cli._text import esc
+    from loopml.monitoring import compute_windows, latest_windows
+
+    ws = workspace_for(ctx, read_only=True)
+    compute_windows(
+        target,
+        window=window,
+        reference=_reference_arg(reference),
+        spec=spec,
+        recompute=recompute,
+        workspace=ws,
+    )
+    shown = list(reversed(latest_windows(target, window=window, limit=limit, workspace=ws)))
+    if as_json:
+        print_json({"target": target, "window": window, "windows": [asdict(w) for w in shown]})
+    else:
+        table = Table(title=f"monitor windows of {esc(target)} ({esc(window)})")
+        for name in ("start", "rows", "complete", "labelled", "accuracy", "est.", "drifted"):
+            table.add_column(name, justify="left" if name == "start" else "right")
+        for w in shown:
+            acc = w.realised.get("accuracy") or w.realised.get("mae")
+            est = w.estimated.get("accuracy")
+            columns = [k for k, v in w.drift.items() if isinstance(v, dict) and v.get("drifted")]
+            table.add_row(
+                _stamp(w.start_ms),
+                str(w.rows),
+                "yes" if w.complete else "no",
+                str(w.labelled),
+                "-" if acc is None else f"{acc:.4g}",
+                "-" if est is None else f"{est:.4g}",
+                esc(", ".join(columns)) or "none",
+                style="red" if w.drifted else "",
+            )
+        console.print(table)
+    if shown and shown[-1].drifted:
+        raise typer.Exit(1)
+
+
+def _stamp(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command("performance")
+def performance_cmd(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Deployment or model name (deployment:NAME...).")],
+    window: Annotated[
+        str, typer.Option("--window", help="Window plan: 1000, 1000/250, 1h or 1h/15m.")
+    ] = "1000",
+    prediction: Annotated[
+        str | None, typer.Option("--prediction", help="Prediction column (out.NAME).")
+    ] = None,
+    score: Annotated[
+        str | None, typer.Option("--score", help="Positive-class probability column.")
+    ] = None,
+    calibrate_on: Annotated[
+        Path | None,
+        typer.Option("--calibrate-on", help="Parquet/CSV with the score column and label."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Realised metrics per window from feedback, and CBPE estimates where scores exist."""
+    from rich.table import Table
+
+    from loopml.cli._text import esc
+    from loopml.errors import InvalidInput
+    from loopml.monitoring import performance, resolve_target
+    from loopml.serving import read_predictions
+
+    ws = workspace_for(ctx, read_only=True)
+    aim = resolve_target(target, ws)
+    log = read_predictions(model=aim.model, deployment=aim.deployment, workspace=ws)
+    if log.empty:
+        raise InvalidInput(
+            f"no logged predictions for {target!r}",
+            hint="Serve the model with the prediction log on, or check the name.",
+        )
+    reference = None
+    if calibrate_on is not None:
+        import pandas as pd
+
+        text = str(calibrate_on)
+        reference = pd.read_parquet(text) if text.endswith(".parquet") else pd.read_csv(text)
+    report = performance(
+        log, window=window, prediction=prediction, score=score, reference=reference
+    )
+    if as_json:
+        print_json({"target": target, **report.to_dict()})
+        return
+    keys = ["accuracy", "f1", "auc"] if report.task == "classification" else ["mae", "rmse"]
+    table = Table(title=f"performance of {esc(target)} ({esc(report.window)})")
+    for name in ("start", "rows", "labelled", "late", *keys, "est. accuracy"):
+        table.add_column(name, justify="left" if name == "start" else "right")
+    for w in report.windows:
+        est = w.estimated.get("accuracy")
+        values = [w.realised.get(k) for k in keys]
+        table.add_row(
+            _stamp(w.start_ms),
+            str(w.rows),
+            f"{w.labelled} ({w.labelled_fraction:.0%})",
+            str(w.late_labels),
+            *["-" if v is None else f"{v:.4g}" for v in values],
+            "-" if est is None else f"{est:.4g}",
+        )
+    console.print(table)
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Deployment or model name (deployment:NAME...).")],
+    window: Annotated[
+        str, typer.Option("--window", help="Window plan: 1000, 1000/250, 1h or 1h/15m.")
+    ] = "1000",
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="Drift reference (default: the model's training data)."),
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write the self-contained HTML page here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """A report of TARGET: distributions, drift over time, realised and estimated performance."""
+    from loopml.errors import InvalidInput
+    from loopml.monitoring import monitor_report, render_html
+
+    if html_out is None and not as_json:
+        raise InvalidInput(
+            "monitor report needs --html FILE or --json",
+            hint="For example: loopml monitor report web --html report.html",
+        )
+    ws = workspace_for(ctx, read_only=True)
+    data = monitor_report(target, window=window, reference=_reference_arg(reference), workspace=ws)
+    if html_out is not None:
+        html_out.write_text(render_html(data), encoding="utf-8")
+        if not as_json:
+            console.print(f"wrote {html_out}", markup=False)
+    if as_json:
+        print_json(data)

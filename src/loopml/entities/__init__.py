@@ -36,6 +36,7 @@ from loopml.entities.governance import (
 )
 from loopml.entities.lineage import LineageEdge, LineageNode, Relation
 from loopml.entities.model import AliasMove, ModelEvent, ModelVersion, RegisteredModel
+from loopml.entities.monitor import MonitorWindow
 from loopml.entities.pipeline import (
     Lease,
     PipelineRun,
@@ -102,6 +103,7 @@ __all__ = [
     "MetricSummary",
     "ModelEvent",
     "ModelVersion",
+    "MonitorWindow",
     "Not",
     "OrderBy",
     "Outcome",

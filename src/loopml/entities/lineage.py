@@ -55,6 +55,8 @@ class Relation(StrEnum):
     """Model version ``src`` is an arm of deployment ``dst`` (recorded when it joins)."""
     FIRED = "fired"
     """Monitor window ``src`` fired alert ``dst``."""
+    MONITORED = "monitored"
+    """Monitor window ``dst`` measured deployment or model version ``src``."""
 
 
 @dataclass(frozen=True, order=True)

@@ -41,7 +41,7 @@ class Raw:
     threshold: float
 
 
-def _values(column: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+def values_of(column: pa.ChunkedArray) -> np.ndarray[Any, Any]:
     values = column.drop_null()
     if pa.types.is_timestamp(values.type):
         values = values.cast(pa.int64())
@@ -61,11 +61,27 @@ def numeric_tests(
 ) -> list[Raw]:
     """Numeric tests of ``column`` against its profile entry."""
     ref = num.reference_of(entry)
-    values = _values(column)
-    out: list[Raw] = []
+    values = values_of(column)
     if ref is None or values.size == 0:
-        return out
+        return []
     window = num.count_window(ref, values)
+    return numeric_tests_counted(entry, window, tests, alpha=alpha, confidence=confidence, rng=rng)
+
+
+def numeric_tests_counted(
+    entry: dict[str, Any],
+    window: num.NumericWindow,
+    tests: tuple[str, ...],
+    *,
+    alpha: float,
+    confidence: float,
+    rng: np.random.Generator,
+) -> list[Raw]:
+    """Numeric tests of a window already counted into the reference's bins (a sketch)."""
+    ref = num.reference_of(entry)
+    out: list[Raw] = []
+    if ref is None or window.counts.sum() == 0 or window.counts.size != ref.counts.size:
+        return out
     r, c = ref.counts, window.counts
     ne = cal.effective_size(r.sum(), c.sum())
     scale = ref.std if ref.std > 0 else 1.0
@@ -106,7 +122,7 @@ def numeric_tests(
     return out
 
 
-def _counts(column: pa.ChunkedArray) -> dict[Any, int]:
+def counts_of(column: pa.ChunkedArray) -> dict[Any, int]:
     values = column.drop_null()
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
@@ -135,8 +151,22 @@ def categorical_tests(
     rng: np.random.Generator,
 ) -> tuple[list[Raw], list[Any], list[Any]]:
     """Categorical tests; also the new and the vanished categories."""
+    return categorical_tests_counted(
+        entry, counts_of(column), tests, alpha=alpha, confidence=confidence, rng=rng
+    )
+
+
+def categorical_tests_counted(
+    entry: dict[str, Any],
+    found: dict[Any, int],
+    tests: tuple[str, ...],
+    *,
+    alpha: float,
+    confidence: float,
+    rng: np.random.Generator,
+) -> tuple[list[Raw], list[Any], list[Any]]:
+    """Categorical tests of a window's category counts (a sketch)."""
     keys, ref_counts, ref_other = _reference_categories(entry)
-    found = _counts(column)
     n = float(sum(found.values()))
     m = float(sum(ref_counts) + ref_other)
     out: list[Raw] = []

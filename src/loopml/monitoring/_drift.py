@@ -180,11 +180,12 @@ def _run_column(
     return kind, raws, new, vanished
 
 
-def _family(
+def family(
     done: list[tuple[str, str, list[Any], list[Any], list[Any], int, int]],
     spec: MonitorSpec,
     role: str,
 ) -> tuple[FeatureDrift, ...]:
+    """Correct one family's p-values together and decide each test."""
     from loopml.monitoring._calibrate import benjamini_hochberg
 
     ps = [raw.p_value for item in done for raw in item[2]]
@@ -233,6 +234,7 @@ def drift(
     columns: Sequence[str] | None = None,
     spec: str | os.PathLike[str] | dict[str, Any] | MonitorSpec | None = None,
     predictions: Sequence[str] = (),
+    multivariate: bool = False,
     workspace: Workspace | None = None,
 ) -> DriftReport:
     """Drift of a window against a reference, per column, with calibrated thresholds.
@@ -247,6 +249,9 @@ def drift(
         spec: A monitor spec (YAML path, dict or :class:`MonitorSpec`) with overrides.
         predictions: Columns that are model outputs (prediction drift; corrected as their
             own family). Added to the spec's ``predictions``.
+        multivariate: Also run the domain classifier on every tested feature together
+            (needs the reference's rows: a DataFrame, table file or dataset ref, not a
+            stored profile).
         workspace: Where dataset refs and model URIs resolve (default: the current one).
 
     Returns:
@@ -289,14 +294,58 @@ def drift(
         ref_rows = int(entry.get("count") or 0) + int(entry.get("nulls") or 0)
         role = "prediction" if name in scores else "feature"
         families[role].append((name, kind, raws, new, vanished, ref_rows, table.num_rows))
+    multi = None
+    if multivariate:
+        tested = [item[0] for item in families["feature"]]
+        multi = _multivariate(reference, tested, table, plan, workspace)
     return DriftReport(
         ref_name,
         cur_name,
         int(profile.get("rows") or 0),
         table.num_rows,
         plan.fdr,
-        _family(families["feature"], plan, "feature"),
-        _family(families["prediction"], plan, "prediction"),
-        None,
+        family(families["feature"], plan, "feature"),
+        family(families["prediction"], plan, "prediction"),
+        multi,
         skipped,
+    )
+
+
+def _reference_rows(reference: Any, workspace: Workspace | None) -> pa.Table:
+    table = _as_table(reference)
+    if table is not None:
+        return table
+    text = os.fspath(reference) if isinstance(reference, str | os.PathLike) else ""
+    if (
+        not text
+        or text.startswith("models:/")
+        or text.endswith(".json")
+        or isinstance(reference, dict)
+    ):
+        raise InvalidInput(
+            "the multivariate check needs the reference's rows, not only its profile",
+            hint="Pass the reference as a DataFrame, a table file or a dataset ref NAME@REF.",
+        )
+    return resolve_current(text, workspace)[0]
+
+
+def _multivariate(
+    reference: Any, columns: list[str], table: pa.Table, plan: MonitorSpec, workspace: Any
+) -> TestResult:
+    from loopml.monitoring._multivariate import MIN_EFFECT, domain_classifier
+
+    rows = _reference_rows(reference, workspace)
+    raw = domain_classifier(rows.select(columns), table.select(columns), columns, alpha=plan.fdr)
+    drifted = raw.p_value <= plan.fdr and raw.effect >= MIN_EFFECT
+    return TestResult(
+        raw.test,
+        raw.statistic,
+        raw.effect,
+        raw.ci[0],
+        raw.ci[1],
+        raw.p_value,
+        raw.p_value,
+        max(raw.threshold, MIN_EFFECT),
+        MIN_EFFECT,
+        bool(drifted),
     )

@@ -1,7 +1,13 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
 from loopml.store._open import open_store
-from loopml.store._operations import AlertStore, DeploymentStore, GovernanceStore, PredictionStore
+from loopml.store._operations import (
+    AlertStore,
+    DeploymentStore,
+    GovernanceStore,
+    MonitorStore,
+    PredictionStore,
+)
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
@@ -28,6 +34,7 @@ __all__ = [
     "LineageStore",
     "MetricRow",
     "ModelStore",
+    "MonitorStore",
     "PipelineStore",
     "PredictionStore",
     "ReferenceStore",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         Feedback,
         FeedbackEntry,
         LineageEdge,
+        MonitorWindow,
         PredictionSegment,
         RoleBinding,
         RolePermission,
@@ -281,4 +282,38 @@ class AlertStore(Protocol):
     ) -> list[Alert]:
         """Alerts (in one state, of one deployment or rule, fired at or after ``since_ms``),
         newest first."""
+
+
+class MonitorStore(Protocol):
+    """Monitor windows (upserted by scope, plan and start) and cached per-segment sketches."""
+
+    def put_monitor_window(
+        self, window: MonitorWindow, *, actor: str, edges: Sequence[LineageEdge] = ()
+    ) -> MonitorWindow:
+        """Store a window, or replace the one with its scope, plan and start (keeping
+        its id and ``created_at_ms``), with its lineage edges and an audit entry."""
+        ...
+
+    def get_monitor_window(self, window_id: str) -> MonitorWindow:
+        """Return one window; NotFound if absent."""
+        ...
+
+    def list_monitor_windows(
+        self,
+        *,
+        scope: str | None = None,
+        plan: str | None = None,
+        since_ms: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[MonitorWindow]:
+        """Windows (of one scope and plan), by start time; ``since_ms``: ending after it."""
+        ...
+
+    def put_monitor_sketch(self, segment_id: str, key: str, body: str) -> None:
+        """Cache the sketch of one segment under ``key`` (a second put is ignored)."""
+        ...
+
+    def get_monitor_sketches(self, segment_ids: Sequence[str], key: str) -> dict[str, str]:
+        """The cached sketches of those segments under ``key`` (absent ones left out)."""
         ...

@@ -14,6 +14,7 @@ from loopml.store._operations import (
     DeploymentStore,
     FeatureStore,
     GovernanceStore,
+    MonitorStore,
     PredictionStore,
 )
 
@@ -582,6 +583,7 @@ class Store(
     PredictionStore,
     DeploymentStore,
     AlertStore,
+    MonitorStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

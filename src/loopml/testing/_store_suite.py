@@ -15,6 +15,7 @@ from loopml.testing._datasets_suite import DatasetStoreConformance
 from loopml.testing._deployments_suite import DeploymentStoreConformance
 from loopml.testing._features_suite import FeatureStoreConformance
 from loopml.testing._governance_suite import GovernanceStoreConformance
+from loopml.testing._monitor_suite import MonitorStoreConformance
 from loopml.testing._pipeline_suite import PipelineStoreConformance
 from loopml.testing._predictions_suite import PredictionStoreConformance
 from loopml.testing._registry_suite import RegistryConformance
@@ -35,6 +36,7 @@ class StoreConformance(
     PredictionStoreConformance,
     DeploymentStoreConformance,
     AlertStoreConformance,
+    MonitorStoreConformance,
 ):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 

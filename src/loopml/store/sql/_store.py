@@ -15,6 +15,7 @@ from loopml.store.sql.features import SqlFeatureStore
 from loopml.store.sql.governance import SqlGovernanceStore
 from loopml.store.sql.idempotency import SqlIdempotencyStore
 from loopml.store.sql.lineage import SqlLineageStore
+from loopml.store.sql.monitor import SqlMonitorStore
 from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.predictions import SqlPredictionStore
 from loopml.store.sql.references import SqlReferenceStore
@@ -35,6 +36,7 @@ class SqlStore(
     SqlDeploymentStore,
     SqlAlertStore,
     SqlIdempotencyStore,
+    SqlMonitorStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 

@@ -535,6 +535,8 @@ __all__ = [
     "model_events",
     "model_versions",
     "models",
+    "monitor_sketches",
+    "monitor_windows",
     "params",
     "pipeline_runs",
     "prediction_feedback",
@@ -650,4 +652,38 @@ idempotency_keys = Table(
     Column("body", Text, nullable=True),
     Column("created_at_ms", BigInteger, nullable=False),
     Index("ix_idempotency_keys_created", "created_at_ms"),
+)
+
+# monitoring (0010_monitor): computed windows, and the per-segment sketches they merge
+monitor_windows = Table(
+    "monitor_windows",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("scope", String(512), nullable=False),
+    Column("plan", String(64), nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("complete", Integer, nullable=False),
+    Column("drifted", Integer, nullable=False),
+    Column("drift_json", Text, nullable=False),
+    Column("realised_json", Text, nullable=False),
+    Column("estimated_json", Text, nullable=False),
+    Column("labelled", BigInteger, nullable=False),
+    Column("model", String(255), nullable=True),
+    Column("version", BigInteger, nullable=True),
+    Column("deployment", String(255), nullable=True),
+    Column("report_digest", String(80), nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("scope", "plan", "start_ms", name="uq_monitor_windows_slot"),
+)
+
+monitor_sketches = Table(
+    "monitor_sketches",
+    metadata,
+    Column("segment_id", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
 )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_alerts"
-down_revision = "0009_deploy"
+down_revision = "0010_monitor"
 branch_labels = None
 depends_on = None
 
