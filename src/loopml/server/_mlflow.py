@@ -316,11 +316,13 @@ class _Routes:
         return {}
 
     def delete_tag(self, args: dict[str, Any]) -> dict[str, Any]:
+        # 400, not 501: the request is answered the same way every time and never counts
+        # as a server error (schemathesis, load balancers); MLflow's client raises either way.
         raise MlflowError(
-            "NOT_IMPLEMENTED",
+            "INVALID_PARAMETER_VALUE",
             "loopml keeps every tag a run was given: runs/delete-tag is not supported; "
             "set the tag to another value instead",
-            status=501,
+            status=400,
         )
 
     def log_batch(self, args: dict[str, Any]) -> dict[str, Any]:

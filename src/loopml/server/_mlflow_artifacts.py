@@ -119,10 +119,11 @@ def add_artifact_routes(router: APIRouter, ctx: ServerContext, guard: Guard) -> 
     async def delete(request: Request) -> Response:
         return JSONResponse(
             {
-                "error_code": "NOT_IMPLEMENTED",
-                "message": "loopml keeps a run's files until the run is deleted and collected",
+                "error_code": "INVALID_PARAMETER_VALUE",
+                "message": "loopml keeps a run's files until the run is deleted and collected; "
+                "delete the run instead",
             },
-            status_code=501,
+            status_code=400,
         )
 
     router.add_api_route(
