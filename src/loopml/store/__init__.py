@@ -1,7 +1,12 @@
 """The metadata store: protocols capabilities call, and the SQL implementation."""
 
 from loopml.store._open import open_store
-from loopml.store._operations import DeploymentStore, GovernanceStore, PredictionStore
+from loopml.store._operations import (
+    DeploymentStore,
+    GovernanceStore,
+    PredictionStore,
+    TriggerStore,
+)
 from loopml.store.protocols import (
     ApprovalStore,
     DatasetStore,
@@ -32,6 +37,7 @@ __all__ = [
     "ReferenceStore",
     "RunStore",
     "Store",
+    "TriggerStore",
     "audit_source",
     "current_audit_source",
     "open_store",

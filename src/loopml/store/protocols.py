@@ -14,6 +14,7 @@ from loopml.store._operations import (
     FeatureStore,
     GovernanceStore,
     PredictionStore,
+    TriggerStore,
 )
 
 if TYPE_CHECKING:
@@ -580,6 +581,7 @@ class Store(
     GovernanceStore,
     PredictionStore,
     DeploymentStore,
+    TriggerStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

@@ -18,6 +18,7 @@ from loopml.testing._pipeline_suite import PipelineStoreConformance
 from loopml.testing._predictions_suite import PredictionStoreConformance
 from loopml.testing._registry_suite import RegistryConformance
 from loopml.testing._tracking_suite import TrackingStoreConformance
+from loopml.testing._triggers_suite import TriggerStoreConformance
 
 
 def _edge(src: str, dst: str, relation: str = "made") -> LineageEdge:
@@ -33,6 +34,7 @@ class StoreConformance(
     GovernanceStoreConformance,
     PredictionStoreConformance,
     DeploymentStoreConformance,
+    TriggerStoreConformance,
 ):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 

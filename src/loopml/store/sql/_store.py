@@ -17,6 +17,7 @@ from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.predictions import SqlPredictionStore
 from loopml.store.sql.references import SqlReferenceStore
 from loopml.store.sql.runs import SqlRunStore
+from loopml.store.sql.triggers import SqlTriggerStore
 
 
 class SqlStore(
@@ -31,6 +32,7 @@ class SqlStore(
     SqlGovernanceStore,
     SqlPredictionStore,
     SqlDeploymentStore,
+    SqlTriggerStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 
