@@ -35,6 +35,8 @@ STORED_RELATIONS = {
     "scored",
     "logged",
     "deployed",
+    "triggered",
+    "promoted",
 }
 STORED_KINDS = {
     "alert",

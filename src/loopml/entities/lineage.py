@@ -53,6 +53,12 @@ class Relation(StrEnum):
     version saved by ``get_historical_features``)."""
     DEPLOYED = "deployed"
     """Model version ``src`` is an arm of deployment ``dst`` (recorded when it joins)."""
+    TRIGGERED = "triggered"
+    """``src`` caused ``dst`` in the closed loop: an alert, monitor window, dataset version
+    or upstream model version -> the trigger event that fired; that event -> the pipeline
+    run it started and the candidate model version it made."""
+    PROMOTED = "promoted"
+    """Deployment ``src`` promoted its candidate; trigger event ``dst`` records the step."""
 
 
 @dataclass(frozen=True, order=True)
