@@ -109,9 +109,10 @@ def _apply(
     firing = decision.verdict == "fire"
     if firing:
         new_state.update(obs.on_fire)
-    announce = decision.verdict == "suppress" and state.get("suppressed") != decision.reason
-    if announce:
-        new_state["suppressed"] = decision.reason
+    held_by = decision.reason.split(":", 1)[0]
+    announce = decision.verdict == "suppress" and state.get("suppressed") != held_by
+    if decision.verdict == "suppress":
+        new_state["suppressed"] = held_by
     changed = new_state != dict(trigger.state)
     if changed or firing:
         try:

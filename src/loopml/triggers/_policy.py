@@ -48,13 +48,13 @@ def decide(
         return PolicyDecision("idle", state=state)
     since = int(state.get("pending_since_ms") or now_ms)
     state["pending_since_ms"] = since
-    if not force and now_ms - since < trigger.debounce_s * 1000:
-        wait_s = trigger.debounce_s - (now_ms - since) / 1000
-        return PolicyDecision("wait", f"debounce: holds {wait_s:.0f}s more", state)
     last = trigger.last_fired_at_ms
     if last is not None and now_ms - last < trigger.cooldown_s * 1000:
         left = trigger.cooldown_s - (now_ms - last) / 1000
         return PolicyDecision("suppress", f"cool-down: {left:.0f}s left", state)
+    if not force and now_ms - since < trigger.debounce_s * 1000:
+        wait_s = trigger.debounce_s - (now_ms - since) / 1000
+        return PolicyDecision("wait", f"debounce: holds {wait_s:.0f}s more", state)
     if trigger.budget_per_day is not None and fired_last_day >= trigger.budget_per_day:
         return PolicyDecision(
             "suppress", f"budget: fired {fired_last_day} of {trigger.budget_per_day} today", state
