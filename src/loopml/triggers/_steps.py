@@ -76,7 +76,7 @@ def check_data(ctx: ChainContext) -> StepOut:
     detail: dict[str, Any] = {"dataset": version, "dataset_version_id": head.id}
     failures: list[str] = []
     if data.list_schemas(name, repo=repo):
-        report = data.validate(version, name, repo=repo)
+        report = data.validate(version, data.get_schema(name, repo=repo), repo=repo)
         detail["schema_ok"] = report.ok
         if not report.ok:
             failures += [f"schema: {a.kind} {a.column}" for a in report.errors][:10]
