@@ -71,9 +71,13 @@ def fail_canary(name: str, *, workspace: Any) -> None:
 
 
 def slow_canary(name: str, *, workspace: Any) -> None:
-    """Records each call, steps once, and never decides (the agent is killed meanwhile)."""
-    log_call("rollout", deployment=name)
-    time.sleep(0.05)
+    """Records each call and never decides (the agent is killed meanwhile), unless
+    $LOOP_ROLLOUT is ``promote`` (the agent that resumes the chain)."""
+    log_call("rollout", deployment=name, pid=os.getpid())
+    if os.environ.get("LOOP_ROLLOUT") == "promote":
+        promote_canary(name, workspace=workspace)
+    else:
+        time.sleep(0.05)
 
 
 SIGNAL = {"value": 0.0}

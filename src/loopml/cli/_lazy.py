@@ -52,7 +52,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "agent": (
         "loopml.cli.agent:agent",
-        "Start due scheduled runs; one schedule never runs twice at once, even with two agents.",
+        "Start due scheduled runs and check triggers, running their chains; one schedule or "
+        "chain never runs twice at once, even with two agents.",
     ),
     "config": ("loopml.cli.config:app", "Inspect loopml settings."),
     "data": ("loopml.cli.data:app", "Version, profile and validate datasets."),

@@ -12,6 +12,7 @@ and lineage runs alert -> event -> pipeline run -> model version -> deployment.
 checklist and :func:`ci_file` writes a CI pipeline for GitHub, GitLab or Jenkins.
 """
 
+from loopml.triggers._agent import AgentStats, TickResult, run_loop, serve_health, tick
 from loopml.triggers._chain import (
     STEPS,
     ChainResult,
@@ -33,12 +34,14 @@ from loopml.triggers._rules import (
 
 __all__ = [
     "STEPS",
+    "AgentStats",
     "ChainResult",
     "CheckItem",
     "CheckResult",
     "DataCheck",
     "Observation",
     "PolicyDecision",
+    "TickResult",
     "add_trigger",
     "check",
     "check_all",
@@ -53,5 +56,8 @@ __all__ = [
     "poisoning_check",
     "remove_trigger",
     "run_chain",
+    "run_loop",
     "save_trigger",
+    "serve_health",
+    "tick",
 ]
