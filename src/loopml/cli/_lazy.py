@@ -55,6 +55,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Start due scheduled runs and check triggers, running their chains; one schedule or "
         "chain never runs twice at once, even with two agents.",
     ),
+    "readiness": (
+        "loopml.cli.readiness:readiness_cmd",
+        "Production-readiness checklist of a model, one line each with evidence; exit 1 when "
+        "an item fails.",
+    ),
     "config": ("loopml.cli.config:app", "Inspect loopml settings."),
     "data": ("loopml.cli.data:app", "Version, profile and validate datasets."),
     "db": ("loopml.cli.db:app", "Manage the metadata store's schema."),
@@ -83,6 +88,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": (
         "loopml.cli.audit:app",
         "The audit log: verify it, read it, export signed checkpoints.",
+    ),
+    "triggers": (
+        "loopml.cli.triggers:app",
+        "Trigger rules of the closed loop: add, list, show, remove, fire, history.",
     ),
     "predictions": (
         "loopml.cli.predictions:app",

@@ -13,6 +13,7 @@ checklist and :func:`ci_file` writes a CI pipeline for GitHub, GitLab or Jenkins
 """
 
 from loopml.triggers._agent import AgentStats, TickResult, run_loop, serve_health, tick
+from loopml.triggers._ci import CI_KINDS, CiStage, ci_file, ci_stages, write_ci_file
 from loopml.triggers._chain import (
     STEPS,
     ChainResult,
@@ -23,6 +24,7 @@ from loopml.triggers._conditions import Observation, observe
 from loopml.triggers._data_check import CheckItem, DataCheck, poisoning_check
 from loopml.triggers._fire import CheckResult, check, check_all, fire, history
 from loopml.triggers._policy import PolicyDecision, decide
+from loopml.triggers._readiness import Readiness, ReadinessItem, readiness
 from loopml.triggers._rules import (
     add_trigger,
     get_trigger,
@@ -33,18 +35,24 @@ from loopml.triggers._rules import (
 )
 
 __all__ = [
+    "CI_KINDS",
     "STEPS",
     "AgentStats",
     "ChainResult",
+    "CiStage",
     "CheckItem",
     "CheckResult",
     "DataCheck",
     "Observation",
     "PolicyDecision",
+    "Readiness",
+    "ReadinessItem",
     "TickResult",
     "add_trigger",
     "check",
     "check_all",
+    "ci_file",
+    "ci_stages",
     "decide",
     "fire",
     "get_trigger",
@@ -54,10 +62,12 @@ __all__ = [
     "observe",
     "pending_chains",
     "poisoning_check",
+    "readiness",
     "remove_trigger",
     "run_chain",
     "run_loop",
     "save_trigger",
     "serve_health",
     "tick",
+    "write_ci_file",
 ]
