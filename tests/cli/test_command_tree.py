@@ -170,6 +170,8 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("runs", "gc"): ["runs", "gc"],
     ("runs", "list"): ["runs", "list"],
     ("runs", "show"): ["runs", "show", "{run0}"],
+    ("triggers", "history"): ["triggers", "history"],
+    ("triggers", "list"): ["triggers", "list"],
     ("tune",): ["tune", "{folder}/tune.yaml"],
 }
 # commands whose --json output another test already parses (they take many seconds)
@@ -182,6 +184,12 @@ JSON_ELSEWHERE = {
     ("deploy", "promote"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "resume"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "rollback"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
+    # these need a rules file, or exit 1 on the seeded home (readiness fails it)
+    ("readiness",): "tests/triggers/test_readiness.py::test_cli_exit_one_when_an_item_fails_and_json",
+    ("triggers", "add"): "tests/triggers/test_cli.py::test_triggers_commands",
+    ("triggers", "fire"): "tests/triggers/test_cli.py::test_triggers_commands",
+    ("triggers", "remove"): "tests/triggers/test_cli.py::test_triggers_commands",
+    ("triggers", "show"): "tests/triggers/test_cli.py::test_triggers_commands",
 }
 
 

@@ -23,6 +23,8 @@ def test_triggers_commands(loop_ws: loopml.Workspace, cli: Cli, tmp_path: Path) 
     assert [t["name"] for t in json.loads(added.stdout)] == ["nightly", "by-hand"]
     listed = cli(*home, "triggers", "list")
     assert "nightly" in listed.stdout and "1/day" in listed.stdout
+    as_json = json.loads(cli(*home, "triggers", "list", "--json").stdout)
+    assert [t["name"] for t in as_json] == ["by-hand", "nightly"]
     fired = cli(*home, "triggers", "fire", "by-hand", "--reason", "test", "--json")
     assert fired.returncode == 0 and json.loads(fired.stdout)["chain"]
     again = cli(*home, "triggers", "fire", "by-hand")
@@ -31,7 +33,8 @@ def test_triggers_commands(loop_ws: loopml.Workspace, cli: Cli, tmp_path: Path) 
     assert [e["kind"] for e in shown["events"]] == ["fired", "suppressed"]
     history = json.loads(cli(*home, "triggers", "history", "--json").stdout)
     assert {e["trigger"] for e in history} == {"by-hand"}
-    assert cli(*home, "triggers", "remove", "nightly").returncode == 0
+    removed = cli(*home, "triggers", "remove", "nightly", "--json")
+    assert removed.returncode == 0 and json.loads(removed.stdout)["name"] == "nightly"
     gone = cli(*home, "triggers", "show", "nightly")
     assert gone.returncode == 2 and "not found" in gone.stderr
     bad = tmp_path / "bad.yaml"
