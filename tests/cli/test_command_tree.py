@@ -185,7 +185,9 @@ JSON_ELSEWHERE = {
     ("deploy", "resume"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     ("deploy", "rollback"): "tests/deploy/test_cli.py::test_a_canary_from_the_command_line",
     # these need a rules file, or exit 1 on the seeded home (readiness fails it)
-    ("readiness",): "tests/triggers/test_readiness.py::test_cli_exit_one_when_an_item_fails_and_json",
+    (
+        "readiness",
+    ): "tests/triggers/test_readiness.py::test_cli_exit_one_when_an_item_fails_and_json",
     ("triggers", "add"): "tests/triggers/test_cli.py::test_triggers_commands",
     ("triggers", "fire"): "tests/triggers/test_cli.py::test_triggers_commands",
     ("triggers", "remove"): "tests/triggers/test_cli.py::test_triggers_commands",

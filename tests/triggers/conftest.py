@@ -30,9 +30,14 @@ def loop_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[loopml.
     data = loop_helpers.frame(0)
     model = LogisticRegression().fit(data[["x1", "x2"]], data["y"])
     registry.register_model(
-        "fraud", model, gates=gates, input_example=data[["x1", "x2"]].head(3),
-        store=ws.store, artifacts=ws.artifacts, actor=ANA,
-    )  # fmt: skip
+        "fraud",
+        model,
+        gates=gates,
+        input_example=data[["x1", "x2"]].head(3),
+        store=ws.store,
+        artifacts=ws.artifacts,
+        actor=ANA,
+    )
     registry.set_alias("fraud", "champion", 1, store=ws.store, actor=ANA)
     with loopml.use_workspace(ws):
         yield ws

@@ -40,8 +40,12 @@ def _env(ws: loopml.Workspace, tmp_path: Path, **extra: str) -> dict[str, str]:
 def _agent(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "loopml", "agent", "--lease-ttl", "1", *args],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(predicate: Any, what: str, timeout_s: float = 90) -> None:
@@ -55,9 +59,11 @@ def _wait_for(predicate: Any, what: str, timeout_s: float = 90) -> None:
 
 def _slow_chain(ws: loopml.Workspace, tmp_path: Path) -> str:
     triggers.add_trigger(
-        "slow", "manual", "fraud",
+        "slow",
+        "manual",
+        "fraud",
         action=_action(tmp_path, rollout=f"{H}:slow_canary", rollout_timeout_s=600),
-    )  # fmt: skip
+    )
     chain = triggers.fire("slow").chain_id
     assert chain is not None
     return chain
@@ -65,9 +71,10 @@ def _slow_chain(ws: loopml.Workspace, tmp_path: Path) -> str:
 
 def _started(chain: str, step: str) -> int:
     return sum(
-        1 for e in triggers.history(chain_id=chain, limit=None)
+        1
+        for e in triggers.history(chain_id=chain, limit=None)
         if e.kind is TriggerEventKind.STEP and e.step == step and e.status == "started"
-    )  # fmt: skip
+    )
 
 
 def test_sigkilled_agent_chain_resumes_without_repeating_steps(
@@ -84,9 +91,12 @@ def test_sigkilled_agent_chain_resumes_without_repeating_steps(
     assert triggers.pending_chains() == [chain]
     second = subprocess.run(
         [sys.executable, "-m", "loopml", "agent", "--once", "--json", "--lease-ttl", "1"],
-        env=_env(loop_ws, tmp_path, LOOP_ROLLOUT="promote"), cwd=ROOT,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=_env(loop_ws, tmp_path, LOOP_ROLLOUT="promote"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert second.returncode == 0, second.stderr
     assert {"chain": chain, "trigger": "slow", "outcome": "promoted"} in json.loads(second.stdout)
     assert calls(tmp_path, "train") == 1  # finished steps were not repeated
@@ -103,9 +113,10 @@ def test_two_agents_run_one_chain_once(loop_ws: loopml.Workspace, tmp_path: Path
     assert [a.returncode for a in agents] == [0, 0], outputs
     assert calls(tmp_path, "train") == 1
     finished = [
-        e for e in triggers.history(chain_id=chain, limit=None)
+        e
+        for e in triggers.history(chain_id=chain, limit=None)
         if e.kind is TriggerEventKind.FINISHED
-    ]  # fmt: skip
+    ]
     assert [e.status for e in finished] == ["promoted"]
     reported = [json.loads(out) for out, _ in outputs]
     assert sum(1 for items in reported for i in items if i.get("outcome") == "promoted") == 1
@@ -135,9 +146,10 @@ def test_sigterm_stops_gracefully_and_health_answers(
     assert agent.returncode == 0, err
     assert "agent stopped" in out
     assert triggers.pending_chains() == [chain]  # left for the next agent, not failed
-    assert loop_ws.store.get_lease(f"trigger-chain:{chain}") is None or not triggers.run_chain(
-        chain, workspace=loop_ws.derive(), stop=_stopped()
-    ).busy
+    assert (
+        loop_ws.store.get_lease(f"trigger-chain:{chain}") is None
+        or not triggers.run_chain(chain, workspace=loop_ws.derive(), stop=_stopped()).busy
+    )
 
 
 def _stopped() -> Any:

@@ -50,10 +50,15 @@ def _guarded(ws: loopml.Workspace, tmp_path: Path, url: str, timeout_s: float) -
     registry.set_promotion_policy("fraud", "champion", approvals=1, store=ws.store, actor=ANA)
     # the champion was evaluated by its gates before the policy (promotions need green gates)
     triggers.add_trigger(
-        "guarded", "manual", "fraud",
-        action=_action(tmp_path, approval_timeout_s=timeout_s,
-                       webhook={"url": url, "secret": SECRET, "retries": 0}),
-    )  # fmt: skip
+        "guarded",
+        "manual",
+        "fraud",
+        action=_action(
+            tmp_path,
+            approval_timeout_s=timeout_s,
+            webhook={"url": url, "secret": SECRET, "retries": 0},
+        ),
+    )
     chain = triggers.fire("guarded").chain_id
     assert chain is not None
     return chain
@@ -71,9 +76,10 @@ def _run_in_thread(chain: str, ws: loopml.Workspace) -> tuple[threading.Thread, 
 def _wait_for_approval_event(chain: str, ws: loopml.Workspace) -> str:
     for _ in range(400):
         asked = [
-            e for e in triggers.history(chain_id=chain, workspace=ws)
+            e
+            for e in triggers.history(chain_id=chain, workspace=ws)
             if e.kind is TriggerEventKind.APPROVAL
-        ]  # fmt: skip
+        ]
         if asked:
             return str(asked[0].detail["request"])
         time.sleep(0.05)
@@ -96,9 +102,15 @@ def test_approval_pauses_notifies_and_continues_when_approved(
     assert verify_signature(got[0]["body"], got[0]["headers"], SECRET)
     assert not verify_signature(got[0]["body"], got[0]["headers"], "wrong")
     done = cli(
-        "--home", str(loop_ws.home), "models", "approve", request_id, "-m", "looks good",
+        "--home",
+        str(loop_ws.home),
+        "models",
+        "approve",
+        request_id,
+        "-m",
+        "looks good",
         env={"LOOPML_USER": BEN.name, "LOOPML_ROLES": "approver"},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     thread.join(timeout=60)
     assert out and out[0].outcome == "promoted"

@@ -57,7 +57,7 @@ PARSERS = {"github": _github_commands, "gitlab": _gitlab_commands, "jenkins": _j
 @pytest.mark.parametrize("kind", sorted(PARSERS))
 def test_ci_files_parse_with_the_expected_stages(kind: str) -> None:
     path, text = triggers.ci_file(kind)
-    assert path == triggers._ci.PATHS[kind]  # noqa: SLF001 - the documented file names
+    assert path == triggers._ci.PATHS[kind]
     commands = PARSERS[kind](text)
     expected = [c for stage in triggers.ci_stages() for c in stage.commands]
     assert commands == expected
@@ -75,8 +75,17 @@ def test_init_ci_writes_a_file_whose_commands_pass(cli: Cli, tmp_path: Path) -> 
     project = tmp_path / "project"
     project.mkdir()
     home = tmp_path / "home"
-    made = cli("--home", str(home), "init", "--template", "classification", "--ci", "gitlab",
-               "--json", cwd=project)  # fmt: skip
+    made = cli(
+        "--home",
+        str(home),
+        "init",
+        "--template",
+        "classification",
+        "--ci",
+        "gitlab",
+        "--json",
+        cwd=project,
+    )
     assert made.returncode == 0, made.stderr
     ci_path = project / ".gitlab-ci.yml"
     assert ci_path.exists()
@@ -84,13 +93,20 @@ def test_init_ci_writes_a_file_whose_commands_pass(cli: Cli, tmp_path: Path) -> 
         (project / "params.yaml").read_text().replace("days: 10", "days: 6")
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
-    env |= {"LOOPML_HOME": str(home), "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(project)])}
+    env |= {
+        "LOOPML_HOME": str(home),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(project)]),
+    }
     for command in _gitlab_commands(ci_path.read_text()):
         args = shlex.split(command)
         assert args[0] == "loopml"
         done = subprocess.run(
-            [sys.executable, "-m", "loopml", *args[1:]], cwd=project, env=env,
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [sys.executable, "-m", "loopml", *args[1:]],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, (command, done.stdout, done.stderr)
     assert (project / "model-card.md").exists()

@@ -58,9 +58,12 @@ def test_poisoned_new_version_refuses_the_retrain(
 ) -> None:
     path = _champion_trained_on(loop_ws, tmp_path)
     triggers.add_trigger(
-        "fresh", "new_data", "fraud", condition={"dataset": "tx"},
+        "fresh",
+        "new_data",
+        "fraud",
+        condition={"dataset": "tx"},
         action=_action(tmp_path, dataset="tx@main"),
-    )  # fmt: skip
+    )
     assert triggers.check("fresh").verdict == "idle"
     poisoned = loop_helpers.frame(5, rows=1000)
     poisoned["y"] = 1
@@ -80,9 +83,7 @@ def test_new_version_breaking_the_saved_schema_is_refused(
 ) -> None:
     path = _champion_trained_on(loop_ws, tmp_path)
     data.save_schema("tx@main", data.infer_schema("tx@main"))
-    triggers.add_trigger(
-        "fresh", "manual", "fraud", action=_action(tmp_path, dataset="tx@main")
-    )
+    triggers.add_trigger("fresh", "manual", "fraud", action=_action(tmp_path, dataset="tx@main"))
     broken = loop_helpers.frame(6, rows=1000).drop(columns=["x2"])
     broken.to_parquet(path)
     data.commit("tx", path)

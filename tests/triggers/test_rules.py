@@ -20,9 +20,12 @@ MIN = 60_000
 
 def _drift(name: str = "drift", **policy: object) -> None:
     triggers.add_trigger(
-        name, "drift", "fraud",
-        condition={"threshold": 0.5, "source": f"{H}:signal"}, **policy,  # type: ignore[arg-type]
-    )  # fmt: skip
+        name,
+        "drift",
+        "fraud",
+        condition={"threshold": 0.5, "source": f"{H}:signal"},
+        **policy,  # type: ignore[arg-type]
+    )
 
 
 def test_yaml_rules_parse_and_errors_name_file_and_line(tmp_path: Path) -> None:
@@ -91,7 +94,7 @@ def test_debounce_then_fire_then_cooldown(loop_ws: loopml.Workspace) -> None:
 def test_budget_caps_firings_per_day(loop_ws: loopml.Workspace) -> None:
     _drift("capped", budget_per_day=2)
     loop_helpers.SIGNAL["value"] = 0.9
-    base = loopml.triggers._fire.now_ms()  # noqa: SLF001 - the real clock: events use it
+    base = loopml.triggers._fire.now_ms()
     verdicts = [triggers.check("capped", at_ms=base + i).verdict for i in range(4)]
     assert verdicts == ["fired", "fired", "suppress", "suppress"]
     suppressed = triggers.history("capped")[-1]
@@ -101,9 +104,13 @@ def test_budget_caps_firings_per_day(loop_ws: loopml.Workspace) -> None:
 
 def test_dry_run_records_what_it_would_have_done(loop_ws: loopml.Workspace) -> None:
     triggers.add_trigger(
-        "dry", "drift", "fraud", condition={"threshold": 0.5, "source": f"{H}:signal"},
-        action={"train": f"{H}:train", "deployment": "fraud"}, dry_run=True,
-    )  # fmt: skip
+        "dry",
+        "drift",
+        "fraud",
+        condition={"threshold": 0.5, "source": f"{H}:signal"},
+        action={"train": f"{H}:train", "deployment": "fraud"},
+        dry_run=True,
+    )
     loop_helpers.SIGNAL["value"] = 0.9
     result = triggers.check("dry")
     assert result.verdict == "dry_run" and result.chain_id is None
@@ -151,9 +158,11 @@ def test_performance_fires_below_its_bound(
     loop_ws: loopml.Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     triggers.add_trigger(
-        "decay", "performance", "fraud",
+        "decay",
+        "performance",
+        "fraud",
         condition={"metric": "roc_auc", "min": 0.8, "source": f"{H}:signal"},
-    )  # fmt: skip
+    )
     monkeypatch.setenv("LOOP_SIGNAL", "0.9")
     assert triggers.check("decay").verdict == "idle"
     monkeypatch.setenv("LOOP_SIGNAL", "0.6")
@@ -168,9 +177,13 @@ def test_upstream_model_change_fires(loop_ws: loopml.Workspace) -> None:
     frame = loop_helpers.frame(0)
     for _ in range(2):
         registry.register_model(
-            "features", DummyClassifier().fit(frame[["x1"]], frame["y"]),
-            description=str(_), store=loop_ws.store, artifacts=loop_ws.artifacts, actor=ANA,
-        )  # fmt: skip
+            "features",
+            DummyClassifier().fit(frame[["x1"]], frame["y"]),
+            description=str(_),
+            store=loop_ws.store,
+            artifacts=loop_ws.artifacts,
+            actor=ANA,
+        )
     registry.set_alias("features", "champion", 1, store=loop_ws.store, actor=ANA)
     triggers.add_trigger("up", "upstream", "fraud", condition={"upstream": "features@champion"})
     assert triggers.check("up").verdict == "idle"

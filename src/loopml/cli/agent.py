@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
 def _items(result: TickResult) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
-        {"id": r.id, "pipeline": r.run.pipeline, "status": r.run.status.value}
-        for r in result.runs
+        {"id": r.id, "pipeline": r.run.pipeline, "status": r.run.status.value} for r in result.runs
     ]
     items += [
         {"trigger": c.trigger, "verdict": c.verdict, "reason": c.reason, "chain": c.chain_id}
@@ -105,9 +104,15 @@ def agent(
                 "(Ctrl+C or SIGTERM stops)"
             )
         run_loop(
-            once=once, interval_s=interval, workspace=state(ctx).workspace(), executor=executor,
-            stop=stop, stats=stats, on_tick=report, lease_ttl_s=lease_ttl,
-        )  # fmt: skip
+            once=once,
+            interval_s=interval,
+            workspace=state(ctx).workspace(),
+            executor=executor,
+            stop=stop,
+            stats=stats,
+            on_tick=report,
+            lease_ttl_s=lease_ttl,
+        )
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

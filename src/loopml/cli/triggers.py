@@ -65,8 +65,9 @@ def add(
         print_json([t.to_dict() for t in stored])
         return
     for t in stored:
-        console.print(f"[green]Added[/] trigger [bold]{esc(t.name)}[/] ({t.kind.value} on "
-                      f"{esc(t.model)})")  # fmt: skip
+        console.print(
+            f"[green]Added[/] trigger [bold]{esc(t.name)}[/] ({t.kind.value} on {esc(t.model)})"
+        )
 
 
 @app.command("list")
@@ -83,8 +84,14 @@ def list_cmd(ctx: typer.Context, as_json: Json = False) -> None:
         return
     table = Table("name", "kind", "model", "policy", "last fired", "enabled")
     for t in found:
-        table.add_row(esc(t.name), t.kind.value, esc(t.model), _policy(t),
-                      _when(t.last_fired_at_ms), "yes" if t.enabled else "no")  # fmt: skip
+        table.add_row(
+            esc(t.name),
+            t.kind.value,
+            esc(t.model),
+            _policy(t),
+            _when(t.last_fired_at_ms),
+            "yes" if t.enabled else "no",
+        )
     console.print(table)
 
 
@@ -141,14 +148,24 @@ def fire_cmd(
     if run and result.chain_id is not None:
         outcome = run_chain(result.chain_id, workspace=ws).outcome
     if as_json:
-        print_json({"trigger": name, "verdict": result.verdict, "reason": result.reason,
-                    "chain": result.chain_id, "outcome": outcome})  # fmt: skip
+        print_json(
+            {
+                "trigger": name,
+                "verdict": result.verdict,
+                "reason": result.reason,
+                "chain": result.chain_id,
+                "outcome": outcome,
+            }
+        )
     elif result.chain_id is not None:
-        console.print(f"fired [bold]{esc(name)}[/]: chain {result.chain_id}"
-                      + (f" ended {outcome}" if outcome else " (the agent runs it)"))  # fmt: skip
+        console.print(
+            f"fired [bold]{esc(name)}[/]: chain {result.chain_id}"
+            + (f" ended {outcome}" if outcome else " (the agent runs it)")
+        )
     else:
-        console.print(f"{esc(name)}: {result.verdict}"
-                      + (f" ({esc(result.reason)})" if result.reason else ""))  # fmt: skip
+        console.print(
+            f"{esc(name)}: {result.verdict}" + (f" ({esc(result.reason)})" if result.reason else "")
+        )
     if result.verdict == "suppress":
         raise typer.Exit(1)
 
@@ -164,8 +181,9 @@ def history_cmd(
     """What triggers did: firings, suppressions, each chain step and its outcome."""
     from loopml.triggers import history
 
-    events = history(name, chain_id=chain, limit=limit,
-                     workspace=workspace_for(ctx, read_only=True))  # fmt: skip
+    events = history(
+        name, chain_id=chain, limit=limit, workspace=workspace_for(ctx, read_only=True)
+    )
     if as_json:
         print_json([e.to_dict() for e in events])
         return

@@ -13,13 +13,13 @@ checklist and :func:`ci_file` writes a CI pipeline for GitHub, GitLab or Jenkins
 """
 
 from loopml.triggers._agent import AgentStats, TickResult, run_loop, serve_health, tick
-from loopml.triggers._ci import CI_KINDS, CiStage, ci_file, ci_stages, write_ci_file
 from loopml.triggers._chain import (
     STEPS,
     ChainResult,
     pending_chains,
     run_chain,
 )
+from loopml.triggers._ci import CI_KINDS, CiStage, ci_file, ci_stages, write_ci_file
 from loopml.triggers._conditions import Observation, observe
 from loopml.triggers._data_check import CheckItem, DataCheck, poisoning_check
 from loopml.triggers._fire import CheckResult, check, check_all, fire, history
@@ -39,9 +39,9 @@ __all__ = [
     "STEPS",
     "AgentStats",
     "ChainResult",
-    "CiStage",
     "CheckItem",
     "CheckResult",
+    "CiStage",
     "DataCheck",
     "Observation",
     "PolicyDecision",

@@ -148,9 +148,13 @@ def tick(
         stats.running_chain = chain_id
         try:
             result = run_chain(
-                chain_id, workspace=ws, owner=owner, executor=executor, stop=stop,
+                chain_id,
+                workspace=ws,
+                owner=owner,
+                executor=executor,
+                stop=stop,
                 lease_ttl_s=lease_ttl_s,
-            )  # fmt: skip
+            )
         finally:
             stats.running_chain = None
         if not result.busy:
@@ -201,8 +205,14 @@ def run_loop(
     loops = 0
     while not stopper.is_set():
         try:
-            result = tick(ws, owner=owner, stats=counters, executor=executor, stop=stopper,
-                          lease_ttl_s=lease_ttl_s)  # fmt: skip
+            result = tick(
+                ws,
+                owner=owner,
+                stats=counters,
+                executor=executor,
+                stop=stopper,
+                lease_ttl_s=lease_ttl_s,
+            )
         except Exception:
             counters.errors += 1
             if once or max_loops is not None:

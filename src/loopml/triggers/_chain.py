@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,19 +21,21 @@ from loopml import lineage
 from loopml.entities import TriggerEvent, TriggerEventKind
 from loopml.errors import InvalidTrigger, NotFound
 from loopml.ids import ObjectKind, ObjectRef
-from loopml.lineage import Relation
 from loopml.triggers._fire import now_ms
 from loopml.workspace import Workspace, current_workspace
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from loopml.entities import Trigger
+    from loopml.lineage import Relation
 
 STEPS = ("check_data", "train", "evaluate", "register", "canary", "promote")
 LEASE_TTL_S = 30.0
 STATUS_TAG = "loopml.status"
 
 
-class ChainInterrupted(Exception):  # noqa: N818 - control flow, never shown to a user
+class ChainInterrupted(Exception):
     """The agent is stopping; the chain stays pending and is resumed later."""
 
 
@@ -72,7 +73,9 @@ class ChainResult:
     def completed_steps(self) -> list[str]:
         """Steps with a ``completed`` event, in order."""
         return [
-            e.step for e in self.events if e.kind is TriggerEventKind.STEP and e.status == "completed"
+            e.step
+            for e in self.events
+            if e.kind is TriggerEventKind.STEP and e.status == "completed"
         ]
 
     def output(self, key: str) -> Any:
@@ -169,7 +172,7 @@ class _Heartbeat:
         while not self._done.wait(self._every):
             try:
                 self._renew()
-            except Exception:  # noqa: BLE001 - a failed renewal is retried next beat
+            except Exception:
                 continue
 
     def __enter__(self) -> _Heartbeat:
@@ -196,9 +199,7 @@ def _outcome(events: list[TriggerEvent]) -> str | None:
 def pending_chains(*, workspace: Workspace | None = None) -> list[str]:
     """Ids of chains fired but not finished, oldest first."""
     ws = workspace or current_workspace()
-    finished = {
-        e.chain_id for e in ws.store.list_trigger_events(kind=TriggerEventKind.FINISHED)
-    }
+    finished = {e.chain_id for e in ws.store.list_trigger_events(kind=TriggerEventKind.FINISHED)}
     return [
         e.id
         for e in ws.store.list_trigger_events(kind=TriggerEventKind.FIRED)
@@ -325,8 +326,9 @@ def _steps(
             continue
         if stop.is_set():
             raise ChainInterrupted
-        ctx = ChainContext(ws, trigger, fired.id, fired, outputs, started.get(name) or fired,
-                           executor, stop, renew)  # fmt: skip
+        ctx = ChainContext(
+            ws, trigger, fired.id, fired, outputs, started.get(name) or fired, executor, stop, renew
+        )
         if name not in started:
             ctx.started = ctx.record(TriggerEventKind.STEP, step=name, status="started")
             if on_step is not None:
@@ -335,11 +337,13 @@ def _steps(
             out = functions[name](ctx)
         except ChainInterrupted:
             raise
-        except Exception as exc:  # noqa: BLE001 - recorded; production stays untouched
+        except Exception as exc:
             failed = ctx.record(
-                TriggerEventKind.STEP, step=name, status="failed",
+                TriggerEventKind.STEP,
+                step=name,
+                status="failed",
                 detail={"error": f"{type(exc).__name__}: {exc}"},
-            )  # fmt: skip
+            )
             if on_step is not None:
                 on_step(failed)
             _finish(ws, fired, "failed", {"step": name, "error": f"{type(exc).__name__}: {exc}"})

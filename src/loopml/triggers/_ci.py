@@ -169,9 +169,7 @@ def ci_file(
         InvalidInput: Unknown kind.
     """
     if kind not in CI_KINDS:
-        raise InvalidInput(
-            f"unknown CI system {kind!r}", hint=f"Use one of {', '.join(CI_KINDS)}."
-        )
+        raise InvalidInput(f"unknown CI system {kind!r}", hint=f"Use one of {', '.join(CI_KINDS)}.")
     stages = ci_stages(pipeline=pipeline, config=config, dataset=dataset, model=model)
     render = {"github": _github, "gitlab": _gitlab, "jenkins": _jenkins}[kind]
     return PATHS[kind], render(stages, python, install)

@@ -41,7 +41,13 @@ class Observation:
 
 
 def load_callable(target: str) -> Callable[..., Any]:
-    """Import ``module:attr`` (InvalidTrigger when it cannot be found)."""
+    """Import ``module:attr`` (InvalidTrigger when it cannot be found); the working
+    directory is importable, as for pipelines."""
+    import os
+    import sys
+
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     module, _, attr = target.partition(":")
     try:
         found = getattr(importlib.import_module(module), attr)

@@ -106,7 +106,9 @@ def poisoning_check(
         rounded[column] = rounded[column].round(near_decimals)
     rounded = rounded.drop(columns=[c for c in rounded.columns if "time" in c.lower()])
     dup = float(rounded.astype(str).duplicated().mean()) if len(rounded.columns) else 0.0
-    items.append(CheckItem("duplicates", dup <= max_duplicate_fraction, dup, max_duplicate_fraction))
+    items.append(
+        CheckItem("duplicates", dup <= max_duplicate_fraction, dup, max_duplicate_fraction)
+    )
     extreme = np.zeros(len(new), dtype=bool)
     for column in numeric:
         ref = pd.to_numeric(reference[column], errors="coerce").dropna()

@@ -102,9 +102,12 @@ def _apply(
     )
     state = {**trigger.state, **obs.baseline}
     decision = decide(
-        _with_state(trigger, state), met=obs.met, now_ms=at, fired_last_day=fired_today,
+        _with_state(trigger, state),
+        met=obs.met,
+        now_ms=at,
+        fired_last_day=fired_today,
         force=force,
-    )  # fmt: skip
+    )
     new_state = dict(decision.state)
     firing = decision.verdict == "fire"
     if firing:
@@ -136,9 +139,12 @@ def _apply(
         return CheckResult(trigger.name, kind.value, event=event, value=obs.value)
     if announce:
         event = _record(
-            trigger, TriggerEventKind.SUPPRESSED, ws, detail={**detail, "why": decision.reason},
+            trigger,
+            TriggerEventKind.SUPPRESSED,
+            ws,
+            detail={**detail, "why": decision.reason},
             status=decision.reason.split(":", 1)[0],
-        )  # fmt: skip
+        )
         return CheckResult(trigger.name, "suppress", decision.reason, event, obs.value)
     return CheckResult(trigger.name, decision.verdict, decision.reason, value=obs.value)
 
@@ -171,9 +177,7 @@ def check(
     return _apply(trigger, observe(trigger, ws, at), ws, at, force=False, reason="")
 
 
-def check_all(
-    *, workspace: Workspace | None = None, at_ms: int | None = None
-) -> list[CheckResult]:
+def check_all(*, workspace: Workspace | None = None, at_ms: int | None = None) -> list[CheckResult]:
     """Check every enabled trigger once (what the agent does on each tick)."""
     ws = workspace or current_workspace()
     return [

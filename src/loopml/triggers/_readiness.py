@@ -6,8 +6,6 @@ Each item is one line with its evidence; ``ok`` is False when any item fails, so
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +16,9 @@ from loopml.errors import NotFound
 from loopml.ids import ObjectKind, ObjectRef
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
     from loopml.entities import LineageNode, ModelVersion
     from loopml.workspace import Workspace
 
@@ -72,15 +73,23 @@ def _data(f: _Facts) -> ReadinessItem:
     name = "data versioned and validated"
     versions = f.sources(ObjectKind.DATASET_VERSION)
     if not versions:
-        return ReadinessItem(name, False, "no dataset version in the model's lineage: the "
-                             "training data is not versioned (commit it with `loopml data "
-                             "commit` and log it as the run's input)")  # fmt: skip
+        return ReadinessItem(
+            name,
+            False,
+            "no dataset version in the model's lineage: the "
+            "training data is not versioned (commit it with `loopml data "
+            "commit` and log it as the run's input)",
+        )
     stored = f.ws.store.get_version(versions[0])
     dataset = next(d for d in f.ws.store.list_datasets() if d.id == stored.dataset_id)
     ref = f"{dataset.name}@v{stored.seq}"
     if not f.ws.store.list_schemas(dataset.id):
-        return ReadinessItem(name, False, f"trained on {ref}, but {dataset.name} has no saved "
-                             "schema to validate against (`loopml data schema save`)")  # fmt: skip
+        return ReadinessItem(
+            name,
+            False,
+            f"trained on {ref}, but {dataset.name} has no saved "
+            "schema to validate against (`loopml data schema save`)",
+        )
     return ReadinessItem(name, True, f"trained on {ref}; schema saved for {dataset.name}")
 
 
@@ -98,8 +107,9 @@ def _code(f: _Facts) -> ReadinessItem:
     tags = _run_tags(f)
     commit = tags.get("loopml.git.commit")
     if not commit:
-        return ReadinessItem(name, False, "the training run recorded no git commit (train from "
-                             "a git checkout)")  # fmt: skip
+        return ReadinessItem(
+            name, False, "the training run recorded no git commit (train from a git checkout)"
+        )
     if tags.get("loopml.git.dirty") == "true":
         return ReadinessItem(name, False, f"commit {commit[:12]} with uncommitted changes")
     return ReadinessItem(name, True, f"commit {commit[:12]}, clean tree")
@@ -116,10 +126,15 @@ def _registered(f: _Facts) -> ReadinessItem:
         return ReadinessItem(name, False, f"training run {v.run_id} is gone")
     metrics = [m.key for m in f.ws.store.metric_summaries([run.id])]
     if not metrics or not run.params:
-        return ReadinessItem(name, False, f"run {run.id} has {len(metrics)} metrics and "
-                             f"{len(run.params)} params")  # fmt: skip
-    return ReadinessItem(name, True, f"{v.model_name}/{v.number} ({v.semver}) from run {run.id}: "
-                         f"{', '.join(sorted(metrics)[:5])}; {len(run.params)} params")  # fmt: skip
+        return ReadinessItem(
+            name, False, f"run {run.id} has {len(metrics)} metrics and {len(run.params)} params"
+        )
+    return ReadinessItem(
+        name,
+        True,
+        f"{v.model_name}/{v.number} ({v.semver}) from run {run.id}: "
+        f"{', '.join(sorted(metrics)[:5])}; {len(run.params)} params",
+    )
 
 
 def _reproducible(f: _Facts) -> ReadinessItem:
@@ -136,27 +151,43 @@ def _reproducible(f: _Facts) -> ReadinessItem:
         cached = [s for s in steps if s.status is StepStatus.CACHED]
         same = all(first.get(s.name) == s.cache_key for s in steps if s.name in first)
         if cached and same:
-            return ReadinessItem(name, True, f"re-run {other.id} of {made.pipeline} reused "
-                                 f"{len(cached)}/{len(steps)} steps with the same keys")  # fmt: skip
-    return ReadinessItem(name, False, f"pipeline {made.pipeline} was not re-run: run it again "
-                         "to show the cache reproduces it")  # fmt: skip
+            return ReadinessItem(
+                name,
+                True,
+                f"re-run {other.id} of {made.pipeline} reused "
+                f"{len(cached)}/{len(steps)} steps with the same keys",
+            )
+    return ReadinessItem(
+        name,
+        False,
+        f"pipeline {made.pipeline} was not re-run: run it again to show the cache reproduces it",
+    )
 
 
 def _deployment(f: _Facts) -> ReadinessItem:
     name = "deployment strategy defined, rollback possible"
     v = f.version
     mine = [
-        d for d in f.ws.store.list_deployments()
+        d
+        for d in f.ws.store.list_deployments()
         if any(a.model == v.model_name and a.version == v.number for a in d.arms)
-    ]  # fmt: skip
+    ]
     if not mine:
         return ReadinessItem(name, False, f"no deployment serves {v.model_name}/{v.number}")
     earlier = [x for x in f.ws.store.list_model_versions(v.model_name) if x.number < v.number]
     if not earlier:
-        return ReadinessItem(name, False, f"{mine[0].strategy.value} deployment {mine[0].name}, "
-                             "but no earlier version to roll back to")  # fmt: skip
-    return ReadinessItem(name, True, f"{mine[0].strategy.value} deployment {mine[0].name}; "
-                         f"rollback to v{earlier[-1].number} possible")  # fmt: skip
+        return ReadinessItem(
+            name,
+            False,
+            f"{mine[0].strategy.value} deployment {mine[0].name}, "
+            "but no earlier version to roll back to",
+        )
+    return ReadinessItem(
+        name,
+        True,
+        f"{mine[0].strategy.value} deployment {mine[0].name}; "
+        f"rollback to v{earlier[-1].number} possible",
+    )
 
 
 def _alerts(f: _Facts, health: Callable[[Workspace, str], bool] | None) -> ReadinessItem:
@@ -167,8 +198,9 @@ def _alerts(f: _Facts, health: Callable[[Workspace, str], bool] | None) -> Readi
     if healthy is False:
         missing.append("health")
     if missing:
-        return ReadinessItem(name, False, f"no {', '.join(missing)} rule for "
-                             f"{f.version.model_name}")  # fmt: skip
+        return ReadinessItem(
+            name, False, f"no {', '.join(missing)} rule for {f.version.model_name}"
+        )
     extra = "health rule present" if healthy else "health: served /healthz (no alert rule source)"
     return ReadinessItem(name, True, f"drift and performance triggers; {extra}")
 
@@ -180,11 +212,18 @@ def _card_lineage(f: _Facts, card: str | os.PathLike[str] | None) -> ReadinessIt
     if v.tags.get("loopml.card"):
         candidates.append(Path(v.tags["loopml.card"]))
     cards = f.ws.home / "cards"
-    candidates += [cards / f"{v.model_name}-v{v.semver}.md", cards / f"{v.model_name}-v{v.semver}.html"]
+    candidates += [
+        cards / f"{v.model_name}-v{v.semver}.md",
+        cards / f"{v.model_name}-v{v.semver}.html",
+    ]
     found = next((p for p in candidates if p.exists()), None)
     if found is None:
-        return ReadinessItem(name, False, f"no model card for {v.model_name}/{v.number} (write "
-                             f"one: `loopml models card {v.model_name}/{v.number}`)")  # fmt: skip
+        return ReadinessItem(
+            name,
+            False,
+            f"no model card for {v.model_name}/{v.number} (write "
+            f"one: `loopml models card {v.model_name}/{v.number}`)",
+        )
     if not f.upstream:
         return ReadinessItem(name, False, f"card {found}, but the version has no lineage")
     return ReadinessItem(name, True, f"card {found}; {len(f.upstream)} lineage edges upstream")

@@ -140,9 +140,7 @@ def _check_condition(
         if key in condition:
             _number(where, (*path, key), condition[key])
     for key in ("source",):
-        if key in condition and (
-            not isinstance(condition[key], str) or ":" not in condition[key]
-        ):
+        if key in condition and (not isinstance(condition[key], str) or ":" not in condition[key]):
             where.fail((*path, key), f"{key} must be 'module:attr', got {condition[key]!r}")
     return dict(condition)
 
@@ -193,8 +191,12 @@ def parse_rule(data: Any, where: _Where, path: tuple[Any, ...] = ()) -> Trigger:
             hint=f"Use one of {', '.join(k.value for k in TriggerKind)}.",
         )
     budget = data.get("budget_per_day")
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 0):
-        where.fail((*path, "budget_per_day"), f"budget_per_day must be an integer >= 0, got {budget!r}")
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, int) or budget < 0
+    ):
+        where.fail(
+            (*path, "budget_per_day"), f"budget_per_day must be an integer >= 0, got {budget!r}"
+        )
     for key in ("dry_run", "enabled"):
         if key in data and not isinstance(data[key], bool):
             where.fail((*path, key), f"{key} must be true or false, got {data[key]!r}")

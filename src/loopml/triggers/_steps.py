@@ -134,13 +134,18 @@ def _candidate(ctx: ChainContext, made: Any, after_ms: int) -> ModelVersion:
         return registry.get_version(made, store=ctx.ws.store)
     if isinstance(made, str) and made:
         return registry.register_model(
-            ctx.model, made, gates=ctx.action.get("gates"), store=ctx.ws.store,
-            artifacts=ctx.ws.artifacts, actor=ctx.ws.actor,
-        )  # fmt: skip
+            ctx.model,
+            made,
+            gates=ctx.action.get("gates"),
+            store=ctx.ws.store,
+            artifacts=ctx.ws.artifacts,
+            actor=ctx.ws.actor,
+        )
     versions = [
-        v for v in registry.list_versions(ctx.model, store=ctx.ws.store)
+        v
+        for v in registry.list_versions(ctx.model, store=ctx.ws.store)
         if v.created_at_ms >= after_ms
-    ]  # fmt: skip
+    ]
     if not versions:
         raise InvalidTrigger(
             f"the training action of trigger {ctx.trigger.name!r} registered no new version "
@@ -162,8 +167,12 @@ def train(ctx: ChainContext) -> StepOut:
         existing = None
         if not run_id:
             run_id = new_id()
-            ctx.started = ctx.record(TriggerEventKind.STEP, step="train", status="started",
-                                     detail={"pipeline_run": run_id})  # fmt: skip
+            ctx.started = ctx.record(
+                TriggerEventKind.STEP,
+                step="train",
+                status="started",
+                detail={"pipeline_run": run_id},
+            )
         else:
             try:
                 existing = ctx.ws.store.get_pipeline_run(run_id)
@@ -172,9 +181,13 @@ def train(ctx: ChainContext) -> StepOut:
         ctx.link(ctx.here, ObjectRef(ObjectKind.PIPELINE_RUN, run_id), Relation.TRIGGERED)
         if existing is None:
             result = pipelines.run_pipeline(
-                pipelines.load_pipeline(str(ctx.action["pipeline"])), params,
-                workspace=ctx.ws, executor=ctx.executor, raise_on_failure=False, run_id=run_id,
-            )  # fmt: skip
+                pipelines.load_pipeline(str(ctx.action["pipeline"])),
+                params,
+                workspace=ctx.ws,
+                executor=ctx.executor,
+                raise_on_failure=False,
+                run_id=run_id,
+            )
         elif existing.status.value == "COMPLETED":
             result = None
         else:
@@ -201,9 +214,13 @@ def _reject(ctx: ChainContext, number: int, why: str) -> None:
     current = registry.get_version(f"{ctx.model}/{number}", store=ctx.ws.store)
     tags = {**current.tags, STATUS_TAG: "rejected", "loopml.rejected_by": ctx.chain_id}
     registry.update_version(
-        ctx.model, number, tags=tags, description=current.description or why,
-        store=ctx.ws.store, actor=ctx.ws.actor,
-    )  # fmt: skip
+        ctx.model,
+        number,
+        tags=tags,
+        description=current.description or why,
+        store=ctx.ws.store,
+        actor=ctx.ws.actor,
+    )
 
 
 def evaluate(ctx: ChainContext) -> StepOut:
@@ -261,16 +278,21 @@ def canary(ctx: ChainContext) -> StepOut:
         return StepOut({"deployment": None, "rollout": "skipped"})
     name = str(ctx.started.detail.get("deployment") or f"{base}-v{number}")
     if "deployment" not in ctx.started.detail:
-        ctx.started = ctx.record(TriggerEventKind.STEP, step="canary", status="started",
-                                 detail={"deployment": name})  # fmt: skip
+        ctx.started = ctx.record(
+            TriggerEventKind.STEP, step="canary", status="started", detail={"deployment": name}
+        )
     try:
         deploy.get(name, workspace=ctx.ws)
     except NotFound:
         deploy.create(
-            name, f"{ctx.model}@{CHAMPION}", strategy="canary",
-            candidate=f"{ctx.model}/{number}", steps=ctx.action.get("steps"),
-            analysis=ctx.action.get("analysis"), workspace=ctx.ws,
-        )  # fmt: skip
+            name,
+            f"{ctx.model}@{CHAMPION}",
+            strategy="canary",
+            candidate=f"{ctx.model}/{number}",
+            steps=ctx.action.get("steps"),
+            analysis=ctx.action.get("analysis"),
+            workspace=ctx.ws,
+        )
     step_rollout = load_callable(str(ctx.action["rollout"])) if ctx.action.get("rollout") else None
     timeout = float(ctx.action.get("rollout_timeout_s", 600))
     poll = float(ctx.action.get("poll_s", 1.0))
@@ -303,18 +325,34 @@ def _request_id(ctx: ChainContext, deployment: str | None, number: int) -> str |
         return None
     policy = registry.get_promotion_policy(ctx.model, CHAMPION, store=ctx.ws.store)
     if policy is None:
-        registry.set_alias(ctx.model, CHAMPION, number, reason=f"trigger chain {ctx.chain_id}",
-                           store=ctx.ws.store, actor=ctx.ws.actor)  # fmt: skip
+        registry.set_alias(
+            ctx.model,
+            CHAMPION,
+            number,
+            reason=f"trigger chain {ctx.chain_id}",
+            store=ctx.ws.store,
+            actor=ctx.ws.actor,
+        )
         return None
     for request in registry.list_requests(ctx.model, store=ctx.ws.store):
-        if request.version == number and request.alias == CHAMPION and request.status in (
-            RequestStatus.PENDING, RequestStatus.APPROVED,
-        ):  # fmt: skip
+        if (
+            request.version == number
+            and request.alias == CHAMPION
+            and request.status
+            in (
+                RequestStatus.PENDING,
+                RequestStatus.APPROVED,
+            )
+        ):
             return request.id
     return registry.request_promotion(
-        ctx.model, number, CHAMPION, comment=f"trigger chain {ctx.chain_id}",
-        store=ctx.ws.store, actor=ctx.ws.actor,
-    ).id  # fmt: skip
+        ctx.model,
+        number,
+        CHAMPION,
+        comment=f"trigger chain {ctx.chain_id}",
+        store=ctx.ws.store,
+        actor=ctx.ws.actor,
+    ).id
 
 
 def _notify(ctx: ChainContext, request_id: str, number: int, deployment: str | None) -> None:
@@ -338,9 +376,12 @@ def _notify(ctx: ChainContext, request_id: str, number: int, deployment: str | N
 
             secret = os.environ.get(str(hook["secret_env"]), secret)
         delivery = send_webhook(
-            str(hook["url"]), "loopml.approval_requested", payload,
-            secret=None if secret is None else str(secret), retries=int(hook.get("retries", 2)),
-        )  # fmt: skip
+            str(hook["url"]),
+            "loopml.approval_requested",
+            payload,
+            secret=None if secret is None else str(secret),
+            retries=int(hook.get("retries", 2)),
+        )
         sent.update({"notified": delivery.ok, "status": delivery.status})
     ctx.record(TriggerEventKind.APPROVAL, step="promote", status="requested", detail=sent)
 
@@ -351,10 +392,13 @@ def _await_approval(
     from loopml import deploy
 
     asked = next(
-        (e for e in ctx.ws.store.list_trigger_events(chain_id=ctx.chain_id, limit=None)
-         if e.kind is TriggerEventKind.APPROVAL and e.detail.get("request") == request_id),
+        (
+            e
+            for e in ctx.ws.store.list_trigger_events(chain_id=ctx.chain_id, limit=None)
+            if e.kind is TriggerEventKind.APPROVAL and e.detail.get("request") == request_id
+        ),
         None,
-    )  # fmt: skip
+    )
     if asked is None:
         _notify(ctx, request_id, number, deployment)
         asked = ctx.ws.store.list_trigger_events(
@@ -373,8 +417,12 @@ def _await_approval(
                     ctx.wait(poll)
                     continue
             else:
-                registry.promote(request_id, reason=f"trigger chain {ctx.chain_id}",
-                                 store=ctx.ws.store, actor=ctx.ws.actor)  # fmt: skip
+                registry.promote(
+                    request_id,
+                    reason=f"trigger chain {ctx.chain_id}",
+                    store=ctx.ws.store,
+                    actor=ctx.ws.actor,
+                )
             return _promoted(ctx, number, deployment, approved=request_id)
         if request.status is RequestStatus.PROMOTED:
             return _promoted(ctx, number, deployment, approved=request_id)

@@ -141,9 +141,7 @@ class SqlTriggerStore:
         """Return a trigger; NotFound if absent."""
         with self._db.read() as conn:
             row = (
-                conn.execute(select(t.triggers).where(t.triggers.c.name == name))
-                .mappings()
-                .first()
+                conn.execute(select(t.triggers).where(t.triggers.c.name == name)).mappings().first()
             )
         if row is None:
             raise _not_found(name)
@@ -159,9 +157,7 @@ class SqlTriggerStore:
         """Remove a trigger (its events stay); NotFound if absent."""
         with self._db.write() as conn:
             row = (
-                conn.execute(select(t.triggers).where(t.triggers.c.name == name))
-                .mappings()
-                .first()
+                conn.execute(select(t.triggers).where(t.triggers.c.name == name)).mappings().first()
             )
             if row is None:
                 raise _not_found(name)
