@@ -16,6 +16,7 @@ name, in parentheses, are its other bases (``also`` for another loopml class); a
     │   ├── InvalidFeatureDefinition               a feature definition is wrong (file:line)
     │   ├── InvalidMonitorSpec                     a monitor spec is wrong (file:line)
     │   ├── InvalidAnalysis                        a deployment analysis spec is wrong (file:line)
+    │   ├── InvalidTrigger                         a trigger rule is wrong (file:line)
     │   └── InvalidPipeline                        a pipeline definition is wrong (file:line)
     ├── NotFound (LookupError)                     the named object does not exist
     │   └── HomeNotFound                           a read-only command's home has no store
@@ -112,6 +113,12 @@ class InvalidAnalysis(InvalidInput):
     """A deployment's analysis spec (analysis.yaml or a dict) is malformed: an unknown
     metric or key, a bound that is not a number, a negative limit; the message starts with
     the file:line of the entry."""
+
+
+class InvalidTrigger(InvalidInput):
+    """A trigger rule (triggers.yaml or Python) is wrong: an unknown kind or key, a bad
+    cron expression, a negative cool-down; the message starts with the file:line of the
+    rule."""
 
 
 class InvalidEvaluationData(InvalidInput):

@@ -174,6 +174,8 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("runs", "gc"): ["runs", "gc"],
     ("runs", "list"): ["runs", "list"],
     ("runs", "show"): ["runs", "show", "{run0}"],
+    ("triggers", "history"): ["triggers", "history"],
+    ("triggers", "list"): ["triggers", "list"],
     ("tune",): ["tune", "{folder}/tune.yaml"],
 }
 # commands whose --json output another test already parses (they take many seconds)
@@ -209,6 +211,14 @@ JSON_ELSEWHERE = {
     ): "tests/monitoring/test_cli.py::test_windows_and_performance_commands",
     ("monitor", "report"): "tests/monitoring/test_cli.py::test_report_html_and_json",
     ("monitor", "windows"): "tests/monitoring/test_cli.py::test_windows_and_performance_commands",
+    # these need a rules file, or exit 1 on the seeded home (readiness fails it)
+    (
+        "readiness",
+    ): "tests/triggers/test_readiness.py::test_cli_exit_one_when_an_item_fails_and_json",
+    ("triggers", "add"): "tests/triggers/test_cli.py::test_triggers_commands",
+    ("triggers", "fire"): "tests/triggers/test_cli.py::test_triggers_commands",
+    ("triggers", "remove"): "tests/triggers/test_cli.py::test_triggers_commands",
+    ("triggers", "show"): "tests/triggers/test_cli.py::test_triggers_commands",
 }
 
 

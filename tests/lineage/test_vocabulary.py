@@ -37,6 +37,8 @@ STORED_RELATIONS = {
     "deployed",
     "fired",
     "monitored",
+    "triggered",
+    "promoted",
 }
 STORED_KINDS = {
     "alert",

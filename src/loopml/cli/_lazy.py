@@ -56,7 +56,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "agent": (
         "loopml.cli.agent:agent",
-        "Start due scheduled runs; one schedule never runs twice at once, even with two agents.",
+        "Start due scheduled runs and check triggers, running their chains; one schedule or "
+        "chain never runs twice at once, even with two agents.",
+    ),
+    "readiness": (
+        "loopml.cli.readiness:readiness_cmd",
+        "Production-readiness checklist of a model, one line each with evidence; exit 1 when "
+        "an item fails.",
     ),
     "artifacts": (
         "loopml.cli.artifacts:app",
@@ -90,6 +96,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": (
         "loopml.cli.audit:app",
         "The audit log: verify it, read it, export signed checkpoints.",
+    ),
+    "triggers": (
+        "loopml.cli.triggers:app",
+        "Trigger rules of the closed loop: add, list, show, remove, fire, history.",
     ),
     "predictions": (
         "loopml.cli.predictions:app",

@@ -21,15 +21,31 @@ def init(
             help="Also write a runnable project into the current folder (classification).",
         ),
     ] = None,
+    ci: Annotated[
+        str | None,
+        typer.Option(
+            "--ci",
+            help="Also write a CI file (github, gitlab or jenkins) that validates the data, "
+            "trains, evaluates by the gates and registers on each push.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create the loopml home (database migrated to head, artifact folder)."""
     settings = state(ctx).settings()
     written: list[str] = []
+    if ci is not None:
+        from loopml.triggers import ci_file
+
+        ci_file(ci)  # an unknown kind fails before anything is written
     if template is not None:
         from loopml.pipelines import write_template
 
         written = [str(p) for p in write_template(template, Path.cwd())]
+    if ci is not None:
+        from loopml.triggers import write_ci_file
+
+        written.append(str(write_ci_file(ci, Path.cwd())))
     try:
         settings.home.mkdir(parents=True, exist_ok=True)
         probe = settings.home / ".write-probe"
@@ -51,6 +67,7 @@ def init(
         "db_url": safe_url(settings.db_url),
         "artifact_url": settings.artifact_url,
         "template": template,
+        "ci": ci,
         "files": written,
     }
     if as_json:
@@ -62,3 +79,5 @@ def init(
     if template is not None:
         console.print(f"[green]Wrote[/] the {template} template: {esc(', '.join(written))}")
         console.print("  run it: loopml pipeline run pipeline:training --config params.yaml")
+    if ci is not None:
+        console.print(f"[green]Wrote[/] the {esc(ci)} CI file: {esc(written[-1])}")

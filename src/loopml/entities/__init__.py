@@ -59,8 +59,16 @@ from loopml.entities.run import (
     RunStatus,
 )
 from loopml.entities.run_query import BoolOp, Comparison, Condition, Not, OrderBy, RunQuery
+from loopml.entities.trigger import (
+    CHAIN_OUTCOMES,
+    Trigger,
+    TriggerEvent,
+    TriggerEventKind,
+    TriggerKind,
+)
 
 __all__ = [
+    "CHAIN_OUTCOMES",
     "DEFAULT_STEPS",
     "EMPTY_ROOT",
     "MAX_KEY_LENGTH",
@@ -128,5 +136,9 @@ __all__ = [
     "StepRun",
     "StepStatus",
     "Token",
+    "Trigger",
+    "TriggerEvent",
+    "TriggerEventKind",
+    "TriggerKind",
     "User",
 ]

@@ -57,6 +57,12 @@ class Relation(StrEnum):
     """Monitor window ``src`` fired alert ``dst``."""
     MONITORED = "monitored"
     """Monitor window ``dst`` measured deployment or model version ``src``."""
+    TRIGGERED = "triggered"
+    """``src`` caused ``dst`` in the closed loop: an alert, monitor window, dataset version
+    or upstream model version -> the trigger event that fired; that event -> the pipeline
+    run it started and the candidate model version it made."""
+    PROMOTED = "promoted"
+    """Deployment ``src`` promoted its candidate; trigger event ``dst`` records the step."""
 
 
 @dataclass(frozen=True, order=True)

@@ -7,6 +7,7 @@ from loopml.store._operations import (
     GovernanceStore,
     MonitorStore,
     PredictionStore,
+    TriggerStore,
 )
 from loopml.store.protocols import (
     ApprovalStore,
@@ -40,6 +41,7 @@ __all__ = [
     "ReferenceStore",
     "RunStore",
     "Store",
+    "TriggerStore",
     "audit_source",
     "current_audit_source",
     "open_store",

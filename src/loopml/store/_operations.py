@@ -1,5 +1,6 @@
 """Store protocols of the operational aggregates: feature definitions, governance (users,
 tokens, roles, the audit log), the prediction log, deployments and alerts.
+tokens, roles, the audit log), the prediction log, deployments and triggers.
 
 Split from :mod:`loopml.store.protocols`, which composes them into ``Store`` and
 re-exports them; the same rules hold (plain values and frozen entities only).
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
         RoleBinding,
         RolePermission,
         Token,
+        Trigger,
+        TriggerEvent,
+        TriggerEventKind,
         User,
     )
 
@@ -316,4 +320,59 @@ class MonitorStore(Protocol):
 
     def get_monitor_sketches(self, segment_ids: Sequence[str], key: str) -> dict[str, str]:
         """The cached sketches of those segments under ``key`` (absent ones left out)."""
+
+
+class TriggerStore(Protocol):
+    """Trigger rules (compare-and-set on ``revision``) and their events, all audited."""
+
+    def create_trigger(self, trigger: Trigger, *, actor: str) -> Trigger:
+        """Store a new trigger at revision 1; Conflict if the name is taken."""
+        ...
+
+    def get_trigger(self, name: str) -> Trigger:
+        """Return a trigger; NotFound if absent."""
+        ...
+
+    def list_triggers(self) -> list[Trigger]:
+        """Every trigger, by name."""
+        ...
+
+    def delete_trigger(self, name: str, *, actor: str) -> Trigger:
+        """Remove a trigger (its events stay); NotFound if absent."""
+        ...
+
+    def update_trigger(
+        self,
+        name: str,
+        *,
+        revision: int,
+        actor: str,
+        state: Mapping[str, object] | None = None,
+        last_fired_at_ms: int | None = None,
+        enabled: bool | None = None,
+    ) -> Trigger:
+        """Change state, last firing or enabled if ``revision`` is the stored one (Conflict
+        otherwise); returns it at the next revision."""
+        ...
+
+    def add_trigger_event(self, event: TriggerEvent, *, actor: str) -> TriggerEvent:
+        """Record one event (``id`` and ``at_ms`` are set when empty)."""
+        ...
+
+    def list_trigger_events(
+        self,
+        *,
+        trigger: str | None = None,
+        chain_id: str | None = None,
+        kind: TriggerEventKind | str | None = None,
+        since_ms: int | None = None,
+        limit: int | None = None,
+    ) -> list[TriggerEvent]:
+        """Events, oldest first (``limit``: the newest that many)."""
+        ...
+
+    def count_trigger_events(
+        self, trigger: str, kind: TriggerEventKind | str, *, since_ms: int
+    ) -> int:
+        """How many events of ``kind`` ``trigger`` recorded at or after ``since_ms``."""
         ...

@@ -16,6 +16,7 @@ from loopml.store._operations import (
     GovernanceStore,
     MonitorStore,
     PredictionStore,
+    TriggerStore,
 )
 
 if TYPE_CHECKING:
@@ -584,6 +585,7 @@ class Store(
     DeploymentStore,
     AlertStore,
     MonitorStore,
+    TriggerStore,
     Protocol,
 ):
     """Everything the capabilities need from the metadata store."""

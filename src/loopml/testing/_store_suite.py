@@ -20,6 +20,7 @@ from loopml.testing._pipeline_suite import PipelineStoreConformance
 from loopml.testing._predictions_suite import PredictionStoreConformance
 from loopml.testing._registry_suite import RegistryConformance
 from loopml.testing._tracking_suite import TrackingStoreConformance
+from loopml.testing._triggers_suite import TriggerStoreConformance
 
 
 def _edge(src: str, dst: str, relation: str = "made") -> LineageEdge:
@@ -37,6 +38,7 @@ class StoreConformance(
     DeploymentStoreConformance,
     AlertStoreConformance,
     MonitorStoreConformance,
+    TriggerStoreConformance,
 ):
     """Checks for :class:`loopml.store.Store`; needs a ``store`` fixture (fresh and empty)."""
 

@@ -39,6 +39,7 @@ AREAS: dict[type, tuple[str, str, str]] = {
     _operations.DeploymentStore: ("deployments", "deployments.read", "deployments.write"),
     _operations.AlertStore: ("alerts", "deployments.read", "deployments.write"),
     _operations.MonitorStore: ("monitor", "deployments.read", "deployments.write"),
+    _operations.TriggerStore: ("triggers", "deployments.read", "deployments.write"),
 }
 
 #: Operations whose permission is not their area's.

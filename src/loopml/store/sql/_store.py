@@ -20,6 +20,7 @@ from loopml.store.sql.pipelines import SqlPipelineStore
 from loopml.store.sql.predictions import SqlPredictionStore
 from loopml.store.sql.references import SqlReferenceStore
 from loopml.store.sql.runs import SqlRunStore
+from loopml.store.sql.triggers import SqlTriggerStore
 
 
 class SqlStore(
@@ -37,6 +38,7 @@ class SqlStore(
     SqlAlertStore,
     SqlIdempotencyStore,
     SqlMonitorStore,
+    SqlTriggerStore,
 ):
     """The metadata store on SQLite or PostgreSQL.
 

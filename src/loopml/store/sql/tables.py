@@ -552,6 +552,8 @@ __all__ = [
     "schedules",
     "step_runs",
     "tags",
+    "trigger_events",
+    "triggers",
     "users",
 ]
 
@@ -686,4 +688,42 @@ monitor_sketches = Table(
     Column("key", String(64), primary_key=True),
     Column("body", Text, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+)
+
+# triggers (0012_triggers): the closed loop's rules, and what each firing and step did
+triggers = Table(
+    "triggers",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("condition_json", Text, nullable=False),
+    Column("action_json", Text, nullable=False),
+    Column("debounce_s", Float, nullable=False),
+    Column("cooldown_s", Float, nullable=False),
+    Column("budget_per_day", BigInteger, nullable=True),
+    Column("dry_run", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("state_json", Text, nullable=False),
+    Column("last_fired_at_ms", BigInteger, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+)
+
+trigger_events = Table(
+    "trigger_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("trigger", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("chain_id", String(32), nullable=True),
+    Column("step", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("detail_json", Text, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_trigger_events_trigger_at", "trigger", "at_ms"),
+    Index("ix_trigger_events_chain", "chain_id"),
 )

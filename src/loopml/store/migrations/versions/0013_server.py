@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_server"
-down_revision = "0011_alerts"
+down_revision = "0012_triggers"
 branch_labels = None
 depends_on = None
 
