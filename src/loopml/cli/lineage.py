@@ -36,7 +36,9 @@ def _rich(node: TreeNode, tree: Tree) -> None:
 @app.command("show")
 def show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Object as KIND:ID, e.g. run:0193a2...")],
+    ref: Annotated[
+        str, typer.Argument(help="Object as KIND:ID (e.g. run:0193a2...) or models:/NAME@ALIAS.")
+    ],
     direction: Annotated[
         Direction, typer.Option("--direction", "-d", help="Walk up, down or both.")
     ] = Direction.both,
@@ -46,8 +48,12 @@ def show(
     """Render an object's lineage as a tree (upstream: made from; downstream: used by)."""
     from loopml.lineage import as_ref, build_tree, downstream, upstream
 
-    root = as_ref(ref)
     store = store_for(ctx, read_only=True)
+    if ref.startswith("models:/"):  # a registry URI names a model version
+        from loopml.registry import get_version
+
+        ref = f"model_version:{get_version(ref, store=store).id}"
+    root = as_ref(ref)
     walks = {
         name: fn(root, depth, store=store)
         for name, fn in (("up", upstream), ("down", downstream))
