@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,10 +36,10 @@ def record(pid: str) -> PredictionRecord:
 def main() -> None:
     home, count_file = sys.argv[1], Path(sys.argv[2])
 
-    def stop(*_: object) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
+    stopping = threading.Event()
+    # Stop between appends, as a server's graceful shutdown does: raising from the handler
+    # could land after an append but before the count, and the count would be one short.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     ws = loopml.Workspace.open(home=home)
     log = PredictionLog(ws, flush_interval_s=0.2, segment_max_age_s=3600)
     log.start()
@@ -50,7 +51,7 @@ def main() -> None:
         print("A", flush=True)
         sys.stdin.readline()
         n = 0
-        while True:
+        while not stopping.is_set():
             log.append(record(f"b-{n}"))
             appended += 1
             n += 1
