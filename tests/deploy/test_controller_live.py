@@ -63,8 +63,10 @@ def test_live_good_canary_reaches_100_and_is_promoted(tmp_path: Path) -> None:
         "fraud", "fraud@champion", candidate="fraud/2", analysis=spec, steps=[50, 100],
         workspace=ws,
     )  # fmt: skip
-    with serving("--deployment=fraud", home) as (url, _proc):
-        client = httpx.Client(base_url=url, timeout=10, trust_env=False)
+    with (
+        serving("--deployment=fraud", home) as (url, _proc),
+        httpx.Client(base_url=url, timeout=10, trust_env=False) as client,
+    ):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             rows = _rows(1, int(time.monotonic() * 1000))

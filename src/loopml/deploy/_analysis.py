@@ -52,7 +52,9 @@ WEBHOOK_EVENTS = (
     "deploy.decision",
 )  # fmt: skip
 WEBHOOK_KEYS = ("url", "secret_env", "events")
-AB_KEYS = ("metric", "alpha", "min_samples", "practical", "higher_is_better", "srm_alpha")
+AB_KEYS = (
+    "metric", "alpha", "min_samples", "practical", "higher_is_better", "srm_alpha", "key",
+)  # fmt: skip
 METRIC_KEYS = ("tolerance", "abs_tolerance", "min", "max", "min_samples", "alpha")
 LIVE_KEYS = (*METRIC_KEYS, "higher_is_better")
 _LIVE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -123,6 +125,8 @@ class AbSpec:
         practical: Differences inside +-practical count as no difference (0: never).
         higher_is_better: Whether a larger outcome is better.
         srm_alpha: Significance of the sample-ratio-mismatch check.
+        key: What keeps a unit on one arm: ``header:NAME`` (a request header) or the
+            name of an input field ("": the ``X-Loopml-Key`` header).
     """
 
     metric: str = "label"
@@ -131,6 +135,7 @@ class AbSpec:
     practical: float = 0.0
     higher_is_better: bool = True
     srm_alpha: float = 0.001
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -400,7 +405,20 @@ def _ab(where: _Where, data: Any) -> AbSpec:
         practical=_number(where, ("ab", "practical"), data.get("practical", 0.0)),
         higher_is_better=higher,
         srm_alpha=alphas["srm_alpha"],
+        key=_sticky_key(where, data.get("key", "")),
     )
+
+
+def _sticky_key(where: _Where, key: Any) -> str:
+    """The A/B spec's ``key``: ``header:NAME`` or an input field's name."""
+    if not isinstance(key, str) or not key.removeprefix("header:").strip():
+        if key == "":
+            return ""
+        where.fail(
+            ("ab", "key"),
+            f"key must be 'header:NAME' or an input field's name, got {key!r}",
+        )
+    return str(key)
 
 
 def load_analysis(

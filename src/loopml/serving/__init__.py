@@ -3,7 +3,10 @@ format), adaptive micro-batching, the durable prediction log with feedback, and 
 scoring.
 
 :func:`create_app` returns the Starlette app serving one model (``loopml serve`` runs it on
-uvicorn); :func:`predict` scores rows in-process with the same validation;
+uvicorn); :func:`create_deployment_app` the router of a stored deployment (``loopml serve
+--deployment NAME``: weights, sticky keys, shadow copies, live reload; :func:`pick` and
+:func:`route_table` are its routing); :func:`predict` scores rows in-process with the
+same validation;
 :class:`MicroBatcher` gathers concurrent requests into one predict call;
 :class:`PredictionLog` keeps every prediction durably (a :class:`BatchRecord` per
 predict call), :func:`log_feedback` joins ground
@@ -23,11 +26,15 @@ from loopml.serving._feedback import (
 from loopml.serving._predict import predict
 from loopml.serving._predlog import PredictionLog
 from loopml.serving._records import BatchRecord, PredictionRecord
+from loopml.serving._routed import create_deployment_app
+from loopml.serving._routing import KEY_HEADER, ArmRoute, RouteTable, pick, route_table
 from loopml.serving._runtime import ServedModel, load_served
 from loopml.serving._validate import RequestError
 
 __all__ = [
+    "KEY_HEADER",
     "SERVE_SPEC_ENV",
+    "ArmRoute",
     "BatchObserver",
     "BatchProgress",
     "BatchRecord",
@@ -37,13 +44,17 @@ __all__ = [
     "PredictionLog",
     "PredictionRecord",
     "RequestError",
+    "RouteTable",
     "ServedModel",
     "app_from_env",
     "create_app",
+    "create_deployment_app",
     "load_served",
     "log_feedback",
+    "pick",
     "predict",
     "prediction_segments",
     "read_predictions",
+    "route_table",
     "score_batch",
 ]

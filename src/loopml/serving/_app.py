@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -72,8 +73,34 @@ def _with_thread_limit(predict: Any, threads: int | None) -> Any:
     return call
 
 
+@dataclass
+class Backend:
+    """One loaded model and its batcher: what answers a request.
+
+    Attributes:
+        served: The model.
+        batcher: Its batcher (the prediction log's sink is attached to it).
+        deployment: The deployment it serves in (None: ``loopml serve MODEL``).
+        arm: Its arm in that deployment.
+        headers: Response headers naming it (``X-Loopml-Arm``).
+    """
+
+    served: ServedModel
+    batcher: MicroBatcher
+    deployment: str | None = None
+    arm: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Reparse = Callable[[Any], Columns]
+
+
 class _Server:
-    """State of one app: the model, batcher, log and metrics, and the endpoints."""
+    """State of one app: the model, batcher, log and metrics, and the endpoints.
+
+    A subclass routes between several backends (``loopml serve --deployment``) by
+    overriding :meth:`route`, :meth:`reroute`, :meth:`after` and the lifespan.
+    """
 
     def __init__(self, model_uri: str, workspace: Workspace | None, options: dict[str, Any]):
         self.model_uri = model_uri
@@ -81,7 +108,7 @@ class _Server:
         self.options = options
         self.metrics = ServingMetrics()
         self.served: ServedModel | None = options.pop("_served", None)
-        self.batcher: MicroBatcher | None = None
+        self.backend: Backend | None = None
         self.log: PredictionLog | NullLog = NullLog()
         self.ready = False
 
@@ -101,27 +128,41 @@ class _Server:
                 self.model_uri, workspace=self._workspace(), runtime=opts["runtime"]
             )
         served = self.served
-        self.metrics.model_info.labels(
-            served.name, served.version_text, served.model.flavor, served.runtime
-        ).set(1)
-        self.log = PredictionLog(self._workspace()) if opts["prediction_log"] else NullLog()
-        self.log.start()
-        self.batcher = MicroBatcher(
-            _with_thread_limit(served.predict, opts["model_threads"]),
-            max_batch_rows=opts["max_batch_rows"],
-            max_latency_ms=opts["max_latency_ms"],
-            enabled=opts["batching"],
-            observer=MetricsObserver(self.metrics),
-            sink=None if isinstance(self.log, NullLog) else self._log_sink(served),
-        )
-        await self.batcher.start()
+        self.open_log()
+        self.backend = await self.start_backend(served)
         self.ready = True
         try:
             yield
         finally:
             self.ready = False
-            await self.batcher.aclose()
+            await self.backend.batcher.aclose()
             self.log.close()
+
+    def open_log(self) -> None:
+        """Start the prediction log (or the stand-in when logging is off)."""
+        self.log = PredictionLog(self._workspace()) if self.options["prediction_log"] else NullLog()
+        self.log.start()
+
+    async def start_backend(
+        self, served: ServedModel, deployment: str | None = None, arm: str | None = None
+    ) -> Backend:
+        """A started batcher over ``served`` whose answers are logged under ``arm``."""
+        opts = self.options
+        self.metrics.model_info.labels(
+            served.name, served.version_text, served.model.flavor, served.runtime
+        ).set(1)
+        headers = {} if arm is None else {"X-Loopml-Arm": arm}
+        backend = Backend(served, None, deployment, arm, headers)  # type: ignore[arg-type]
+        backend.batcher = MicroBatcher(
+            _with_thread_limit(served.predict, opts["model_threads"]),
+            max_batch_rows=opts["max_batch_rows"],
+            max_latency_ms=opts["max_latency_ms"],
+            enabled=opts["batching"],
+            observer=MetricsObserver(self.metrics),
+            sink=None if isinstance(self.log, NullLog) else self._log_sink(backend),
+        )
+        await backend.batcher.start()
+        return backend
 
     # plumbing ------------------------------------------------------------------------
     async def body(self, request: Request, *, csv_ok: bool = False) -> tuple[bytes, bool]:
@@ -216,13 +257,13 @@ class _Server:
             )
         return given
 
-    async def predict(self, columns: Columns, pid: str, deadline: float | None) -> Columns:
-        assert self.served is not None and self.batcher is not None
+    async def predict(
+        self, backend: Backend, columns: Columns, pid: str, deadline: float | None
+    ) -> Columns:
         start = time.monotonic()
         arrived_ms = time.time_ns() // 1_000_000
-        served = self.served
         try:
-            outputs: Columns = await self.batcher.submit(
+            outputs: Columns = await backend.batcher.submit(
                 columns, deadline=deadline, tag=(pid, arrived_ms, start)
             )
         except RequestError:
@@ -237,15 +278,16 @@ class _Server:
                 if isinstance(exc, DeadlineExceeded)
                 else "model"
             )
-            self._log(served, pid, arrived_ms, start, columns, {}, kind)
+            self._log(backend, pid, arrived_ms, start, columns, {}, kind)
             if isinstance(exc, (Overloaded, DeadlineExceeded)):
                 raise
             raise _ModelFailed(exc) from exc
         return outputs  # logged by the batcher's sink, one record per predict call
 
-    def _log_sink(self, served: ServedModel) -> BatchSink:
+    def _log_sink(self, backend: Backend) -> BatchSink:
         """The batcher's sink: each answered predict call as one record of the log."""
         log = self.log
+        served, deployment, arm = backend.served, backend.deployment, backend.arm
 
         def sink(inputs: Columns, outputs: Columns, tags: list[Any], counts: list[int]) -> None:
             now = time.monotonic()
@@ -257,8 +299,8 @@ class _Server:
                     latency_ms=tuple((now - t[2]) * 1000 for t in tags),
                     model=served.name,
                     version=served.version,
-                    deployment=None,
-                    arm=None,
+                    deployment=deployment,
+                    arm=arm,
                     inputs=inputs,
                     outputs=outputs,
                 )
@@ -268,7 +310,7 @@ class _Server:
 
     def _log(
         self,
-        served: ServedModel,
+        backend: Backend,
         pid: str,
         arrived_ms: int,
         start: float,
@@ -280,16 +322,42 @@ class _Server:
             PredictionRecord(
                 prediction_id=pid,
                 time_ms=arrived_ms,
-                model=served.name,
-                version=served.version,
-                deployment=None,
-                arm=None,
+                model=backend.served.name,
+                version=backend.served.version,
+                deployment=backend.deployment,
+                arm=backend.arm,
                 inputs=inputs,
                 outputs=outputs,
                 latency_ms=(time.monotonic() - start) * 1000,
                 error=error,
             )
         )
+
+    # routing (one model here; the deployment server overrides these) -----------------
+    def route(self, request: Request) -> Backend:
+        """The backend that answers ``request`` (404 when the path names another model)."""
+        if "name" in request.path_params:
+            self.check_model(request)
+        assert self.backend is not None
+        return self.backend
+
+    def reroute(
+        self, request: Request, backend: Backend, columns: Columns, reparse: Reparse
+    ) -> tuple[Backend, Columns]:
+        """A second look once the rows are parsed (a sticky key may be a field)."""
+        return backend, columns
+
+    def after(self, backend: Backend, columns: Columns, pid: str) -> None:
+        """Called once a request is answered (the deployment server sends shadow copies)."""
+
+    def public_name(self, backend: Backend) -> str:
+        """The model name answers carry."""
+        return backend.served.name
+
+    def primary_model(self) -> ServedModel:
+        """The model the OpenAPI schema describes."""
+        assert self.served is not None
+        return self.served
 
     def check_model(self, request: Request) -> ServedModel:
         served = self.served
@@ -362,9 +430,15 @@ class _Server:
         return _json({"name": served.name, "ready": self.ready}, 200 if self.ready else 503)
 
     async def infer(self, request: Request) -> Response:
-        served = self.check_model(request)
+        backend = self.route(request)
         data, _ = await self.body(request)
-        parsed = parse_infer(self.parse_json(data), served.schema)
+        payload = self.parse_json(data)
+        parsed = parse_infer(payload, backend.served.schema)
+        backend, columns = self.reroute(
+            request, backend, parsed.columns, lambda schema: parse_infer(payload, schema).columns
+        )
+        request.state.backend = backend
+        served = backend.served
         if parsed.outputs is not None:
             unknown = [o for o in parsed.outputs if o not in served.outputs]
             if unknown:
@@ -377,32 +451,42 @@ class _Server:
                 )
         pid = self.caller_id(request, parsed.id)
         request.state.pid = pid
-        outputs = await self.predict(parsed.columns, pid, self.deadline(request, parsed.timeout_s))
+        deadline = self.deadline(request, parsed.timeout_s)
+        outputs = await self.predict(backend, columns, pid, deadline)
+        self.after(backend, columns, pid)
         names = parsed.outputs or tuple(outputs)
         return _json(
             {
-                "model_name": served.name,
+                "model_name": self.public_name(backend),
                 "model_version": served.version_text,
                 "id": pid,
                 "outputs": [output_tensor(n, outputs[n]) for n in names],
             },
-            headers={"X-Prediction-Id": pid},
+            headers={"X-Prediction-Id": pid, **backend.headers},
         )
 
     async def invocations(self, request: Request) -> Response:
-        served = self.served
-        assert served is not None
+        backend = self.route(request)
         data, is_csv = await self.body(request, csv_ok=True)
-        if is_csv:
-            columns = mlflow_format.parse_csv(data, served.schema)
-        else:
-            columns = mlflow_format.parse_json(self.parse_json(data), served.schema)
+        payload: Any = data if is_csv else self.parse_json(data)
+
+        def parse(schema: Any) -> Columns:
+            if is_csv:
+                return mlflow_format.parse_csv(data, schema)
+            return mlflow_format.parse_json(payload, schema)
+
+        backend, columns = self.reroute(request, backend, parse(backend.served.schema), parse)
+        request.state.backend = backend
         pid = self.caller_id(request)
         request.state.pid = pid
-        outputs = await self.predict(columns, pid, self.deadline(request, None))
+        outputs = await self.predict(backend, columns, pid, self.deadline(request, None))
+        self.after(backend, columns, pid)
         return _json(
-            {"predictions": mlflow_format.predictions(outputs, served.label), "prediction_id": pid},
-            headers={"X-Prediction-Id": pid},
+            {
+                "predictions": mlflow_format.predictions(outputs, backend.served.label),
+                "prediction_id": pid,
+            },
+            headers={"X-Prediction-Id": pid, **backend.headers},
         )
 
     async def ping(self, request: Request) -> Response:
@@ -412,12 +496,13 @@ class _Server:
         return Response(__version__, media_type="text/plain")
 
     async def metrics_(self, request: Request) -> Response:
+        self.metrics.log_queue.set(self.log.queue_depth)
         return Response(
             self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
     async def openapi(self, request: Request) -> Response:
-        return _json(openapi_schema(self.served))
+        return _json(openapi_schema(self.primary_model()))
 
     async def feedback(self, request: Request) -> Response:
         data, _ = await self.body(request)
@@ -502,7 +587,11 @@ def _instrument(server: _Server, name: str, handler: Endpoint) -> Endpoint:
             response = _json(body, status, headers)
         finally:
             metrics.in_flight.dec()
-        latency.observe(time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        latency.observe(elapsed)
+        backend = getattr(request.state, "backend", None)
+        if backend is not None and backend.deployment is not None:
+            metrics.observe_arm(backend, response.status_code, elapsed)
         (
             ok
             if response.status_code == 200
@@ -513,9 +602,12 @@ def _instrument(server: _Server, name: str, handler: Endpoint) -> Endpoint:
     return endpoint
 
 
-def _build(server: _Server) -> Starlette:
+def _build(
+    server: _Server, extra: list[tuple[str, str, Endpoint, list[str]]] | None = None
+) -> Starlette:
     s = server
     table: list[tuple[str, str, Endpoint, list[str]]] = [
+        *(extra or []),
         ("/v2/health/live", "live", s.live, ["GET"]),
         ("/v2/health/ready", "ready", s.ready_, ["GET"]),
         ("/v2", "server_metadata", s.server_meta, ["GET"]),
@@ -600,4 +692,8 @@ def app_from_env() -> Starlette:
 
     spec = orjson.loads(os.environ[SERVE_SPEC_ENV])
     workspace = workspace_for_spec(spec["workspace"])
+    if spec.get("deployment"):
+        from loopml.serving._routed import create_deployment_app
+
+        return create_deployment_app(spec["deployment"], workspace=workspace, **spec["options"])
     return create_app(spec["model_uri"], workspace=workspace, **spec["options"])

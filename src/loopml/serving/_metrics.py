@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -73,6 +75,54 @@ class ServingMetrics:
             ["model", "version", "flavor", "runtime"],
             registry=reg,
         )
+
+        arm = ["deployment", "arm", "model", "version"]
+        self.arm_requests = Counter(
+            f"{PREFIX}_arm_requests",
+            "Requests answered by each deployment arm, by HTTP status",
+            [*arm, "code"],
+            registry=reg,
+        )
+        self.arm_latency = Histogram(
+            f"{PREFIX}_arm_request_duration_seconds",
+            "Time from request to response, by deployment arm",
+            arm,
+            buckets=_LATENCY,
+            registry=reg,
+        )
+        self.arm_weight = Gauge(
+            f"{PREFIX}_arm_weight_percent",
+            "Percent of requests each arm answers now (after arms that failed to load)",
+            arm,
+            registry=reg,
+        )
+        self.arm_ready = Gauge(
+            f"{PREFIX}_arm_ready", "1 when the arm's version is loaded and warm", arm, registry=reg
+        )
+        self.deployment_revision = Gauge(
+            f"{PREFIX}_deployment_revision",
+            "The stored revision of the deployment being routed by",
+            ["deployment"],
+            registry=reg,
+        )
+        self.shadow_dropped = Counter(
+            f"{PREFIX}_shadow_dropped",
+            "Shadow copies not sent because the shadow arm was too far behind",
+            ["deployment", "arm"],
+            registry=reg,
+        )
+        self.log_queue = Gauge(
+            f"{PREFIX}_prediction_log_queue",
+            "Records waiting to be written by the prediction log",
+            registry=reg,
+        )
+
+    def observe_arm(self, backend: Any, status: int, seconds: float) -> None:
+        """One request answered by a deployment arm (``backend``: serving's Backend)."""
+        served = backend.served
+        labels = (backend.deployment, backend.arm, served.name, served.version_text)
+        self.arm_requests.labels(*labels, str(status)).inc()
+        self.arm_latency.labels(*labels).observe(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
