@@ -1,45 +1,26 @@
 """The controller against a real deployment server on loopback (``loopml serve
---deployment NAME``, the router's work, built on another branch).
+--deployment NAME``).
 
-These run once ``loopml serve`` has ``--deployment``; until then they skip with that
-reason. The controller's behaviour itself is tested on a real store and prediction log
+The controller's behaviour itself is tested on a real store and prediction log
 in test_controller.py; these add the server: routing by the weights the controller sets,
 arms logged by the server, and a weight change picked up without a restart.
-MERGER: complete ``test_live_failing_canary_is_rolled_back`` (a model that fails on a
-fraction of inputs needs a flavor that can raise; see the router's tests).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pandas as pd
-import pytest
 from sklearn.linear_model import LogisticRegression
 
 import loopml
 from loopml import deploy, registry
 from loopml.entities import DeploymentStatus
+from tests.deploy.live_models import ThresholdModel
 from tests.serving.servers import serving
-
-
-def _router_available() -> bool:
-    done = subprocess.run(
-        [sys.executable, "-m", "loopml", "serve", "--help"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    return "--deployment" in done.stdout
-
-
-pytestmark = pytest.mark.skipif(
-    not _router_available(),
-    reason="`loopml serve --deployment` (the router) is not on this branch yet",
-)
 
 
 def _rows(n: int, seed: int) -> pd.DataFrame:
@@ -84,5 +65,48 @@ def test_live_good_canary_reaches_100_and_is_promoted(tmp_path: Path) -> None:
     ws.close()
 
 
-def test_live_failing_canary_is_rolled_back() -> None:
-    pytest.skip("MERGER: needs a model that fails on a fraction of inputs behind the router")
+def test_live_failing_canary_is_rolled_back(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ws = loopml.Workspace.open(home=home)
+    x = _rows(50, 0)
+    # version 2 raises on rows with amount > 0.5 (about 30 % of the traffic below)
+    for model in (ThresholdModel(0.0), ThresholdModel(0.0, fail_above=0.5)):
+        registry.register_model(
+            "fraud", model, input_example=x[x["amount"] < 0.5].head(5),
+            store=ws.store, artifacts=ws.artifacts,
+        )  # fmt: skip
+    registry.set_alias("fraud", "champion", 1, store=ws.store)
+    spec = {"interval_s": 2, "metrics": {"error_rate": {"max": 0.05, "min_samples": 10}}}
+    deploy.create(
+        "fraud", "fraud@champion", candidate="fraud/2", analysis=spec, steps=[50, 100],
+        workspace=ws,
+    )  # fmt: skip
+    served_by: dict[str, int] = {}
+    with (
+        serving("--deployment=fraud", home, "--refresh-s", "0.2") as (url, _proc),
+        httpx.Client(base_url=url, timeout=10, trust_env=False) as client,
+    ):
+        deadline = time.monotonic() + 120
+        tick = deploy.step_rollout("fraud", workspace=ws)
+        while time.monotonic() < deadline and not tick.done:
+            rows = _rows(1, int(time.monotonic() * 1000))
+            answer = client.post(
+                "/invocations", json={"dataframe_records": rows.to_dict(orient="records")}
+            )
+            arm = answer.headers["x-loopml-arm"]
+            served_by[arm] = served_by.get(arm, 0) + 1
+            assert answer.status_code == 200 or arm == "canary", answer.text
+            tick = deploy.step_rollout("fraud", workspace=ws)
+            time.sleep(0.02)
+        assert tick.done
+        time.sleep(0.6)  # the server picks up the rollback
+        after = [
+            client.post("/invocations", json={"dataframe_records": [{"amount": 1.0, "hour": 0.0}]})
+            for _ in range(20)
+        ]
+    dep = ws.store.get_deployment("fraud")
+    assert dep.status is DeploymentStatus.ROLLED_BACK and "error_rate" in dep.reason
+    assert served_by.get("canary", 0) > 0
+    assert all(r.status_code == 200 and r.headers["x-loopml-arm"] == "stable" for r in after)
+    assert registry.get_version("fraud@champion", store=ws.store).number == 1
+    ws.close()

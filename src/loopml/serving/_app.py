@@ -583,6 +583,9 @@ def _instrument(server: _Server, name: str, handler: Endpoint) -> Endpoint:
             if pid is not None:
                 headers["X-Prediction-Id"] = pid
                 body["id"] = pid
+            answered_by = getattr(request.state, "backend", None)
+            if answered_by is not None:
+                headers.update(answered_by.headers)
             metrics.errors.labels(kind).inc()
             response = _json(body, status, headers)
         finally:
