@@ -39,6 +39,7 @@ STORED_RELATIONS = {
     "monitored",
     "triggered",
     "promoted",
+    "enriches",
 }
 STORED_KINDS = {
     "alert",

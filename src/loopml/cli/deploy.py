@@ -73,6 +73,13 @@ def create(
     steps: Annotated[
         str | None, typer.Option("--steps", help="Canary steps in percent, e.g. 5,25,50,100.")
     ] = None,
+    feature_service: Annotated[
+        str | None,
+        typer.Option(
+            "--feature-service",
+            help="Feature service whose online values are joined to each request.",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Create a deployment of a model, optionally with a candidate version."""
@@ -81,7 +88,7 @@ def create(
     ws = workspace_for(ctx)
     dep = deploy.create(
         name, model, strategy=strategy, candidate=candidate, steps=_steps(steps),
-        analysis=analysis, workspace=ws,
+        analysis=analysis, feature_service=feature_service, workspace=ws,
     )  # fmt: skip
     _show(dep, as_json, "Created")
 

@@ -82,6 +82,7 @@ def create(
     candidate: str | None = None,
     steps: Sequence[int] | None = None,
     analysis: AnalysisSpec | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    feature_service: str | None = None,
     workspace: Workspace | None = None,
 ) -> Deployment:
     """Create a deployment of ``model`` (the stable arm), optionally with a candidate.
@@ -96,6 +97,9 @@ def create(
         candidate: The candidate version (``NAME/VERSION`` or ``NAME@ALIAS``).
         steps: Canary traffic steps in percent (default 5, 25, 50, 100).
         analysis: Analysis spec (a YAML path, a dict or a parsed spec).
+        feature_service: A feature service (``loopml features apply``) whose online
+            values the router joins to each request before predicting; callers then send
+            the entity keys instead of those features.
         workspace: Where to store it (default: the current workspace).
 
     Returns:
@@ -125,6 +129,12 @@ def create(
         arms.append(Arm(CANDIDATE_ARM[kind], other.model_name, other.number, split))
         versions.append(other)
     spec = None if analysis is None else load_analysis(analysis).to_dict()
+    service_id = None
+    if feature_service:
+        from loopml.features import client_for
+
+        # NotFound names the known services
+        service_id = client_for(ws).selection(feature_service).service_id
     stored = ws.store.create_deployment(
         Deployment(
             name=name,
@@ -133,6 +143,7 @@ def create(
             alias=alias,
             steps=_steps(steps),
             analysis=spec or {},
+            feature_service=feature_service or "",
         ),
         actor=ws.actor.name,
     )
@@ -144,7 +155,18 @@ def create(
                 Relation.DEPLOYED,
             )
             for v in versions
-        ],
+        ]
+        + (
+            [
+                lineage.edge(
+                    ObjectRef(ObjectKind.FEATURE_SERVICE, service_id),
+                    ObjectRef(ObjectKind.DEPLOYMENT, name),
+                    Relation.ENRICHES,
+                )
+            ]
+            if service_id
+            else []
+        ),
         store=ws.store,
     )
     return stored

@@ -103,6 +103,8 @@ class Deployment:
         revision: Incremented on every change (optimistic concurrency).
         created_by: Who created it.
         reason: Why the status is what it is (e.g. ``awaiting approval``).
+        feature_service: The feature service whose online values the router joins to
+            each request before predicting ("": none).
     """
 
     name: str
@@ -118,6 +120,7 @@ class Deployment:
     revision: int = 0
     created_by: str = ""
     reason: str = ""
+    feature_service: str = ""
 
     def arm(self, name: str) -> Arm | None:
         """The arm called ``name``, or None."""
@@ -148,6 +151,7 @@ class Deployment:
             "revision": self.revision,
             "created_by": self.created_by,
             "reason": self.reason,
+            "feature_service": self.feature_service,
         }
 
 

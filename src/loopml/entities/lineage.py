@@ -53,6 +53,9 @@ class Relation(StrEnum):
     version saved by ``get_historical_features``)."""
     DEPLOYED = "deployed"
     """Model version ``src`` is an arm of deployment ``dst`` (recorded when it joins)."""
+    ENRICHES = "enriches"
+    """Feature service version ``src`` supplies online features to deployment ``dst``'s
+    requests."""
     FIRED = "fired"
     """Monitor window ``src`` fired alert ``dst``."""
     MONITORED = "monitored"

@@ -29,9 +29,10 @@ from loopml.serving._predlog import PredictionLog
 from loopml.serving._records import BatchRecord, PredictionRecord
 from loopml.serving._runtime import ServedModel, load_served
 from loopml.serving._standins import NullLog
-from loopml.serving._validate import Columns, RequestError
+from loopml.serving._validate import Columns, RequestError, Schema
 
 if TYPE_CHECKING:
+    from loopml.serving._enrich import Enricher
     from loopml.workspace import Workspace
 
 DEFAULT_MAX_BODY = 16 * 2**20
@@ -47,6 +48,15 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
         media_type=_JSON,
         headers=headers,
     )
+
+
+def _selecting(predict: Any, enricher: Enricher) -> Any:
+    """``predict`` given only the model's inputs (the log keeps the entity keys too)."""
+
+    def call(columns: Columns) -> Any:
+        return predict(enricher.model_inputs(columns))
+
+    return call
 
 
 def _with_thread_limit(predict: Any, threads: int | None) -> Any:
@@ -83,6 +93,7 @@ class Backend:
         deployment: The deployment it serves in (None: ``loopml serve MODEL``).
         arm: Its arm in that deployment.
         headers: Response headers naming it (``X-Loopml-Arm``).
+        enricher: Joins a feature service's online values to each request (None: none).
     """
 
     served: ServedModel
@@ -90,6 +101,20 @@ class Backend:
     deployment: str | None = None
     arm: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    enricher: Enricher | None = None
+
+    @property
+    def schema(self) -> Schema:
+        """What a request must hold (without the features an enricher adds)."""
+        return self.served.schema if self.enricher is None else self.enricher.request_schema
+
+    async def prepare(self, columns: Columns) -> Columns:
+        """The request's columns with the enricher's features joined (off the loop)."""
+        if self.enricher is None:
+            return columns
+        import anyio
+
+        return await anyio.to_thread.run_sync(self.enricher.enrich, columns)
 
 
 Reparse = Callable[[Any], Columns]
@@ -144,7 +169,11 @@ class _Server:
         self.log.start()
 
     async def start_backend(
-        self, served: ServedModel, deployment: str | None = None, arm: str | None = None
+        self,
+        served: ServedModel,
+        deployment: str | None = None,
+        arm: str | None = None,
+        enricher: Enricher | None = None,
     ) -> Backend:
         """A started batcher over ``served`` whose answers are logged under ``arm``."""
         opts = self.options
@@ -152,9 +181,12 @@ class _Server:
             served.name, served.version_text, served.model.flavor, served.runtime
         ).set(1)
         headers = {} if arm is None else {"X-Loopml-Arm": arm}
-        backend = Backend(served, None, deployment, arm, headers)  # type: ignore[arg-type]
+        backend = Backend(served, None, deployment, arm, headers, enricher)  # type: ignore[arg-type]
+        predict = served.predict
+        if enricher is not None:
+            predict = _selecting(predict, enricher)
         backend.batcher = MicroBatcher(
-            _with_thread_limit(served.predict, opts["model_threads"]),
+            _with_thread_limit(predict, opts["model_threads"]),
             max_batch_rows=opts["max_batch_rows"],
             max_latency_ms=opts["max_latency_ms"],
             enabled=opts["batching"],
@@ -433,11 +465,12 @@ class _Server:
         backend = self.route(request)
         data, _ = await self.body(request)
         payload = self.parse_json(data)
-        parsed = parse_infer(payload, backend.served.schema)
+        parsed = parse_infer(payload, backend.schema)
         backend, columns = self.reroute(
             request, backend, parsed.columns, lambda schema: parse_infer(payload, schema).columns
         )
         request.state.backend = backend
+        columns = await backend.prepare(columns)
         served = backend.served
         if parsed.outputs is not None:
             unknown = [o for o in parsed.outputs if o not in served.outputs]
@@ -475,8 +508,9 @@ class _Server:
                 return mlflow_format.parse_csv(data, schema)
             return mlflow_format.parse_json(payload, schema)
 
-        backend, columns = self.reroute(request, backend, parse(backend.served.schema), parse)
+        backend, columns = self.reroute(request, backend, parse(backend.schema), parse)
         request.state.backend = backend
+        columns = await backend.prepare(columns)
         pid = self.caller_id(request)
         request.state.pid = pid
         outputs = await self.predict(backend, columns, pid, self.deadline(request, None))

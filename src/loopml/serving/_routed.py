@@ -23,6 +23,7 @@ import anyio
 
 from loopml.errors import LoopmlError
 from loopml.serving._app import Backend, Reparse, _build, _json, _Server
+from loopml.serving._enrich import Enricher
 from loopml.serving._routing import RouteTable, pick, route_table
 from loopml.serving._runtime import ServedModel, load_served
 from loopml.serving._validate import Columns, RequestError
@@ -49,6 +50,7 @@ class _State:
     table: RouteTable
     backends: dict[str, Backend]  # arm name -> backend
     failed: dict[str, str] = field(default_factory=dict)  # arm name -> why it cannot answer
+    feature_service: str = ""
 
     def answering(self) -> Any:
         return self.table.answering(frozenset(self.failed))
@@ -64,9 +66,9 @@ class _DeploymentServer(_Server):
         self.preloaded: dict[tuple[str, int], ServedModel] = options.pop("_preloaded") or {}
         super().__init__(f"deployment:{deployment}", workspace, options)
         self.state: _State | None = None
-        # (arm, model, version) -> backend, for every backend started and not yet closed
-        self.pool: dict[tuple[str, str, int], Backend] = {}
-        self.retired: dict[tuple[str, str, int], float] = {}  # key -> monotonic time retired
+        # (arm, model, version, feature service) -> backend, for every one not yet closed
+        self.pool: dict[tuple[str, str, int, str], Backend] = {}
+        self.retired: dict[tuple[str, str, int, str], float] = {}  # key -> when retired
         self.models: dict[tuple[str, int], ServedModel] = dict(self.preloaded)
         self.shadow_tasks: set[asyncio.Task[None]] = set()
         self.shadow_in_flight: dict[str, int] = {}
@@ -116,12 +118,14 @@ class _DeploymentServer(_Server):
         table = route_table(dep)
         backends: dict[str, Backend] = {}
         failed: dict[str, str] = {}
+        service = dep.feature_service
         for arm in table.arms:
-            key = (arm.name, arm.model, arm.version)
+            key = (arm.name, arm.model, arm.version, service)
             backend = self.pool.get(key)
             if backend is None:
                 try:
                     served = await self._served(arm.model, arm.version)
+                    enricher = await self._enricher(service, served)
                 except Exception as exc:
                     failed[arm.name] = _reason(exc)
                     _log.error(
@@ -129,7 +133,7 @@ class _DeploymentServer(_Server):
                         dep.name, arm.name, arm.uri, failed[arm.name],
                     )  # fmt: skip
                     continue
-                backend = await self.start_backend(served, dep.name, arm.name)
+                backend = await self.start_backend(served, dep.name, arm.name, enricher)
                 self.pool[key] = backend
             self.retired.pop(key, None)
             backends[arm.name] = backend
@@ -144,7 +148,7 @@ class _DeploymentServer(_Server):
         for key in self.pool:
             if key not in self.retired and backends.get(key[0]) is not self.pool[key]:
                 self.retired[key] = now
-        self.state = _State(table, backends, failed)
+        self.state = _State(table, backends, failed, service)
         self._publish()
 
     async def _served(self, model: str, version: int) -> ServedModel:
@@ -161,14 +165,28 @@ class _DeploymentServer(_Server):
             self.models[(model, version)] = found
         return found
 
+    async def _enricher(self, service: str, served: ServedModel) -> Enricher | None:
+        """The feature service's enricher for ``served`` (None when the deployment has none)."""
+        if not service:
+            return None
+        from loopml.features import client_for
+
+        client = client_for(self._workspace())
+        return await anyio.to_thread.run_sync(lambda: Enricher(client, service, served.schema))
+
     async def _close_retired(self) -> None:
-        now = time.monotonic()
+        now, m = time.monotonic(), self.metrics
         for key, since in list(self.retired.items()):
             if now - since >= self.switch_back_s:
                 backend = self.pool.pop(key)
                 del self.retired[key]
                 await backend.batcher.aclose()
-                self.metrics.arm_ready.remove(self.deployment, *_labels(backend)[1:])
+                live = {_labels(b) for k, b in self.pool.items() if k not in self.retired}
+                for gauge in () if _labels(backend) in live else (m.arm_ready, m.arm_weight):
+                    try:
+                        gauge.remove(*_labels(backend))
+                    except KeyError:  # never published (it left before its first revision)
+                        pass
         kept = {(b.served.name, b.served.version) for b in self.pool.values()}
         for model_key in list(self.models):
             if model_key not in kept:
@@ -243,8 +261,8 @@ class _DeploymentServer(_Server):
         chosen = self._backend(state, key)
         if chosen is backend:
             return backend, columns
-        if chosen.served.schema != backend.served.schema:
-            columns = reparse(chosen.served.schema)
+        if chosen.schema != backend.schema:
+            columns = reparse(chosen.schema)
         return chosen, columns
 
     def after(self, backend: Backend, columns: Columns, pid: str) -> None:
@@ -335,6 +353,7 @@ class _DeploymentServer(_Server):
                 "revision": state.table.revision,
                 "strategy": state.table.strategy,
                 "key": state.table.key,
+                "feature_service": state.feature_service or None,
                 "arms": arms,
                 "warm": sorted({f"{m}/{v}" for (m, v) in self.models}, key=lambda t: (len(t), t)),
                 "refreshed_at": self.refreshed_at,

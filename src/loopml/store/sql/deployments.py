@@ -52,6 +52,7 @@ def _to_deployment(row: RowMapping) -> Deployment:
         revision=int(row["revision"]),
         created_by=row["created_by"],
         reason=row["reason"],
+        feature_service=row["feature_service"],
     )
 
 
@@ -166,6 +167,7 @@ class SqlDeploymentStore:
             revision=1,
             created_by=actor,
             reason=deployment.reason,
+            feature_service=deployment.feature_service,
         )
         try:
             with self._db.write() as conn:
@@ -180,6 +182,7 @@ class SqlDeploymentStore:
                         steps_json=json.dumps(list(stored.steps)),
                         analysis_json=json.dumps(stored.analysis, sort_keys=True),
                         reason=stored.reason,
+                        feature_service=stored.feature_service,
                         created_at_ms=at,
                         updated_at_ms=at,
                         created_by=actor,
@@ -263,6 +266,7 @@ class SqlDeploymentStore:
                     steps_json=json.dumps(list(deployment.steps)),
                     analysis_json=json.dumps(deployment.analysis, sort_keys=True),
                     reason=deployment.reason,
+                    feature_service=deployment.feature_service,
                     updated_at_ms=at,
                     revision=deployment.revision + 1,
                 )

@@ -596,6 +596,7 @@ deployments = Table(
     Column("steps_json", Text, nullable=False),
     Column("analysis_json", Text, nullable=False),
     Column("reason", Text, nullable=False),
+    Column("feature_service", String(255), nullable=False, server_default=""),  # 0014_router
     Column("created_at_ms", BigInteger, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
     Column("created_by", String(255), nullable=False),
