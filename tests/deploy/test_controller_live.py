@@ -39,7 +39,11 @@ def test_live_good_canary_reaches_100_and_is_promoted(tmp_path: Path) -> None:
             store=ws.store, artifacts=ws.artifacts,
         )  # fmt: skip
     registry.set_alias("fraud", "champion", 1, store=ws.store)
-    spec = {"interval_s": 2, "metrics": {"error_rate": {"max": 0.05, "min_samples": 5}}}
+    spec = {
+        "interval_s": 2,
+        "inconclusive_limit": 20,
+        "metrics": {"error_rate": {"max": 0.05, "min_samples": 5}},
+    }
     deploy.create(
         "fraud", "fraud@champion", candidate="fraud/2", analysis=spec, steps=[50, 100],
         workspace=ws,
@@ -76,7 +80,11 @@ def test_live_failing_canary_is_rolled_back(tmp_path: Path) -> None:
             store=ws.store, artifacts=ws.artifacts,
         )  # fmt: skip
     registry.set_alias("fraud", "champion", 1, store=ws.store)
-    spec = {"interval_s": 2, "metrics": {"error_rate": {"max": 0.05, "min_samples": 10}}}
+    spec = {
+        "interval_s": 2,
+        "inconclusive_limit": 20,
+        "metrics": {"error_rate": {"max": 0.05, "min_samples": 10}},
+    }
     deploy.create(
         "fraud", "fraud@champion", candidate="fraud/2", analysis=spec, steps=[50, 100],
         workspace=ws,

@@ -122,3 +122,26 @@ def test_a_server_killed_mid_rollout_comes_back_routing_by_the_store(home: Path)
     assert status["revision"] == ws.store.get_deployment("fraud").revision
     assert [a["weight"] for a in status["arms"]] == [0, 100] and arms == {"canary"}
     ws.close()
+
+
+def test_a_candidate_that_cannot_load_does_not_stop_the_server(tmp_path: Path) -> None:
+    home, gate = tmp_path / "home", tmp_path / "broken"
+    with loopml.Workspace.open(home=home) as ws:
+        for model in (ThresholdModel(0.0), ThresholdModel(0.0, broken=str(gate))):
+            registry.register_model(
+                "fraud", model, input_example=EXAMPLE, store=ws.store, artifacts=ws.artifacts
+            )
+        registry.set_alias("fraud", "champion", 1, store=ws.store)
+        deploy.create("fraud", "fraud@champion", candidate="fraud/2", workspace=ws)
+        deploy.set_weights("fraud", {"stable": 50, "canary": 50}, workspace=ws)
+    gate.touch()
+    with serving("--deployment=fraud", home) as (url, proc):
+        with httpx.Client(base_url=url, timeout=10, trust_env=False) as client:
+            arms = {
+                client.post("/invocations", json=BODY).headers["x-loopml-arm"] for _ in range(20)
+            }
+            canary = client.get("/deployment").json()["arms"][1]
+        proc.terminate()
+        printed = proc.communicate(timeout=30)[0]
+    assert arms == {"stable"} and canary["ready"] is False
+    assert "arm canary (fraud/2) cannot be served and gets no traffic" in printed

@@ -201,7 +201,12 @@ def _finish(proc: subprocess.Popen[str]) -> int:
 def test_sigkill_loses_at_most_the_flush_window(tmp_path: Path) -> None:
     home = tmp_path / "home"
     proc = _child(home, tmp_path / "count")
-    time.sleep(1.5)  # the a-* records are older than the flush interval (0.2 s) many times over
+    # the a-* records get older than the flush interval (0.2 s) many times over, and are
+    # spooled: waited for, not assumed, since a loaded machine can starve the flusher
+    deadline = time.monotonic() + 30
+    while not spool_files(spool_dir(home)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     assert proc.stdin is not None
     proc.stdin.write("go\n")
     proc.stdin.flush()

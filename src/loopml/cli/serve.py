@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from loopml.cli._helpers import console, workspace_for
+from loopml.cli._helpers import console, err_console, workspace_for
 from loopml.cli._text import esc
 from loopml.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from loopml.entities import Deployment
     from loopml.workspace import Workspace
 
 
@@ -79,11 +82,7 @@ def serve(
 
     With --deployment NAME, serve a stored deployment, routed across its versions by weight.
     """
-    import json
-
-    import uvicorn
-
-    from loopml.serving import SERVE_SPEC_ENV, create_app, load_served
+    from loopml.serving import create_app, create_deployment_app, load_served
 
     workspace = workspace_for(ctx)
     if (model_uri is None) == (deployment is None):
@@ -91,82 +90,74 @@ def serve(
             "give a MODEL_URI or --deployment NAME (exactly one)",
             hint="`loopml serve models:/fraud@champion` or `loopml serve --deployment fraud`.",
         )
-    if deployment is not None:
-        _serve_deployment(
-            workspace, deployment, host=host, port=port, workers=workers,
-            options={
-                "batching": not no_batching, "max_latency_ms": max_latency_ms,
-                "prediction_log": not no_log, "runtime": runtime,
-                "model_threads": model_threads or None, "refresh_s": refresh_s,
-                "switch_back_s": switch_back_s,
-            },
-        )  # fmt: skip
-        return
-    assert model_uri is not None
-    # Loaded (and verified) here, so a tampered model stops the command with exit 2.
-    served = load_served(model_uri, workspace=workspace, runtime=runtime)
-    options = {
+    options: dict[str, Any] = {
         "batching": not no_batching,
         "max_latency_ms": max_latency_ms,
         "prediction_log": not no_log,
         "runtime": runtime,
         "model_threads": model_threads or None,
     }
-    console.print(
-        f"serving {esc(served.name)} v{served.version_text} ({served.model.flavor}, "
-        f"{runtime}) at http://{host}:{port}",
-        highlight=False,
-    )
-    if workers > 1:
-        os.environ[SERVE_SPEC_ENV] = json.dumps(
-            {"model_uri": model_uri, "workspace": workspace.spec(), "options": options}
+    if deployment is not None:
+        options |= {"refresh_s": refresh_s, "switch_back_s": switch_back_s}
+        dep = workspace.store.get_deployment(deployment)  # NotFound: exit 2 with its hint
+        preloaded = _preload(dep, workspace, runtime)
+        arms = ", ".join(f"{a.name} {a.model}/{a.version} {a.weight}%" for a in dep.arms)
+        what = f"deployment {esc(deployment)} ({dep.strategy.value}, revision {dep.revision}: "
+        console.print(f"serving {what}{esc(arms)}) at http://{host}:{port}", highlight=False)
+        spec: dict[str, Any] = {"deployment": deployment}
+        make = partial(
+            create_deployment_app, deployment, workspace=workspace, _preloaded=preloaded, **options
         )
-        uvicorn.run(
-            "loopml.serving:app_from_env",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
+    else:
+        assert model_uri is not None
+        # Loaded (and verified) here, so a tampered model stops the command with exit 2.
+        served = load_served(model_uri, workspace=workspace, runtime=runtime)
+        console.print(
+            f"serving {esc(served.name)} v{served.version_text} ({served.model.flavor}, "
+            f"{runtime}) at http://{host}:{port}",
+            highlight=False,
         )
-        return
-    app = create_app(model_uri, workspace=workspace, _served=served, **options)  # type: ignore[arg-type]
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+        spec = {"model_uri": model_uri}
+        make = partial(create_app, model_uri, workspace=workspace, _served=served, **options)
+    _run(make, spec | {"workspace": workspace.spec(), "options": options}, host, port, workers)
 
 
-def _serve_deployment(
-    workspace: Workspace,
-    name: str,
-    *,
-    host: str,
-    port: int,
-    workers: int,
-    options: dict[str, Any],
-) -> None:
-    """``loopml serve --deployment NAME``: every arm loaded (and verified) before binding."""
+def _preload(dep: Deployment, workspace: Workspace, runtime: str) -> dict[tuple[str, int], Any]:
+    """Every arm's version loaded (and verified) before binding.
+
+    A stable arm that cannot load stops the command (exit 2); another arm that cannot is
+    reported and left to the server, which routes its share to the stable arm.
+    """
+    from loopml.errors import LoopmlError
+    from loopml.serving import load_served
+
+    loaded: dict[tuple[str, int], Any] = {}
+    for i, arm in enumerate(dep.arms):
+        try:
+            loaded[(arm.model, arm.version)] = load_served(
+                f"models:/{arm.model}/{arm.version}", workspace=workspace, runtime=runtime
+            )
+        except LoopmlError as exc:
+            if i == 0:
+                raise
+            err_console.print(
+                f"warning: arm {esc(arm.name)} ({esc(arm.model)}/{arm.version}) cannot be "
+                f"served and gets no traffic: {esc(exc.message)}",
+                highlight=False,
+            )
+    return loaded
+
+
+def _run(make: Callable[[], Any], spec: dict[str, Any], host: str, port: int, workers: int) -> None:
+    """Run the app on uvicorn: built here, or from ``spec`` in each of ``workers`` processes."""
     import json
 
     import uvicorn
 
-    from loopml.serving import SERVE_SPEC_ENV, create_deployment_app, load_served
+    from loopml.serving import SERVE_SPEC_ENV
 
-    dep = workspace.store.get_deployment(name)  # NotFound: exit 2 with its hint
-    preloaded = {
-        (arm.model, arm.version): load_served(
-            f"models:/{arm.model}/{arm.version}", workspace=workspace, runtime=options["runtime"]
-        )
-        for arm in dep.arms
-    }
-    arms = ", ".join(f"{a.name} {a.model}/{a.version} {a.weight}%" for a in dep.arms)
-    console.print(
-        f"serving deployment {esc(name)} ({dep.strategy.value}, revision {dep.revision}: "
-        f"{esc(arms)}) at http://{host}:{port}",
-        highlight=False,
-    )
     if workers > 1:
-        os.environ[SERVE_SPEC_ENV] = json.dumps(
-            {"deployment": name, "workspace": workspace.spec(), "options": options}
-        )
+        os.environ[SERVE_SPEC_ENV] = json.dumps(spec)
         uvicorn.run(
             "loopml.serving:app_from_env",
             factory=True,
@@ -176,5 +167,4 @@ def _serve_deployment(
             log_level="warning",
         )
         return
-    app = create_deployment_app(name, workspace=workspace, _preloaded=preloaded, **options)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(make(), host=host, port=port, log_level="warning")

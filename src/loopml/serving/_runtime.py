@@ -159,7 +159,15 @@ def _serve(model: LoadedModel, name: str, version: int | None, runtime: str) -> 
     served = ServedModel(name, version, model, schema, predict, runtime=runtime)
     example = _example_columns(model, schema)
     if example is not None:
-        out = predict(example)
+        try:
+            out = predict(example)
+        except Exception as exc:  # the warm-up is the health check: say so, no traceback
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise InvalidInput(
+                f"{name} v{served.version_text} fails on its own input example: "
+                f"{type(exc).__name__}: {first}",
+                hint="Fix the model (or its input example) and register a new version.",
+            ) from exc
         if fast and not _same(out, slow(example)):
             predict, fast = slow, False
             out = slow(example)
