@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loopml._yaml_lines import yaml_lines
 from loopml.deploy._judge import Direction, Judge, JudgeResult, Outcome
 from loopml.entities.deployment import Deployment, DeploymentStatus
 from loopml.errors import InvalidAnalysis
@@ -213,28 +214,6 @@ class _Where:
             source=self.source,
             line=self.line(*path),
         )
-
-
-def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
-    import yaml
-
-    lines: dict[tuple[Any, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, key.value)
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, (*path, i))
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return lines
 
 
 def _number(where: _Where, path: tuple[Any, ...], value: Any, *, minimum: float = 0.0) -> float:
@@ -448,7 +427,7 @@ def load_analysis(
             ) from exc
         try:
             data = yaml.safe_load(text)
-            lines = _yaml_lines(text)
+            lines = yaml_lines(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from loopml._yaml_lines import yaml_lines
 from loopml.entities import Trigger, TriggerKind
 from loopml.errors import InvalidTrigger
 from loopml.workspace import Workspace, current_workspace
@@ -84,28 +85,6 @@ class _Where:
             hint=hint or "See docs/triggers.md for the rule format.",
             line=line,
         )
-
-
-def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
-    import yaml
-
-    lines: dict[tuple[Any, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, key.value)
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, (*path, i))
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return lines
 
 
 def _number(where: _Where, path: tuple[Any, ...], value: Any) -> float:
@@ -234,7 +213,7 @@ def load_rules(spec: str | os.PathLike[str] | Mapping[str, Any]) -> list[Trigger
             ) from exc
         try:
             data = yaml.safe_load(text)
-            where = _Where(str(path), _yaml_lines(text))
+            where = _Where(str(path), yaml_lines(text))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
