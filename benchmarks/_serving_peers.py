@@ -175,6 +175,14 @@ def loopml_server(model_dir: Path, home: Path, *, batching: bool, log: bool, log
     return Server(name, argv, port, "/v2/health/ready", log=logs / f"{name}.log")
 
 
+def loopml_router(deployment: str, home: Path, *, log: bool, logs: Path) -> Server:
+    """``loopml serve --deployment NAME``: the router in front of two arms of one model."""
+    port = free_port()
+    argv = [sys.executable, "-m", "loopml", "--home", str(home), "serve"]
+    argv += ["--deployment", deployment, "--port", str(port)] + ([] if log else ["--no-log"])
+    return Server("loopml-router", argv, port, "/v2/health/ready", log=logs / "router.log")
+
+
 def local_server(model_dir: Path, *, batching: bool, logs: Path) -> Server:
     port = free_port()
     argv = [sys.executable, str(HERE / "_serving_app.py"), "local", str(model_dir)]

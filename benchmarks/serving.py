@@ -137,10 +137,35 @@ def _servers(
             )
         else:
             servers.append(peers.local_server(model["dir"], batching=batching, logs=logs))
+    if args.router and target == "loopml":
+        home = work / "home"
+        router = peers.loopml_router(_deployment(model, home), home, log=not args.no_log, logs=logs)
+        servers.append(router)
     if args.peers:
         servers.append(peers.mlflow_server(model["pickle"], model["example"], work, logs))
         servers.append(peers.bentoml_server(model["pickle"], work, logs))
     return servers
+
+
+def _deployment(model: dict[str, Any], home: Path) -> str:
+    """A canary deployment at 50 % of the model against itself (two registered versions)."""
+    import numpy as np
+
+    import loopml
+    from loopml import deploy, registry
+
+    name = f"bench-{model['dir'].name}"
+    with loopml.Workspace.open(home=home) as ws:
+        if name not in {d.name for d in ws.store.list_deployments()}:
+            example = np.load(model["example"])
+            for _ in range(2):
+                registry.register_model(
+                    name, model["est"], input_example=example, store=ws.store,
+                    artifacts=ws.artifacts,
+                )  # fmt: skip
+            deploy.create(name, f"{name}/1", candidate=f"{name}/2", steps=[50, 100], workspace=ws)
+            deploy.advance(name, workspace=ws)
+    return name
 
 
 CASES = (
@@ -263,6 +288,11 @@ def main() -> None:
     parser.add_argument("--target", choices=["auto", "loopml", "local"], default="auto")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--no-log", action="store_true", help="loopml serve --no-log")
+    parser.add_argument(
+        "--router",
+        action="store_true",
+        help="also `loopml serve --deployment` over two arms of the model at 50 %% each",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "serving.json")
     args = parser.parse_args()
     if args.quick:
