@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
+import signal
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -29,6 +31,7 @@ from loopml.store.rest import (
 
 if TYPE_CHECKING:
     from loopml.server._context import ServerContext
+    from loopml.store.sql.idempotency import IdempotentAnswer
 
 _log = logging.getLogger("loopml.server")
 
@@ -168,6 +171,31 @@ def _json(status: int, body: Any) -> Response:
     return Response(json.dumps(body), status_code=status, media_type="application/json")
 
 
+#: Test-only: ``after-commit:<operation>`` (or ``before-commit:<operation>``) makes the
+#: server SIGKILL itself right after (before) the write of that operation commits, so a
+#: test can prove that a retry after a crash never duplicates the write.
+CRASH_ENV = "LOOPML_TEST_SERVER_CRASH"
+
+
+def _crash_point(moment: str, operation: str) -> None:
+    if os.environ.get(CRASH_ENV) == f"{moment}:{operation}":
+        _log.warning("%s=%s: killing the server", CRASH_ENV, os.environ[CRASH_ENV])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _replay(earlier: IdempotentAnswer, key: str, op: Operation) -> Response:
+    if earlier.operation != op.name:
+        raise InvalidInput(
+            f"{IDEMPOTENCY_HEADER} {key} was used for {earlier.operation}",
+            hint="Use a fresh key for every distinct write.",
+        )
+    if earlier.status is None or earlier.body is None:  # a record of an older server
+        raise Overloaded(
+            f"the request with {IDEMPOTENCY_HEADER} {key} is still running", retry_after_s=0.5
+        )
+    return _json(earlier.status, json.loads(earlier.body))
+
+
 def _endpoint(ctx: ServerContext, op: Operation) -> Any:
     dependency = ctx.require(op.permission) if op.permission else ctx.authenticate
 
@@ -177,54 +205,38 @@ def _endpoint(ctx: ServerContext, op: Operation) -> Any:
     ) -> Response:
         args = await _arguments(op, request)
         key = request.headers.get(IDEMPOTENCY_HEADER) if op.write else None
-        claims = key is not None and hasattr(ctx.store, "claim_idempotency_key")
+        if key is not None and len(key) > 128:
+            raise InvalidInput(f"{IDEMPOTENCY_HEADER} is longer than 128 characters")
         store: Any = ctx.store
-        if claims:
-            if len(key or "") > 128:
-                raise InvalidInput(f"{IDEMPOTENCY_HEADER} is longer than 128 characters")
-            earlier = await run_in_threadpool(
-                store.claim_idempotency_key, key, principal.name, op.name
-            )
-            if earlier is not None:
-                if earlier.status is None or earlier.body is None:
-                    raise Overloaded(
-                        f"the request with {IDEMPOTENCY_HEADER} {key} is still running",
-                        retry_after_s=0.5,
-                    )
-                if earlier.operation != op.name:
-                    raise InvalidInput(
-                        f"{IDEMPOTENCY_HEADER} {key} was used for {earlier.operation}",
-                        hint="Use a fresh key for every distinct write.",
-                    )
-                return _json(earlier.status, json.loads(earlier.body))
+        keyed = key is not None and hasattr(store, "idempotent_write")
         source = source_of(request)
 
-        def run() -> Any:
+        def call() -> Any:
+            try:
+                return getattr(store, op.name)(**args)
+            except LoopmlError:  # InvalidInput is a ValueError too: keep it as it is
+                raise
+            except _REFUSED as exc:
+                raise _refusal(op, exc) from exc
+
+        def run() -> Response:
+            # The guard's own refusals are audited and committed whatever the write does.
             _guard(ctx, op, args, principal)
             with audit_source(source):
-                try:
-                    return getattr(ctx.store, op.name)(**args)
-                except LoopmlError:  # InvalidInput is a ValueError too: keep it as it is
-                    raise
-                except _REFUSED as exc:
-                    raise _refusal(op, exc) from exc
+                if not keyed:
+                    return _json(200, encode(call(), op.returns))
+                # The key's record commits in the write's own transaction: a crash before
+                # the commit leaves neither (the retry runs it), after it both (replayed).
+                with store.idempotent_write(key, principal.name, op.name) as write:
+                    if write.earlier is not None:
+                        return _replay(write.earlier, key or "", op)
+                    body = encode(call(), op.returns)
+                    write.answer(200, json.dumps(body))
+                    _crash_point("before-commit", op.name)
+                _crash_point("after-commit", op.name)
+                return _json(200, body)
 
-        try:
-            result = await run_in_threadpool(run)
-        except LoopmlError as exc:
-            if claims:
-                await run_in_threadpool(store.release_idempotency_key, key, principal.name)
-            raise exc from None
-        except BaseException:
-            if claims:
-                await run_in_threadpool(store.release_idempotency_key, key, principal.name)
-            raise
-        body = encode(result, op.returns)
-        if claims:
-            await run_in_threadpool(
-                store.finish_idempotency_key, key, principal.name, 200, json.dumps(body)
-            )
-        return _json(200, body)
+        return await run_in_threadpool(run)
 
     endpoint.__name__ = op.name
     return endpoint
