@@ -40,7 +40,13 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 from loopml.errors import Unauthenticated
-from loopml.governance import Principal, authenticate, authorize, local_principal
+from loopml.governance import (
+    DEFAULT_PROJECT,
+    Principal,
+    authenticate,
+    authorize,
+    local_principal,
+)
 from loopml.store import audit_source
 from loopml.store.rest import IDEMPOTENCY_HEADER
 
@@ -56,8 +62,10 @@ def source_of(request: Request) -> str:
     return f"http:{request.client.host if request.client else '?'}"
 
 
-def _no_project(request: Request) -> str | None:
-    return request.query_params.get("project") or request.path_params.get("project")
+def _request_project(request: Request) -> str | None:
+    return (
+        request.query_params.get("project") or request.path_params.get("project") or DEFAULT_PROJECT
+    )
 
 
 @dataclass
@@ -113,14 +121,14 @@ class ServerContext:
         Args:
             permission: One of :data:`loopml.governance.PERMISSIONS` (``"runs.write"``).
             project: Reads the project the permission is checked in from the request
-                (default: a ``project`` query or path parameter, else none).
+                (default: a ``project`` query or path parameter, else ``default``).
 
         Raises:
             Unauthenticated: No valid token (401).
             PermissionDenied: The principal lacks ``permission``; the refusal is in the
                 audit log (403).
         """
-        project_of = project or _no_project
+        project_of = project or _request_project
 
         def dependency(request: Request) -> Principal:
             principal = self.principal(request)

@@ -15,7 +15,17 @@ from sqlalchemy.exc import StatementError
 from starlette.concurrency import run_in_threadpool
 
 from loopml.errors import InvalidInput, LoopmlError, Overloaded, PermissionDenied
-from loopml.governance import Principal, authorize
+from loopml.governance import (
+    CROSS_PROJECT_READS,
+    DEFAULT_PROJECT,
+    PROJECT_TAG,
+    Principal,
+    ProjectResolver,
+    authorize,
+    permissions_of,
+    projects_with,
+    tagged_project,
+)
 from loopml.server._context import source_of
 from loopml.store import audit_source
 from loopml.store.rest import (
@@ -101,7 +111,13 @@ async def _arguments(op: Operation, request: Request) -> dict[str, Any]:
     return args
 
 
-def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: Principal) -> None:
+def _guard(
+    ctx: ServerContext,
+    op: Operation,
+    args: dict[str, Any],
+    principal: Principal,
+    resolver: ProjectResolver,
+) -> None:
     """Bind the request to its caller: writes act as the principal, own-record rules."""
     if not ctx.auth:
         return
@@ -114,7 +130,7 @@ def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: P
                 if names:
                     args[name] = dataclasses.replace(value, **dict.fromkeys(names, principal.name))
     if op.name == "add_decision":
-        _four_eyes(ctx, args, principal)
+        _four_eyes(ctx, args, principal, resolver.of_request(args["request_id"]))
     owner: str | None = None
     if op.name in _SELF_ONLY:
         owner = args.get(_SELF_ONLY[op.name])
@@ -146,10 +162,13 @@ def _refusal(op: Operation, exc: BaseException) -> InvalidInput:
     )
 
 
-def _four_eyes(ctx: ServerContext, args: dict[str, Any], principal: Principal) -> None:
-    """A decision is the caller's, in a role it holds, and never on its own request
-    (unless the alias's policy allows the author), whatever the client checked."""
-    if args["role"] not in principal.roles_in(None):
+def _four_eyes(
+    ctx: ServerContext, args: dict[str, Any], principal: Principal, project: str
+) -> None:
+    """A decision is the caller's, in a role it holds in the model's project, and never on
+    its own request (unless the alias's policy allows the author), whatever the client
+    checked."""
+    if args["role"] not in principal.roles_in(project):
         raise PermissionDenied(
             f"{principal.name} does not hold the role {args['role']!r} it decides as",
             hint="Decide as one of your roles.",
@@ -196,22 +215,77 @@ def _replay(earlier: IdempotentAnswer, key: str, op: Operation) -> Response:
     return _json(earlier.status, json.loads(earlier.body))
 
 
-def _endpoint(ctx: ServerContext, op: Operation) -> Any:
-    dependency = ctx.require(op.permission) if op.permission else ctx.authenticate
+def _denied_here(
+    ctx: ServerContext, op: Operation, principal: Principal, project: str | None, where: str
+) -> None:
+    authorize(principal, op.permission, f"route:{where}", project=project, store=ctx.store)
 
+
+def _authorize(
+    ctx: ServerContext,
+    op: Operation,
+    args: dict[str, Any] | None,
+    principal: Principal,
+    where: str,
+    resolver: ProjectResolver,
+) -> None:
+    """Check ``op``'s permission in every project the request touches (each refusal
+    audited)."""
+    if not ctx.auth or not op.permission:
+        return
+    if args is None or op.name in CROSS_PROJECT_READS:
+        # A body that does not parse names no object, and a list spans projects: the
+        # permission held in some project is enough (a list is then filtered to those).
+        if not projects_with(principal, op.permission, store=ctx.store):
+            _denied_here(ctx, op, principal, None, where)
+        return
+    for project in sorted(resolver.projects(op.name, op.area, args), key=str):
+        _denied_here(ctx, op, principal, project, where)
+
+
+def _visible(
+    ctx: ServerContext, op: Operation, principal: Principal, result: Any, resolver: ProjectResolver
+) -> Any:
+    """A cross-project list with the objects of projects the caller may not read dropped."""
+    if not ctx.auth or not isinstance(result, list):
+        return result
+    held: dict[str | None, bool] = {None: True}
+
+    def readable(project: str | None) -> bool:
+        if project not in held:
+            held[project] = op.permission in permissions_of(principal, project, store=ctx.store)
+        return held[project]
+
+    return [item for item in result if readable(resolver.of_item(item))]
+
+
+def _stamp_project(op: Operation, args: dict[str, Any], resolver: ProjectResolver) -> None:
+    """A child run made without a project tag is recorded in its parent's project."""
+    if op.name != "create_run" or not args.get("parent_id") or tagged_project(args.get("tags")):
+        return
+    project = resolver.of_run(args["parent_id"])
+    if project != DEFAULT_PROJECT:
+        args["tags"] = {**(args.get("tags") or {}), PROJECT_TAG: project}
+
+
+def _endpoint(ctx: ServerContext, op: Operation) -> Any:
     async def endpoint(
         request: Request,
-        principal: Principal = Depends(dependency),  # noqa: B008 (FastAPI's idiom)
+        principal: Principal = Depends(ctx.authenticate),  # noqa: B008 (FastAPI's idiom)
     ) -> Response:
-        args = await _arguments(op, request)
+        refused: InvalidInput | None = None
+        args: dict[str, Any] | None
+        try:
+            args = await _arguments(op, request)
+        except InvalidInput as exc:
+            refused, args = exc, None
         key = request.headers.get(IDEMPOTENCY_HEADER) if op.write else None
-        if key is not None and len(key) > 128:
-            raise InvalidInput(f"{IDEMPOTENCY_HEADER} is longer than 128 characters")
         store: Any = ctx.store
         keyed = key is not None and hasattr(store, "idempotent_write")
         source = source_of(request)
+        where = f"{request.method} {request.url.path}"
 
-        def call() -> Any:
+        def call(args: dict[str, Any]) -> Any:
             try:
                 return getattr(store, op.name)(**args)
             except LoopmlError:  # InvalidInput is a ValueError too: keep it as it is
@@ -220,17 +294,28 @@ def _endpoint(ctx: ServerContext, op: Operation) -> Any:
                 raise _refusal(op, exc) from exc
 
         def run() -> Response:
-            # The guard's own refusals are audited and committed whatever the write does.
-            _guard(ctx, op, args, principal)
+            resolver = ProjectResolver(store)
+            with audit_source(source):
+                # Refusals are audited and committed whatever the write does after.
+                _authorize(ctx, op, args, principal, where, resolver)
+            if args is None:
+                raise refused or InvalidInput(f"{op.name} got no arguments")
+            if key is not None and len(key) > 128:
+                raise InvalidInput(f"{IDEMPOTENCY_HEADER} is longer than 128 characters")
+            _guard(ctx, op, args, principal, resolver)
+            _stamp_project(op, args, resolver)
             with audit_source(source):
                 if not keyed:
-                    return _json(200, encode(call(), op.returns))
+                    result = call(args)
+                    if op.name in CROSS_PROJECT_READS:
+                        result = _visible(ctx, op, principal, result, resolver)
+                    return _json(200, encode(result, op.returns))
                 # The key's record commits in the write's own transaction: a crash before
                 # the commit leaves neither (the retry runs it), after it both (replayed).
                 with store.idempotent_write(key, principal.name, op.name) as write:
                     if write.earlier is not None:
                         return _replay(write.earlier, key or "", op)
-                    body = encode(call(), op.returns)
+                    body = encode(call(args), op.returns)
                     write.answer(200, json.dumps(body))
                     _crash_point("before-commit", op.name)
                 _crash_point("after-commit", op.name)
