@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from loopml.artifacts._remote import RemoteArtifactStore
 from loopml.entities import Outcome
 from loopml.errors import PermissionDenied
 from loopml.governance import DEFAULT_MATRIX, PROJECT_TAG, ROLES, create_token
@@ -154,3 +155,30 @@ def test_a_project_override_of_the_matrix_takes_effect(served: Served) -> None:
         engineer.update_model("model-b", actor="x", description="still allowed in b")
     assert served.store.get_run(in_a["run"]).notes == "a viewer may write runs in a"
     assert served.store.get_run(in_b["run"]).notes is None
+
+
+def test_artifact_blobs_belong_to_no_project(served: Served) -> None:
+    writer = RemoteArtifactStore(served.url, token=_account(served.store, "eng", "engineer", "a"))
+    admin_of_a = RemoteArtifactStore(served.url, token=_account(served.store, "lead", "admin", "a"))
+    try:
+        digest = writer.put(b"weights")  # a grant in any project stores and reads blobs
+        assert writer.get(digest) == b"weights"
+        with pytest.raises(PermissionDenied, match="users.admin"):
+            admin_of_a.delete(digest)  # collecting blobs is every project's: needs `*`
+        assert writer.exists(digest)
+    finally:
+        writer.close()
+        admin_of_a.close()
+
+
+def test_an_admin_of_one_project_grants_in_that_project_only(served: Served) -> None:
+    served.store.create_user("ana", actor="setup")
+    with RestStore(served.url, token=_account(served.store, "lead", "admin", "a")) as lead:
+        lead.grant_role("ana", "engineer", actor="lead", project="a")
+        with pytest.raises(PermissionDenied, match="users.admin"):
+            lead.grant_role("ana", "engineer", actor="lead", project="*")
+        with pytest.raises(PermissionDenied, match="users.admin"):
+            lead.set_role_permission("b", "viewer", "runs.write", True, actor="lead")
+    assert [(b.role, b.project) for b in served.store.list_role_bindings("ana")] == [
+        ("engineer", "a")
+    ]

@@ -46,6 +46,7 @@ from loopml.governance import (
     authenticate,
     authorize,
     local_principal,
+    projects_with,
 )
 from loopml.store import audit_source
 from loopml.store.rest import IDEMPOTENCY_HEADER
@@ -60,6 +61,19 @@ ProjectOf = Callable[[Request], "str | None"]
 def source_of(request: Request) -> str:
     """The "from where" audit entries of ``request`` record: ``http:<client address>``."""
     return f"http:{request.client.host if request.client else '?'}"
+
+
+#: Routes whose objects belong to no project (artifact blobs, named by their digest): a
+#: read or write there needs the permission in some project; administration (deleting
+#: blobs) needs it on ``*``.
+_PROJECTLESS_PREFIXES = ("/api/v1/artifacts",)
+_PROJECTLESS_PERMISSIONS = frozenset({"runs.read", "runs.write"})
+
+
+def _projectless(request: Request) -> bool:
+    return request.url.path.startswith(_PROJECTLESS_PREFIXES) and not (
+        request.query_params.get("project") or request.path_params.get("project")
+    )
 
 
 def _request_project(request: Request) -> str | None:
@@ -121,7 +135,9 @@ class ServerContext:
         Args:
             permission: One of :data:`loopml.governance.PERMISSIONS` (``"runs.write"``).
             project: Reads the project the permission is checked in from the request
-                (default: a ``project`` query or path parameter, else ``default``).
+                (default: a ``project`` query or path parameter, else ``default``; on
+                the artifact routes, whose blobs belong to no project, reading and
+                writing need the permission in some project, deleting it on ``*``).
 
         Raises:
             Unauthenticated: No valid token (401).
@@ -132,12 +148,19 @@ class ServerContext:
 
         def dependency(request: Request) -> Principal:
             principal = self.principal(request)
+            scope = project_of(request)
+            if project is None and _projectless(request):
+                if permission in _PROJECTLESS_PERMISSIONS and (
+                    not self.auth or projects_with(principal, permission, store=self.store)
+                ):
+                    return principal
+                scope = None
             with audit_source(source_of(request)):
                 authorize(
                     principal,
                     permission,
                     f"route:{request.method} {request.url.path}",
-                    project=project_of(request),
+                    project=scope,
                     store=self.store,
                 )
             return principal
