@@ -16,7 +16,7 @@ from loopml.config import load_settings
 from loopml.data import DataRepo
 from loopml.demo._data import prepare_data
 from loopml.demo._release import MODEL, release
-from loopml.demo._train import train_tracked
+from loopml.demo._train import train_tracked, tune_briefly
 from loopml.governance import create_token
 from loopml.store.rest import RestStore
 from loopml.store.sql import SqlStore
@@ -81,6 +81,7 @@ def test_the_demo_trains_and_releases_through_the_server(
                 seed=SEED,
             )
             training = train_tracked(client, data.frame, data.version, days=DAYS, seed=SEED)
+            tuned = tune_briefly(client, training, seed=SEED, trials=2)
             client.flush()
             store: Any = _Approver(workspace.store, approver)
             released = release(
@@ -99,10 +100,14 @@ def test_the_demo_trains_and_releases_through_the_server(
     with api:
         run = api.get("/api/v1/runs/get-run", params={"run_id": training.run_id}).json()
         assert (run["status"], run["params"]["seed"]) == ("FINISHED", str(SEED))
+        runs = api.get("/api/v1/runs/list-runs", params={"limit": 100}).json()
+        children = {r["id"] for r in runs if r.get("parent_id") == tuned.parent_run_id}
+        assert len(children) == 2 and tuned.parent_run_id in {r["id"] for r in runs}
         metrics = api.get(
             "/api/v1/runs/metric-history", params={"run_id": training.run_id, "key": "roc_auc"}
         )
         assert metrics.status_code == 200, metrics.text
+        assert [m["value"] for m in metrics.json()] == [pytest.approx(training.roc_auc)]
         version = api.get("/api/v1/models/get-alias", params={"name": MODEL, "alias": "champion"})
         assert version.status_code == 200, version.text
         body = version.json()
