@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.entities import ModelVersion, PromotionRequest, RegisteredModel, Run
 from loopml.entities.evaluation import Evaluation
-from loopml.errors import LoopmlError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -36,6 +35,10 @@ _PROJECT_ARGUMENT = frozenset({"grant_role", "revoke_role", "set_role_permission
 #: answer filtered to the projects where it is held.
 CROSS_PROJECT_READS = frozenset({"list_runs", "search_runs", "count_runs", "list_models"})
 _MODEL_AREAS = frozenset({"models", "approvals", "evaluations"})
+#: A lookup that fails (no such object, an id the database cannot even compare) puts the
+#: object in the default project; the operation itself then answers what is wrong. Any
+#: Exception: a driver's own error on a malformed id must not turn a 403/404 into a 500.
+_LOOKUP_FAILED = Exception
 
 
 def tagged_project(tags: Mapping[str, str] | None) -> str | None:
@@ -63,7 +66,7 @@ class ProjectResolver:
             project = DEFAULT_PROJECT
             try:
                 run = self._store.get_run(key)
-            except (LoopmlError, TypeError, ValueError):
+            except _LOOKUP_FAILED:
                 run = None
             if run is not None:
                 project = tagged_project(run.tags) or (
@@ -80,7 +83,7 @@ class ProjectResolver:
                 self._models[key] = (
                     tagged_project(self._store.get_model(key).tags) or DEFAULT_PROJECT
                 )
-            except (LoopmlError, TypeError, ValueError):
+            except _LOOKUP_FAILED:
                 self._models[key] = DEFAULT_PROJECT
         return self._models[key]
 
@@ -88,14 +91,14 @@ class ProjectResolver:
         """The project of a promotion request (its model's)."""
         try:
             return self.of_model(self._store.get_promotion_request(str(request_id)).model_name)
-        except (LoopmlError, TypeError, ValueError):
+        except _LOOKUP_FAILED:
             return DEFAULT_PROJECT
 
     def of_evaluation(self, evaluation_id: Any) -> str:
         """The project of an evaluation (its model's)."""
         try:
             name = self._store.get_evaluation(str(evaluation_id)).model_name
-        except (LoopmlError, TypeError, ValueError):
+        except _LOOKUP_FAILED:
             return DEFAULT_PROJECT
         return self.of_model(name) if name else DEFAULT_PROJECT
 

@@ -302,9 +302,9 @@ def _endpoint(ctx: ServerContext, op: Operation) -> Any:
                 raise refused or InvalidInput(f"{op.name} got no arguments")
             if key is not None and len(key) > 128:
                 raise InvalidInput(f"{IDEMPOTENCY_HEADER} is longer than 128 characters")
-            _guard(ctx, op, args, principal, resolver)
-            _stamp_project(op, args, resolver)
             with audit_source(source):
+                _guard(ctx, op, args, principal, resolver)
+                _stamp_project(op, args, resolver)
                 if not keyed:
                     result = call(args)
                     if op.name in CROSS_PROJECT_READS:
