@@ -3,6 +3,9 @@ audited, and the answer to a denial the same whether the object exists or not.""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -12,6 +15,7 @@ from loopml.errors import PermissionDenied
 from loopml.governance import DEFAULT_MATRIX, PROJECT_TAG, ROLES, create_token
 from loopml.store.rest import OPERATIONS, RestStore
 from loopml.store.sql import SqlStore
+from tests.fixtures.cli import Cli
 from tests.server.conftest import Served
 
 MUTATING = sorted(name for name, op in OPERATIONS.items() if op.write)
@@ -181,4 +185,27 @@ def test_an_admin_of_one_project_grants_in_that_project_only(served: Served) -> 
             lead.set_role_permission("b", "viewer", "runs.write", True, actor="lead")
     assert [(b.role, b.project) for b in served.store.list_role_bindings("ana")] == [
         ("engineer", "a")
+    ]
+
+
+def test_roles_grant_with_project_through_the_cli_against_the_server(
+    served: Served, run_cli: Cli, tmp_path: Path
+) -> None:
+    served.store.create_user("ana", actor="setup")
+    env = {
+        "LOOPML_SERVER_URL": served.url,
+        "LOOPML_TOKEN": _account(served.store, "lead", "admin", "a"),
+        "LOOPML_HOME": str(tmp_path / "client"),
+    }
+    granted = run_cli("roles", "grant", "ana", "engineer", "--project", "a", env=env)
+    assert granted.returncode == 0, granted.stderr
+    everywhere = run_cli("roles", "grant", "ana", "engineer", env=env)
+    assert everywhere.returncode == 2 and "users.admin" in everywhere.stderr
+    listed = run_cli("roles", "list", "--user", "ana", "--json", env=env)
+    # Another account's grants are users.admin's on `*`: the lead sees the matrix only.
+    assert json.loads(listed.stdout)["grants"] is None
+    admin = {**env, "LOOPML_TOKEN": served.tokens["admin"]}
+    grants = json.loads(run_cli("roles", "list", "--user", "ana", "--json", env=admin).stdout)
+    assert [(g["role"], g["project"], g["granted_by"]) for g in grants["grants"]] == [
+        ("engineer", "a", "lead")
     ]
