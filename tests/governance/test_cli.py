@@ -37,3 +37,40 @@ def test_the_cli_governs_and_audits(run_cli: Cli, tmp_path: Path) -> None:
         conn.execute("UPDATE audit_events SET actor = 'nobody' WHERE leaf_index = 1")
     bad = run_cli(*home, "audit", "verify")
     assert bad.returncode == 1 and "entry 1" in bad.stderr
+
+
+def test_roles_granted_per_project_show_in_roles_list(run_cli: Cli, tmp_path: Path) -> None:
+    home = ["--home", str(tmp_path / "home")]
+    root, lead = {"LOOPML_USER": "root"}, {"LOOPML_USER": "lead"}
+    assert run_cli(*home, "users", "add", "root", "--role", "admin", env=root).returncode == 0
+    assert run_cli(*home, "users", "add", "ana", env=root).returncode == 0
+    assert run_cli(*home, "users", "add", "lead", env=root).returncode == 0
+    granted = run_cli(*home, "roles", "grant", "ana", "engineer", "--project", "fraud", env=root)
+    assert granted.returncode == 0 and "in fraud" in granted.stdout
+    assert run_cli(*home, "roles", "grant", "ana", "viewer", env=root).returncode == 0
+    assert (
+        run_cli(*home, "roles", "grant", "lead", "admin", "--project", "fraud", env=root).returncode
+        == 0
+    )
+
+    listed = json.loads(run_cli(*home, "roles", "list", "--json").stdout)
+    grants = {(g["user"], g["role"], g["project"]) for g in listed["grants"]}
+    assert {("ana", "engineer", "fraud"), ("ana", "viewer", "*")} <= grants
+    assert "models.promote" in listed["matrix"]["engineer"]
+    only_risk = json.loads(run_cli(*home, "roles", "list", "--project", "risk", "--json").stdout)
+    assert ("ana", "engineer", "fraud") not in {
+        (g["user"], g["role"], g["project"]) for g in only_risk["grants"]
+    }
+
+    # An admin of one project administers that project only.
+    scoped = run_cli(*home, "roles", "grant", "ana", "approver", "--project", "fraud", env=lead)
+    assert scoped.returncode == 0
+    everywhere = run_cli(*home, "roles", "grant", "ana", "approver", env=lead)
+    assert everywhere.returncode == 2 and "users.admin" in everywhere.stderr
+    override = run_cli(
+        *home, "roles", "set", "viewer", "runs.write", "--project", "fraud", "--allow", env=lead
+    )
+    assert override.returncode == 0
+    fraud = json.loads(run_cli(*home, "roles", "list", "--project", "fraud", "--json").stdout)
+    assert "runs.write" in fraud["matrix"]["viewer"]
+    assert "runs.write" not in listed["matrix"]["viewer"]

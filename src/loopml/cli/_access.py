@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 @contextmanager
 def governed(
-    ctx: typer.Context, permission: str, *, read_only: bool = False
+    ctx: typer.Context, permission: str, *, read_only: bool = False, project: str | None = None
 ) -> Iterator[tuple[Store, Principal]]:
-    """The store and the local principal, once it holds ``permission``; entries appended
-    inside come "from" the CLI."""
+    """The store and the local principal, once it holds ``permission`` (in ``project``:
+    None or ``*`` for every project); entries appended inside come "from" the CLI."""
     from loopml.governance import Principal, authorize, local_principal
     from loopml.store import audit_source
 
@@ -34,5 +34,6 @@ def governed(
             principal = Principal(me["name"], tuple((p, r) for p, r in me["roles"]))
         else:
             principal = local_principal(workspace.actor, store=store)
-        authorize(principal, permission, store=store)
+        scope = None if project in (None, "*") else project
+        authorize(principal, permission, project=scope, store=store)
         yield store, principal

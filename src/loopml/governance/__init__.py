@@ -24,6 +24,13 @@ from loopml.governance._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from loopml.governance._projects import (
+    CROSS_PROJECT_READS,
+    DEFAULT_PROJECT,
+    PROJECT_TAG,
+    ProjectResolver,
+    tagged_project,
+)
 from loopml.governance._roles import (
     DEFAULT_MATRIX,
     PERMISSIONS,
@@ -35,17 +42,22 @@ from loopml.governance._roles import (
     local_principal,
     permissions_of,
     principal_for,
+    projects_with,
     role_permissions,
 )
 from loopml.governance._tokens import authenticate, create_token
 
 __all__ = [
+    "CROSS_PROJECT_READS",
     "DEFAULT_MATRIX",
+    "DEFAULT_PROJECT",
     "KEY_FILE",
     "ORIGIN",
     "PERMISSIONS",
+    "PROJECT_TAG",
     "ROLES",
     "Principal",
+    "ProjectResolver",
     "Verification",
     "authenticate",
     "authorize",
@@ -58,10 +70,12 @@ __all__ = [
     "make_checkpoint",
     "permissions_of",
     "principal_for",
+    "projects_with",
     "read_checkpoint",
     "role_permissions",
     "sign_checkpoint",
     "signing_key",
+    "tagged_project",
     "tree_root",
     "verify_consistency",
     "verify_inclusion",

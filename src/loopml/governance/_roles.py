@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from loopml.entities import Actor, AuditEntry, Outcome
 from loopml.errors import InvalidInput, NotFound, PermissionDenied
+from loopml.governance._projects import DEFAULT_PROJECT
 
 if TYPE_CHECKING:
     from loopml.ids import ObjectRef
@@ -117,6 +118,19 @@ def permissions_of(
     return frozenset(out)
 
 
+def projects_with(principal: Principal, permission: str, *, store: Store) -> set[str | None]:
+    """The projects (None: account-wide) where ``principal`` holds ``permission``, among
+    those its grants and the matrix overrides name, plus ``default``."""
+    candidates: set[str | None] = {None, DEFAULT_PROJECT}
+    candidates |= {p for p, _ in principal.roles if p != "*"}
+    candidates |= {
+        cell.project
+        for cell in store.list_role_permissions()
+        if cell.allowed and cell.permission == permission
+    }
+    return {p for p in candidates if permission in permissions_of(principal, p, store=store)}
+
+
 def principal_for(name: str, *, store: Store, token_id: str | None = None) -> Principal:
     """The principal of an account, with its role bindings (NotFound if absent)."""
     store.get_user(name)
@@ -170,9 +184,13 @@ def authorize(
             detail={"project": project, "roles": list(principal.roles_in(project))},
         )
     )
-    held = ", ".join(principal.roles_in(project)) or "no role"
+    # The answer names neither the object's project nor the roles held there: an object
+    # the caller may not touch must read the same as one that does not exist.
+    held = ", ".join(principal.roles_in(None)) or "no role"
     raise PermissionDenied(
-        f"{principal.name} lacks the permission {permission!r} (holds {held})",
-        hint="Ask an admin for a role that grants it: `loopml roles grant USER ROLE`.",
+        f"{principal.name} lacks the permission {permission!r}"
+        + (f" (holds {held})" if project is None else " in this object's project"),
+        hint="Ask an admin for a role that grants it: `loopml roles grant USER ROLE"
+        + ("`." if project is None else " --project PROJECT`."),
         permission=permission,
     )

@@ -40,7 +40,14 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 from loopml.errors import Unauthenticated
-from loopml.governance import Principal, authenticate, authorize, local_principal
+from loopml.governance import (
+    DEFAULT_PROJECT,
+    Principal,
+    authenticate,
+    authorize,
+    local_principal,
+    projects_with,
+)
 from loopml.store import audit_source
 from loopml.store.rest import IDEMPOTENCY_HEADER
 
@@ -56,8 +63,23 @@ def source_of(request: Request) -> str:
     return f"http:{request.client.host if request.client else '?'}"
 
 
-def _no_project(request: Request) -> str | None:
-    return request.query_params.get("project") or request.path_params.get("project")
+#: Routes whose objects belong to no project (artifact blobs, named by their digest): a
+#: read or write there needs the permission in some project; administration (deleting
+#: blobs) needs it on ``*``.
+_PROJECTLESS_PREFIXES = ("/api/v1/artifacts",)
+_PROJECTLESS_PERMISSIONS = frozenset({"runs.read", "runs.write"})
+
+
+def _projectless(request: Request) -> bool:
+    return request.url.path.startswith(_PROJECTLESS_PREFIXES) and not (
+        request.query_params.get("project") or request.path_params.get("project")
+    )
+
+
+def _request_project(request: Request) -> str | None:
+    return (
+        request.query_params.get("project") or request.path_params.get("project") or DEFAULT_PROJECT
+    )
 
 
 @dataclass
@@ -113,23 +135,32 @@ class ServerContext:
         Args:
             permission: One of :data:`loopml.governance.PERMISSIONS` (``"runs.write"``).
             project: Reads the project the permission is checked in from the request
-                (default: a ``project`` query or path parameter, else none).
+                (default: a ``project`` query or path parameter, else ``default``; on
+                the artifact routes, whose blobs belong to no project, reading and
+                writing need the permission in some project, deleting it on ``*``).
 
         Raises:
             Unauthenticated: No valid token (401).
             PermissionDenied: The principal lacks ``permission``; the refusal is in the
                 audit log (403).
         """
-        project_of = project or _no_project
+        project_of = project or _request_project
 
         def dependency(request: Request) -> Principal:
             principal = self.principal(request)
+            scope = project_of(request)
+            if project is None and _projectless(request):
+                if permission in _PROJECTLESS_PERMISSIONS and (
+                    not self.auth or projects_with(principal, permission, store=self.store)
+                ):
+                    return principal
+                scope = None
             with audit_source(source_of(request)):
                 authorize(
                     principal,
                     permission,
                     f"route:{request.method} {request.url.path}",
-                    project=project_of(request),
+                    project=scope,
                     store=self.store,
                 )
             return principal

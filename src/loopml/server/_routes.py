@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
+import signal
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,7 +15,17 @@ from sqlalchemy.exc import StatementError
 from starlette.concurrency import run_in_threadpool
 
 from loopml.errors import InvalidInput, LoopmlError, Overloaded, PermissionDenied
-from loopml.governance import Principal, authorize
+from loopml.governance import (
+    CROSS_PROJECT_READS,
+    DEFAULT_PROJECT,
+    PROJECT_TAG,
+    Principal,
+    ProjectResolver,
+    authorize,
+    permissions_of,
+    projects_with,
+    tagged_project,
+)
 from loopml.server._context import source_of
 from loopml.store import audit_source
 from loopml.store.rest import (
@@ -29,6 +41,7 @@ from loopml.store.rest import (
 
 if TYPE_CHECKING:
     from loopml.server._context import ServerContext
+    from loopml.store.sql.idempotency import IdempotentAnswer
 
 _log = logging.getLogger("loopml.server")
 
@@ -98,7 +111,13 @@ async def _arguments(op: Operation, request: Request) -> dict[str, Any]:
     return args
 
 
-def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: Principal) -> None:
+def _guard(
+    ctx: ServerContext,
+    op: Operation,
+    args: dict[str, Any],
+    principal: Principal,
+    resolver: ProjectResolver,
+) -> None:
     """Bind the request to its caller: writes act as the principal, own-record rules."""
     if not ctx.auth:
         return
@@ -111,7 +130,7 @@ def _guard(ctx: ServerContext, op: Operation, args: dict[str, Any], principal: P
                 if names:
                     args[name] = dataclasses.replace(value, **dict.fromkeys(names, principal.name))
     if op.name == "add_decision":
-        _four_eyes(ctx, args, principal)
+        _four_eyes(ctx, args, principal, resolver.of_request(args["request_id"]))
     owner: str | None = None
     if op.name in _SELF_ONLY:
         owner = args.get(_SELF_ONLY[op.name])
@@ -143,10 +162,13 @@ def _refusal(op: Operation, exc: BaseException) -> InvalidInput:
     )
 
 
-def _four_eyes(ctx: ServerContext, args: dict[str, Any], principal: Principal) -> None:
-    """A decision is the caller's, in a role it holds, and never on its own request
-    (unless the alias's policy allows the author), whatever the client checked."""
-    if args["role"] not in principal.roles_in(None):
+def _four_eyes(
+    ctx: ServerContext, args: dict[str, Any], principal: Principal, project: str
+) -> None:
+    """A decision is the caller's, in a role it holds in the model's project, and never on
+    its own request (unless the alias's policy allows the author), whatever the client
+    checked."""
+    if args["role"] not in principal.roles_in(project):
         raise PermissionDenied(
             f"{principal.name} does not hold the role {args['role']!r} it decides as",
             hint="Decide as one of your roles.",
@@ -168,63 +190,138 @@ def _json(status: int, body: Any) -> Response:
     return Response(json.dumps(body), status_code=status, media_type="application/json")
 
 
-def _endpoint(ctx: ServerContext, op: Operation) -> Any:
-    dependency = ctx.require(op.permission) if op.permission else ctx.authenticate
+#: Test-only: ``after-commit:<operation>`` (or ``before-commit:<operation>``) makes the
+#: server SIGKILL itself right after (before) the write of that operation commits, so a
+#: test can prove that a retry after a crash never duplicates the write.
+CRASH_ENV = "LOOPML_TEST_SERVER_CRASH"
 
+
+def _crash_point(moment: str, operation: str) -> None:
+    if os.environ.get(CRASH_ENV) == f"{moment}:{operation}":
+        _log.warning("%s=%s: killing the server", CRASH_ENV, os.environ[CRASH_ENV])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _replay(earlier: IdempotentAnswer, key: str, op: Operation) -> Response:
+    if earlier.operation != op.name:
+        raise InvalidInput(
+            f"{IDEMPOTENCY_HEADER} {key} was used for {earlier.operation}",
+            hint="Use a fresh key for every distinct write.",
+        )
+    if earlier.status is None or earlier.body is None:  # a record of an older server
+        raise Overloaded(
+            f"the request with {IDEMPOTENCY_HEADER} {key} is still running", retry_after_s=0.5
+        )
+    return _json(earlier.status, json.loads(earlier.body))
+
+
+def _denied_here(
+    ctx: ServerContext, op: Operation, principal: Principal, project: str | None, where: str
+) -> None:
+    authorize(principal, op.permission, f"route:{where}", project=project, store=ctx.store)
+
+
+def _authorize(
+    ctx: ServerContext,
+    op: Operation,
+    args: dict[str, Any] | None,
+    principal: Principal,
+    where: str,
+    resolver: ProjectResolver,
+) -> None:
+    """Check ``op``'s permission in every project the request touches (each refusal
+    audited)."""
+    if not ctx.auth or not op.permission:
+        return
+    if args is None or op.name in CROSS_PROJECT_READS:
+        # A body that does not parse names no object, and a list spans projects: the
+        # permission held in some project is enough (a list is then filtered to those).
+        if not projects_with(principal, op.permission, store=ctx.store):
+            _denied_here(ctx, op, principal, None, where)
+        return
+    for project in sorted(resolver.projects(op.name, op.area, args), key=str):
+        _denied_here(ctx, op, principal, project, where)
+
+
+def _visible(
+    ctx: ServerContext, op: Operation, principal: Principal, result: Any, resolver: ProjectResolver
+) -> Any:
+    """A cross-project list with the objects of projects the caller may not read dropped."""
+    if not ctx.auth or not isinstance(result, list):
+        return result
+    held: dict[str | None, bool] = {None: True}
+
+    def readable(project: str | None) -> bool:
+        if project not in held:
+            held[project] = op.permission in permissions_of(principal, project, store=ctx.store)
+        return held[project]
+
+    return [item for item in result if readable(resolver.of_item(item))]
+
+
+def _stamp_project(op: Operation, args: dict[str, Any], resolver: ProjectResolver) -> None:
+    """A child run made without a project tag is recorded in its parent's project."""
+    if op.name != "create_run" or not args.get("parent_id") or tagged_project(args.get("tags")):
+        return
+    project = resolver.of_run(args["parent_id"])
+    if project != DEFAULT_PROJECT:
+        args["tags"] = {**(args.get("tags") or {}), PROJECT_TAG: project}
+
+
+def _endpoint(ctx: ServerContext, op: Operation) -> Any:
     async def endpoint(
         request: Request,
-        principal: Principal = Depends(dependency),  # noqa: B008 (FastAPI's idiom)
+        principal: Principal = Depends(ctx.authenticate),  # noqa: B008 (FastAPI's idiom)
     ) -> Response:
-        args = await _arguments(op, request)
-        key = request.headers.get(IDEMPOTENCY_HEADER) if op.write else None
-        claims = key is not None and hasattr(ctx.store, "claim_idempotency_key")
-        store: Any = ctx.store
-        if claims:
-            if len(key or "") > 128:
-                raise InvalidInput(f"{IDEMPOTENCY_HEADER} is longer than 128 characters")
-            earlier = await run_in_threadpool(
-                store.claim_idempotency_key, key, principal.name, op.name
-            )
-            if earlier is not None:
-                if earlier.status is None or earlier.body is None:
-                    raise Overloaded(
-                        f"the request with {IDEMPOTENCY_HEADER} {key} is still running",
-                        retry_after_s=0.5,
-                    )
-                if earlier.operation != op.name:
-                    raise InvalidInput(
-                        f"{IDEMPOTENCY_HEADER} {key} was used for {earlier.operation}",
-                        hint="Use a fresh key for every distinct write.",
-                    )
-                return _json(earlier.status, json.loads(earlier.body))
-        source = source_of(request)
-
-        def run() -> Any:
-            _guard(ctx, op, args, principal)
-            with audit_source(source):
-                try:
-                    return getattr(ctx.store, op.name)(**args)
-                except LoopmlError:  # InvalidInput is a ValueError too: keep it as it is
-                    raise
-                except _REFUSED as exc:
-                    raise _refusal(op, exc) from exc
-
+        refused: InvalidInput | None = None
+        args: dict[str, Any] | None
         try:
-            result = await run_in_threadpool(run)
-        except LoopmlError as exc:
-            if claims:
-                await run_in_threadpool(store.release_idempotency_key, key, principal.name)
-            raise exc from None
-        except BaseException:
-            if claims:
-                await run_in_threadpool(store.release_idempotency_key, key, principal.name)
-            raise
-        body = encode(result, op.returns)
-        if claims:
-            await run_in_threadpool(
-                store.finish_idempotency_key, key, principal.name, 200, json.dumps(body)
-            )
-        return _json(200, body)
+            args = await _arguments(op, request)
+        except InvalidInput as exc:
+            refused, args = exc, None
+        key = request.headers.get(IDEMPOTENCY_HEADER) if op.write else None
+        store: Any = ctx.store
+        keyed = key is not None and hasattr(store, "idempotent_write")
+        source = source_of(request)
+        where = f"{request.method} {request.url.path}"
+
+        def call(args: dict[str, Any]) -> Any:
+            try:
+                return getattr(store, op.name)(**args)
+            except LoopmlError:  # InvalidInput is a ValueError too: keep it as it is
+                raise
+            except _REFUSED as exc:
+                raise _refusal(op, exc) from exc
+
+        def run() -> Response:
+            resolver = ProjectResolver(store)
+            with audit_source(source):
+                # Refusals are audited and committed whatever the write does after.
+                _authorize(ctx, op, args, principal, where, resolver)
+            if args is None:
+                raise refused or InvalidInput(f"{op.name} got no arguments")
+            if key is not None and len(key) > 128:
+                raise InvalidInput(f"{IDEMPOTENCY_HEADER} is longer than 128 characters")
+            with audit_source(source):
+                _guard(ctx, op, args, principal, resolver)
+                _stamp_project(op, args, resolver)
+                if not keyed:
+                    result = call(args)
+                    if op.name in CROSS_PROJECT_READS:
+                        result = _visible(ctx, op, principal, result, resolver)
+                    return _json(200, encode(result, op.returns))
+                # The key's record commits in the write's own transaction: a crash before
+                # the commit leaves neither (the retry runs it), after it both (replayed).
+                with store.idempotent_write(key, principal.name, op.name) as write:
+                    if write.earlier is not None:
+                        return _replay(write.earlier, key or "", op)
+                    body = encode(call(args), op.returns)
+                    write.answer(200, json.dumps(body))
+                    _crash_point("before-commit", op.name)
+                _crash_point("after-commit", op.name)
+                return _json(200, body)
+
+        return await run_in_threadpool(run)
 
     endpoint.__name__ = op.name
     return endpoint

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import select
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _WRITE = "loopml_write"
+# The transaction of Database.transaction() that reads and writes inside it join.
+_AMBIENT: ContextVar[tuple[Database, Connection] | None] = ContextVar(
+    "loopml_ambient_transaction", default=None
+)
 # Server connections are replaced after this long, before firewalls and NATs that drop idle
 # flows (commonly after 5-15 minutes) can leave one half-open.
 _PG_RECYCLE_S = 300
@@ -191,7 +196,12 @@ def open_database(url: str, *, busy_timeout_s: float = 30.0) -> Database:
 
 
 class Database:
-    """An engine plus the two kinds of transaction the store uses."""
+    """An engine plus the two kinds of transaction the store uses.
+
+    Inside :meth:`transaction` every :meth:`read` and :meth:`write` of this database joins
+    that one transaction (each as a savepoint), so a store method's writes commit, or
+    vanish, together with whatever the block adds (the server's idempotency record).
+    """
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
@@ -199,22 +209,60 @@ class Database:
         self.dialect = engine.dialect.name
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A read transaction (a consistent snapshot on both back-ends)."""
+    def _joined(self) -> Iterator[Connection | None]:
+        ambient = _AMBIENT.get()
+        if ambient is None or ambient[0] is not self:
+            yield None
+            return
+        conn = ambient[1]
         try:
-            with self.engine.connect() as conn, conn.begin():
+            with conn.begin_nested():
                 yield conn
         except DBAPIError as exc:
             raise translate(exc, self.url) from exc
 
     @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (a consistent snapshot on both back-ends)."""
+        with self._joined() as joined:
+            if joined is not None:
+                yield joined
+                return
+            try:
+                with self.engine.connect() as conn, conn.begin():
+                    yield conn
+            except DBAPIError as exc:
+                raise translate(exc, self.url) from exc
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction; on SQLite it holds the write lock from its first statement."""
-        try:
-            with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+        with self._joined() as joined:
+            if joined is not None:
+                yield joined
+                return
+            try:
+                with (
+                    self.engine.connect().execution_options(**{_WRITE: True}) as conn,
+                    conn.begin(),
+                ):
+                    yield conn
+            except DBAPIError as exc:
+                raise translate(exc, self.url) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction that every read and write of this database inside the
+        block joins (as savepoints: an inner block that fails rolls back alone).
+
+        The connection it yields commits when the block ends without an exception.
+        """
+        with self.write() as conn:
+            token = _AMBIENT.set((self, conn))
+            try:
                 yield conn
-        except DBAPIError as exc:
-            raise translate(exc, self.url) from exc
+            finally:
+                _AMBIENT.reset(token)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -1,13 +1,16 @@
 """The server's record of answered writes, by Idempotency-Key (not part of ``Store``).
 
-The server claims a key before it runs a write, stores the answer after, and answers a
-replay of the key from the record, so a client's retry never makes a second run or
-version. Records older than :data:`KEEP_MS` are pruned as new keys are claimed.
+:meth:`SqlIdempotencyStore.idempotent_write` claims a key, runs the write and records its
+answer in ONE database transaction (the write's own statements join it, see
+:meth:`~loopml.store.sql._engine.Database.transaction`), so a crash at any point leaves
+either the write and its answer or neither: a client's retry then replays the answer or
+runs the write once. Records older than :data:`KEEP_MS` are pruned as new keys are claimed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select, update
@@ -17,6 +20,10 @@ from loopml.store.sql import tables as t
 from loopml.store.sql._time import now_ms
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy import Connection
+
     from loopml.store.sql._engine import Database
 
 #: How long an answer is kept for replays (24 h).
@@ -32,59 +39,76 @@ class IdempotentAnswer:
     body: str | None
 
 
+@dataclass
+class IdempotentWrite:
+    """The key of a write in progress: ``earlier`` is the recorded answer of a replay
+    (the write must not run again); else run the write and :meth:`answer`."""
+
+    key: str
+    actor: str
+    earlier: IdempotentAnswer | None
+    _conn: Connection = field(repr=False)
+
+    def answer(self, status: int, body: str) -> None:
+        """Record the write's answer (it commits with the write)."""
+        self._conn.execute(
+            update(t.idempotency_keys)
+            .where(t.idempotency_keys.c.key == self.key, t.idempotency_keys.c.actor == self.actor)
+            .values(status=status, body=body)
+        )
+
+
+def _row(conn: Connection, key: str, actor: str) -> IdempotentAnswer | None:
+    c = t.idempotency_keys.c
+    row = (
+        conn.execute(select(t.idempotency_keys).where(c.key == key, c.actor == actor))
+        .mappings()
+        .first()
+    )
+    return None if row is None else IdempotentAnswer(row["operation"], row["status"], row["body"])
+
+
 class SqlIdempotencyStore:
-    """Claim, finish and release Idempotency-Keys (mixed into SqlStore)."""
+    """Idempotency-Keys of the server's writes (mixed into SqlStore)."""
 
     _db: Database
 
-    def claim_idempotency_key(
-        self, key: str, actor: str, operation: str
-    ) -> IdempotentAnswer | None:
-        """Claim ``key`` for ``actor``: None when claimed now, else the earlier record."""
+    @contextmanager
+    def idempotent_write(self, key: str, actor: str, operation: str) -> Iterator[IdempotentWrite]:
+        """Claim ``key`` and run the block's write in the same transaction as the claim.
+
+        Every store read and write inside the block joins the transaction. A block that
+        ends normally commits the write together with the answer it recorded; one that
+        raises an ``Exception`` commits what completed before the error but not the key
+        (a retry runs again, as a failed write's would), then re-raises; a crash commits
+        nothing. When ``earlier`` is set the key was answered before: replay it.
+        """
         now = now_ms()
-        try:
-            with self._db.write() as conn:
-                conn.execute(
-                    delete(t.idempotency_keys).where(
-                        t.idempotency_keys.c.created_at_ms < now - KEEP_MS
-                    )
-                )
-                conn.execute(
-                    insert(t.idempotency_keys).values(
-                        key=key, actor=actor, operation=operation, created_at_ms=now
-                    )
-                )
-            return None
-        except IntegrityError:
-            pass
-        with self._db.read() as conn:
-            row = (
-                conn.execute(
-                    select(t.idempotency_keys).where(
-                        t.idempotency_keys.c.key == key, t.idempotency_keys.c.actor == actor
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        if row is None:  # pruned between the two statements: claim again
-            return self.claim_idempotency_key(key, actor, operation)
-        return IdempotentAnswer(row["operation"], row["status"], row["body"])
-
-    def finish_idempotency_key(self, key: str, actor: str, status: int, body: str) -> None:
-        """Record the answer of a claimed key."""
-        with self._db.write() as conn:
+        failure: Exception | None = None
+        with self._db.transaction() as conn:
             conn.execute(
-                update(t.idempotency_keys)
-                .where(t.idempotency_keys.c.key == key, t.idempotency_keys.c.actor == actor)
-                .values(status=status, body=body)
+                delete(t.idempotency_keys).where(t.idempotency_keys.c.created_at_ms < now - KEEP_MS)
             )
-
-    def release_idempotency_key(self, key: str, actor: str) -> None:
-        """Forget a claimed key (its request failed; a retry runs it again)."""
-        with self._db.write() as conn:
-            conn.execute(
-                delete(t.idempotency_keys).where(
-                    t.idempotency_keys.c.key == key, t.idempotency_keys.c.actor == actor
-                )
-            )
+            earlier: IdempotentAnswer | None = None
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(t.idempotency_keys).values(
+                            key=key, actor=actor, operation=operation, created_at_ms=now
+                        )
+                    )
+            except IntegrityError:
+                earlier = _row(conn, key, actor)
+            call = IdempotentWrite(key, actor, earlier, conn)
+            try:
+                yield call
+            except Exception as exc:
+                if earlier is None:
+                    conn.execute(
+                        delete(t.idempotency_keys).where(
+                            t.idempotency_keys.c.key == key, t.idempotency_keys.c.actor == actor
+                        )
+                    )
+                failure = exc
+        if failure is not None:
+            raise failure
