@@ -85,6 +85,7 @@ class Workspace:
         self._store = store
         self._owns_store = store is None
         self._artifacts = artifacts
+        self._owns_artifacts = artifacts is None
         self._actor = actor
         self._services: dict[str, object] = {}
         self._lock = threading.RLock()
@@ -232,7 +233,7 @@ class Workspace:
             return self._services[key]  # type: ignore[return-value]
 
     def close(self) -> None:
-        """Close what this workspace opened (services first, then the store)."""
+        """Close what this workspace opened (services first, then the stores)."""
         with self._lock:
             for service in reversed(list(self._services.values())):
                 close = getattr(service, "close", None)
@@ -242,6 +243,11 @@ class Workspace:
             if self._store is not None and self._owns_store:
                 self._store.close()
                 self._store = None
+            if self._artifacts is not None and self._owns_artifacts:
+                close = getattr(self._artifacts, "close", None)  # a remote one holds HTTP
+                if callable(close):
+                    close()
+                self._artifacts = None
 
     def __enter__(self) -> Workspace:
         return self
