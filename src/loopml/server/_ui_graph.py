@@ -97,12 +97,14 @@ def layout(nodes: Sequence[GraphNode], edges: Sequence[GraphEdge]) -> Layout:
     def sweep(cols: list[int], neighbours: dict[str, list[str]]) -> None:
         for c in cols:
             col = columns[c]
-
-            def centre(k: str, col: list[str] = col) -> float:
-                near = neighbours[k]
-                return sum(order[n] for n in near) / len(near) if near else float(col.index(k))
-
-            col.sort(key=centre)
+            # Computed before sorting: list.sort empties the list while it runs.
+            centres = {
+                k: sum(order[n] for n in neighbours[k]) / len(neighbours[k])
+                if neighbours[k]
+                else float(order[k])
+                for k in col
+            }
+            col.sort(key=centres.__getitem__)
             for i, k in enumerate(col):
                 order[k] = i
 

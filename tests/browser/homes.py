@@ -1,0 +1,167 @@
+"""The homes the browser tests look at, built once per session.
+
+``build_home`` makes one SQLite home with: 100,000 runs (bulk-inserted through the store's
+own tables in one transaction: a few seconds, not the minutes logging them one by one
+would take), a run with 2,000 metrics, three runs with metric histories to compare, the
+demo's data -> training run -> gated, approved, promoted champion flow (its functions, on a
+small month of data), a second version waiting for approval, and accounts per role.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from loopml import registry
+from loopml.config import load_settings
+from loopml.data import DataRepo
+from loopml.demo._data import prepare_data
+from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN
+from loopml.demo._release import MODEL
+from loopml.demo._train import fraud_model, split_by_time
+from loopml.entities import Actor, Relation
+from loopml.evaluation import evaluate
+from loopml.governance import create_token
+from loopml.ids import ObjectKind, ObjectRef
+from loopml.store.sql import SqlStore
+from loopml.tracking import TrackingClient
+from loopml.workspace import Workspace, use_workspace
+
+BULK_RUNS = 100_000
+WIDE_METRICS = 2_000
+
+
+@dataclass
+class Home:
+    """What the tests need to know about the home."""
+
+    workspace: Workspace
+    tokens: dict[str, str]  # account -> token
+    wide_run: str  # the run with 2,000 metrics
+    compare_runs: list[str]
+    training_run: str  # the demo's training run (the champion's)
+    dataset_version: str  # "transactions@vN", the champion's training data
+    pending_request: str  # a promotion request the approver decides in a test
+
+
+def _bulk_runs(store: SqlStore, n: int) -> None:
+    base = int(time.time() * 1000) - n * 1000
+    runs, params, latest = [], [], []
+    models = ("rf", "gbm", "logreg", "svm")
+    for i in range(n):
+        run_id = f"b{i:031x}"
+        created = base + i * 1000
+        runs.append((run_id, f"sweep-{i}", "FINISHED", created, created + 500))
+        params.append((run_id, "model", models[i % 4]))
+        params.append((run_id, "lr", str(round(0.001 * (i % 100), 3))))
+        latest.append((run_id, "auc", 0, created, (i * 7919 % 10_000) / 10_000))
+    # The DB-API's executemany on plain tuples: ten times faster than SQLAlchemy's dicts.
+    with store.database.engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        raw.executemany(
+            "INSERT INTO runs (id, name, status, created_at_ms, ended_at_ms) VALUES (?,?,?,?,?)",
+            runs,
+        )
+        raw.executemany("INSERT INTO params (run_id, key, value) VALUES (?,?,?)", params)
+        raw.executemany(
+            "INSERT INTO metrics (run_id, key, step, timestamp_ms, value) VALUES (?,?,?,?,?)",
+            latest,
+        )
+        raw.executemany(
+            "INSERT INTO latest_metrics (run_id, key, step, timestamp_ms, value) "
+            "VALUES (?,?,?,?,?)",
+            latest,
+        )
+
+
+def _accounts(store: SqlStore) -> dict[str, str]:
+    tokens = {}
+    for name, role in (("ada", "admin"), ("ava", "approver"), ("vic", "viewer"),
+                       ("sam", "scientist")):
+        store.create_user(name, actor="bootstrap")
+        store.grant_role(name, role, actor="bootstrap")
+        tokens[name], _ = create_token(name, actor="bootstrap", store=store)
+    return tokens
+
+
+def _train(client: TrackingClient, data: object) -> tuple[str, str, object]:
+    """The demo's tracked training (its model and split), with a short boosting budget."""
+    frame, version = data.frame, data.version  # type: ignore[attr-defined]
+    train, test = split_by_time(frame, 8)
+    features = list(FEATURE_COLUMNS)
+    with client.start_run("demo-train", params={"max_iter": 20}, tags={"demo": "ui"}) as run:
+        run.log_input(
+            ObjectRef(ObjectKind.DATASET_VERSION, version.id), relation=Relation.TRAINED_ON
+        )
+        model = fraud_model(frame, max_iter=20).fit(train[features], train[TARGET_COLUMN])
+        run.log_metrics({"accuracy": float(model.score(test[features], test[TARGET_COLUMN]))})
+        info = run.log_model(model, "fraud", input_example=test[features].head(5))
+    return run.id, info.uri, test
+
+
+def _champion(
+    store: SqlStore, workspace: Workspace, model_uri: str, test: object, folder: Path
+) -> None:
+    """Register with gates, evaluate, request, approve (another account) and promote: the
+    demo's release path with one gate, so the evaluation stays quick."""
+    author, approver = Actor("sam", ("scientist",)), Actor("ava", ("approver",))
+    gates = folder / "gates.yaml"
+    gates.write_text("metrics:\n  roc_auc: {min: 0.5}\n")
+    version = registry.register_model(
+        MODEL, model_uri, gates=gates, store=store, artifacts=workspace.artifacts, actor=author
+    )
+    evaluate(
+        f"models:/{MODEL}/{version.number}", test, TARGET_COLUMN, robustness=False,
+        infra=False, analysis=False, leakage=False, store=store,
+        artifacts=workspace.artifacts, actor="sam",
+    )
+    registry.set_promotion_policy(MODEL, "champion", approvals=1, store=store, actor="ada")
+    request = registry.request_promotion(
+        MODEL, version.number, "champion", comment="first", store=store, actor=author
+    )
+    registry.approve(request.id, comment="looks good", store=store, actor=approver)
+    registry.promote(request.id, reason="first release", store=store, actor=author)
+
+
+def build_home(folder: Path) -> Home:
+    """Build the home under ``folder`` (about 15-25 s on two cores)."""
+    workspace = Workspace(load_settings(home=folder / "home", env={}))
+    store = workspace.store
+    assert isinstance(store, SqlStore)
+    tokens = _accounts(store)
+    _bulk_runs(store, BULK_RUNS)
+    client = TrackingClient.for_workspace(workspace)
+    with use_workspace(workspace):
+        with client.start_run("wide", params={"model": "wide"}) as wide:
+            for step in range(3):
+                wide.log_metrics({f"m{k:04d}": k * 0.001 + step for k in range(WIDE_METRICS)},
+                                 step=step)
+        compare = []
+        for lr in (0.01, 0.1, 0.3):
+            with client.start_run(f"compare-{lr}", params={"lr": str(lr), "depth": "4"}) as run:
+                for step in range(40):
+                    run.log_metrics({"loss": 1 / (1 + lr * step), "acc": 1 - 1 / (2 + lr * step)},
+                                    step=step)
+            compare.append(run.id)
+        repo = DataRepo.for_workspace(workspace)
+        data = prepare_data(repo, folder / "data", days=8, rows_per_day=400, seed=7)
+        training_run, model_uri, test = _train(client, data)
+        client.flush()
+        _champion(store, workspace, model_uri, test, folder)
+        second = registry.register_model(
+            MODEL, model_uri, store=store, artifacts=workspace.artifacts, actor="sam"
+        )
+        request = registry.request_promotion(
+            MODEL, second.number, "champion", comment="retrained", store=store, actor="sam"
+        )
+    client.close()
+    return Home(
+        workspace=workspace,
+        tokens=tokens,
+        wide_run=wide.id,
+        compare_runs=compare,
+        training_run=training_run,
+        dataset_version=f"transactions@v{data.version.seq}",
+        pending_request=request.id,
+    )
