@@ -77,8 +77,12 @@ def _bulk_runs(store: SqlStore, n: int) -> None:
 
 def _accounts(store: SqlStore) -> dict[str, str]:
     tokens = {}
-    for name, role in (("ada", "admin"), ("ava", "approver"), ("vic", "viewer"),
-                       ("sam", "scientist")):
+    for name, role in (
+        ("ada", "admin"),
+        ("ava", "approver"),
+        ("vic", "viewer"),
+        ("sam", "scientist"),
+    ):
         store.create_user(name, actor="bootstrap")
         store.grant_role(name, role, actor="bootstrap")
         tokens[name], _ = create_token(name, actor="bootstrap", store=store)
@@ -112,9 +116,16 @@ def _champion(
         MODEL, model_uri, gates=gates, store=store, artifacts=workspace.artifacts, actor=author
     )
     evaluate(
-        f"models:/{MODEL}/{version.number}", test, TARGET_COLUMN, robustness=False,
-        infra=False, analysis=False, leakage=False, store=store,
-        artifacts=workspace.artifacts, actor="sam",
+        f"models:/{MODEL}/{version.number}",
+        test,
+        TARGET_COLUMN,
+        robustness=False,
+        infra=False,
+        analysis=False,
+        leakage=False,
+        store=store,
+        artifacts=workspace.artifacts,
+        actor="sam",
     )
     registry.set_promotion_policy(MODEL, "champion", approvals=1, store=store, actor="ada")
     request = registry.request_promotion(
@@ -135,14 +146,16 @@ def build_home(folder: Path) -> Home:
     with use_workspace(workspace):
         with client.start_run("wide", params={"model": "wide"}) as wide:
             for step in range(3):
-                wide.log_metrics({f"m{k:04d}": k * 0.001 + step for k in range(WIDE_METRICS)},
-                                 step=step)
+                wide.log_metrics(
+                    {f"m{k:04d}": k * 0.001 + step for k in range(WIDE_METRICS)}, step=step
+                )
         compare = []
         for lr in (0.01, 0.1, 0.3):
             with client.start_run(f"compare-{lr}", params={"lr": str(lr), "depth": "4"}) as run:
                 for step in range(40):
-                    run.log_metrics({"loss": 1 / (1 + lr * step), "acc": 1 - 1 / (2 + lr * step)},
-                                    step=step)
+                    run.log_metrics(
+                        {"loss": 1 / (1 + lr * step), "acc": 1 - 1 / (2 + lr * step)}, step=step
+                    )
             compare.append(run.id)
         repo = DataRepo.for_workspace(workspace)
         data = prepare_data(repo, folder / "data", days=8, rows_per_day=400, seed=7)
