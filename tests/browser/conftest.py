@@ -75,7 +75,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chosen = os.environ.get("LOOPML_SCREENSHOTS")
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nUI screenshots: {folder}")  # noqa: T201
+    print(f"\nUI screenshots: {folder}")
     return folder
 
 

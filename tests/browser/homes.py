@@ -16,8 +16,8 @@ from pathlib import Path
 from loopml import registry
 from loopml.config import load_settings
 from loopml.data import DataRepo
-from loopml.demo._data import prepare_data
 from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN
+from loopml.demo._data import prepare_data
 from loopml.demo._release import MODEL
 from loopml.demo._train import fraud_model, split_by_time
 from loopml.entities import Actor, Relation

@@ -46,7 +46,9 @@ def ui(
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     console.print(
-        f"loopml UI for {esc(str(workspace.home))} at {url} (Ctrl-C to stop)", highlight=False
+        f"loopml UI for {esc(str(workspace.home))} at {url} (Ctrl-C to stop)",
+        highlight=False,
+        soft_wrap=True,
     )
     if not no_browser:
         import threading
