@@ -43,6 +43,7 @@ class Home:
     training_run: str  # the demo's training run (the champion's)
     dataset_version: str  # "transactions@vN", the champion's training data
     pending_request: str  # a promotion request the approver decides in a test
+    pipeline_run: str  # a finished three-step pipeline run
 
 
 def _bulk_runs(store: SqlStore, n: int) -> None:
@@ -169,6 +170,9 @@ def build_home(folder: Path) -> Home:
             MODEL, second.number, "champion", comment="retrained", store=store, actor="sam"
         )
     client.close()
+    from tests.browser.pipeline_steps import summary
+
+    pipeline = summary.run({"n": 5}, settings=workspace.settings)
     return Home(
         workspace=workspace,
         tokens=tokens,
@@ -177,4 +181,5 @@ def build_home(folder: Path) -> Home:
         training_run=training_run,
         dataset_version=f"transactions@v{data.version.seq}",
         pending_request=request.id,
+        pipeline_run=pipeline.run.id,
     )

@@ -26,6 +26,7 @@ PAGES = [
     ("data", "/data"),
     ("dataset", "/data/transactions"),
     ("pipelines", "/pipelines"),
+    ("pipeline", "/pipelines/{pipeline}"),
     ("models", "/models"),
     ("model", "/models/fraud"),
     ("card", "/models/fraud/1/card"),
@@ -38,7 +39,9 @@ PAGES = [
 
 def _path(template: str, home: Home) -> str:
     compare = urlencode([("run", r) for r in home.compare_runs])
-    return template.format(wide=home.wide_run, compare=compare, first=home.compare_runs[0])
+    return template.format(
+        wide=home.wide_run, compare=compare, first=home.compare_runs[0], pipeline=home.pipeline_run
+    )
 
 
 def test_every_page_loads_without_console_errors(
@@ -135,8 +138,8 @@ def test_compare_draws_overlaid_charts_and_parallel_coordinates(
     assert page.locator('.chart[data-key="acc"] canvas').count() >= 1
     assert page.locator("#parallel polyline").count() == len(ui_home.compare_runs)
     legend = page.locator('.chart[data-key="loss"] .u-legend').inner_text()
-    for run_id in ui_home.compare_runs:
-        assert run_id[:8] in legend
+    for name in ("compare-0.01", "compare-0.1", "compare-0.3"):
+        assert name in legend
     assert not as_viewer.errors
 
 
@@ -216,6 +219,20 @@ def test_the_champions_lineage_shows_its_dataset_version_and_training_run(
     page.keyboard.press("Enter")  # the graph is navigable by keyboard
     page.wait_for_url(f"**/lineage?ref=run%3A{ui_home.training_run}")
     assert ui_home.dataset_version in page.locator("#lineage-edges").inner_text()
+    assert not as_viewer.errors
+
+
+def test_a_pipeline_run_draws_its_dag_with_step_status(as_viewer: Session, ui_home: Home) -> None:
+    page = as_viewer.page
+    as_viewer.open(f"/pipelines/{ui_home.pipeline_run}")
+    svg = page.locator("figure.graph svg")
+    assert svg.locator("g.node").count() == 3
+    assert svg.locator("path.edge").count() == 2  # load -> total, load -> count
+    assert svg.locator("g.node.status-completed").count() == 3
+    steps = page.locator("#steps").inner_text()
+    for name in ("load", "total", "count"):
+        assert name in steps
+    assert "COMPLETED" in steps and "miss" in steps
     assert not as_viewer.errors
 
 

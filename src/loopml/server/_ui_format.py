@@ -29,9 +29,10 @@ def num(value: Any) -> str:
 
 
 def short(ident: Any, n: int = 10) -> str:
-    """The first ``n`` characters of an id."""
+    """The last ``n`` characters of an id: ids are time-ordered, so their heads repeat
+    (ids made in the same minute share their first eight characters)."""
     text = str(ident)
-    return text if len(text) <= n else text[:n] + "…"
+    return text if len(text) <= n else "…" + text[-n:]
 
 
 def duration(start_ms: int | None, end_ms: int | None) -> str:

@@ -75,7 +75,7 @@ class Describer:
                 return f"trigger {ident}", "/loop"
         except LoopmlError:
             pass
-        return f"{kind} {ident[:12]}", None
+        return f"{kind} …{ident[-10:]}", None
 
 
 def resolve_ref(store: Store, text: str) -> ObjectRef:
@@ -108,7 +108,7 @@ def graph_of(store: Store, ref: ObjectRef, depth: int) -> dict[str, Any]:
             GraphNode(
                 key=str(r),
                 label=label,
-                sublabel=f"{r.kind}:{r.id[:10]}",
+                sublabel=f"{r.kind}:…{r.id[-10:]}",
                 href=f"/lineage?ref={quote(str(r))}",
                 css="focus" if r == ref else str(r.kind),
             )

@@ -101,11 +101,12 @@
       var runs = el.dataset.runs.split(",");
       var colours = (el.dataset.colours || "").split(",");
       var key = el.dataset.key;
+      var labels = el.dataset.labels ? JSON.parse(el.dataset.labels) : [];
       job = Promise.all(runs.map(function (run) {
         return getJSON("/runs/" + encodeURIComponent(run) + "/metric?key=" + encodeURIComponent(key));
       })).then(function (results) {
         return {title: key, series: results.map(function (r, i) {
-          return {label: runs.length > 1 ? r.run.slice(0, 8) : key, colour: colours[i] || null,
+          return {label: runs.length > 1 ? (labels[i] || r.run.slice(0, 8)) : key, colour: colours[i] || null,
                   step: r.step, time: r.time, value: r.value};
         })};
       });
