@@ -9,6 +9,7 @@ small month of data), a second version waiting for approval, and accounts per ro
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,18 @@ from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN
 from loopml.demo._data import prepare_data
 from loopml.demo._release import MODEL
 from loopml.demo._train import fraud_model, split_by_time
-from loopml.entities import Actor, Relation
+from loopml.entities import (
+    Actor,
+    Arm,
+    Deployment,
+    DeploymentEventKind,
+    DeploymentStrategy,
+    MonitorWindow,
+    Relation,
+)
 from loopml.evaluation import evaluate
 from loopml.governance import create_token
-from loopml.ids import ObjectKind, ObjectRef
+from loopml.ids import ObjectKind, ObjectRef, new_id
 from loopml.store.sql import SqlStore
 from loopml.tracking import TrackingClient
 from loopml.workspace import Workspace, use_workspace
@@ -136,6 +145,52 @@ def _champion(
     registry.promote(request.id, reason="first release", store=store, actor=author)
 
 
+def _deployment(store: SqlStore) -> None:
+    """A canary of v2 at its first step, with a week of monitor windows."""
+    now = int(time.time() * 1000)
+    canary = Deployment(
+        name="fraud",
+        strategy=DeploymentStrategy.CANARY,
+        arms=(Arm("stable", MODEL, 1, 90), Arm("canary", MODEL, 2, 10)),
+        alias="champion",
+        steps=(10, 50, 100),
+        created_at_ms=now,
+        updated_at_ms=now,
+    )
+    created = store.create_deployment(canary, actor="ada", reason="canary of v2")
+    store.update_deployment(
+        dataclasses.replace(created, step=0),
+        actor="ada",
+        kind=DeploymentEventKind.STEP,
+        reason="first step: 10% to the canary",
+    )
+    day = 86_400_000
+    for i in range(7):
+        psi = 0.02 + 0.03 * i
+        store.put_monitor_window(
+            MonitorWindow(
+                id=new_id(),
+                scope="deployment:fraud",
+                plan="daily",
+                start_ms=now - (7 - i) * day,
+                end_ms=now - (6 - i) * day,
+                rows=1000 + 50 * i,
+                complete=True,
+                drifted=psi > 0.1,
+                drift={
+                    "amount": {"drifted": psi > 0.1, "role": "feature", "effects": {"psi": psi}},
+                    "country": {"drifted": False, "role": "feature", "effects": {"psi": 0.01}},
+                },
+                realised={"roc_auc": 0.93 - 0.01 * i},
+                estimated={"roc_auc": 0.94 - 0.008 * i},
+                model=MODEL,
+                version=1,
+                deployment="fraud",
+            ),
+            actor="ada",
+        )
+
+
 def build_home(folder: Path) -> Home:
     """Build the home under ``folder`` (about 15-25 s on two cores)."""
     workspace = Workspace(load_settings(home=folder / "home", env={}))
@@ -173,6 +228,7 @@ def build_home(folder: Path) -> Home:
     from tests.browser.pipeline_steps import summary
 
     pipeline = summary.run({"n": 5}, settings=workspace.settings)
+    _deployment(store)
     return Home(
         workspace=workspace,
         tokens=tokens,

@@ -31,6 +31,7 @@ PAGES = [
     ("model", "/models/fraud"),
     ("card", "/models/fraud/1/card"),
     ("deployments", "/deployments"),
+    ("deployment", "/deployments/fraud"),
     ("loop", "/loop"),
     ("lineage", "/lineage?ref=" + quote("models:/fraud@champion")),
     ("audit", "/audit"),
@@ -233,6 +234,25 @@ def test_a_pipeline_run_draws_its_dag_with_step_status(as_viewer: Session, ui_ho
     for name in ("load", "total", "count"):
         assert name in steps
     assert "COMPLETED" in steps and "miss" in steps
+    assert not as_viewer.errors
+
+
+def test_a_deployment_shows_its_split_rollout_and_monitoring(
+    as_viewer: Session, ui_home: Home
+) -> None:
+    page = as_viewer.page
+    as_viewer.open("/deployments/fraud")
+    assert page.locator(".split").inner_text().split() == ["stable", "90%", "canary", "10%"]
+    assert "step 0 of 3" in page.locator(".facts").inner_text()
+    assert "first step: 10% to the canary" in page.locator("#deployment-events").inner_text()
+    for label in ("Per-feature drift", "Realised versus estimated"):
+        chart = page.locator(f'.chart[aria-label^="{label}"]')
+        chart.locator("canvas").first.wait_for()
+    legend = page.locator('.chart[data-series="drift"] .u-legend').inner_text()
+    assert "amount" in legend and "country" in legend
+    perf = page.locator('.chart[data-series="performance"] .u-legend').inner_text()
+    assert "realised roc_auc" in perf and "estimated roc_auc" in perf
+    assert page.locator("#windows tbody tr").count() == 7
     assert not as_viewer.errors
 
 
