@@ -23,13 +23,21 @@ from loopml.demo._release import MODEL
 from loopml.demo._train import fraud_model, split_by_time
 from loopml.entities import (
     Actor,
+    Alert,
+    AlertSeverity,
+    AlertState,
     Arm,
     Deployment,
     DeploymentEventKind,
     DeploymentStrategy,
     MonitorWindow,
     Relation,
+    Trigger,
+    TriggerEvent,
+    TriggerEventKind,
+    TriggerKind,
 )
+from loopml.lineage import link
 from loopml.evaluation import evaluate
 from loopml.governance import create_token
 from loopml.ids import ObjectKind, ObjectRef, new_id
@@ -191,6 +199,75 @@ def _deployment(store: SqlStore) -> None:
         )
 
 
+def _loop(store: SqlStore, pipeline_run: str, training_run: str) -> None:
+    """The closed loop as the trigger agent records it: a drift alert fires a trigger whose
+    chain runs the pipeline and leads to the champion, which the deployment serves."""
+    now = int(time.time() * 1000)
+    alert = store.add_alert(
+        Alert(
+            id=new_id(),
+            rule="amount-drift",
+            kind="drift",
+            state=AlertState.FIRING,
+            severity=AlertSeverity.WARNING,
+            subject="amount",
+            value=0.2,
+            bound=0.1,
+            deployment="fraud",
+            model=MODEL,
+            version=1,
+            window_id=None,
+            fired_at_ms=now,
+            resolved_at_ms=None,
+            message="amount drifted (psi 0.20 > 0.10)",
+        ),
+        actor="ada",
+    )
+    store.create_trigger(
+        Trigger(
+            name="retrain-on-drift",
+            kind=TriggerKind.DRIFT,
+            model=MODEL,
+            condition={"alert": "amount-drift"},
+            action={"pipeline": "summary"},
+        ),
+        actor="ada",
+    )
+    fired = store.add_trigger_event(
+        TriggerEvent(id="", trigger="retrain-on-drift", kind=TriggerEventKind.FIRED, at_ms=0),
+        actor="ada",
+    )
+    store.add_trigger_event(
+        TriggerEvent(
+            id="",
+            trigger="retrain-on-drift",
+            kind=TriggerEventKind.STEP,
+            at_ms=0,
+            chain_id=fired.id,
+            step="pipeline",
+            status="completed",
+        ),
+        actor="ada",
+    )
+    here = ObjectRef(ObjectKind.TRIGGER_EVENT, fired.id)
+    version = store.get_alias(MODEL, "champion")
+    link(ObjectRef(ObjectKind.ALERT, alert.id), here, Relation.FIRED, store=store)
+    link(here, ObjectRef(ObjectKind.PIPELINE_RUN, pipeline_run), Relation.TRIGGERED, store=store)
+    link(here, ObjectRef(ObjectKind.MODEL_VERSION, version.id), Relation.TRIGGERED, store=store)
+    link(
+        ObjectRef(ObjectKind.PIPELINE_RUN, pipeline_run),
+        ObjectRef(ObjectKind.RUN, training_run),
+        Relation.TRACKED,
+        store=store,
+    )
+    link(
+        ObjectRef(ObjectKind.MODEL_VERSION, version.id),
+        ObjectRef(ObjectKind.DEPLOYMENT, "fraud"),
+        Relation.DEPLOYED,
+        store=store,
+    )
+
+
 def build_home(folder: Path) -> Home:
     """Build the home under ``folder`` (about 15-25 s on two cores)."""
     workspace = Workspace(load_settings(home=folder / "home", env={}))
@@ -229,6 +306,7 @@ def build_home(folder: Path) -> Home:
 
     pipeline = summary.run({"n": 5}, settings=workspace.settings)
     _deployment(store)
+    _loop(store, pipeline.run.id, training_run)
     return Home(
         workspace=workspace,
         tokens=tokens,

@@ -256,6 +256,30 @@ def test_a_deployment_shows_its_split_rollout_and_monitoring(
     assert not as_viewer.errors
 
 
+def test_the_loop_draws_the_champions_chain_from_the_alert(
+    as_viewer: Session, ui_home: Home
+) -> None:
+    page = as_viewer.page
+    as_viewer.open("/loop")
+    svg = page.locator("figure.graph svg").first
+    text = svg.text_content() or ""
+    for label in (
+        "alert",
+        "trigger_event",
+        "pipeline summary",
+        "fraud v1",
+        "deployment fraud",
+        "run demo-train",
+        ui_home.dataset_version,
+    ):
+        assert label in text, label
+    assert "retrain-on-drift" in page.locator("#triggers").inner_text()
+    events = page.locator("#trigger-events").inner_text()
+    assert "fired" in events and "pipeline" in events
+    assert "amount drifted" in page.locator("main").inner_text()
+    assert not as_viewer.errors
+
+
 def test_signing_in_with_a_token(anonymous: Session, ui_home: Home) -> None:
     page = anonymous.page
     anonymous.open("/models")
