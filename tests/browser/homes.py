@@ -37,10 +37,10 @@ from loopml.entities import (
     TriggerEventKind,
     TriggerKind,
 )
-from loopml.lineage import link
 from loopml.evaluation import evaluate
 from loopml.governance import create_token
 from loopml.ids import ObjectKind, ObjectRef, new_id
+from loopml.lineage import link
 from loopml.store.sql import SqlStore
 from loopml.tracking import TrackingClient
 from loopml.workspace import Workspace, use_workspace

@@ -73,6 +73,10 @@ class Describer:
                 return f"deployment {ident}", f"/deployments/{quote(ident)}"
             if kind == "trigger":
                 return f"trigger {ident}", "/loop"
+            if kind == "trigger_event":
+                return "trigger fired", "/loop"
+            if kind == "alert":
+                return f"alert {self.store.get_alert(ident).rule}", "/loop"
         except LoopmlError:
             pass
         return f"{kind} …{ident[-10:]}", None
@@ -92,12 +96,15 @@ def resolve_ref(store: Store, text: str) -> ObjectRef:
     return ObjectRef.parse(text)
 
 
-def graph_of(store: Store, ref: ObjectRef, depth: int) -> dict[str, Any]:
-    """The lineage around ``ref`` as a laid-out graph plus the edge list."""
+def graph_of(store: Store, ref: ObjectRef, depth: int, *, files: bool = True) -> dict[str, Any]:
+    """The lineage around ``ref`` as a laid-out graph plus the edge list (``files=False``
+    leaves out stored files, ``artifact:<digest>``, which are leaves of the graph)."""
     describer = Describer(store)
     up = store.upstream(ref, depth=depth)
     down = store.downstream(ref, depth=depth)
     edges = [n.edge for n in up + down]
+    if not files:
+        edges = [e for e in edges if "artifact" not in (str(e.src.kind), str(e.dst.kind))]
     refs = list(dict.fromkeys([ref, *(e.src for e in edges), *(e.dst for e in edges)]))
     nodes = []
     labels: dict[str, tuple[str, str | None]] = {}
@@ -125,7 +132,7 @@ def register(router: APIRouter, ui: Ui) -> None:
         "/lineage", response_class=HTMLResponse, dependencies=[Depends(ui.need("runs.read"))]
     )
     def lineage_page(
-        request: Request, ref: str = "", depth: int = Query(4, ge=1, le=20)
+        request: Request, ref: str = "", depth: int = Query(4, ge=1, le=20), files: bool = False
     ) -> HTMLResponse:
         error: LoopmlError | None = None
         view: dict[str, Any] = {}
@@ -133,7 +140,7 @@ def register(router: APIRouter, ui: Ui) -> None:
         if ref:
             try:
                 focus = resolve_ref(ui.ctx.store, ref)
-                view = graph_of(ui.ctx.store, focus, depth)
+                view = graph_of(ui.ctx.store, focus, depth, files=files)
             except LoopmlError as exc:
                 error = exc
         return ui.render(
@@ -142,6 +149,7 @@ def register(router: APIRouter, ui: Ui) -> None:
             status=400 if error else 200,
             ref=ref,
             depth=depth,
+            files=files,
             focus=focus,
             error=error,
             view=view,
@@ -158,7 +166,7 @@ def register(router: APIRouter, ui: Ui) -> None:
                 champion = store.get_alias(model.name, "champion")
             except LoopmlError:
                 continue
-            view = graph_of(store, ObjectRef("model_version", champion.id), 8)
+            view = graph_of(store, ObjectRef("model_version", champion.id), 8, files=False)
             chains.append((model.name, champion, view))
         events = store.list_trigger_events(limit=200)
         return ui.render(
