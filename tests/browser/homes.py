@@ -46,6 +46,11 @@ from loopml.tracking import TrackingClient
 from loopml.workspace import Workspace, use_workspace
 
 BULK_RUNS = 100_000
+#: A 1x1 transparent PNG.
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 WIDE_METRICS = 2_000
 
 
@@ -56,6 +61,7 @@ class Home:
     workspace: Workspace
     tokens: dict[str, str]  # account -> token
     wide_run: str  # the run with 2,000 metrics
+    files_run: str  # a run with a text log, a CSV table and a PNG
     compare_runs: list[str]
     training_run: str  # the demo's training run (the champion's)
     dataset_version: str  # "transactions@vN", the champion's training data
@@ -290,6 +296,10 @@ def build_home(folder: Path) -> Home:
                         {"loss": 1 / (1 + lr * step), "acc": 1 - 1 / (2 + lr * step)}, step=step
                     )
             compare.append(run.id)
+        with client.start_run("files") as files:
+            files.log_text("epoch 1 loss 0.5\nepoch 2 loss 0.25\n", "logs/train.log")
+            files.log_text("fold,auc\n1,0.91\n2,0.93\n", "cv.csv")
+            files.log_bytes(_PNG, "plots/roc.png")
         repo = DataRepo.for_workspace(workspace)
         data = prepare_data(repo, folder / "data", days=8, rows_per_day=400, seed=7)
         training_run, model_uri, test = _train(client, data)
@@ -311,6 +321,7 @@ def build_home(folder: Path) -> Home:
         workspace=workspace,
         tokens=tokens,
         wide_run=wide.id,
+        files_run=files.id,
         compare_runs=compare,
         training_run=training_run,
         dataset_version=f"transactions@v{data.version.seq}",

@@ -130,6 +130,20 @@ def test_a_run_with_2000_metrics_opens_and_mounts_charts_on_demand(
     assert not as_viewer.errors
 
 
+def test_artifacts_preview_text_tables_and_images(as_viewer: Session, ui_home: Home) -> None:
+    page = as_viewer.page
+    as_viewer.open(f"/runs/{ui_home.files_run}")
+    page.click("text=logs/train.log")
+    assert "epoch 2 loss 0.25" in page.locator("pre.preview").inner_text()
+    as_viewer.open(f"/runs/{ui_home.files_run}/artifacts/cv.csv")
+    table = page.locator("main table")
+    assert table.locator("th").all_inner_texts() == ["fold", "auc"]
+    assert table.locator("tbody tr").count() == 2
+    as_viewer.open(f"/runs/{ui_home.files_run}/artifacts/plots/roc.png")
+    assert page.evaluate("document.querySelector('img.preview').naturalWidth") == 1
+    assert not as_viewer.errors
+
+
 def test_compare_draws_overlaid_charts_and_parallel_coordinates(
     as_viewer: Session, ui_home: Home
 ) -> None:
@@ -314,7 +328,7 @@ def test_keyboard_reaches_the_controls_and_axe_finds_no_serious_violations(
     # The wide run is left out: its 2,000-metric table checks the same markup as any run.
     checked = [(n, t) for n, t in PAGES if n != "run"] + [("run", "/runs/{first}")]
     for name, template in checked:
-        as_admin.open(_path(template, ui_home))
+        as_admin.open(_path(template, ui_home), wait="load")
         page.add_script_tag(content=script)
         result = page.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
