@@ -302,6 +302,14 @@ def build_home(folder: Path) -> Home:
             files.log_bytes(_PNG, "plots/roc.png")
         repo = DataRepo.for_workspace(workspace)
         data = prepare_data(repo, folder / "data", days=8, rows_per_day=400, seed=7)
+        repo.tag("transactions@main", "golden")
+        extra = folder / "data" / "labels.csv"
+        extra.write_text("id,label\n1,0\n2,1\n")
+        repo.commit(
+            "transactions",
+            [folder / "data" / "transactions.parquet", extra],
+            message="labels added",
+        )
         training_run, model_uri, test = _train(client, data)
         client.flush()
         _champion(store, workspace, model_uri, test, folder)

@@ -144,6 +144,24 @@ def test_artifacts_preview_text_tables_and_images(as_viewer: Session, ui_home: H
     assert not as_viewer.errors
 
 
+def test_a_dataset_shows_refs_profile_and_a_diff(as_viewer: Session, ui_home: Home) -> None:
+    page = as_viewer.page
+    as_viewer.open("/data/transactions")
+    refs = page.locator("main").inner_text()
+    assert "golden → v1" in refs and "main → v2" in refs
+    assert page.locator("table.profile").count() >= 1
+    assert page.locator('svg.hist[aria-label="Histogram of amount"] rect').count() > 3
+    assert "nulls" in page.locator("table.profile thead").first.inner_text().lower()
+    page.select_option("#diff-a", "transactions@v1")
+    page.select_option("#diff-b", "transactions@v2")
+    page.click("button:text-is('Diff')")
+    page.wait_for_url("**b=transactions%40v2**")
+    result = page.locator("#diff-result").inner_text()
+    assert "1 added, 0 removed, 0 changed, 1 unchanged" in result
+    assert "+ labels.csv" in page.locator("main").inner_text()
+    assert not as_viewer.errors
+
+
 def test_compare_draws_overlaid_charts_and_parallel_coordinates(
     as_viewer: Session, ui_home: Home
 ) -> None:
@@ -198,6 +216,19 @@ def test_an_approver_approves_and_a_viewer_is_refused(
     assert "APPROVED" in row.inner_text()
     assert "ava (approver): approved" in row.inner_text()
     assert registry.list_requests("fraud", store=ui_home.workspace.store)[0].status == "APPROVED"
+    # v2 has no gated evaluation: promoting it is refused, and the page says why
+    row.locator("input[name=reason]").fill("ship it")
+    with as_approver.page.expect_response(lambda r: r.request.method == "POST") as done:
+        row.locator("button.promote").click()
+    assert done.value.status >= 400
+    assert "no gated evaluation" in as_approver.page.locator("#action-error").inner_text()
+    assert len(as_approver.errors) == 1 and "422" in as_approver.errors[0]  # that refusal
+    as_approver.errors.clear()
+    # the viewer's refusals are in the audit log, which verifies
+    as_approver.open("/audit?" + urlencode({"actor": "vic", "outcome": "denied"}))
+    assert "models.approve" in as_approver.page.locator("#audit-events").inner_text()
+    as_approver.page.wait_for_selector("#verify-status")
+    assert as_approver.page.locator("#verify-status").inner_text().startswith("Verified")
     assert not as_approver.errors
 
 
