@@ -90,6 +90,19 @@ def test_a_viewer_reads_but_may_not_approve_and_cannot_post_from_another_site(
         assert approver.get("/audit").status_code == 200
 
 
+def test_a_browser_gets_an_error_page_and_an_api_client_json(small: Small) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    with _client(small, "vic") as viewer:
+        denied = viewer.get("/audit", headers=html)
+        assert denied.status_code == 403
+        assert denied.headers["content-type"].startswith("text/html")
+        assert "lacks the permission &#39;audit.read&#39;" in denied.text
+        assert "<nav" in denied.text and "vic" in denied.text
+        missing = viewer.get("/runs/no-such-run", headers=html)
+        assert missing.status_code == 404 and "Not found" in missing.text
+        assert viewer.get("/runs/no-such-run").json()["error"] == "NotFound"
+
+
 def test_deciding_an_unknown_request_answers_404(small: Small) -> None:
     with _client(small, "ava") as approver:
         missing = approver.post("/models/none/requests/nope/approve", data={"comment": "x"})

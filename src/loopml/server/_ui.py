@@ -20,14 +20,17 @@ from urllib.parse import parse_qs, quote, urlencode
 import jinja2
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from loopml._version import __version__
 from loopml.errors import InvalidInput, LoopmlError, PermissionDenied, Unauthenticated
 from loopml.governance import Principal, authenticate, permissions_of
 from loopml.server._ui_format import FILTERS
+from loopml.store.rest import status_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Coroutine
 
     from loopml.server._context import ServerContext
 
@@ -105,6 +108,59 @@ class Ui:
         return HTMLResponse(html, status_code=status)
 
 
+_TITLES = {
+    400: "Bad request",
+    401: "Sign in first",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+}
+
+
+def _error_page(ui: Ui, request: Request, exc: LoopmlError) -> HTMLResponse:
+    """A page's error as HTML (with the API's status code) for a browser."""
+    status = status_of(exc)
+    values: dict[str, Any] = {
+        "request": request,
+        "auth": ui.ctx.auth,
+        "version": __version__,
+        "error": exc,
+        "title": _TITLES.get(status, "Something went wrong"),
+    }
+    principal = getattr(request.state, "principal", None)
+    if isinstance(principal, Principal):
+        allowed = permissions_of(principal, store=ui.ctx.store)
+        values.update(
+            principal=principal,
+            can=lambda p: p in allowed,
+            nav=[(label, path) for label, path, perm in NAV if perm in allowed],
+        )
+    else:
+        values.update(principal=None, can=lambda _p: False, nav=[])
+    return HTMLResponse(ui.env.get_template("error.html").render(**values), status_code=status)
+
+
+def _html_errors(ui: Ui) -> type[APIRoute]:
+    """A route class that answers a browser's page request with an HTML error page; API
+    clients (no ``text/html`` in Accept) keep the JSON error body."""
+
+    class HtmlErrorRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def route(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except LoopmlError as exc:
+                    if "text/html" not in request.headers.get("accept", ""):
+                        raise
+                    return await run_in_threadpool(_error_page, ui, request, exc)
+
+            return route
+
+    return HtmlErrorRoute
+
+
 def _login_needed(request: Request) -> HTTPException:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if request.method != "GET" or request.headers.get("hx-request"):
@@ -151,8 +207,8 @@ def ui_router(ctx: ServerContext) -> APIRouter:
     """The UI's routes: sign-in, static assets and every page."""
     from loopml.server import _ui_lineage, _ui_models, _ui_ops, _ui_runs
 
-    router = APIRouter(include_in_schema=False)
     ui = Ui(ctx, make_env())
+    router = APIRouter(include_in_schema=False, route_class=_html_errors(ui))
 
     @router.get("/static/{path:path}")
     def static(path: str) -> Response:
