@@ -45,6 +45,9 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Small]:
     with client.start_run("tiny", params={"C": "1"}) as run:
         run.log_metrics({"loss": 0.5}, step=0)
         run.log_metrics({"loss": 0.25}, step=1)
+        run.log_text(
+            "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "evil.svg"
+        )
     client.close()
     with running_server(workspace) as url:
         yield Small(url, workspace, tokens, run.id)
@@ -120,6 +123,16 @@ def test_bad_input_answers_400_with_the_reason(small: Small) -> None:
         assert http.get("/static/../_ui.py").status_code == 404
         assert http.get("/static/%2e%2e/_ui.py").status_code == 404
         assert http.get("/runs/no-such-run").status_code == 404
+
+
+def test_a_runs_files_are_served_sandboxed(small: Small) -> None:
+    with _client(small, "vic") as http:
+        page = http.get(f"/runs/{small.run_id}/artifacts/evil.svg")
+        assert "<img" in page.text
+        raw = http.get(f"/runs/{small.run_id}/artifacts/evil.svg", params={"raw": 1})
+        assert raw.headers["content-type"] == "image/svg+xml"
+        assert raw.headers["content-security-policy"].startswith("sandbox")
+        assert raw.headers["x-content-type-options"] == "nosniff"
 
 
 def test_metric_history_and_count_endpoints(small: Small) -> None:

@@ -12,6 +12,7 @@ import csv
 import io
 import math
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -231,7 +232,13 @@ def register(router: APIRouter, ui: Ui) -> None:
             return Response(
                 ui.ctx.workspace.artifacts.get(item.digest),
                 media_type=media or "application/octet-stream",
-                headers={"Content-Disposition": f'inline; filename="{path.rsplit("/", 1)[-1]}"'},
+                headers={
+                    "Content-Disposition": f'inline; filename="{quote(path.rsplit("/", 1)[-1])}"',
+                    # A run's file is the user's content: an SVG or HTML file must not run
+                    # script with this origin's cookie.
+                    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'",
+                    "X-Content-Type-Options": "nosniff",
+                },
             )
         run = ui.ctx.store.get_run(run_id)
         return ui.render(
