@@ -39,6 +39,7 @@ _IMAGE = {
     ".webp": "image/webp",
 }
 _TABLE = (".csv", ".tsv", ".parquet")
+_SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
 
 
 def _columns(text: str) -> list[str]:
@@ -236,7 +237,7 @@ def register(router: APIRouter, ui: Ui) -> None:
                     "Content-Disposition": f'inline; filename="{quote(path.rsplit("/", 1)[-1])}"',
                     # A run's file is the user's content: an SVG or HTML file must not run
                     # script with this origin's cookie.
-                    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'",
+                    "Content-Security-Policy": _SANDBOX,
                     "X-Content-Type-Options": "nosniff",
                 },
             )
