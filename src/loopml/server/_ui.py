@@ -255,10 +255,6 @@ def ui_router(ctx: ServerContext) -> APIRouter:
         response.delete_cookie(TOKEN_COOKIE, path="/")
         return response
 
-    @router.get("/", response_class=HTMLResponse, dependencies=[Depends(ui.need("runs.read"))])
-    def home(request: Request) -> Response:
-        return RedirectResponse("/runs", status_code=303)
-
     for module in (_ui_runs, _ui_models, _ui_ops, _ui_lineage):
         module.register(router, ui)
     return router

@@ -136,6 +136,7 @@ def register(router: APIRouter, ui: Ui) -> None:
     """Add the runs pages to ``router``."""
     read = ui.need("runs.read")
 
+    @router.get("/", response_class=HTMLResponse, dependencies=[Depends(read)])
     @router.get("/runs", response_class=HTMLResponse, dependencies=[Depends(read)])
     def runs_list(
         request: Request,
