@@ -6,7 +6,7 @@ EXTRAS := dev,postgres,dask,s3,redis,onnx,lightgbm,signing
 # xgboost-cpu: the same xgboost package without the multi-GB GPU libraries, for the tests.
 TEST_EXTRA_PACKAGES := xgboost-cpu>=2.0
 
-.PHONY: demo test lint typecheck unit install install-dev services clean
+.PHONY: demo test lint typecheck unit browser install install-dev services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ typecheck: $(VENV)/.dev
 
 unit: services $(VENV)/.dev
 	$(BIN)/pytest -n 2 --dist loadfile
+
+## The web UI's browser tests alone (Debian's headless chromium through Playwright).
+browser: services $(VENV)/.dev
+	$(BIN)/pytest tests/browser -q
 
 ## The services the tests use (.ci/services.sh, .ci/check_services.py): Ceph RGW as a real
 ## S3 endpoint, installed from Debian packages where this machine allows (root with apt-get);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Python, installed where this machine allows: Prometheus,
-# promtool and Alertmanager (tests/monitoring), and Ceph's RADOS
+# promtool and Alertmanager (tests/monitoring), chromium (tests/browser), and Ceph's RADOS
 # gateway (a real S3 endpoint that tests/fixtures/s3.py starts per session with
 # .ci/ceph-s3-up.sh), from Debian packages, when running as root with apt-get. Elsewhere it
 # says what is missing and why: off CI those tests then skip with that reason; under CI=true
@@ -34,6 +34,26 @@ else
       ;;
   esac
   echo "$pmessage. The tests that need them will skip." >&2
+fi
+# Debian's chromium for the browser tests (tests/browser drive it through Playwright; never
+# `playwright install`, which downloads a browser).
+if ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "services: installing chromium with apt-get"
+  cinstall=(apt-get install -y -q --no-install-recommends chromium)
+  DEBIAN_FRONTEND=noninteractive "${cinstall[@]}" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "${cinstall[@]}" >/dev/null; } || true
+fi
+if command -v chromium >/dev/null; then
+  echo "services: chromium installed"
+else
+  cmessage="services: chromium is not available (apt-get install chromium needs root and apt-get)"
+  case "${CI:-}" in
+    1 | [Tt]rue | TRUE | [Yy]es)
+      echo "$cmessage. CI=true requires it." >&2
+      exit 1
+      ;;
+  esac
+  echo "$cmessage. The browser tests will skip." >&2
 fi
 PACKAGES=(radosgw ceph-mon ceph-osd curl)
 COMMANDS=(radosgw ceph-mon ceph-osd monmaptool ceph-authtool ceph radosgw-admin curl)

@@ -52,6 +52,8 @@ CASES: list[tuple] = [
     ("serve", ["serve", "--help"], 0, "MODEL_URI"),
     ("server", ["server", "--help"], 0, "--no-auth"),
     ("server", ["server", "--no-auth", "--host", "0.0.0.0"], 2, "refusing to bind"),
+    ("ui", ["ui", "--help"], 0, "--no-browser"),
+    ("ui", ["ui", "--host", "0.0.0.0"], 2, "refusing to bind"),
     ("serve", ["serve", "{folder}/no-such-model"], 2, "no-such-model"),
     ("gc", ["gc", "--grace-minutes", "-1"], 2, "grace"),
     ("runs", ["runs", "show", "f" * 32], 2, "not found"),

@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loopml.cli.server:server",
         "Run the loopml server: every capability's store operations as a REST API.",
     ),
+    "ui": (
+        "loopml.cli.ui:ui",
+        "Open the web UI on this home: a local server on 127.0.0.1 (no sign-in needed).",
+    ),
     "tune": (
         "loopml.cli.tune:tune",
         "Run a hyperparameter search; every trial is a child run of one parent run.",

@@ -29,6 +29,7 @@ _ROUTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("loopml.server._artifacts", "artifact_router", ("",)),
     ("loopml.server._mlflow", "mlflow_router", ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")),
     ("loopml.server._mlflow", "mlflow_artifacts_router", ("",)),
+    ("loopml.server._ui", "ui_router", ("",)),
 )
 
 _log = logging.getLogger("loopml.server")
