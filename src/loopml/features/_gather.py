@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from loopml.features._sources import ROW_ID, feature_columns, parquet_clause, q
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import numpy as np
     import pyarrow as pa
@@ -23,6 +23,52 @@ if TYPE_CHECKING:
 
 RID = "__rid"
 _SHIFT = 40
+
+
+def int64_array(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    """An Arrow int64 array over ``values`` (null where ``missing``), built from buffers:
+    ``pa.array`` on a numpy array imports pandas (tens of MB) to check its type."""
+    import numpy as np
+    import pyarrow as pa
+
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    validity = None
+    if missing is not None and missing.any():
+        validity = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    return pa.Array.from_buffers(pa.int64(), len(data), [validity, pa.py_buffer(data)])
+
+
+def int64_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, missing)`` of an int64 column as numpy arrays, read from its buffers
+    (``to_numpy`` and ``fill_null`` would import pandas too); a missing value's slot holds
+    an arbitrary number."""
+    import numpy as np
+    import pyarrow as pa
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    count = len(arr)
+    data = arr.buffers()[1]
+    if count == 0 or data is None:
+        return np.zeros(count, np.int64), np.ones(count, bool)
+    values = np.frombuffer(data, np.int64, count, arr.offset * 8)
+    nulls = arr.is_null()
+    bits = np.frombuffer(nulls.buffers()[1], np.uint8)
+    missing = np.unpackbits(bits, count=nulls.offset + count, bitorder="little")
+    return values, missing[nulls.offset :].astype(bool)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending (sort-based: ``np.unique``'s hash path is seconds
+    slower on a million row ids)."""
+    import numpy as np
+
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _arrow_type(dtype: str) -> pa.DataType:
@@ -58,15 +104,19 @@ def _plain(files: Sequence[str], fields: Sequence[FieldSpec]) -> list[Any] | Non
 
 
 def gather(
-    files: Sequence[str], fields: Sequence[FieldSpec], ids: np.ndarray, con: Any
+    files: Sequence[str],
+    fields: Sequence[FieldSpec],
+    ids: np.ndarray,
+    connection: Callable[[], Any],
 ) -> pa.Table:
-    """The typed ``fields`` of the rows ``ids`` (sorted, unique), in that order."""
+    """The typed ``fields`` of the rows ``ids`` (sorted, unique), in that order
+    (``connection``: gives the DuckDB connection, opened only when it is needed)."""
     import numpy as np
     import pyarrow as pa
 
     opened = _plain(files, fields)
     if opened is None:
-        return _gather_sql(files, fields, ids, con)
+        return _gather_sql(files, fields, ids, connection())
     columns: list[list[Any]] = [[] for _ in fields]
     file_of = ids >> _SHIFT
     for index, handle in enumerate(opened):
@@ -78,7 +128,7 @@ def gather(
             end = start + meta.row_group(group).num_rows
             a, b = np.searchsorted(rows, [start, end])
             if b > a:
-                take = pa.array(rows[a:b] - start)
+                take = int64_array(rows[a:b] - start)
                 for out, f in zip(columns, fields, strict=True):
                     chunk = handle.read_row_group(group, columns=[f.name], use_threads=False)
                     out.extend(chunk.column(0).take(take).chunks)
@@ -95,7 +145,7 @@ def _gather_sql(
 ) -> pa.Table:
     import pyarrow as pa
 
-    con.register("__ids", pa.table({RID: ids}))
+    con.register("__ids", pa.Table.from_arrays([int64_array(ids)], names=[RID]))
     try:
         sql = (
             f"SELECT {', '.join(feature_columns(fields))} FROM (SELECT {ROW_ID} AS {RID}, * "

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.errors import InvalidInput
 from loopml.features._catalog import SQL_TYPES, Catalog, Selection
-from loopml.features._gather import RID, gather
+from loopml.features._gather import RID, gather, int64_array, int64_values, sorted_unique
 from loopml.features._sources import (
     CREATED,
     EVENT,
@@ -110,7 +110,7 @@ def _entity_table(entity_df: Any, timestamp_column: str) -> pa.Table:
             raise InvalidInput(f"entity rows may not have a column named {name!r}")
     import numpy as np
 
-    return table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    return table.append_column(ROW, int64_array(np.arange(table.num_rows)))
 
 
 def rid_column(i: int) -> str:
@@ -181,14 +181,15 @@ class HistoricalFeatures:
 
     def __init__(
         self,
-        con: Any,
+        memory_limit: str | None,
         statements: Sequence[str],
         selection: Selection,
         workspace: Workspace,
         entities: pa.Table,
         files: Sequence[Sequence[str]],
     ) -> None:
-        self._con = con
+        self._memory_limit = memory_limit
+        self._con: Any = None
         self._statements = list(statements)
         self.sql = ";\n".join(self._statements)
         self.selection = selection
@@ -196,17 +197,29 @@ class HistoricalFeatures:
         self._entities = entities
         self._files = [list(f) for f in files]
 
+    def _connection(self) -> Any:
+        if self._con is None:
+            self._con = connect(self._workspace, memory_limit=self._memory_limit)
+        return self._con
+
+    def _close(self) -> None:
+        # Closing hands DuckDB's buffers back: they would otherwise stay beside the result.
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
     def _chain(self) -> pa.Table:
         """Per entity row, in order: its typed keys and each view's answering row id."""
+        con = self._connection()
+        con.register("__entities", self._entities)
         chain = None
-        for sql in self._statements:
-            if chain is not None:
-                self._con.register("__chain", chain)
-            try:
-                chain = _fetch(self._con.sql(sql))
-            finally:
+        try:
+            for sql in self._statements:
                 if chain is not None:
-                    self._con.unregister("__chain")
+                    con.register("__chain", chain)
+                chain = _fetch(con.sql(sql))
+        finally:
+            self._close()
         assert chain is not None
         return chain
 
@@ -218,16 +231,17 @@ class HistoricalFeatures:
         chain = self._chain()
         positions = []
         features = []
-        for i, ((_, fields), files) in enumerate(
-            zip(self.selection.views, self._files, strict=True), 1
-        ):
-            found = chain[rid_column(i)]
-            missing = found.is_null().to_numpy(zero_copy_only=False)
-            ids = found.fill_null(0).to_numpy()
-            wanted = np.unique(ids[~missing])
-            features.append(gather(files, fields, wanted, self._con))
-            where = np.searchsorted(wanted, ids)
-            positions.append(pa.array(where, mask=missing))
+        try:
+            for i, ((_, fields), files) in enumerate(
+                zip(self.selection.views, self._files, strict=True), 1
+            ):
+                ids, missing = int64_values(chain[rid_column(i)])
+                wanted = sorted_unique(ids[~missing])
+                features.append(gather(files, fields, wanted, self._connection))
+                where = np.searchsorted(wanted, ids)
+                positions.append(int64_array(where, missing))
+        finally:
+            self._close()
         keys = set(self.selection.key_columns)
         entities = self._entities
         total = entities.num_rows
@@ -246,7 +260,10 @@ class HistoricalFeatures:
                 taken = table.take(where.slice(start, length))
                 names += taken.column_names
                 arrays += taken.columns
-            yield self._post(pa.Table.from_arrays(arrays, names=names))
+            try:
+                yield self._post(pa.Table.from_arrays(arrays, names=names))
+            finally:
+                self._close()
 
     def _needs_row(self) -> bool:
         return any(not odfv.transform for odfv, _ in self.selection.on_demand)
@@ -261,12 +278,13 @@ class HistoricalFeatures:
             for f in fields
         ]
         if extra:
-            self._con.register("__slice", table)
+            con = self._connection()
+            con.register("__slice", table)
             try:
                 sql = f"SELECT * EXCLUDE ({ROW}), {', '.join(extra)} FROM __slice ORDER BY {ROW}"
-                table = _fetch(self._con.sql(sql))
+                table = _fetch(con.sql(sql))
             finally:
-                self._con.unregister("__slice")
+                con.unregister("__slice")
         for odfv, fields in self.selection.on_demand:
             if odfv.transform:
                 from loopml.features._catalog import load_callable
@@ -289,6 +307,7 @@ class HistoricalFeatures:
 
     def to_parquet(self, path: str | os.PathLike[str]) -> Path:
         """Stream the training set into a Parquet file (bounded memory); returns its path."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         target = Path(path)
@@ -298,7 +317,10 @@ class HistoricalFeatures:
         try:
             for piece in self._slices(CHUNK_ROWS):
                 if writer is None:
-                    writer = pq.ParquetWriter(staging, piece.schema)
+                    # Dictionaries of float features are never smaller (each column's
+                    # builder also holds up to a page of them): only other types try.
+                    keep = [f.name for f in piece.schema if not pa.types.is_floating(f.type)]
+                    writer = pq.ParquetWriter(staging, piece.schema, use_dictionary=keep)
                 writer.write_table(piece, row_group_size=CHUNK_ROWS)
         finally:
             if writer is not None:
@@ -365,8 +387,8 @@ def get_historical_features(
     selection = Catalog.load(ws.store).select(features)
     table = _entity_table(entity_df, timestamp_column)
     con = connect(ws, memory_limit=memory_limit)
-    con.register("__entities", table)
     files = [parquet_files(view, con, ws) for view, _ in selection.views]
     clauses = [parquet_clause(f) for f in files]
     statements = build_sql(selection, table.column_names, timestamp_column, clauses)
-    return HistoricalFeatures(con, statements, selection, ws, table, files)
+    con.close()
+    return HistoricalFeatures(memory_limit, statements, selection, ws, table, files)
