@@ -96,6 +96,15 @@ def child_pit(
     from loopml import features as fs
 
     ws = loopml.Workspace.open(home=folder / "home")
+    # Like Feast's child, whose FeatureStore (registry) is open and whose libraries are
+    # imported before its clock starts: open the metadata store and import the libraries
+    # the join uses. Reading the entity file and the definitions stays on the clock.
+    _ = ws.store
+    import duckdb  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    if output == "frame":
+        import pandas  # noqa: F401
     start = time.perf_counter()
     job = fs.get_historical_features(
         folder / entities, "all", memory_limit=memory_limit, workspace=ws

@@ -90,17 +90,23 @@ def test_missing_key_column_is_refused(ws: loopml.Workspace, tmp_path: Path) -> 
         fs.get_historical_features(data["entity"].drop(columns="merchant"), "model")
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(("seed", "lookup"), [(0, True), (1, False), (2, True)])
 def test_join_over_several_files_row_groups_and_csv_matches_brute_force(
-    ws: loopml.Workspace, tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+    ws: loopml.Workspace,
+    tmp_path: Path,
+    seed: int,
+    lookup: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Source rows are found by file and row number: split the users over two files with
-    small row groups, and read the merchants from CSV."""
+    small row groups, and read the merchants from CSV (row ids mapped by a lookup table,
+    or by sorting them)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from tests.features.conftest import generate
 
+    monkeypatch.setattr("loopml.features._gather.lookup_fits", lambda *_: lookup)
     data = generate(seed)
     users = data["users"]
     half = len(users) // 2
@@ -146,3 +152,13 @@ def test_join_over_several_files_row_groups_and_csv_matches_brute_force(
     streamed = pd.read_parquet(job.to_parquet(tmp_path / "out.parquet"))
     for name in ("user_id", "spend", "visits", "risk"):
         _same(streamed[name], got[name])
+
+
+def test_rows_before_any_value_and_no_rows_at_all(ws: loopml.Workspace, tmp_path: Path) -> None:
+    data = setup_data(tmp_path, 3)
+    early = data["entity"].head(5).assign(event_timestamp=pd.Timestamp("2025-01-01"))
+    got = fs.get_historical_features(early, "model").to_pandas()
+    assert len(got) == 5
+    assert got[["spend", "visits", "spend2", "risk"]].isna().all().all()
+    empty = fs.get_historical_features(data["entity"].head(0), "model").to_pandas()
+    assert len(empty) == 0 and "risk" in empty.columns

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 
 RID = "__rid"
 _SHIFT = 40
+#: Source rows up to which a lookup table (8 bytes a row) maps row ids to positions.
+LOOKUP_ROWS = 1 << 20
+
+
+def lookup_fits(source_rows: int, entity_rows: int) -> bool:
+    """Whether a lookup table over the source rows is cheap enough (else ids are sorted):
+    up to ``LOOKUP_ROWS``, or 4 source rows per entity row."""
+    return source_rows <= max(4 * entity_rows, LOOKUP_ROWS)
 
 
 def int64_array(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
@@ -106,22 +114,55 @@ def _plain(files: Sequence[str], fields: Sequence[FieldSpec]) -> list[Any] | Non
 def gather(
     files: Sequence[str],
     fields: Sequence[FieldSpec],
-    ids: np.ndarray,
+    ids: pa.ChunkedArray | pa.Array,
     connection: Callable[[], Any],
-) -> pa.Table:
-    """The typed ``fields`` of the rows ``ids`` (sorted, unique), in that order
-    (``connection``: gives the DuckDB connection, opened only when it is needed)."""
+) -> tuple[pa.Table, pa.Array]:
+    """The typed ``fields`` of the source rows ``ids`` name (null: none), each read once.
+
+    Args:
+        files: The view's Parquet files, in ``file_index`` order.
+        fields: The features to read.
+        ids: One row id (or null) per entity row.
+        connection: Gives the DuckDB connection, opened only when it is needed.
+
+    Returns:
+        ``(table, where)``: the distinct rows' features, and per entity row the index of
+        its row in ``table`` (null where ``ids`` is null).
+    """
     import numpy as np
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     opened = _plain(files, fields)
+    handles = opened or [pq.ParquetFile(f, pre_buffer=False) for f in files]
+    offsets = np.zeros(len(handles) + 1, np.int64)
+    np.cumsum([h.metadata.num_rows for h in handles], out=offsets[1:])
+    values, missing = int64_values(ids)
+    found = ~missing
+    # Row ids as one dense number over all files: file offset + row number.
+    dense = np.zeros(len(values), np.int64)
+    dense[found] = offsets[values[found] >> _SHIFT] + (values[found] & ((1 << _SHIFT) - 1))
+    total = int(offsets[-1])
+    if lookup_fits(total, len(values)):
+        # A lookup table over the source rows: linear, no sort.
+        marked = np.zeros(total, bool)
+        marked[dense[found]] = True
+        wanted = np.flatnonzero(marked)
+        lookup = np.zeros(total, np.int64)
+        lookup[wanted] = np.arange(len(wanted))
+        where = lookup[dense] if total else dense
+    else:
+        wanted = sorted_unique(dense[found])
+        where = np.searchsorted(wanted, dense)
+    positions = int64_array(where, missing)
     if opened is None:
-        return _gather_sql(files, fields, ids, connection())
+        file_of = np.searchsorted(offsets, wanted, side="right") - 1
+        rids = (file_of << _SHIFT) + (wanted - offsets[file_of])
+        return _gather_sql(files, fields, rids, connection()), positions
     columns: list[list[Any]] = [[] for _ in fields]
-    file_of = ids >> _SHIFT
+    bounds = np.searchsorted(wanted, offsets)
     for index, handle in enumerate(opened):
-        lo, hi = np.searchsorted(file_of, [index, index + 1])
-        rows = ids[lo:hi] - (index << _SHIFT)
+        rows = wanted[bounds[index] : bounds[index + 1]] - offsets[index]
         start = 0
         meta = handle.metadata
         for group in range(meta.num_row_groups):
@@ -133,11 +174,12 @@ def gather(
                     chunk = handle.read_row_group(group, columns=[f.name], use_threads=False)
                     out.extend(chunk.column(0).take(take).chunks)
             start = end
+    # One chunk per column: every slice's ``take`` then indexes it directly.
     arrays = [
-        pa.chunked_array(out, type=_arrow_type(f.dtype))
+        pa.concat_arrays(out) if out else pa.nulls(0, _arrow_type(f.dtype))
         for out, f in zip(columns, fields, strict=True)
     ]
-    return pa.Table.from_arrays(arrays, names=[f.name for f in fields])
+    return pa.Table.from_arrays(arrays, names=[f.name for f in fields]), positions
 
 
 def _gather_sql(
@@ -154,7 +196,7 @@ def _gather_sql(
         )
         relation = con.sql(sql)
         fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-        table: pa.Table = fetch()
+        table: pa.Table = fetch().combine_chunks()
     finally:
         con.unregister("__ids")
     return table

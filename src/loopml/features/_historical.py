@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.errors import InvalidInput
 from loopml.features._catalog import SQL_TYPES, Catalog, Selection
-from loopml.features._gather import RID, gather, int64_array, int64_values, sorted_unique
+from loopml.features._gather import RID, gather, int64_array
 from loopml.features._sources import (
     CREATED,
     EVENT,
@@ -225,7 +225,6 @@ class HistoricalFeatures:
 
     def _slices(self, rows: int | None) -> Iterator[pa.Table]:
         """The training set, ``rows`` entity rows at a time (None: all at once)."""
-        import numpy as np
         import pyarrow as pa
 
         chain = self._chain()
@@ -235,11 +234,9 @@ class HistoricalFeatures:
             for i, ((_, fields), files) in enumerate(
                 zip(self.selection.views, self._files, strict=True), 1
             ):
-                ids, missing = int64_values(chain[rid_column(i)])
-                wanted = sorted_unique(ids[~missing])
-                features.append(gather(files, fields, wanted, self._connection))
-                where = np.searchsorted(wanted, ids)
-                positions.append(int64_array(where, missing))
+                table, where = gather(files, fields, chain[rid_column(i)], self._connection)
+                features.append(table)
+                positions.append(where)
         finally:
             self._close()
         keys = set(self.selection.key_columns)
