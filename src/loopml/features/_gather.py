@@ -116,7 +116,7 @@ def gather(
     fields: Sequence[FieldSpec],
     ids: pa.ChunkedArray | pa.Array,
     connection: Callable[[], Any],
-) -> tuple[pa.Table, pa.Array]:
+) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """The typed ``fields`` of the source rows ``ids`` name (null: none), each read once.
 
     Args:
@@ -126,8 +126,8 @@ def gather(
         connection: Gives the DuckDB connection, opened only when it is needed.
 
     Returns:
-        ``(table, where)``: the distinct rows' features, and per entity row the index of
-        its row in ``table`` (null where ``ids`` is null).
+        ``(table, where, missing)``: the distinct rows' features; per entity row the
+        index of its row in ``table``, and whether it has none (``where`` is then 0).
     """
     import numpy as np
     import pyarrow as pa
@@ -154,11 +154,11 @@ def gather(
     else:
         wanted = sorted_unique(dense[found])
         where = np.searchsorted(wanted, dense)
-    positions = int64_array(where, missing)
+        where[missing] = 0
     if opened is None:
         file_of = np.searchsorted(offsets, wanted, side="right") - 1
         rids = (file_of << _SHIFT) + (wanted - offsets[file_of])
-        return _gather_sql(files, fields, rids, connection()), positions
+        return _gather_sql(files, fields, rids, connection()), where, missing
     columns: list[list[Any]] = [[] for _ in fields]
     bounds = np.searchsorted(wanted, offsets)
     for index, handle in enumerate(opened):
@@ -179,7 +179,37 @@ def gather(
         pa.concat_arrays(out) if out else pa.nulls(0, _arrow_type(f.dtype))
         for out, f in zip(columns, fields, strict=True)
     ]
-    return pa.Table.from_arrays(arrays, names=[f.name for f in fields]), positions
+    return pa.Table.from_arrays(arrays, names=[f.name for f in fields]), where, missing
+
+
+def take_rows(table: pa.Table, where: np.ndarray, missing: np.ndarray) -> pa.Table:
+    """``table``'s rows at ``where``, null where ``missing``.
+
+    The take runs on indices without nulls (pyarrow's take is several times slower with
+    null indices) and the nulls are laid over the result afterwards.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    count = len(where)
+    if table.num_rows == 0:
+        nulls = [pa.nulls(count, f.type) for f in table.schema]
+        return pa.Table.from_arrays(nulls, names=table.column_names)
+    taken = table.take(int64_array(where))
+    if not missing.any():
+        return taken
+    validity = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    valid = pa.Array.from_buffers(pa.bool_(), count, [None, validity])
+    arrays = []
+    for column in taken.columns:
+        arr = column.combine_chunks()
+        kind = arr.type
+        if arr.null_count == 0 and pa.types.is_primitive(kind) and not pa.types.is_boolean(kind):
+            arrays.append(pa.Array.from_buffers(kind, count, [validity, arr.buffers()[1]]))
+        else:
+            arrays.append(pc.if_else(valid, arr, pa.nulls(count, kind)))
+    return pa.Table.from_arrays(arrays, names=taken.column_names)
 
 
 def _gather_sql(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.errors import InvalidInput
 from loopml.features._catalog import SQL_TYPES, Catalog, Selection
-from loopml.features._gather import RID, gather, int64_array
+from loopml.features._gather import RID, gather, int64_array, take_rows
 from loopml.features._sources import (
     CREATED,
     EVENT,
@@ -234,9 +234,11 @@ class HistoricalFeatures:
             for i, ((_, fields), files) in enumerate(
                 zip(self.selection.views, self._files, strict=True), 1
             ):
-                table, where = gather(files, fields, chain[rid_column(i)], self._connection)
+                table, where, missing = gather(
+                    files, fields, chain[rid_column(i)], self._connection
+                )
                 features.append(table)
-                positions.append(where)
+                positions.append((where, missing))
         finally:
             self._close()
         keys = set(self.selection.key_columns)
@@ -253,8 +255,9 @@ class HistoricalFeatures:
                 names.append(name)
                 source = chain if name in keys else entities
                 arrays.append(source[name].slice(start, length))
-            for where, table in zip(positions, features, strict=True):
-                taken = table.take(where.slice(start, length))
+            for (where, missing), table in zip(positions, features, strict=True):
+                part = slice(start, start + length)
+                taken = take_rows(table, where[part], missing[part])
                 names += taken.column_names
                 arrays += taken.columns
             try:
