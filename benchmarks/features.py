@@ -28,6 +28,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 VIEWS, FEATURES_PER_VIEW, ENTITIES = 4, 25, 20_000
 RESULTS = Path(__file__).parent / "results" / "features.json"
@@ -209,6 +210,38 @@ def redis_up() -> bool:
     return True
 
 
+def print_table(report: dict[str, Any]) -> None:
+    """The PIT rows of the report side by side: seconds, peak RSS, and the ratios."""
+    ours = report["loopml_pit"]
+    feast = report.get("feast_pit")
+    lines = [
+        f"{'PIT join':34} {'loopml s':>9} {'Feast s':>9} {'speed':>7} "
+        f"{'loopml MB':>10} {'Feast MB':>9} {'memory':>7}"
+    ]
+    if feast:
+        rows = feast["rows"]
+        for output, label in (("frame", "DataFrame"), ("parquet", "Parquet")):
+            same = report.get(f"loopml_pit_{rows}_rows_{output}")
+            if same:
+                case = f"{rows:,} rows -> {label}"
+                lines.append(
+                    f"{case:34} {same['median_s']:9.2f} "
+                    f"{feast['median_s']:9.2f} {same['speedup_vs_feast']:6.1f}x "
+                    f"{same['peak_rss_mb']:10.0f} {feast['peak_rss_mb']:9.0f} "
+                    f"{same['memory_vs_feast']:7.2f}"
+                )
+    scaled = f"{feast['scaled_to_rows_s']:9.0f}" if feast else f"{'-':>9}"
+    speed = f"{feast['speedup']:6.0f}x" if feast else f"{'-':>7}"
+    label = f"{report['rows']:,} rows -> Parquet"
+    lines.append(
+        f"{label:34} {ours['median_s']:9.2f} {scaled} "
+        f"{speed} {ours['peak_rss_mb']:10.0f} {'-':>9} {'-':>7}"
+    )
+    if feast:
+        lines.append("  (Feast's time at that size: its time on the rows above, scaled linearly)")
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -249,6 +282,7 @@ def main() -> None:
             "features": VIEWS * FEATURES_PER_VIEW,
             "source_rows_per_view": args.source_rows,
             "cpus": os.cpu_count(),
+            "load_average_at_start": round(os.getloadavg()[0], 2),
             "memory_limit": args.memory_limit,
             "loopml_pit": {
                 "median_s": statistics.median(p["seconds"] for p in pits),
@@ -307,6 +341,7 @@ def main() -> None:
                     f"loopml on Feast's {rows} rows ({output}): "
                     f"{json.dumps(report[f'loopml_pit_{rows}_rows_{output}'])}"
                 )
+    print_table(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
