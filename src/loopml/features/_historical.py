@@ -30,7 +30,7 @@ from loopml.features._sources import (
     EVENT,
     KNOWN,
     ROW_ID,
-    connect,
+    LazyConnection,
     parquet_clause,
     parquet_files,
     q,
@@ -188,25 +188,13 @@ class HistoricalFeatures:
         entities: pa.Table,
         files: Sequence[Sequence[str]],
     ) -> None:
-        self._memory_limit = memory_limit
-        self._con: Any = None
+        self._connection = LazyConnection(workspace, memory_limit)
         self._statements = list(statements)
         self.sql = ";\n".join(self._statements)
         self.selection = selection
         self._workspace = workspace
         self._entities = entities
         self._files = [list(f) for f in files]
-
-    def _connection(self) -> Any:
-        if self._con is None:
-            self._con = connect(self._workspace, memory_limit=self._memory_limit)
-        return self._con
-
-    def _close(self) -> None:
-        # Closing hands DuckDB's buffers back: they would otherwise stay beside the result.
-        if self._con is not None:
-            self._con.close()
-            self._con = None
 
     def _chain(self) -> pa.Table:
         """Per entity row, in order: its typed keys and each view's answering row id."""
@@ -219,7 +207,7 @@ class HistoricalFeatures:
                     con.register("__chain", chain)
                 chain = _fetch(con.sql(sql))
         finally:
-            self._close()
+            self._connection.close()
         assert chain is not None
         return chain
 
@@ -240,7 +228,7 @@ class HistoricalFeatures:
                 features.append(table)
                 positions.append((where, missing))
         finally:
-            self._close()
+            self._connection.close()
         keys = set(self.selection.key_columns)
         entities = self._entities
         total = entities.num_rows
@@ -263,7 +251,7 @@ class HistoricalFeatures:
             try:
                 yield self._post(pa.Table.from_arrays(arrays, names=names))
             finally:
-                self._close()
+                self._connection.close()
 
     def _needs_row(self) -> bool:
         return any(not odfv.transform for odfv, _ in self.selection.on_demand)
@@ -386,9 +374,11 @@ def get_historical_features(
     ws = workspace or current_workspace()
     selection = Catalog.load(ws.store).select(features)
     table = _entity_table(entity_df, timestamp_column)
-    con = connect(ws, memory_limit=memory_limit)
-    files = [parquet_files(view, con, ws) for view, _ in selection.views]
+    connection = LazyConnection(ws, memory_limit)
+    try:
+        files = [parquet_files(view, connection, ws) for view, _ in selection.views]
+    finally:
+        connection.close()
     clauses = [parquet_clause(f) for f in files]
     statements = build_sql(selection, table.column_names, timestamp_column, clauses)
-    con.close()
     return HistoricalFeatures(memory_limit, statements, selection, ws, table, files)

@@ -21,7 +21,7 @@ from loopml.errors import InvalidInput
 from loopml.features._catalog import SQL_TYPES, load_callable
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from loopml.features._catalog import ViewSpec
     from loopml.workspace import Workspace
@@ -60,6 +60,30 @@ def connect(workspace: Workspace | None = None, *, memory_limit: str | None = No
         spill.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {lit(str(spill))}")
     return con
+
+
+class LazyConnection:
+    """A DuckDB connection (``connect``) opened when first called for.
+
+    ``close()`` ends it: DuckDB hands its buffers back then, so the join closes it as soon
+    as its queries are done rather than keep them beside the result.
+    """
+
+    def __init__(self, workspace: Workspace | None, memory_limit: str | None = None) -> None:
+        self._workspace = workspace
+        self._memory_limit = memory_limit
+        self._con: Any = None
+
+    def __call__(self) -> Any:
+        if self._con is None:
+            self._con = connect(self._workspace, memory_limit=self._memory_limit)
+        return self._con
+
+    def close(self) -> None:
+        """Close the connection if one is open (a later call opens a new one)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
 
 def batches(relation: Any, rows: int) -> Any:
@@ -199,11 +223,12 @@ def feature_columns(fields: Any) -> list[str]:
     return [f"CAST(({f.expr or q(f.name)}) AS {SQL_TYPES[f.dtype]}) AS {q(f.name)}" for f in fields]
 
 
-def parquet_files(view: ViewSpec, con: Any, workspace: Workspace) -> list[str]:
+def parquet_files(view: ViewSpec, connection: Callable[[], Any], workspace: Workspace) -> list[str]:
     """The Parquet files holding the view's rows, so every read has stable row ids
-    (``ROW_ID``): its own files, its cached transform output, or a cached copy of CSV."""
+    (``ROW_ID``): its own files, its cached transform output, or a cached copy of CSV
+    (``connection`` gives a DuckDB connection, asked for only to make those copies)."""
     if view.transform:
-        return [str(_transformed(view, con, workspace))]
+        return [str(_transformed(view, connection(), workspace))]
     files = _files(view.source, workspace)
     if all(_TABLES[Path(f).suffix.lower()] == "parquet" for f in files):
         return files
@@ -213,7 +238,8 @@ def parquet_files(view: ViewSpec, con: Any, workspace: Workspace) -> list[str]:
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = out.with_suffix(f".tmp{os.getpid()}")
-        con.execute(f"COPY (SELECT * FROM {clause}) TO {lit(str(staging))} (FORMAT parquet)")
+        copy = f"COPY (SELECT * FROM {clause}) TO {lit(str(staging))} (FORMAT parquet)"
+        connection().execute(copy)
         staging.replace(out)
     return [str(out)]
 
