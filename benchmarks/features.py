@@ -116,6 +116,8 @@ def child_pit(
 
     if output == "frame":
         import pandas  # noqa: F401
+    # The last run's output is removed off the clock (unlinking a large file is slow here).
+    (folder / "out.parquet").unlink(missing_ok=True)
     start = time.perf_counter()
     job = fs.get_historical_features(
         folder / entities, "all", memory_limit=memory_limit, workspace=ws

@@ -53,7 +53,9 @@ def int64_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nda
     import numpy as np
     import pyarrow as pa
 
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    arr = column
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
     count = len(arr)
     data = arr.buffers()[1]
     if count == 0 or data is None:
@@ -203,7 +205,7 @@ def take_rows(table: pa.Table, where: np.ndarray, missing: np.ndarray) -> pa.Tab
     valid = pa.Array.from_buffers(pa.bool_(), count, [None, validity])
     arrays = []
     for column in taken.columns:
-        arr = column.combine_chunks()
+        arr = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
         kind = arr.type
         if arr.null_count == 0 and pa.types.is_primitive(kind) and not pa.types.is_boolean(kind):
             arrays.append(pa.Array.from_buffers(kind, count, [validity, arr.buffers()[1]]))
