@@ -2,9 +2,10 @@
 
 A row id is ``file index << 40 | row number`` (``ROW_ID`` in DuckDB). When every feature
 is a plain column already of its declared type, the rows are taken with pyarrow one
-column chunk at a time, skipping row groups that hold none of them: memory stays at one
-column chunk, whatever the width of the view. Otherwise (SQL expressions, casts, a column
-missing from a file) DuckDB computes the typed features over the chosen rows.
+column chunk at a time, skipping row groups that hold none of them: beyond the rows kept,
+reading holds one column chunk, whatever the width of the view. Otherwise (SQL
+expressions, casts, a column missing from a file) DuckDB computes the typed features over
+the chosen rows.
 """
 
 from __future__ import annotations

@@ -233,25 +233,25 @@ class HistoricalFeatures:
         entities = self._entities
         total = entities.num_rows
         step = max(total if rows is None else rows, 1)
-        for start in range(0, max(total, 1), step):
-            length = min(step, total - start)
-            names: list[str] = []
-            arrays: list[Any] = []
-            for name in entities.column_names:
-                if name == ROW and not self._needs_row():
-                    continue
-                names.append(name)
-                source = chain if name in keys else entities
-                arrays.append(source[name].slice(start, length))
-            for (where, missing), table in zip(positions, features, strict=True):
-                part = slice(start, start + length)
-                taken = take_rows(table, where[part], missing[part])
-                names += taken.column_names
-                arrays += taken.columns
-            try:
+        try:
+            for start in range(0, max(total, 1), step):
+                length = min(step, total - start)
+                names: list[str] = []
+                arrays: list[Any] = []
+                for name in entities.column_names:
+                    if name == ROW and not self._needs_row():
+                        continue
+                    names.append(name)
+                    source = chain if name in keys else entities
+                    arrays.append(source[name].slice(start, length))
+                for (where, missing), table in zip(positions, features, strict=True):
+                    part = slice(start, start + length)
+                    taken = take_rows(table, where[part], missing[part])
+                    names += taken.column_names
+                    arrays += taken.columns
                 yield self._post(pa.Table.from_arrays(arrays, names=names))
-            finally:
-                self._connection.close()
+        finally:
+            self._connection.close()
 
     def _needs_row(self) -> bool:
         return any(not odfv.transform for odfv, _ in self.selection.on_demand)
