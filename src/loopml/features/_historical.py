@@ -7,6 +7,12 @@ time), or null when that row is older than the TTL. Per key, the rows are put on
 timeline ordered by ``known``, keeping only rows that beat every row known before them
 (a backfilled row with an old event time never becomes the answer); the answer at ``t``
 is then the last timeline row with ``known <= t`` — one ASOF join per view.
+
+The joins run on narrow columns only (keys, times and each source row's id in its Parquet
+files), giving per entity row and view the id of the answering row. The feature columns
+are then read once, only for the ids answered, and put beside the entity rows with an
+Arrow ``take``: the wide columns are never sorted, windowed or joined, and the result
+keeps the entity rows' order without sorting it.
 """
 
 from __future__ import annotations
@@ -18,40 +24,55 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.errors import InvalidInput
 from loopml.features._catalog import SQL_TYPES, Catalog, Selection
-from loopml.features._sources import CREATED, EVENT, KNOWN, connect, lit, q, view_select
+from loopml.features._gather import RID, gather, int64_array, take_rows
+from loopml.features._sources import (
+    CREATED,
+    EVENT,
+    KNOWN,
+    ROW_ID,
+    LazyConnection,
+    parquet_clause,
+    parquet_files,
+    q,
+    time_columns,
+)
 from loopml.workspace import current_workspace
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     import pandas as pd
     import pyarrow as pa
 
     from loopml.entities import DatasetVersion
-    from loopml.features._catalog import FieldSpec, ViewSpec
+    from loopml.features._catalog import ViewSpec
     from loopml.workspace import Workspace
 
 ROW, T = "__row", "__t_us"
+#: Rows per written row group / per assembled slice when streaming to Parquet.
+CHUNK_ROWS = 131_072
 
 
-def timeline_sql(view: ViewSpec, fields: Sequence[FieldSpec], con: Any, ws: Workspace) -> str:
-    """The view's rows that each became the answer at their ``known`` time, per key."""
+def timeline_sql(view: ViewSpec, clause: str) -> str:
+    """The ids and times of the view's rows that each became the answer at their ``known``
+    time, per key (``clause``: the view's ``read_parquet``)."""
     keys = ", ".join(q(k) for k in view.key_names)
     not_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in view.key_names)
+    narrow = f"SELECT {', '.join(time_columns(view))}, {ROW_ID} AS {RID} FROM {clause}"
     rows = (
         f"SELECT *, greatest({EVENT}, coalesce({CREATED}, {EVENT})) AS {KNOWN} "
-        f"FROM ({view_select(view, con, ws, fields)}) WHERE {EVENT} IS NOT NULL AND {not_null}"
+        f"FROM ({narrow}) WHERE {EVENT} IS NOT NULL AND {not_null}"
     )
     if view.created_timestamp is None:
         return rows
-    best_per_instant = (
-        f"SELECT * FROM ({rows}) QUALIFY row_number() OVER (PARTITION BY {keys}, {KNOWN} "
-        f"ORDER BY {EVENT} DESC, {CREATED} DESC NULLS LAST) = 1"
-    )
+    # One window: per key in ``known`` order, a row is kept when it is the best of its
+    # instant (the last one: greatest event, then created, then id) and its event time is
+    # not older than any row known before it.
+    order = f"PARTITION BY {keys} ORDER BY {KNOWN}, {EVENT}, {CREATED} NULLS FIRST, {RID}"
     return (
-        f"SELECT * FROM ({best_per_instant}) QUALIFY {EVENT} >= coalesce(max({EVENT}) OVER "
-        f"(PARTITION BY {keys} ORDER BY {KNOWN} ROWS BETWEEN UNBOUNDED PRECEDING AND "
-        f"1 PRECEDING), {EVENT})"
+        f"SELECT * FROM ({rows}) QUALIFY lead({KNOWN}) OVER ({order}) IS DISTINCT FROM "
+        f"{KNOWN} AND {EVENT} >= coalesce(max({EVENT}) OVER ({order} ROWS BETWEEN "
+        f"UNBOUNDED PRECEDING AND 1 PRECEDING), {EVENT})"
     )
 
 
@@ -63,7 +84,9 @@ def _entity_table(entity_df: Any, timestamp_column: str) -> pa.Table:
         if path.suffix.lower() in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
+            # One file: ParquetFile skips the dataset machinery (its import alone is
+            # tens of MB and most of a second); a folder of parts needs it.
+            table = pq.read_table(path) if path.is_dir() else pq.ParquetFile(path).read()
         elif path.suffix.lower() in (".csv", ".tsv"):
             import pyarrow.csv as pcsv
 
@@ -85,17 +108,26 @@ def _entity_table(entity_df: Any, timestamp_column: str) -> pa.Table:
     for name in (ROW, T):
         if name in table.column_names:
             raise InvalidInput(f"entity rows may not have a column named {name!r}")
-    return table.append_column(ROW, pa.array(range(table.num_rows), pa.int64()))
+    import numpy as np
+
+    return table.append_column(ROW, int64_array(np.arange(table.num_rows)))
+
+
+def rid_column(i: int) -> str:
+    """The chain's column holding view ``i``'s answering row id (null: none or stale)."""
+    return f"{RID}{i}"
 
 
 def build_sql(
     selection: Selection,
     columns: Sequence[str],
     timestamp_column: str,
-    con: Any,
-    ws: Workspace,
-) -> str:
-    """The whole point-in-time query over the registered ``__entities`` table."""
+    clauses: Sequence[str],
+) -> list[str]:
+    """The narrow point-in-time queries, one ASOF join per view: the first reads the
+    registered ``__entities``, each next one the previous one's result registered as
+    ``__chain``; the last gives per entity row (in order) its typed keys and, per view,
+    the id of the answering source row. One view at a time keeps one timeline in memory."""
     missing = [k for k in selection.key_columns if k not in columns]
     missing += [r for r in selection.request_fields if r not in columns]
     if missing:
@@ -104,38 +136,38 @@ def build_sql(
             hint="Every join key of the selected views (and every request field of their "
             "on-demand views) must be a column of the entity rows.",
         )
-    casts = ", ".join(
-        f"CAST({q(k)} AS {SQL_TYPES[t]}) AS {q(k)}" for k, t in selection.key_columns.items()
+    casts = "".join(
+        f", CAST({q(k)} AS {SQL_TYPES[t]}) AS {q(k)}" for k, t in selection.key_columns.items()
     )
-    replace = f" REPLACE ({casts})" if casts else ""
-    ctes = [
-        f"e0 AS (SELECT *{replace}, epoch_us(CAST({q(timestamp_column)} AS TIMESTAMP)) AS {T} "
-        "FROM __entities)"
-    ]
-    for i, (view, fields) in enumerate(selection.views, start=1):
-        ctes.append(f"t{i} AS ({timeline_sql(view, fields, con, ws)})")
+    first = (
+        f"(SELECT {ROW}{casts}, epoch_us(CAST({q(timestamp_column)} AS TIMESTAMP)) "
+        f"AS {T} FROM __entities)"
+    )
+    statements = []
+    count = len(selection.views)
+    for i, ((view, _), clause) in enumerate(zip(selection.views, clauses, strict=True), 1):
         fresh = (
-            f"t{i}.{EVENT} IS NOT NULL"
+            f"t.{EVENT} IS NOT NULL"
             if view.ttl_s is None
-            else f"e{i - 1}.{T} - t{i}.{EVENT} <= {round(view.ttl_s * 1_000_000)}"
+            else f"e.{T} - t.{EVENT} <= {round(view.ttl_s * 1_000_000)}"
         )
-        picks = ", ".join(
-            f"CASE WHEN {fresh} THEN t{i}.{q(f.name)} END AS {q(f.name)}" for f in fields
+        on = " AND ".join(f"e.{q(k)} = t.{q(k)}" for k in view.key_names)
+        kept = f"e.* EXCLUDE ({T})" if i == count else "e.*"
+        statements.append(
+            f"SELECT {kept}, CASE WHEN {fresh} THEN t.{RID} END AS {rid_column(i)} "
+            f"FROM {first if i == 1 else '__chain'} e ASOF LEFT JOIN "
+            f"({timeline_sql(view, clause)}) t ON {on} AND e.{T} >= t.{KNOWN}"
+            + (f" ORDER BY {ROW}" if i == count else "")
         )
-        on = " AND ".join(f"e{i - 1}.{q(k)} = t{i}.{q(k)}" for k in view.key_names)
-        ctes.append(
-            f"e{i} AS (SELECT e{i - 1}.*, {picks} FROM e{i - 1} ASOF LEFT JOIN t{i} "
-            f"ON {on} AND e{i - 1}.{T} >= t{i}.{KNOWN})"
-        )
-    last = f"e{len(selection.views)}"
-    extra = [
-        f"CAST(({f.expr}) AS {SQL_TYPES[f.dtype]}) AS {q(f.name)}"
-        for odfv, fields in selection.on_demand
-        if not odfv.transform
-        for f in fields
-    ]
-    out = ", ".join([f"* EXCLUDE ({ROW}, {T})", *extra])
-    return f"WITH {', '.join(ctes)} SELECT {out} FROM {last} ORDER BY {ROW}"
+    if not statements:
+        statements.append(f"SELECT * EXCLUDE ({T}) FROM {first} ORDER BY {ROW}")
+    return statements
+
+
+def _fetch(relation: Any) -> pa.Table:
+    """A DuckDB relation's rows as one Arrow table (DuckDB 1.x and 2.x names)."""
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+    return fetch()
 
 
 class HistoricalFeatures:
@@ -143,18 +175,104 @@ class HistoricalFeatures:
 
     Attributes:
         selection: The views and features joined.
-        sql: The DuckDB query.
+        sql: The DuckDB queries answering, per entity row and view, the source row's id
+            (one ASOF join per view, separated by ``;``).
     """
 
-    def __init__(self, con: Any, sql: str, selection: Selection, workspace: Workspace) -> None:
-        self._con = con
-        self.sql = sql
+    def __init__(
+        self,
+        memory_limit: str | None,
+        statements: Sequence[str],
+        selection: Selection,
+        workspace: Workspace,
+        entities: pa.Table,
+        files: Sequence[Sequence[str]],
+    ) -> None:
+        self._connection = LazyConnection(workspace, memory_limit)
+        self._statements = list(statements)
+        self.sql = ";\n".join(self._statements)
         self.selection = selection
         self._workspace = workspace
+        self._entities = entities
+        self._files = [list(f) for f in files]
+
+    def _chain(self) -> pa.Table:
+        """Per entity row, in order: its typed keys and each view's answering row id."""
+        con = self._connection()
+        con.register("__entities", self._entities)
+        chain = None
+        try:
+            for sql in self._statements:
+                if chain is not None:
+                    con.register("__chain", chain)
+                chain = _fetch(con.sql(sql))
+        finally:
+            self._connection.close()
+        assert chain is not None
+        return chain
+
+    def _slices(self, rows: int | None) -> Iterator[pa.Table]:
+        """The training set, ``rows`` entity rows at a time (None: all at once)."""
+        import pyarrow as pa
+
+        chain = self._chain()
+        positions = []
+        features = []
+        try:
+            for i, ((_, fields), files) in enumerate(
+                zip(self.selection.views, self._files, strict=True), 1
+            ):
+                table, where, missing = gather(
+                    files, fields, chain[rid_column(i)], self._connection
+                )
+                features.append(table)
+                positions.append((where, missing))
+        finally:
+            self._connection.close()
+        keys = set(self.selection.key_columns)
+        entities = self._entities
+        total = entities.num_rows
+        step = max(total if rows is None else rows, 1)
+        try:
+            for start in range(0, max(total, 1), step):
+                length = min(step, total - start)
+                names: list[str] = []
+                arrays: list[Any] = []
+                for name in entities.column_names:
+                    if name == ROW and not self._needs_row():
+                        continue
+                    names.append(name)
+                    source = chain if name in keys else entities
+                    arrays.append(source[name].slice(start, length))
+                for (where, missing), table in zip(positions, features, strict=True):
+                    part = slice(start, start + length)
+                    taken = take_rows(table, where[part], missing[part])
+                    names += taken.column_names
+                    arrays += taken.columns
+                yield self._post(pa.Table.from_arrays(arrays, names=names))
+        finally:
+            self._connection.close()
+
+    def _needs_row(self) -> bool:
+        return any(not odfv.transform for odfv, _ in self.selection.on_demand)
 
     def _post(self, table: pa.Table) -> pa.Table:
         import pyarrow as pa
 
+        extra = [
+            f"CAST(({f.expr}) AS {SQL_TYPES[f.dtype]}) AS {q(f.name)}"
+            for odfv, fields in self.selection.on_demand
+            if not odfv.transform
+            for f in fields
+        ]
+        if extra:
+            con = self._connection()
+            con.register("__slice", table)
+            try:
+                sql = f"SELECT * EXCLUDE ({ROW}), {', '.join(extra)} FROM __slice ORDER BY {ROW}"
+                table = _fetch(con.sql(sql))
+            finally:
+                con.unregister("__slice")
         for odfv, fields in self.selection.on_demand:
             if odfv.transform:
                 from loopml.features._catalog import load_callable
@@ -166,26 +284,36 @@ class HistoricalFeatures:
 
     def to_arrow(self) -> pa.Table:
         """The training set as an Arrow table (entity columns, then the features)."""
-        relation = self._con.sql(self.sql)
-        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-        return self._post(fetch())
+        return next(self._slices(None))
 
     def to_pandas(self) -> pd.DataFrame:
         """The training set as a pandas DataFrame."""
-        return self.to_arrow().to_pandas()
+        # The Arrow table is ours alone: let the conversion free it column by column.
+        return self.to_arrow().to_pandas(split_blocks=True, self_destruct=True)
 
     to_df = to_pandas
 
     def to_parquet(self, path: str | os.PathLike[str]) -> Path:
         """Stream the training set into a Parquet file (bounded memory); returns its path."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if any(odfv.transform for odfv, _ in self.selection.on_demand):
-            import pyarrow.parquet as pq
-
-            pq.write_table(self.to_arrow(), target)
-        else:
-            self._con.execute(f"COPY ({self.sql}) TO {lit(str(target))} (FORMAT parquet)")
+        staging = target.with_name(f".{target.name}.tmp{os.getpid()}")
+        writer = None
+        try:
+            for piece in self._slices(CHUNK_ROWS):
+                if writer is None:
+                    # Dictionaries of float features are never smaller (each column's
+                    # builder also holds up to a page of them): only other types try.
+                    keep = [f.name for f in piece.schema if not pa.types.is_floating(f.type)]
+                    writer = pq.ParquetWriter(staging, piece.schema, use_dictionary=keep)
+                writer.write_table(piece, row_group_size=CHUNK_ROWS)
+        finally:
+            if writer is not None:
+                writer.close()
+        staging.replace(target)
         return target
 
     def save(self, dataset: str, *, message: str = "") -> DatasetVersion:
@@ -246,7 +374,11 @@ def get_historical_features(
     ws = workspace or current_workspace()
     selection = Catalog.load(ws.store).select(features)
     table = _entity_table(entity_df, timestamp_column)
-    con = connect(ws, memory_limit=memory_limit)
-    con.register("__entities", table)
-    sql = build_sql(selection, table.column_names, timestamp_column, con, ws)
-    return HistoricalFeatures(con, sql, selection, ws)
+    connection = LazyConnection(ws, memory_limit)
+    try:
+        files = [parquet_files(view, connection, ws) for view, _ in selection.views]
+    finally:
+        connection.close()
+    clauses = [parquet_clause(f) for f in files]
+    statements = build_sql(selection, table.column_names, timestamp_column, clauses)
+    return HistoricalFeatures(memory_limit, statements, selection, ws, table, files)

@@ -21,7 +21,7 @@ from loopml.errors import InvalidInput
 from loopml.features._catalog import SQL_TYPES, load_callable
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from loopml.features._catalog import ViewSpec
     from loopml.workspace import Workspace
@@ -50,6 +50,9 @@ def connect(workspace: Workspace | None = None, *, memory_limit: str | None = No
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = false")
+    # Whole column chunks read ahead, or kept cached, only raise the peak for local files.
+    con.execute("SET disable_parquet_prefetching = true")
+    con.execute("SET enable_external_file_cache = false")
     if memory_limit:
         con.execute(f"SET memory_limit = {lit(memory_limit)}")
     if workspace is not None:
@@ -57,6 +60,30 @@ def connect(workspace: Workspace | None = None, *, memory_limit: str | None = No
         spill.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {lit(str(spill))}")
     return con
+
+
+class LazyConnection:
+    """A DuckDB connection (``connect``) opened when first called for.
+
+    ``close()`` ends it: DuckDB hands its buffers back then, so the join closes it as soon
+    as its queries are done rather than keep them beside the result.
+    """
+
+    def __init__(self, workspace: Workspace | None, memory_limit: str | None = None) -> None:
+        self._workspace = workspace
+        self._memory_limit = memory_limit
+        self._con: Any = None
+
+    def __call__(self) -> Any:
+        if self._con is None:
+            self._con = connect(self._workspace, memory_limit=self._memory_limit)
+        return self._con
+
+    def close(self) -> None:
+        """Close the connection if one is open (a later call opens a new one)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
 
 def batches(relation: Any, rows: int) -> Any:
@@ -134,7 +161,7 @@ def fingerprint(source: Mapping[str, Any], workspace: Workspace) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _transformed(view: ViewSpec, con: Any, workspace: Workspace) -> str:
+def _transformed(view: ViewSpec, con: Any, workspace: Workspace) -> Path:
     """Apply the view's Python transform batch by batch into a cached Parquet file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -142,7 +169,7 @@ def _transformed(view: ViewSpec, con: Any, workspace: Workspace) -> str:
     key = hashlib.sha256(f"{view.digest}\n{fingerprint(view.source, workspace)}".encode())
     out = workspace.cache_dir / "features" / "transformed" / f"{key.hexdigest()[:32]}.parquet"
     if out.exists():
-        return f"read_parquet({lit(str(out))})"
+        return out
     out.parent.mkdir(parents=True, exist_ok=True)
     fn = load_callable(str(view.transform))
     reader = batches(con.sql(f"SELECT * FROM {from_clause(view.source, workspace)}"), 100_000)
@@ -161,13 +188,13 @@ def _transformed(view: ViewSpec, con: Any, workspace: Workspace) -> str:
     if writer is None:
         raise InvalidInput(f"view {view.name}: its source has no rows to transform")
     staging.replace(out)
-    return f"read_parquet({lit(str(out))})"
+    return out
 
 
 def rows_clause(view: ViewSpec, con: Any, workspace: Workspace) -> str:
     """The FROM clause of the view's rows (transformed when it has a transform)."""
     if view.transform:
-        return _transformed(view, con, workspace)
+        return f"read_parquet({lit(str(_transformed(view, con, workspace)))})"
     return from_clause(view.source, workspace)
 
 
@@ -178,11 +205,49 @@ def _ts(column: str) -> str:
 def view_select(view: ViewSpec, con: Any, workspace: Workspace, fields: Any = None) -> str:
     """SQL of the view's rows: typed keys, event/created microseconds, typed features."""
     chosen = view.features if fields is None else fields
+    cols = [*time_columns(view), *feature_columns(chosen)]
+    return f"SELECT {', '.join(cols)} FROM {rows_clause(view, con, workspace)}"
+
+
+def time_columns(view: ViewSpec) -> list[str]:
+    """Typed keys and the event/created microseconds, as select-list items."""
     cols = [f"CAST({q(k)} AS {SQL_TYPES[t]}) AS {q(k)}" for k, t in view.keys]
     cols.append(f"{_ts(view.event_timestamp)} AS {EVENT}")
     created = _ts(view.created_timestamp) if view.created_timestamp else "NULL::BIGINT"
     cols.append(f"{created} AS {CREATED}")
-    cols += [
-        f"CAST(({f.expr or q(f.name)}) AS {SQL_TYPES[f.dtype]}) AS {q(f.name)}" for f in chosen
-    ]
-    return f"SELECT {', '.join(cols)} FROM {rows_clause(view, con, workspace)}"
+    return cols
+
+
+def feature_columns(fields: Any) -> list[str]:
+    """The typed features (their SQL expressions), as select-list items."""
+    return [f"CAST(({f.expr or q(f.name)}) AS {SQL_TYPES[f.dtype]}) AS {q(f.name)}" for f in fields]
+
+
+def parquet_files(view: ViewSpec, connection: Callable[[], Any], workspace: Workspace) -> list[str]:
+    """The Parquet files holding the view's rows, so every read has stable row ids
+    (``ROW_ID``): its own files, its cached transform output, or a cached copy of CSV
+    (``connection`` gives a DuckDB connection, asked for only to make those copies)."""
+    if view.transform:
+        return [str(_transformed(view, connection(), workspace))]
+    files = _files(view.source, workspace)
+    if all(_TABLES[Path(f).suffix.lower()] == "parquet" for f in files):
+        return files
+    clause = from_clause(view.source, workspace)
+    key = hashlib.sha256(f"csv\n{fingerprint(view.source, workspace)}".encode()).hexdigest()
+    out = workspace.cache_dir / "features" / "csv" / f"{key[:32]}.parquet"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = out.with_suffix(f".tmp{os.getpid()}")
+        copy = f"COPY (SELECT * FROM {clause}) TO {lit(str(staging))} (FORMAT parquet)"
+        connection().execute(copy)
+        staging.replace(out)
+    return [str(out)]
+
+
+def parquet_clause(files: Sequence[str]) -> str:
+    """A DuckDB table function reading ``files`` (Parquet) by column name."""
+    return f"read_parquet([{', '.join(lit(f) for f in files)}], union_by_name = true)"
+
+
+#: A source row's identity in a ``read_parquet`` scan: file index and row number.
+ROW_ID = "(file_index::BIGINT << 40) + file_row_number"
