@@ -172,3 +172,44 @@ def test_loopml_ui_serves_the_home_on_loopback(tmp_path: Path) -> None:
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_a_deployments_traffic_is_charted_per_arm_from_its_log(tmp_path: Path) -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from loopml import deploy, registry
+    from loopml.serving import PredictionLog, PredictionRecord
+
+    workspace = Workspace(load_settings(home=tmp_path / "home", env={}))
+    x, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    for c in (1.0, 0.5):
+        registry.register_model(
+            "fraud", LogisticRegression(C=c).fit(x, y), store=workspace.store,
+            artifacts=workspace.artifacts,
+        )  # fmt: skip
+    deploy.create("fraud", "fraud/1", candidate="fraud/2", workspace=workspace)
+    now = int(time.time() * 1000)
+    log = PredictionLog(workspace)
+    log.start()
+    for i, (arm, version, ms, error) in enumerate(
+        [("stable", 1, 10.0, None)] * 30 + [("canary", 2, 50.0, None)] * 9
+        + [("canary", 2, 80.0, "model")]
+    ):  # fmt: skip
+        log.append(
+            PredictionRecord(
+                f"p{i}", now - 1000, "fraud", version, "fraud", arm,
+                {"x": np.array([1.0, 2.0])}, {} if error else {"predict": np.array([0, 1])},
+                ms, error,
+            )
+        )  # fmt: skip
+    log.close()
+    with running_server(workspace, auth=False) as url, httpx.Client(base_url=url) as http:
+        series = http.get("/deployments/fraud/traffic").json()
+        missing = http.get("/deployments/nope/traffic")
+    workspace.close()
+    assert len(series["time"]) == 1 and missing.status_code == 404
+    assert series["latency"]["stable p50 ms"] == [10.0]
+    assert series["latency"]["canary p95 ms"][0] == pytest.approx(66.5)  # nine 50s, one 80
+    assert series["throughput"]["stable req/s"] == [pytest.approx(30 / 60)]
+    assert series["errors"]["canary errors"] == [1.0]

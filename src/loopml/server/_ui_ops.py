@@ -3,8 +3,9 @@
 Data: datasets, versions with branches and tags, each table file's stored profile
 (histograms, top values, nulls) and the file diff of two versions. Pipelines: each run's
 steps drawn as a DAG coloured by status, with cache hits, durations, cost and errors.
-Deployments: arms and weights, rollout progress, the event history with reasons, monitor
-windows (drift and realised vs estimated performance over time, charted) and alerts.
+Deployments: arms and weights, rollout progress, the event history with reasons, latency
+and throughput per arm from the prediction log, monitor windows (drift and realised vs
+estimated performance over time, charted) and alerts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from loopml.data import DataRepo
 from loopml.errors import LoopmlError
 from loopml.server._ui_graph import GraphEdge, GraphNode, layout
+from loopml.server._ui_traffic import traffic_series
 
 if TYPE_CHECKING:
     from loopml.server._ui import Ui
@@ -153,6 +155,11 @@ def register(router: APIRouter, ui: Ui) -> None:
             windows=windows[-50:],
             alerts=store.list_alerts(deployment=name, limit=50),
         )
+
+    @router.get("/deployments/{name}/traffic", dependencies=[Depends(dep_read)])
+    def deployment_traffic(name: str) -> JSONResponse:
+        ui.ctx.store.get_deployment(name)
+        return JSONResponse(traffic_series(name, ui.ctx.workspace))
 
     @router.get("/deployments/{name}/windows", dependencies=[Depends(dep_read)])
     def deployment_windows(name: str) -> JSONResponse:

@@ -221,8 +221,12 @@ def read_tables(
     since_ms: int | None = None,
     until_ms: int | None = None,
     prediction_ids: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> list[pa.Table]:
-    """The logged rows matching the filters: sealed segments, then unsealed spool files."""
+    """The logged rows matching the filters: sealed segments, then unsealed spool files.
+
+    ``columns`` reads only those columns (plus the ones the filters and ordering need).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -243,7 +247,15 @@ def read_tables(
             until_ms=until_ms,
         )
     indexed = {s.id for s in segments}
-    tables = [pq.read_table(pa.BufferReader(ws.artifacts.get(s.digest))) for s in segments]
+    wanted_columns = None
+    if columns is not None:
+        wanted_columns = list(
+            dict.fromkeys(["prediction_id", "row", "time_ms", "version", *columns])
+        )
+    tables = [
+        pq.read_table(pa.BufferReader(ws.artifacts.get(s.digest)), columns=wanted_columns)
+        for s in segments
+    ]
     for segment_id, table in spooled.items():
         if segment_id in indexed:
             continue
@@ -254,6 +266,8 @@ def read_tables(
             or (deployment is not None and d != deployment)
         ):
             continue
+        if wanted_columns is not None:
+            table = table.select([c for c in wanted_columns if c in table.column_names])
         tables.append(table)
     if prediction_ids is not None:
         value_set = pa.array(sorted(set(prediction_ids)), pa.string())
@@ -341,6 +355,7 @@ def read_predictions(
     until: TimeLike = None,
     with_feedback: bool = True,
     prediction_ids: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
     workspace: Workspace | None = None,
 ) -> pd.DataFrame:
     """Read the prediction log back as a DataFrame, one row per predicted row.
@@ -359,11 +374,15 @@ def read_predictions(
         until: Only rows at or before this time.
         with_feedback: Join the latest label of each row.
         prediction_ids: Only these predictions (found through the id index).
+        columns: Read only these columns (``prediction_id``, ``row``, ``time_ms`` and
+            ``version`` always come too): ``["arm", "latency_ms"]`` reads a busy log's
+            latencies without decoding its inputs.
         workspace: The workspace (default: the current one).
     """
     ws = workspace if workspace is not None else current_workspace()
     tables = read_tables(
         ws,
+        columns=columns,
         prediction_ids=prediction_ids,
         model=model,
         version=version,
