@@ -270,6 +270,8 @@ def _loop_figures(
         "detected_after_s": live.detected_s,
         "detected_effects": [] if detected is None else [e.__dict__ for e in detected.drifted],
         "detected_alerts": [] if detected is None else list(detected.alerts),
+        "decay_detected_after_rows": live.decay_rows,
+        "decay_detected_after_s": live.decay_s,
         "trigger_fired_after_rows": live.fired_rows,
         "false_triggers_before_drift": live.false_triggers,
         "chain_id": None if chain is None else chain.chain_id,

@@ -24,11 +24,11 @@ import pandas as pd
 
 from loopml import deploy, registry, triggers
 from loopml.data import DataRepo
-from loopml.datasets import TARGET_COLUMN, generate_transactions
+from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN, generate_transactions
 from loopml.demo import _canary
 from loopml.demo._canary import CanaryDriver, Reviewer
 from loopml.demo._data import DATASET
-from loopml.demo._monitor import Monitor, WindowFigure
+from loopml.demo._monitor import AUC_BOUND, DECAY_RULE, Monitor, WindowFigure
 from loopml.demo._traffic import Stream, Traffic, drift_scenario, make_stream
 from loopml.errors import NotFound
 
@@ -66,6 +66,7 @@ class LoopConfig:
     retrain_days: int = 10
     rows_per_day: int = 2000
     strength: float = 0.7
+    covariate: bool = True
     seed: int = 7
 
 
@@ -82,6 +83,8 @@ class LoopRun:
     detected_rows: int | None = None
     detected_s: float | None = None
     fired_rows: int | None = None
+    decay_rows: int | None = None
+    decay_s: float | None = None
     chain: triggers.ChainResult | None = None
     promoted_rows: int | None = None
     promoted_s: float | None = None
@@ -113,7 +116,7 @@ def _commit_newest(ws: Workspace, folder: Path, start: pd.Timestamp, cfg: LoopCo
         days=cfg.retrain_days,
         rows_per_day=cfg.rows_per_day,
         seed=cfg.seed + 11,
-        drift=drift_scenario(start, strength=cfg.strength),
+        drift=drift_scenario(start, strength=cfg.strength, covariate=cfg.covariate),
     )
     path = folder / "transactions-newest.parquet"
     frame.to_parquet(path, index=False)
@@ -130,7 +133,7 @@ def _holdout(folder: Path, start: pd.Timestamp, cfg: LoopConfig) -> Path:
         days=3,
         rows_per_day=cfg.rows_per_day,
         seed=cfg.seed + 13,
-        drift=drift_scenario(start, strength=cfg.strength),
+        drift=drift_scenario(start, strength=cfg.strength, covariate=cfg.covariate),
     )
     path = folder / "holdout-newest.parquet"
     frame.to_parquet(path, index=False)
@@ -184,9 +187,10 @@ def _add_trigger(
             "rollout_timeout_s": 120,
             "approval_timeout_s": 120,
             "webhook": {"url": reviewer.url, "secret": reviewer.secret, "retries": 1},
-            # amounts grew 1.7x (the drift the monitor reported), so a quarter of the new
-            # rows sit beyond 8 sigma of the old amounts: the outlier bound allows that shift
-            "data_check": {"max_outlier_fraction": 0.35},
+            # The model's features only (transaction and customer ids grow by design); the
+            # amounts grew 1.7x, the drift the monitor reported, which puts about a sixth of
+            # the new rows beyond 8 robust deviations of the old amounts: allow that much.
+            "data_check": {"columns": list(FEATURE_COLUMNS), "max_outlier_fraction": 0.3},
         },
         cooldown_s=3600,
         budget_per_day=5,
@@ -231,6 +235,7 @@ def run_loop(
         rows_per_day=cfg.rows_per_day,
         seed=cfg.seed + 2,
         strength=cfg.strength,
+        covariate=cfg.covariate,
     )
     traffic = Traffic(stream, batch=cfg.batch, label_delay=w // 2)
     monitor = Monitor(ws, w)
@@ -250,10 +255,21 @@ def run_loop(
         )
         _stable(run, cfg, agent, say)
         run.new_version = _commit_newest(ws, folder, onset_day, cfg)
+        changes = [
+            *(
+                ["amounts x1.7 and 3x the mobile payments (covariate shift)"]
+                if cfg.covariate
+                else []
+            ),
+            *(
+                [f"a new fraud pattern (concept drift, strength {cfg.strength})"]
+                if cfg.strength
+                else []
+            ),
+        ]
         say(
-            f"drift begins at row {stream.onset:,}: amounts x1.7, 3x the mobile payments, and "
-            f"a new fraud pattern (concept drift, strength {cfg.strength}); the labelled days "
-            f"since land as {run.new_version}"
+            f"drift begins at row {stream.onset:,}: {' and '.join(changes) or 'nothing changes'};"
+            f" the labelled days since land as {run.new_version}"
         )
         _drifting(run, cfg, agent, say)
         if run.chain is not None and run.chain.outcome == "promoted":
@@ -307,6 +323,13 @@ def _drifting(run: LoopRun, cfg: LoopConfig, agent: Agent, say: Callable[[str], 
         run.traffic.send(run.monitor.window_rows)
         for fig in run.monitor.cycle(run.base_deployment):
             say(_describe(fig))
+            if run.decay_rows is None and any(a.startswith(DECAY_RULE) for a in fig.alerts):
+                run.decay_rows = run.traffic.cursor - run.stream.onset
+                run.decay_s = time.perf_counter() - run.onset_at
+                say(
+                    f"live ROC-AUC under {AUC_BOUND} from the labels so far: decay detected "
+                    f"{run.decay_rows:,} rows ({run.decay_s:.1f} s) after the onset"
+                )
             if fig.drifted and run.detected_window is None:
                 run.detected_window = fig
                 run.detected_rows = run.traffic.cursor - run.stream.onset
@@ -323,10 +346,7 @@ def _drifting(run: LoopRun, cfg: LoopConfig, agent: Agent, say: Callable[[str], 
             run.chain = result.chains[-1]
             run.promoted_rows = run.traffic.cursor - run.stream.onset
             run.promoted_s = time.perf_counter() - run.onset_at
-            say(
-                f"chain {run.chain.chain_id} ended {run.chain.outcome} after steps "
-                f"{', '.join(run.chain.completed_steps)}"
-            )
+            _tell_chain(run.chain, say)
             return
 
 
@@ -338,3 +358,25 @@ def _recovery(run: LoopRun, cfg: LoopConfig, say: Callable[[str], None]) -> None
         for fig in _stretch(run, deployment, None):
             say(_describe(fig))
     run.phase_rows["after recovery"] = (lo, run.traffic.cursor)
+
+
+def _tell_chain(chain: triggers.ChainResult, say: Callable[[str], None]) -> None:
+    """What each step of the chain did, from its recorded events."""
+    check = chain.output("poisoning") or {}
+    items = ", ".join(
+        f"{i['name']} {i['value']:.3f} (bound {i['bound']:.3f}) {'ok' if i['ok'] else 'FAILED'}"
+        for i in check.get("items", [])
+    )
+    say(f"check_data on {chain.output('dataset')}: schema ok={chain.output('schema_ok')}; {items}")
+    if chain.output("candidate") is not None:
+        failed = chain.output("gates_failed") or []
+        say(
+            f"trained candidate v{chain.output('candidate')}; gates against the champion: "
+            f"{'all passed' if not failed else 'failed ' + ', '.join(failed)}"
+        )
+    if chain.output("approved_request"):
+        say(f"promotion approved by the reviewer (request {chain.output('approved_request')})")
+    say(
+        f"chain {chain.chain_id} ended {chain.outcome} after steps "
+        f"{', '.join(chain.completed_steps)}"
+    )

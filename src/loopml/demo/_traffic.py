@@ -30,12 +30,17 @@ from loopml.datasets import (
 CLIENTS = 4
 
 
-def drift_scenario(onset: pd.Timestamp, *, strength: float) -> list[CovariateShift | ConceptDrift]:
-    """The demo's drift from ``onset`` on: inflation and mobile payments, a new fraud pattern."""
-    return [
-        CovariateShift(start=onset, amount_factor=1.7, device_weights={"mobile": 3.0}),
-        ConceptDrift(start=onset, strength=strength),
-    ]
+def drift_scenario(
+    onset: pd.Timestamp, *, strength: float, covariate: bool = True
+) -> list[CovariateShift | ConceptDrift]:
+    """The demo's drift from ``onset`` on: inflation and mobile payments (``covariate``),
+    a new fraud pattern followed by a share ``strength`` of the fraud (0: none)."""
+    out: list[CovariateShift | ConceptDrift] = []
+    if covariate:
+        out.append(CovariateShift(start=onset, amount_factor=1.7, device_weights={"mobile": 3.0}))
+    if strength > 0:
+        out.append(ConceptDrift(start=onset, strength=strength))
+    return out
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ def make_stream(
     rows_per_day: int,
     seed: int,
     strength: float,
+    covariate: bool = True,
 ) -> Stream:
     """``stable_rows`` of the days from ``start``, then ``drifted_rows`` of drifted days.
 
@@ -69,7 +75,7 @@ def make_stream(
         days=days,
         rows_per_day=rows_per_day,
         seed=seed,
-        drift=drift_scenario(onset, strength=strength),
+        drift=drift_scenario(onset, strength=strength, covariate=covariate),
     )
     # Each part is replayed in a random order: a window of a few hundred rows sent in a
     # few seconds stands for a sample of whole days, not of their first hour (in time
