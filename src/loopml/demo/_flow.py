@@ -40,7 +40,7 @@ QUICK_LOOP = LoopConfig(
     recovery_windows=3,
     canary_chunk=300,
     canary_interval_s=2.0,
-    retrain_days=8,
+    retrain_days=12,
 )
 
 
