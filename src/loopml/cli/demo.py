@@ -63,7 +63,8 @@ def demo(
     table.add_row(
         "served",
         f"{result.serve_requests:,} requests ({result.predictions_logged:,} rows) through "
-        f"{esc(result.serve_deployment)} and its canary, p50 {result.serve_p50_ms:.1f} ms, "
+        f"{esc(result.serve_deployment)} and its canary at {result.serve_requests_per_s:,.0f}/s"
+        f" (4 client threads), p50 {result.serve_p50_ms:.1f} ms, "
         f"p99 {result.serve_p99_ms:.1f} ms, {result.serve_errors} errors; "
         f"{result.feedback_labelled:,} labels fed back",
     )

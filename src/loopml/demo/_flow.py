@@ -238,7 +238,7 @@ def run_demo(
         serve_errors=traffic.sent.errors,
         serve_p50_ms=latencies[len(latencies) // 2],
         serve_p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        serve_requests_per_s=traffic.sent.requests / max(live.seconds, 1e-9),
+        serve_requests_per_s=traffic.sent.requests / max(traffic.sent.busy_s, 1e-9),
         predictions_logged=traffic.cursor,
         feedback_labelled=traffic.sent.labelled,
         live_accuracy=stable.get("accuracy"),

@@ -63,7 +63,7 @@ class LoopConfig:
     batch: int = 4
     canary_chunk: int = 400
     canary_interval_s: float = 2.0
-    retrain_days: int = 10
+    retrain_days: int = 14
     rows_per_day: int = 2000
     strength: float = 0.7
     covariate: bool = True

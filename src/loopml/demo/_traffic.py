@@ -94,6 +94,7 @@ class Sent:
     errors: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     labelled: int = 0
+    busy_s: float = 0.0  # wall time spent sending (the requests-per-second figure's base)
 
 
 class Traffic:
@@ -146,8 +147,10 @@ class Traffic:
         end = min(self.cursor + rows, len(self._records))
         starts = list(range(self.cursor, end, self.batch))
         shares = [starts[k::CLIENTS] for k in range(CLIENTS)]
+        began = time.perf_counter()
         with ThreadPoolExecutor(CLIENTS) as pool:
             list(pool.map(lambda part: self._send_range(self.url, part, end), shares))
+        self.sent.busy_s += time.perf_counter() - began
         sent = end - self.cursor
         self.cursor = end
         self.post_labels(upto=self.cursor - self.label_delay)
