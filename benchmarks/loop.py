@@ -16,7 +16,8 @@ the drift trigger and its chain, the canary and the promotion. Scenarios:
 - ``stable``: nothing changes, a stream of the same length: every firing is a false one.
 
 Printed per scenario, medians over the seeds: rows and seconds from the drift onset to the
-first drifted window (drift) and to the live-ROC-AUC alert (decay), to a promoted model,
+first window where a quarter of the inputs drifted (drift: what the drift rule acts on) and
+to the live-ROC-AUC alert (decay), to a promoted model,
 the live ROC-AUC (from the labels) before drift, after drift (the old champion's drifted
 rows) and after recovery (the promoted version's rows), and the triggers fired (drift rule)
 and would-have-fired (the dry-run decay rule). Bounded: no new run starts after

@@ -28,7 +28,7 @@ from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN, generate_transaction
 from loopml.demo import _canary
 from loopml.demo._canary import CanaryDriver, Reviewer
 from loopml.demo._data import DATASET
-from loopml.demo._monitor import AUC_BOUND, DECAY_RULE, Monitor, WindowFigure
+from loopml.demo._monitor import AUC_BOUND, DECAY_RULE, DRIFT_SHARE, Monitor, WindowFigure
 from loopml.demo._traffic import Stream, Traffic, drift_scenario, make_stream
 from loopml.errors import NotFound
 
@@ -165,7 +165,7 @@ def _add_trigger(
         TRIGGER,
         "drift",
         MODEL,
-        condition={"source": "loopml.demo._monitor:drift_signal", "threshold": 0.25},
+        condition={"source": "loopml.demo._monitor:drift_signal", "threshold": DRIFT_SHARE},
         action={
             "dataset": DATASET,
             "data_param": "data",
@@ -330,13 +330,14 @@ def _drifting(run: LoopRun, cfg: LoopConfig, agent: Agent, say: Callable[[str], 
                     f"live ROC-AUC under {AUC_BOUND} from the labels so far: decay detected "
                     f"{run.decay_rows:,} rows ({run.decay_s:.1f} s) after the onset"
                 )
-            if fig.drifted and run.detected_window is None:
+            if fig.share >= DRIFT_SHARE and run.detected_window is None:
                 run.detected_window = fig
                 run.detected_rows = run.traffic.cursor - run.stream.onset
                 run.detected_s = time.perf_counter() - run.onset_at
                 say(
                     f"drift detected {run.detected_rows:,} rows ({run.detected_s:.1f} s) after "
-                    f"its onset; alerts: {', '.join(fig.alerts) or 'none'}"
+                    f"its onset ({fig.share:.0%} of the inputs drifted, the trigger's bound is "
+                    f"{DRIFT_SHARE:.0%}); alerts: {', '.join(fig.alerts) or 'none'}"
                 )
         run.phase_rows["after drift"] = (lo, run.traffic.cursor)
         result = agent.tick()

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 DRIFT_RULE = "demo-feature-drift"
 DECAY_RULE = "demo-live-auc"
 AUC_BOUND = 0.75
+#: The drift trigger fires when at least this share of the inputs drifted in a window.
+DRIFT_SHARE = 0.25
 
 
 def alert_rules() -> list[AlertRule]:
