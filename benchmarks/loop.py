@@ -120,6 +120,7 @@ def one_run(scenario: str, seed: int) -> dict[str, Any]:
         "decay_rows": run.decay_rows,
         "decay_s": run.decay_s,
         "outcome": None if chain is None else chain.outcome,
+        "why": None if chain is None else chain.output("why"),
         "promoted_rows": run.promoted_rows if promoted else None,
         "promoted_s": run.promoted_s if promoted else None,
         "auc_before": phases.get("before drift", {}).get("auc"),
@@ -186,7 +187,8 @@ def main() -> None:
             result = one_run(scenario, seed)
             runs.append(result)
             print(
-                f"{scenario:<18} seed {seed}: {result['outcome'] or 'no chain'}, drift after "
+                f"{scenario:<18} seed {seed}: {result['outcome'] or 'no chain'}"
+                f"{' (' + result['why'] + ')' if result['why'] else ''}, drift after "
                 f"{result['drift_rows']} rows, decay after {result['decay_rows']} rows "
                 f"({result['seconds']:.0f} s)",
                 flush=True,
