@@ -39,7 +39,7 @@ QUICK_LOOP = LoopConfig(
     max_drift_windows=4,
     recovery_windows=3,
     canary_chunk=300,
-    canary_interval_s=2.0,
+    canary_interval_s=3.0,
     retrain_days=12,
 )
 

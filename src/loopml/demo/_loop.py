@@ -62,7 +62,7 @@ class LoopConfig:
     recovery_windows: int = 2
     batch: int = 4
     canary_chunk: int = 400
-    canary_interval_s: float = 2.0
+    canary_interval_s: float = 3.0
     retrain_days: int = 14
     rows_per_day: int = 2000
     strength: float = 0.7
@@ -179,12 +179,14 @@ def _add_trigger(
             "analysis": {
                 "interval_s": cfg.canary_interval_s,
                 "count": 1,
-                "inconclusive_limit": 5,
+                # on a busy laptop an interval can catch few canary requests: measure again
+                # (Inconclusive) rather than pause the rollout for a person
+                "inconclusive_limit": 30,
                 # the canary's router starts cold on a busy laptop: judge latency by a loose
                 # band (up to twice the stable arm's) and an absolute bound
                 "metrics": {
-                    "error_rate": {"max": 0.05},
-                    "latency_p95": {"tolerance": 1.0, "max": 5000},
+                    "error_rate": {"max": 0.05, "min_samples": 10},
+                    "latency_p95": {"tolerance": 1.0, "max": 5000, "min_samples": 10},
                 },
             },
             "rollout": "loopml.demo._canary:rollout_tick",
