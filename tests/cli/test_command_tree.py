@@ -180,7 +180,7 @@ JSON_COMMANDS: dict[tuple[str, ...], list[str]] = {
 }
 # commands whose --json output another test already parses (they take many seconds)
 JSON_ELSEWHERE = {
-    ("demo",): "tests/e2e/test_demo.py::test_demo_runs_the_whole_lifecycle",
+    ("demo",): "tests/e2e/test_demo.py::test_demo_quick_runs_the_closed_loop",
     ("tokens", "create"): "tests/governance/test_cli.py::test_the_cli_governs_and_audits",
     ("artifacts", "rotate-key"): (
         "tests/artifacts/test_encryption_cli.py::test_rotate_key_from_the_command_line"

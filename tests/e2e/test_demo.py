@@ -1,69 +1,119 @@
-"""``loopml demo`` end to end through the real CLI, in a temporary home."""
+"""``loopml demo`` end to end through the real CLI, in a temporary home (quick size).
+
+The closed loop runs for real: the champion served by a deployment's router on loopback,
+a drifting stream with late labels, monitor windows and alerts, the drift trigger's chain
+(data check, retrain on the newest version, gates, canary, approval, promotion) and the
+recovery measured from the labels.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from loopml import triggers
 from loopml.entities import RunStatus
 from loopml.store.sql import SqlStore
 from tests.fixtures.cli import Cli
 
+LOOP_KEYS = {
+    "drift_onset_row",
+    "new_data_version",
+    "detected",
+    "detected_after_rows",
+    "detected_after_s",
+    "detected_effects",
+    "detected_alerts",
+    "trigger_fired_after_rows",
+    "false_triggers_before_drift",
+    "chain_id",
+    "chain_outcome",
+    "chain_steps",
+    "candidate",
+    "canary_deployment",
+    "canary_ticks",
+    "approvals",
+    "promoted",
+    "promoted_after_rows",
+    "promoted_after_s",
+    "phases",
+    "auc_before_drift",
+    "auc_after_drift",
+    "auc_after_recovery",
+    "accuracy_before_drift",
+    "accuracy_after_drift",
+    "accuracy_after_recovery",
+    "windows",
+    "agent_metrics_url",
+    "agent_monitor_gauges",
+    "agent_gauge_sample",
+    "lineage",
+    "lineage_reaches_alert",
+    "champion_after",
+    "readiness_ok",
+    "readiness",
+    "timeline",
+    "html_report",
+}
 
-def test_demo_runs_the_whole_lifecycle(cli: Cli, tmp_path: Path) -> None:
+
+def test_demo_quick_runs_the_closed_loop(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "demo-home"
-    result = cli(
-        "--home", str(home), "demo", "--days", "12", "--rows-per-day", "1500", "--json", timeout=300
-    )
-    assert result.returncode == 0, result.stderr
+    result = cli("--home", str(home), "demo", "--quick", "--json", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
-    assert summary["rows"] == 18_000 and 0.005 < summary["fraud_rate"] < 0.05
+    assert "drift detected" in result.stderr  # the narration goes to stderr with --json
+    # the lifecycle before the loop
     assert summary["dataset_version"] == "transactions@v1" and summary["validation_ok"]
-    assert "unknown_category" in summary["drift_anomalies"]  # the drifted window's new country
-    assert summary["roc_auc"] > 0.75
-    assert summary["tune_trials"] == 4
-    assert summary["gates_total"] >= 10
-    assert summary["promoted"] == summary["gates_passed"]
-    assert Path(summary["card_path"]).is_file() and Path(summary["report_path"]).is_file()
-    assert summary["pipeline_steps"] == 6
-    assert summary["pipeline_cached_on_rerun"] == 5  # all but register come from the cache
-    assert summary["pipeline_candidate"] == "fraud@candidate"
-    # served over real HTTP on loopback; every prediction logged and labelled by feedback
-    assert summary["serve_url"].startswith("http://127.0.0.1:")
-    assert summary["serve_requests"] == 400 and summary["serve_errors"] == 0
-    assert summary["predictions_logged"] == 400 and summary["feedback_labelled"] == 400
-    assert summary["live_accuracy"] > 0.9
+    assert summary["promoted"] and summary["model_version"] == 1
+    assert summary["pipeline_run_id"] is None  # --quick skips the template
+    # served through the deployment's router and the canary's, every row labelled
+    assert summary["serve_deployment"] == "fraud"
+    assert summary["serve_url"].startswith("http://127.0.0.1:") and summary["serve_errors"] == 0
+    assert summary["feedback_labelled"] == summary["predictions_logged"] > 0
+    loop = summary["loop"]
+    assert LOOP_KEYS <= set(loop)
+    # detection, with effect sizes above their calibrated thresholds
+    assert loop["detected"] and loop["false_triggers_before_drift"] == 0
+    assert loop["detected_effects"]
+    assert all(e["effect"] > e["threshold"] for e in loop["detected_effects"])
+    assert any(a.startswith("demo-feature-drift:") for a in loop["detected_alerts"])
+    # the chain: every step, a canary, an approval by the reviewer, a promotion
+    assert loop["chain_outcome"] == "promoted"
+    assert loop["chain_steps"] == list(triggers.STEPS)
+    assert loop["new_data_version"] == "transactions@v2"
+    assert loop["canary_deployment"] == f"fraud-v{loop['candidate']}"
+    assert any(t["weights"] == {"stable": 50, "canary": 50} for t in loop["canary_ticks"])
+    assert len(loop["approvals"]) == 1
+    assert loop["champion_after"] == f"fraud/{loop['candidate']}"
+    # recovery, measured from the labels
+    assert loop["auc_after_recovery"] > loop["auc_after_drift"]
+    assert loop["auc_before_drift"] > loop["auc_after_drift"]
+    # lineage back to the alert; the agent's /metrics with the monitor's gauges
+    assert loop["lineage_reaches_alert"]
+    assert loop["agent_monitor_gauges"] > 0
+    assert any(g.startswith("loopml_monitor_drift{") for g in loop["agent_gauge_sample"])
+    names = {item["name"]: item["ok"] for item in loop["readiness"]}
+    assert names["data versioned and validated"] and names["model card and auditable lineage"]
+    report = Path(loop["html_report"]).read_text()
+    assert "<svg" in report and "live ROC-AUC" in report and "Monitor report" in report
 
     with SqlStore(f"sqlite:///{home / 'loopml.db'}") as store:
-        run = store.get_run(summary["run_id"])
-        assert run.status is RunStatus.FINISHED and run.tags["demo"] == "closed-loop"
-        assert store.metric_history(run.id, "roc_auc")[0].value == summary["roc_auc"]
-        assert store.metric_history(run.id, "system/cpu_percent")
-        trials = [
-            r for r in store.list_runs(limit=50) if r.parent_id == summary["tune_parent_run_id"]
-        ]
-        assert len(trials) == 4
-        assert store.get_model_version("fraud", summary["model_version"]).run_id == run.id
-        assert store.get_alias("fraud", "candidate").run_id is not None
-        if summary["promoted"]:
-            assert store.get_alias("fraud", "champion").number == summary["model_version"]
-        # The template pipeline ran twice on the demo's own data: it added no data version,
-        # and its second (cached) run registered nothing new.
-        assert len(store.list_versions(store.get_dataset("transactions").id)) == 1
-        assert [v.number for v in store.list_model_versions("fraud")] == [2, 1]
+        champion = store.get_alias("fraud", "champion")
+        assert champion.number == loop["candidate"]
+        assert champion.tags["loopml.status"] == "champion"
+        retrain = store.get_run(champion.run_id or "")
+        assert retrain.status is RunStatus.FINISHED and retrain.params["data"] == "transactions@v2"
+        assert store.get_deployment(loop["canary_deployment"]).status.value == "completed"
+        assert store.list_alerts(rule="demo-feature-drift", limit=None)
 
     lineage = json.loads(
-        cli("--home", str(home), "lineage", "show", f"run:{run.id}", "--json").stdout
+        cli("--home", str(home), "lineage", "show", "models:/fraud@champion", "--json").stdout
     )
-    assert [e["relation"] for e in lineage["up"]] == ["trained_on"]
-    assert lineage["up"][0]["src"].startswith("dataset_version:")
-    assert any(e["dst"].startswith("model_version:") for e in lineage["down"])
+    sources = {e["src"].split(":", 1)[0] for e in lineage["up"]}
+    assert {"trigger_event", "alert", "monitor_window", "dataset_version"} <= sources
 
-    # Run twice on one home: the one genuine change is the demo's new training run.
-    human = cli("--home", str(home), "demo", "--days", "12", "--rows-per-day", "1500", timeout=300)
-    assert human.returncode == 0, human.stderr
-    assert "held-out ROC-AUC" in human.stdout and "model card" in human.stdout
-    with SqlStore(f"sqlite:///{home / 'loopml.db'}") as store:
-        assert len(store.list_versions(store.get_dataset("transactions").id)) == 1
-        assert [v.number for v in store.list_model_versions("fraud")] == [3, 2, 1]
-        assert store.get_alias("fraud", "candidate").number == 2
+    human = cli("--home", str(home), "demo", "--quick", timeout=600)
+    assert human.returncode == 0, human.stderr[-3000:]
+    assert "Why is fraud/" in human.stdout and "Readiness" in human.stdout
+    assert "Open the report:" in human.stdout

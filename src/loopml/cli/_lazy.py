@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": (
         "loopml.cli.demo:demo",
-        "Version data, train and tune in tracked runs, gate, register and promote a fraud model.",
+        "Train and promote a fraud model, serve it, drift it; the loop retrains and promotes.",
     ),
     "evaluate": (
         "loopml.cli.evaluate:evaluate_cmd",

@@ -95,7 +95,7 @@ def agent(
     server = None
     try:
         if not once and port >= 0:
-            server = serve_health(stats, port)
+            server = serve_health(stats, port, workspace=state(ctx).workspace())
             where = f"http://127.0.0.1:{server.server_address[1]}"
             err_console.print(f"agent health on {where}/healthz, metrics on {where}/metrics")
         if not as_json and not once:

@@ -1,10 +1,13 @@
-"""The demo flow: data -> tracked training and tuning -> evaluation, gates, registry, card."""
+"""The demo flow: data -> tracked training and tuning -> evaluation, gates, registry, card ->
+pipeline template -> the closed loop live (serve, stream, drift, detect, retrain, canary,
+promote, recover) -> lineage, readiness, the agent's gauges and the HTML report."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -12,11 +15,14 @@ from threadpoolctl import threadpool_limits
 
 from loopml.data import DataRepo
 from loopml.datasets import TARGET_COLUMN
+from loopml.demo._closing import agent_gauges, lineage_story, readiness_items
 from loopml.demo._data import DATASET, START, prepare_data
+from loopml.demo._figures import over_time, phase_metrics, served_rows, write_report
+from loopml.demo._loop import Agent, LoopConfig, LoopRun, run_loop
 from loopml.demo._pipeline import run_template
-from loopml.demo._release import MODEL, release
-from loopml.demo._serve import serve_and_stream
+from loopml.demo._release import APPROVER, MODEL, release
 from loopml.demo._train import train_tracked, tune_briefly
+from loopml.errors import InvalidInput
 from loopml.tracking import TrackingClient
 from loopml.workspace import use_workspace
 
@@ -24,6 +30,18 @@ if TYPE_CHECKING:
     from loopml.workspace import Workspace
 
 Progress = Callable[[str], None]
+
+#: The small configuration the tests run (about a minute on 2 cores).
+QUICK = {"days": 12, "rows_per_day": 2000, "tune_trials": 1}
+QUICK_LOOP = LoopConfig(
+    window_rows=400,
+    stable_windows=2,
+    max_drift_windows=4,
+    recovery_windows=3,
+    canary_chunk=300,
+    canary_interval_s=3.0,
+    retrain_days=12,
+)
 
 
 @dataclass(frozen=True)
@@ -50,12 +68,13 @@ class DemoResult:
     promoted: bool
     card_path: str
     report_path: str
-    pipeline_project: str
-    pipeline_run_id: str
+    pipeline_project: str | None
+    pipeline_run_id: str | None
     pipeline_steps: int
     pipeline_cached_on_rerun: int
-    pipeline_candidate: str
+    pipeline_candidate: str | None
     serve_url: str
+    serve_deployment: str
     serve_requests: int
     serve_errors: int
     serve_p50_ms: float
@@ -63,8 +82,9 @@ class DemoResult:
     serve_requests_per_s: float
     predictions_logged: int
     feedback_labelled: int
-    live_accuracy: float
-    seconds: float
+    live_accuracy: float | None
+    loop: dict[str, object] = field(default_factory=dict)
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict (for ``--json``)."""
@@ -78,7 +98,8 @@ def run_demo(
     rows_per_day: int = 2000,
     seed: int = 7,
     tune_trials: int = 4,
-    serve_rows: int = 400,
+    quick: bool = False,
+    loop: LoopConfig | None = None,
     progress: Progress | None = None,
 ) -> DemoResult:
     """Run the demo in ``workspace`` and return what it made.
@@ -89,9 +110,16 @@ def run_demo(
         rows_per_day: Transactions per day.
         seed: Seed of the generator, the model and the tuner.
         tune_trials: Trials of the short tuning step.
-        serve_rows: Transactions streamed to the served champion (one request each).
-        progress: Called with a short description as each step starts.
+        quick: The small configuration (:data:`QUICK`, :data:`QUICK_LOOP`; no pipeline
+            template): the whole story in about a minute, for tests.
+        loop: Sizes of the live loop (default: :class:`LoopConfig`, or the quick one).
+        progress: Called with a line of narration as each step starts and ends.
     """
+    if quick:
+        days, rows_per_day, tune_trials = QUICK["days"], QUICK["rows_per_day"], QUICK["tune_trials"]
+    cfg = replace(
+        loop or (QUICK_LOOP if quick else LoopConfig()), seed=seed, rows_per_day=rows_per_day
+    )
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     store, artifacts = workspace.store, workspace.artifacts
@@ -101,39 +129,83 @@ def run_demo(
     # else running, OpenMP's spinning threads made fits up to 20x slower.
     with threadpool_limits(limits=1), use_workspace(workspace):
         try:
-            say("generating, versioning and validating a month of card transactions")
+            say("1. data: generating, versioning and validating card transactions")
             repo = DataRepo.for_workspace(workspace)
             data = prepare_data(
                 repo, work / "data", days=days, rows_per_day=rows_per_day, seed=seed
             )
 
-            say("training the fraud model in a tracked run")
+            say("1. training the fraud model in a tracked run")
             training = train_tracked(client, data.frame, data.version, days=days, seed=seed)
+            say(
+                f"   held-out ROC-AUC {training.roc_auc:.3f} (1.0 ranks every fraud above "
+                f"every legitimate payment; 0.5 is a coin)"
+            )
 
-            say(f"tuning briefly ({tune_trials} trials, each a child run)")
+            say(f"1. tuning briefly ({tune_trials} trials, each a child run)")
             tuned = tune_briefly(client, training, seed=seed, trials=tune_trials)
             client.flush()
 
-            say("evaluating against the gates, registering and promoting")
+            say("1. evaluating against the gates, registering and promoting (one approval)")
             released = release(training, work / "release", store=store, artifacts=artifacts)
+            say(
+                f"   {MODEL} v{released.version_number}: "
+                f"{'promoted to champion' if released.promoted else 'not promoted; failed: '}"
+                + ", ".join(g.rule for g in released.report.failures)
+            )
         finally:
             client.close()
-        say("running the training-pipeline template twice (the second run is cached)")
-        pipeline = run_template(
-            workspace, work / "project", days=days, rows_per_day=rows_per_day, seed=seed
+        if not released.promoted:
+            raise InvalidInput(
+                "the demo's first model failed its gates ("
+                + ", ".join(g.rule for g in released.report.failures)
+                + "), so there is no champion for the closed loop to serve",
+                hint="Give the demo more data (--days, --rows-per-day) or another --seed.",
+            )
+        pipeline = None
+        if not quick:
+            say("1. running the training-pipeline template twice (the second run is cached)")
+            pipeline = run_template(
+                workspace, work / "project", days=days, rows_per_day=rows_per_day, seed=seed
+            )
+        next_day = pd.Timestamp(START) + pd.Timedelta(days=days)
+        agent = Agent(workspace)
+        with ExitStack() as servers:
+            live = run_loop(
+                workspace,
+                work / "loop",
+                start=next_day,
+                cfg=cfg,
+                approver=APPROVER,
+                servers=servers,
+                agent=agent,
+                say=lambda msg: say(f"   {msg}"),
+            )
+            say("9. scraping the agent's /metrics for the monitor's gauges")
+            metrics_url, gauges = agent_gauges(agent.stats, workspace)
+        loop_figures = _loop_figures(workspace, live, cfg, released.version_number)
+        story = lineage_story(workspace, MODEL)
+        ready = readiness_items(workspace, MODEL, work / "release" / f"{MODEL}-champion-card.md")
+        loop_figures.update(
+            {
+                "agent_metrics_url": metrics_url,
+                "agent_monitor_gauges": len(gauges),
+                "agent_gauge_sample": gauges[:6],
+                "lineage": list(story.edges),
+                "lineage_reaches_alert": story.reaches_alert,
+                "champion_after": story.champion,
+                "readiness_ok": ready.ok,
+                "readiness": [item.to_dict() for item in ready.items],
+            }
         )
-        # The champion when the gates let it through; the registered version otherwise.
-        served_uri = (
-            f"models:/{MODEL}@champion"
-            if released.promoted
-            else f"models:/{MODEL}/{released.version_number}"
-        )
-        say(f"serving {served_uri} on 127.0.0.1 and streaming {serve_rows} transactions")
-        next_day = (pd.Timestamp(START) + pd.Timedelta(days=days)).date().isoformat()
-        served = serve_and_stream(
-            workspace, served_uri, start=next_day, rows=serve_rows, seed=seed + 2
-        )
+        timeline = over_time(served_rows(live, workspace), max(cfg.window_rows // 2, 50))
+        loop_figures["timeline"] = timeline
+        html = write_report(work / "loop" / "demo-report.html", loop_figures, timeline, workspace)
+        loop_figures["html_report"] = str(html)
     report = released.report
+    stable = loop_figures["phases"].get("before drift", {})  # type: ignore[attr-defined]
+    traffic = live.traffic
+    latencies = sorted(traffic.sent.latencies_ms) or [float("nan")]
     return DemoResult(
         rows=len(data.frame),
         fraud_rate=float(data.frame[TARGET_COLUMN].mean()),
@@ -155,19 +227,74 @@ def run_demo(
         promoted=released.promoted,
         card_path=str(released.card),
         report_path=str(released.report_html),
-        pipeline_project=str(pipeline.folder),
-        pipeline_run_id=pipeline.second_run_id,
-        pipeline_steps=pipeline.steps,
-        pipeline_cached_on_rerun=pipeline.cached_on_rerun,
-        pipeline_candidate=pipeline.candidate,
-        serve_url=served.url,
-        serve_requests=served.requests,
-        serve_errors=served.errors,
-        serve_p50_ms=served.p50_ms,
-        serve_p99_ms=served.p99_ms,
-        serve_requests_per_s=served.requests_per_s,
-        predictions_logged=served.logged,
-        feedback_labelled=served.labelled,
-        live_accuracy=served.live_accuracy,
+        pipeline_project=None if pipeline is None else str(pipeline.folder),
+        pipeline_run_id=None if pipeline is None else pipeline.second_run_id,
+        pipeline_steps=0 if pipeline is None else pipeline.steps,
+        pipeline_cached_on_rerun=0 if pipeline is None else pipeline.cached_on_rerun,
+        pipeline_candidate=None if pipeline is None else pipeline.candidate,
+        serve_url=live.urls.get(live.base_deployment, ""),
+        serve_deployment=live.base_deployment,
+        serve_requests=traffic.sent.requests,
+        serve_errors=traffic.sent.errors,
+        serve_p50_ms=latencies[len(latencies) // 2],
+        serve_p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        serve_requests_per_s=traffic.sent.requests / max(traffic.sent.busy_s, 1e-9),
+        predictions_logged=traffic.cursor,
+        feedback_labelled=traffic.sent.labelled,
+        live_accuracy=stable.get("accuracy"),
+        loop=loop_figures,
         seconds=time.perf_counter() - started,
     )
+
+
+def _loop_figures(
+    workspace: Workspace, live: LoopRun, cfg: LoopConfig, champion_before: int
+) -> dict[str, object]:
+    """The loop's measured figures (see :mod:`loopml.demo._figures`)."""
+    rows = served_rows(live, workspace)
+    chain = live.chain
+    promoted = chain is not None and chain.outcome == "promoted"
+    candidate = chain.output("candidate") if chain is not None else None
+    phases = phase_metrics(
+        live, rows, before=champion_before, after=int(candidate) if promoted and candidate else None
+    )
+    detected = live.detected_window
+    return {
+        "window_rows": cfg.window_rows,
+        "deployment": live.base_deployment,
+        "champion_before": champion_before,
+        "drift_onset_row": live.stream.onset,
+        "new_data_version": live.new_version,
+        "detected": detected is not None,
+        "detected_after_rows": live.detected_rows,
+        "detected_after_s": live.detected_s,
+        "detected_effects": [] if detected is None else [e.__dict__ for e in detected.drifted],
+        "detected_alerts": [] if detected is None else list(detected.alerts),
+        "decay_detected_after_rows": live.decay_rows,
+        "decay_detected_after_s": live.decay_s,
+        "trigger_fired_after_rows": live.fired_rows,
+        "false_triggers_before_drift": live.false_triggers,
+        "chain_id": None if chain is None else chain.chain_id,
+        "chain_outcome": None if chain is None else chain.outcome,
+        "chain_steps": [] if chain is None else chain.completed_steps,
+        "candidate": candidate,
+        "gates_failed_by_candidate": None if chain is None else chain.output("gates_failed"),
+        "canary_deployment": live.canary_deployment,
+        "canary_ticks": live.canary,
+        "approvals": live.approvals,
+        "promoted": promoted,
+        "promoted_after_rows": live.promoted_rows,
+        "promoted_after_s": live.promoted_s,
+        "promoted_at_row": None
+        if live.promoted_rows is None
+        else live.stream.onset + live.promoted_rows,
+        "phases": phases,
+        "auc_before_drift": phases.get("before drift", {}).get("auc"),
+        "auc_after_drift": phases.get("after drift", {}).get("auc"),
+        "auc_after_recovery": phases.get("after recovery", {}).get("auc"),
+        "accuracy_before_drift": phases.get("before drift", {}).get("accuracy"),
+        "accuracy_after_drift": phases.get("after drift", {}).get("accuracy"),
+        "accuracy_after_recovery": phases.get("after recovery", {}).get("accuracy"),
+        "windows": [f.as_dict() for f in live.monitor.figures],
+        "loop_seconds": live.seconds,
+    }

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
         drift_gauges,
     )
     from loopml.monitoring._features import feature_drift
-    from loopml.monitoring._html import monitor_report, render_html
+    from loopml.monitoring._html import lines_svg, monitor_report, render_html
     from loopml.monitoring._performance import (
         Calibration,
         PerformanceReport,
@@ -116,6 +116,7 @@ _LAZY = {
     "fit_calibration": "loopml.monitoring._performance:fit_calibration",
     "grafana_dashboard": "loopml.monitoring._dashboard:grafana_dashboard",
     "latest_windows": "loopml.monitoring._stream:latest_windows",
+    "lines_svg": "loopml.monitoring._html:lines_svg",
     "list_alerts": "loopml.monitoring._alerts_service:list_alerts",
     "load_alert_rules": "loopml.monitoring._alerts_spec:load_alert_rules",
     "load_spec": "loopml.monitoring._spec:load_spec",
@@ -177,6 +178,7 @@ __all__ = [
     "fit_calibration",
     "grafana_dashboard",
     "latest_windows",
+    "lines_svg",
     "list_alerts",
     "load_alert_rules",
     "load_spec",

@@ -24,7 +24,7 @@ from loopml.serving._feedback import (
     read_predictions,
 )
 from loopml.serving._predict import predict
-from loopml.serving._predlog import PredictionLog
+from loopml.serving._predlog import PredictionLog, live_logs
 from loopml.serving._records import BatchRecord, PredictionRecord
 from loopml.serving._routed import create_deployment_app
 from loopml.serving._routing import KEY_HEADER, ArmRoute, RouteTable, pick, route_table
@@ -49,6 +49,7 @@ __all__ = [
     "app_from_env",
     "create_app",
     "create_deployment_app",
+    "live_logs",
     "load_served",
     "log_feedback",
     "pick",

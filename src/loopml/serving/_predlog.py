@@ -81,6 +81,13 @@ class LiveLogs:
         for each in logs:
             each.flush()
 
+    def seal(self) -> None:
+        """Spool and seal every live log now, so monitor windows see every row so far."""
+        with self._lock:
+            logs = list(self._logs)
+        for each in logs:
+            each.seal()
+
     def close(self) -> None:
         """Close every live log (the workspace is closing)."""
         with self._lock:

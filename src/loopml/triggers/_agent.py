@@ -78,12 +78,31 @@ class AgentStats:
         }
 
 
-def serve_health(stats: AgentStats, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def serve_health(
+    stats: AgentStats,
+    port: int,
+    host: str = "127.0.0.1",
+    *,
+    workspace: Workspace | None = None,
+) -> ThreadingHTTPServer:
     """Serve ``/healthz`` and ``/metrics`` from a daemon thread; port 0 picks a free one.
+
+    With ``workspace``, ``/metrics`` also shows the monitor's gauges (drift per feature,
+    realised and estimated metrics) of the newest stored window of each target.
 
     Raises:
         InvalidInput: The port is taken.
     """
+    from loopml.triggers._gauges import monitor_text
+
+    def metrics_text() -> str:
+        text = stats.prometheus()
+        if workspace is not None:
+            try:
+                text += monitor_text(workspace)
+            except Exception:  # the agent's own counters are still worth answering
+                logging.getLogger("loopml.agent").exception("monitor gauges failed")
+        return text
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -91,7 +110,7 @@ def serve_health(stats: AgentStats, port: int, host: str = "127.0.0.1") -> Threa
                 body = json.dumps(stats.health()).encode()
                 kind, code = "application/json", 503 if stats.stopping else 200
             elif self.path.split("?", 1)[0] == "/metrics":
-                body, kind, code = stats.prometheus().encode(), "text/plain; version=0.0.4", 200
+                body, kind, code = metrics_text().encode(), "text/plain; version=0.0.4", 200
             else:
                 body, kind, code = b"not found\n", "text/plain", 404
             self.send_response(code)

@@ -15,10 +15,13 @@ data) three ways:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 DEFAULTS: dict[str, float] = {
     "max_label_shift": 0.1,
@@ -76,6 +79,7 @@ def poisoning_check(
     max_outlier_fraction: float = DEFAULTS["max_outlier_fraction"],
     outlier_z: float = DEFAULTS["outlier_z"],
     near_decimals: int = int(DEFAULTS["near_decimals"]),
+    columns: Sequence[str] | None = None,
 ) -> DataCheck:
     """Judge ``new`` rows against ``reference`` for signs of poisoning; pure, no I/O.
 
@@ -89,11 +93,17 @@ def poisoning_check(
         max_outlier_fraction: Largest share of new rows with an extreme value.
         outlier_z: How many robust standard deviations count as extreme.
         near_decimals: Decimals numbers are rounded to before comparing rows.
+        columns: The feature columns to check (default: every column both tables have);
+            leave out identifiers such as a transaction id, which grow by design.
     """
     items: list[CheckItem] = []
     if new.empty:
         return DataCheck(0, (CheckItem("rows", False, 0.0, 1.0),))
-    features = [c for c in new.columns if c != target and c in reference.columns]
+    features = [
+        c
+        for c in new.columns
+        if c != target and c in reference.columns and (columns is None or c in columns)
+    ]
     if target is not None and target in new and target in reference:
         old_rate = float(pd.to_numeric(reference[target], errors="coerce").mean())
         new_rate = float(pd.to_numeric(new[target], errors="coerce").mean())

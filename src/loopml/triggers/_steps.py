@@ -99,6 +99,7 @@ def check_data(ctx: ChainContext) -> StepOut:
             max_outlier_fraction=float(settings["max_outlier_fraction"]),
             outlier_z=float(settings["outlier_z"]),
             near_decimals=int(settings["near_decimals"]),
+            columns=[str(c) for c in settings["columns"]] if settings.get("columns") else None,
         )
         detail["poisoning"] = check.to_dict()
         detail["reference"] = _version_ref(ctx.ws, reference_id)
