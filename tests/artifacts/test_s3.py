@@ -51,7 +51,7 @@ def test_demo_stores_its_artifacts_on_s3_by_configuration(
     cli: Cli, s3_endpoint: S3Endpoint, bucket: str
 ) -> None:
     env = {"LOOPML_ARTIFACT_URL": f"s3://{bucket}/loopml", **s3_endpoint.env()}
-    result = cli("demo", "--days", "6", "--rows-per-day", "800", "--json", env=env, timeout=300)
+    result = cli("demo", "--quick", "--json", env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     store = ArtifactStore(f"s3://{bucket}/loopml", storage_options=s3_endpoint.storage_options())

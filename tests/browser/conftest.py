@@ -59,7 +59,9 @@ def ui_url(ui_home: Home) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an asyncio loop running on the main thread
+# while it is open, and any later test in this worker calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -29,8 +29,11 @@ def demo(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Train and promote a fraud model, serve it, stream drifting traffic with late labels,
-    detect the drift, retrain, gate, canary and promote, and measure the recovery."""
+    """Train and promote a fraud model, serve it, drift it; the loop retrains and promotes.
+
+    It streams drifting traffic with late labels, detects the drift, retrains, gates,
+    canaries and promotes, and measures the recovery.
+    """
     from loopml.demo import run_demo  # sklearn and pandas load only when the demo runs
 
     workspace = state(ctx).workspace()

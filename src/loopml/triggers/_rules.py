@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from loopml._yaml_lines import yaml_lines
+from loopml.yaml_lines import yaml_lines
 from loopml.entities import Trigger, TriggerKind
 from loopml.errors import InvalidTrigger
 from loopml.workspace import Workspace, current_workspace
