@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loopml.yaml_lines import yaml_lines
 from loopml.deploy._judge import Direction, Judge, JudgeResult, Outcome
 from loopml.entities.deployment import Deployment, DeploymentStatus
 from loopml.errors import InvalidAnalysis
+from loopml.yaml_lines import yaml_lines
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from loopml.yaml_lines import yaml_lines
 from loopml.entities import Trigger, TriggerKind
 from loopml.errors import InvalidTrigger
 from loopml.workspace import Workspace, current_workspace
+from loopml.yaml_lines import yaml_lines
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
