@@ -1,20 +1,20 @@
-"""A real Prometheus (Debian's, started here) scrapes a running `loopml serve` and the
-monitor's gauges, evaluates the generated rules, and answers PromQL over HTTP."""
+"""A real Prometheus (Debian's, started here) scrapes a running `loopml serve`, whose
+/metrics carries the monitor's gauges of its model's stored window, evaluates the generated
+rules, and answers PromQL over HTTP."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry, start_http_server
 
-from loopml.monitoring import DriftGauge, MonitorMetrics, RuleOptions, rules_yaml
-from tests.monitoring.prom import binary, free_port, prometheus, query
+from loopml.entities import MonitorWindow
+from loopml.monitoring import RuleOptions, rules_yaml
+from tests.monitoring.prom import binary, prometheus, query
 from tests.serving.servers import serving
 
 BUDGET_S = 30.0
@@ -38,24 +38,17 @@ def model_home(tmp_path: Path) -> Path:
             "clf", LogisticRegression().fit(x, y), input_example=x.head(3),
             store=ws.store, artifacts=ws.artifacts,
         )  # fmt: skip
+        # a monitored window of the deployment serving clf/1: amount drifted, hour did not
+        window = MonitorWindow(
+            id="", scope="deployment:fraud", plan="1000", start_ms=0, end_ms=1, rows=1000,
+            complete=True, drifted=True, model="clf", version=1, deployment="fraud",
+            drift={
+                "amount": {"drifted": True, "effects": {"psi": 0.42}},
+                "hour": {"drifted": False, "effects": {"psi": 0.01}},
+            },
+        )  # fmt: skip
+        ws.store.put_monitor_window(window, actor="test")
     return home
-
-
-@pytest.fixture
-def drift_exporter() -> Iterator[str]:
-    reg = CollectorRegistry()
-    MonitorMetrics(reg).publish(
-        drift=[
-            DriftGauge("fraud", "clf", 1, "amount", "psi", 0.42, alarm=True),
-            DriftGauge("fraud", "clf", 1, "hour", "psi", 0.01),
-        ]
-    )
-    port = free_port()
-    server, thread = start_http_server(port, addr="127.0.0.1", registry=reg)
-    yield f"127.0.0.1:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 def _poll(url: str, promql: str, deadline: float) -> list[dict]:
@@ -67,9 +60,7 @@ def _poll(url: str, promql: str, deadline: float) -> list[dict]:
     raise AssertionError(f"no finite answer to {promql!r} within the budget")
 
 
-def test_prometheus_scrapes_serve_and_answers_promql(
-    model_home: Path, drift_exporter: str, tmp_path: Path
-) -> None:
+def test_prometheus_scrapes_serve_and_answers_promql(model_home: Path, tmp_path: Path) -> None:
     binary("prometheus")
     (tmp_path / "prom").mkdir()
     (tmp_path / "prom" / "rules.yml").write_text(rules_yaml("fraud", RuleOptions(range="10s")))
@@ -88,7 +79,6 @@ def test_prometheus_scrapes_serve_and_answers_promql(
                         {"targets": [target], "labels": {"deployment": "fraud", "arm": "stable"}}
                     ],
                 },
-                {"job_name": "monitor", "static_configs": [{"targets": [drift_exporter]}]},
             ],
         }
         stop = threading.Event()

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     )
     from loopml.monitoring._report import DriftReport, FeatureDrift, TestResult
     from loopml.monitoring._rules import RuleOptions, prometheus_rules, rules_yaml
+    from loopml.monitoring._snapshot import monitor_snapshot
     from loopml.monitoring._spec import FeatureSpec, MonitorSpec, load_spec, parse_spec
     from loopml.monitoring._stream import (
         WindowValue,
@@ -122,6 +123,7 @@ _LAZY = {
     "load_spec": "loopml.monitoring._spec:load_spec",
     "load_tracker": "loopml.monitoring._alerts_service:load_tracker",
     "monitor_report": "loopml.monitoring._html:monitor_report",
+    "monitor_snapshot": "loopml.monitoring._snapshot:monitor_snapshot",
     "parse_alert_rules": "loopml.monitoring._alerts_spec:parse_alert_rules",
     "parse_spec": "loopml.monitoring._spec:parse_spec",
     "parse_window": "loopml.monitoring._windows:parse_window",
@@ -184,6 +186,7 @@ __all__ = [
     "load_spec",
     "load_tracker",
     "monitor_report",
+    "monitor_snapshot",
     "parse_alert_rules",
     "parse_spec",
     "parse_window",

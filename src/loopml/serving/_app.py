@@ -9,8 +9,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -529,8 +531,22 @@ class _Server:
     async def version(self, request: Request) -> Response:
         return Response(__version__, media_type="text/plain")
 
+    def monitor_scope(self) -> tuple[set[str] | None, set[str] | None]:
+        """(deployments, models) whose stored monitor windows ``/metrics`` shows."""
+        return None, {self.served.name} if self.served is not None else set()
+
     async def metrics_(self, request: Request) -> Response:
         self.metrics.log_queue.set(self.log.queue_depth)
+        if self.workspace is not None:
+            deployments, models = self.monitor_scope()
+            await anyio.to_thread.run_sync(
+                partial(
+                    self.metrics.refresh_monitor,
+                    self.workspace,
+                    deployments=deployments,
+                    models=models,
+                )
+            )
         return Response(
             self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from loopml.errors import LoopmlError
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from loopml.workspace import Workspace
+
+_log = logging.getLogger("loopml.serving")
 
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _ROWS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
@@ -116,6 +126,31 @@ class ServingMetrics:
             "Records waiting to be written by the prediction log",
             registry=reg,
         )
+
+        from loopml.monitoring import MonitorMetrics
+
+        self.monitor = MonitorMetrics(reg)
+
+    def refresh_monitor(
+        self,
+        ws: Workspace,
+        *,
+        deployments: Collection[str] | None,
+        models: Collection[str] | None,
+    ) -> None:
+        """Re-read the monitor's newest stored windows of what this server serves into the
+        ``loopml_monitor_*`` gauges (blocking: call it off the event loop).
+
+        A store that cannot be read keeps the last figures: a scrape never fails for it.
+        """
+        from loopml.monitoring import monitor_snapshot
+
+        try:
+            snap = monitor_snapshot(ws, deployments=deployments, models=models)
+        except (LoopmlError, OSError) as exc:
+            _log.warning("monitor gauges not refreshed: %s", exc)
+            return
+        self.monitor.publish(snap.drift, snap.metrics)
 
     def observe_arm(self, backend: Any, status: int, seconds: float) -> None:
         """One request answered by a deployment arm (``backend``: serving's Backend)."""

@@ -203,6 +203,11 @@ class _DeploymentServer(_Server):
             m.arm_weight.labels(*labels).set(answering.get(arm.name, 0))
             m.arm_ready.labels(*labels).set(0 if arm.name in state.failed else 1)
 
+    def monitor_scope(self) -> tuple[set[str] | None, set[str] | None]:
+        """This deployment's own windows and the model-level ones of the models it serves."""
+        arms = self.state.table.arms if self.state is not None else ()
+        return {self.deployment}, {arm.model for arm in arms}
+
     # routing -------------------------------------------------------------------------
     def route(self, request: Request) -> Backend:
         state = self.state

@@ -13,45 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from loopml.entities import MonitorWindow
-    from loopml.monitoring import MonitorSnapshot
     from loopml.workspace import Workspace
-
-#: How many of the newest windows are looked at to find each target's latest one.
-RECENT_WINDOWS = 200
-
-
-def monitor_snapshot(ws: Workspace) -> MonitorSnapshot:
-    """The gauges of the newest complete window of each monitored scope and plan."""
-    from loopml.monitoring import DriftGauge, MetricGauge, MonitorSnapshot, window_values
-
-    newest: dict[tuple[str, str], MonitorWindow] = {}
-    for window in ws.store.list_monitor_windows(limit=RECENT_WINDOWS, newest_first=True):
-        if window.complete:
-            newest.setdefault((window.scope, window.plan), window)
-    drift: list[DriftGauge] = []
-    metrics: list[MetricGauge] = []
-    for window in newest.values():
-        for v in window_values(window):
-            if v.kind == "drift":
-                drift.append(
-                    DriftGauge(
-                        v.deployment, v.model, v.version, v.subject, v.statistic, v.value, v.alarm
-                    )
-                )
-            else:
-                kind = "realised" if v.kind == "metric" else "estimated"
-                metrics.append(
-                    MetricGauge(v.deployment, v.model, v.version, v.subject, kind, v.value)
-                )
-    return MonitorSnapshot(tuple(drift), tuple(metrics))
 
 
 def monitor_text(ws: Workspace) -> str:
     """The monitor gauges as Prometheus exposition text."""
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from loopml.monitoring import MonitorMetrics
+    from loopml.monitoring import MonitorMetrics, monitor_snapshot
 
     registry = CollectorRegistry(auto_describe=False)
     MonitorMetrics(registry, source=lambda: monitor_snapshot(ws))
