@@ -97,6 +97,45 @@ def resolve_reference(reference: Any, workspace: Workspace | None) -> tuple[dict
     return data.profile(text, repo=data.repo_for(workspace)), text
 
 
+class _Window:
+    """The window's columns as Arrow, a DataFrame's converted one at a time on demand, so
+    the process never holds a second copy of the whole window (the peak stays at the
+    frame plus one column)."""
+
+    def __init__(self, table: pa.Table | None = None, frame: Any = None) -> None:
+        self._table, self._frame = table, frame
+        source = table if table is not None else frame
+        self.column_names: list[str] = [
+            str(c) for c in (source.column_names if table is not None else frame.columns)
+        ]
+        self.num_rows: int = table.num_rows if table is not None else len(frame)
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if self._table is not None:
+            return self._table.column(name)
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self._frame[[name]], preserve_index=False).column(0)
+
+    def select(self, names: Sequence[str]) -> pa.Table:
+        if self._table is not None:
+            return self._table.select(list(names))
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self._frame[list(names)], preserve_index=False)
+
+
+def _window(current: Any, workspace: Workspace | None) -> tuple[_Window, str]:
+    try:
+        import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(current, pd.DataFrame):
+        return _Window(frame=current), "dataframe"
+    table, name = resolve_current(current, workspace)
+    return _Window(table=table), name
+
+
 def resolve_current(current: Any, workspace: Workspace | None) -> tuple[pa.Table, str]:
     """The window as an Arrow table, and a description of it."""
     from loopml import data
@@ -263,7 +302,7 @@ def drift(
     """
     plan = load_spec(spec)
     profile, ref_name = resolve_reference(reference, workspace)
-    table, cur_name = resolve_current(current, workspace)
+    table, cur_name = _window(current, workspace)
     ref_columns = profile.get("columns") or {}
     wanted = list(columns) if columns is not None else list(ref_columns)
     for name in wanted:
@@ -330,7 +369,7 @@ def _reference_rows(reference: Any, workspace: Workspace | None) -> pa.Table:
 
 
 def _multivariate(
-    reference: Any, columns: list[str], table: pa.Table, plan: MonitorSpec, workspace: Any
+    reference: Any, columns: list[str], table: _Window, plan: MonitorSpec, workspace: Any
 ) -> TestResult:
     from loopml.monitoring._multivariate import MIN_EFFECT, domain_classifier
 

@@ -76,12 +76,18 @@ class NumericWindow:
 
 
 def count_window(ref: NumericReference, values: Array) -> NumericWindow:
-    """Count non-missing current values into the reference bins (vectorised)."""
-    index = np.searchsorted(ref.knots, values, side="left")
-    counts = np.bincount(index, minlength=ref.knots.size + 1).astype(np.float64)
+    """Count non-missing current values into the reference bins (vectorised).
+
+    Bin ``i`` holds the values in ``(knots[i-1], knots[i]]``. The values are sorted once
+    and the knots searched in them: numpy's SIMD sort plus ``k log n`` searches is several
+    times faster than ``n log k`` searches of random values, whose branches mispredict.
+    """
+    ordered = np.sort(values)
+    at_or_below = np.searchsorted(ordered, ref.knots, side="right")
+    counts = np.diff(at_or_below, prepend=0, append=ordered.size).astype(np.float64)
     low, high = ref.knots[1], ref.knots[-1]
-    under = values[index == 0]
-    over = values[index == ref.knots.size]
+    under = ordered[: at_or_below[0]]
+    over = ordered[at_or_below[-1] :]
     below = float(np.mean(low - under)) if under.size else 0.0
     above = float(np.mean(over - high)) if over.size else 0.0
     return NumericWindow(counts, below, above)
