@@ -96,3 +96,35 @@ def test_redis_online_store_for_real(ws: loopml.Workspace, tmp_path: Path) -> No
         keys = list(client.scan_iter(match=f"{prefix}:*"))
         if keys:
             client.delete(*keys)
+
+
+def test_a_timestamp_feature_is_a_datetime_online_as_offline(
+    ws: loopml.Workspace, tmp_path: Path
+) -> None:
+    signups = [BASE - pd.Timedelta(days=3), BASE - pd.Timedelta(days=1, minutes=5)]
+    pd.DataFrame(
+        {"user_id": [1, 2], "ts": [BASE, BASE + pd.Timedelta(hours=1)], "signup": signups}
+    ).to_parquet(tmp_path / "signups.parquet")
+    fs.apply(
+        fs.Definitions(
+            entities=(fs.Entity("user", {"user_id": "int64"}),),
+            views=(
+                fs.FeatureView(
+                    "signups",
+                    entities=("user",),
+                    source=str(tmp_path / "signups.parquet"),
+                    event_timestamp="ts",
+                    features=(fs.Field("signup", "timestamp"),),
+                ),
+            ),
+        )  # fmt: skip
+    )
+    at = BASE + pd.Timedelta(hours=2)
+    fs.materialize(end=at)
+    rows = pd.DataFrame({"user_id": [1, 2, 3], "event_timestamp": at})
+    offline = fs.get_historical_features(rows, ["signups:signup"]).to_pandas()["signup"]
+    online = fs.get_online_features(
+        rows[["user_id"]].to_dict("records"), ["signups:signup"], at=at
+    ).to_dict()["signup"]
+    assert online[:2] == offline.tolist()[:2] == signups  # no ISO text: no skew by type
+    assert online[2] is None and pd.isna(offline.iloc[2])

@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from loopml.errors import InvalidInput
@@ -133,6 +134,8 @@ class FeatureClient:
             picks = [order[f.name] for f in fields]
             ttl_us = None if view.ttl_s is None else view.ttl_s * 1_000_000
             cols: list[list[Any]] = [[] for _ in fields]
+            # timestamps are stored as ISO text: given back as datetimes, as offline
+            timed = [col for col, f in zip(cols, fields, strict=True) if f.dtype == "timestamp"]
             stamps: list[int | None] = []
             for record in found:
                 if record is None or (ttl_us is not None and now_us - record[0] > ttl_us):
@@ -144,6 +147,9 @@ class FeatureClient:
                 values = json.loads(record[1])
                 for col, i in zip(cols, picks, strict=True):
                     col.append(values[i])
+                for col in timed:
+                    if col[-1] is not None:
+                        col[-1] = datetime.fromisoformat(col[-1])
             times[view.name] = stamps
             for f, col in zip(fields, cols, strict=True):
                 columns[f.name] = col
