@@ -139,6 +139,11 @@ def test_plan_and_apply_version_definitions(ws, tmp_path: Path, data: Path) -> N
     stored = ws.store.get_feature_definition("feature_view", "stats")
     assert stored.version == 2 and stored.spec["owners"] == ["ann"]
     assert stored.spec["tags"] == {"team": "risk"}
+    # the unchanged service now serves the view's new version
+    assert plan["svc"].action == "unchanged"
+    service = ws.store.get_feature_definition("feature_service", "svc")
+    down = lineage.downstream(f"feature_view:{stored.id}")
+    assert [(n.edge.dst.id, n.edge.relation) for n in down] == [(service.id, "serves")]
 
 
 def test_dataset_sources_are_pinned_with_lineage(ws, tmp_path: Path, data: Path) -> None:

@@ -291,11 +291,13 @@ def apply(definitions: Definitions, *, workspace: Workspace | None = None) -> li
     changes = plan(definitions, workspace=ws)
     actor = ws.actor.name
     ids: dict[tuple[str, str], str] = {}
+    created: set[tuple[str, str]] = set()
+    services: dict[str, Any] = {}
     edges = []
     for change in changes:
         if change.action == "not in file":
             continue
-        row, created = ws.store.put_feature_definition(
+        row, new = ws.store.put_feature_definition(
             actor=actor,
             kind=change.kind,
             name=change.name,
@@ -303,24 +305,32 @@ def apply(definitions: Definitions, *, workspace: Workspace | None = None) -> li
             spec=change.spec,
         )
         ids[(change.kind, change.name)] = row.id
-        if not created:
+        if change.kind == "feature_service":
+            services[row.id] = change
+        if not new:
             continue
+        created.add((change.kind, change.name))
         if change.kind == "feature_view" and change.spec["source"]["kind"] == "dataset":
             src = ObjectRef(ObjectKind.DATASET_VERSION, change.spec["source"]["version_id"])
             dst = ObjectRef(ObjectKind.FEATURE_VIEW, row.id)
             edges.append(lineage.edge(src, dst, Relation.FEATURE_SOURCE))
-        if change.kind == "feature_service":
-            for ref in change.spec["features"]:
-                view = ref.partition(":")[0]
-                view_id = ids.get(("feature_view", view))
-                if view_id is None:
-                    try:
-                        view_id = ws.store.get_feature_definition("feature_view", view).id
-                    except LoopmlError:
-                        continue  # an on-demand view
-                dst = ObjectRef(ObjectKind.FEATURE_SERVICE, row.id)
-                edges.append(
-                    lineage.edge(ObjectRef(ObjectKind.FEATURE_VIEW, view_id), dst, Relation.SERVES)
-                )
+    # a service's serves edges: all of them for a new service version; for an unchanged
+    # one, from each of its views that has a new version now
+    for service_id, change in services.items():
+        fresh = ("feature_service", change.name) in created
+        for ref in change.spec["features"]:
+            view = ref.partition(":")[0]
+            if not fresh and ("feature_view", view) not in created:
+                continue
+            view_id = ids.get(("feature_view", view))
+            if view_id is None:
+                try:
+                    view_id = ws.store.get_feature_definition("feature_view", view).id
+                except LoopmlError:
+                    continue  # an on-demand view
+            dst = ObjectRef(ObjectKind.FEATURE_SERVICE, service_id)
+            edges.append(
+                lineage.edge(ObjectRef(ObjectKind.FEATURE_VIEW, view_id), dst, Relation.SERVES)
+            )
     lineage.record(sorted(set(edges)), store=ws.store)
     return changes
