@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.fixtures.services import require_service
+from tests.fixtures.venv_cache import pip_env, venv_cache_root
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,15 +72,9 @@ def serving(model: str, home: Path, *args: str) -> Iterator[tuple[str, subproces
             proc.stdout.close()
 
 
-def _cache_root() -> Path:
-    if os.environ.get("LOOPML_TEST_CACHE"):
-        return Path(os.environ["LOOPML_TEST_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loopml-tests"
-
-
 def client_python(name: str, *requirements: str) -> Path:
     """The Python of a venv holding ``requirements``, built once under the test cache."""
-    venv = _cache_root() / name
+    venv = venv_cache_root() / name
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.parent / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -98,6 +93,7 @@ def client_python(name: str, *requirements: str) -> Path:
                         "--disable-pip-version-check",
                         *requirements,
                     ],
+                    env=pip_env(),
                     check=True,
                     capture_output=True,
                     text=True,
