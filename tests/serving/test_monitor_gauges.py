@@ -4,7 +4,6 @@ a one-model server and for a deployment's router; another model's windows stay o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from loopml import deploy, registry
 from loopml.monitoring import compute_windows
 from loopml.serving import create_app, create_deployment_app
 from tests.deploy.live_models import ThresholdModel
+from tests.serving.test_router import session
 
 ROWS = 300
 
@@ -43,23 +43,13 @@ def ws(tmp_path: Path) -> Iterator[loopml.Workspace]:
     workspace.close()
 
 
-def _session(app: Any, script: Any) -> Any:
-    async def go() -> Any:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                return await script(client)
-
-    return asyncio.run(go())
-
-
 def _metrics(app: Any) -> str:
     async def scrape(client: httpx.AsyncClient) -> str:
         reply = await client.get("/metrics")
         assert reply.status_code == 200
         return reply.text
 
-    return str(_session(app, scrape))
+    return str(session(app, scrape))
 
 
 def _serve_shifted_traffic(ws: loopml.Workspace) -> None:
@@ -80,7 +70,7 @@ def _serve_shifted_traffic(ws: loopml.Workspace) -> None:
             feedback += [{"prediction_id": pid, "row": i, "label": t} for i, t in enumerate(truth)]
         assert (await client.post("/feedback", json=feedback)).status_code == 200
 
-    _session(create_app("models:/fraud/1", workspace=ws), send)
+    session(create_app("models:/fraud/1", workspace=ws), send)
 
 
 def _lines(text: str, family: str) -> list[str]:
