@@ -27,13 +27,18 @@ class RefKind(StrEnum):
 
 @dataclass(frozen=True)
 class Dataset:
-    """A named dataset; its versions form a commit graph."""
+    """A named dataset; its versions form a commit graph.
+
+    ``project`` is the governance project the dataset (and every version, ref and schema
+    of it) is in, fixed when it is created.
+    """
 
     id: str
     name: str
     created_at_ms: int
     pii_policy: PiiPolicy = PiiPolicy.WARN
     description: str = ""
+    project: str = "default"
 
 
 @dataclass(frozen=True)

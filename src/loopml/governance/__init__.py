@@ -25,6 +25,7 @@ from loopml.governance._merkle import (
     verify_inclusion,
 )
 from loopml.governance._projects import (
+    ANY_PROJECT_OPERATIONS,
     CROSS_PROJECT_READS,
     DEFAULT_PROJECT,
     PROJECT_TAG,
@@ -48,6 +49,7 @@ from loopml.governance._roles import (
 from loopml.governance._tokens import authenticate, create_token
 
 __all__ = [
+    "ANY_PROJECT_OPERATIONS",
     "CROSS_PROJECT_READS",
     "DEFAULT_MATRIX",
     "DEFAULT_PROJECT",

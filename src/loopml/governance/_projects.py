@@ -1,29 +1,54 @@
 """Which project an object is in, and so which role grants a request is checked against.
 
-A project is a name. Runs and registered models carry it in the reserved tag
-``loopml.project`` (a child run made without one takes its parent's); a model's versions,
-aliases, policies, promotion requests and evaluations are in the model's project. Every
-other object (datasets, pipelines, features, deployments, ...) and any object without the
-tag is in :data:`DEFAULT_PROJECT`. Account administration and the audit log belong to no
-project (``None``): only grants bound to every project (``*``) count there.
+A project is a name. Every project-scoped kind resolves to one:
+
+- runs and registered models carry it in the reserved tag ``loopml.project`` (a child run
+  made without one takes its parent's; an MLflow run takes its experiment's); a model's
+  versions, aliases, policies, promotion requests and evaluations are in the model's;
+- a pipeline run and a schedule carry it in the reserved parameter ``loopml.project``;
+  a pipeline run's step runs are in its project;
+- a feature definition carries it in its spec's tags (``tags: {loopml.project: P}``, as
+  a view, entity or service declares it); a name's project is its newest version's, and
+  a view's materialisation watermarks are in the view's;
+- a dataset has no tags: its ``project`` column, set at creation, holds it (its
+  versions, refs and schemas are in the dataset's);
+- a deployment is in the project of its stable (first) arm's model.
+
+Any object without one, or that does not exist, is in :data:`DEFAULT_PROJECT`. Account
+administration and the audit log belong to no project (``None``): only grants bound to
+every project (``*``) count there.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from loopml.entities import ModelVersion, PromotionRequest, RegisteredModel, Run
+from loopml.entities import (
+    Dataset,
+    Deployment,
+    FeatureDefinition,
+    FeatureWatermark,
+    ModelVersion,
+    PipelineRun,
+    PromotionRequest,
+    RegisteredModel,
+    Run,
+    Schedule,
+    StepRun,
+)
 from loopml.entities.evaluation import Evaluation
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from loopml.store import Store
 
-#: The reserved tag naming the project of a run or a registered model.
+#: The reserved tag (or parameter) naming the project of an object.
 PROJECT_TAG = "loopml.project"
 #: The project of every object that names none.
 DEFAULT_PROJECT = "default"
+#: The feature-definition kind whose watermarks are recorded.
+_VIEW_KIND = "feature_view"
 
 #: Operations on account administration and the whole log: no project.
 _GLOBAL_AREAS = frozenset({"governance", "references"})
@@ -32,8 +57,25 @@ _GLOBAL_OPERATIONS = frozenset({"mark_stale_runs_crashed", "purge_deleted_runs"}
 #: Operations whose ``project`` argument is the project they act on (``*``: every one).
 _PROJECT_ARGUMENT = frozenset({"grant_role", "revoke_role", "set_role_permission"})
 #: Reads across projects: allowed to whoever holds the permission in some project, their
-#: answer filtered to the projects where it is held.
-CROSS_PROJECT_READS = frozenset({"list_runs", "search_runs", "count_runs", "list_models"})
+#: answer filtered to the projects where it is held (a single answer hidden: ``None``).
+CROSS_PROJECT_READS = frozenset(
+    {
+        "list_runs",
+        "search_runs",
+        "count_runs",
+        "list_models",
+        "list_datasets",
+        "list_pipeline_runs",
+        "list_schedules",
+        "find_cached_step",
+        "list_feature_definitions",
+        "list_feature_watermarks",
+        "list_deployments",
+    }
+)
+#: Operations on objects that belong to no project (a pipeline run's or a scheduler's
+#: lease, named freely by its holder): the permission held in some project is enough.
+ANY_PROJECT_OPERATIONS = frozenset({"acquire_lease", "release_lease", "get_lease"})
 _MODEL_AREAS = frozenset({"models", "approvals", "evaluations"})
 #: A lookup that fails (no such object, an id the database cannot even compare) puts the
 #: object in the default project; the operation itself then answers what is wrong. Any
@@ -41,10 +83,35 @@ _MODEL_AREAS = frozenset({"models", "approvals", "evaluations"})
 _LOOKUP_FAILED = Exception
 
 
-def tagged_project(tags: Mapping[str, str] | None) -> str | None:
-    """The project a tag mapping names (None when it names none)."""
+def tagged_project(tags: Mapping[str, Any] | None) -> str | None:
+    """The project a tag (or parameter) mapping names (None when it names none)."""
     value = (tags or {}).get(PROJECT_TAG)
     return value.strip() or None if isinstance(value, str) else None
+
+
+def spec_project(spec: Mapping[str, object] | None) -> str | None:
+    """The project a feature definition's spec names in its tags (None: none)."""
+    tags = (spec or {}).get("tags")
+    return tagged_project(tags) if isinstance(tags, dict) else None
+
+
+def _remembered(cache: dict[str, str], key: Any, find: Callable[[str], str | None]) -> str:
+    """``cache[key]``, found once (a failed or empty lookup: the default project)."""
+    text = str(key)
+    if text not in cache:
+        try:
+            cache[text] = find(text) or DEFAULT_PROJECT
+        except _LOOKUP_FAILED:
+            cache[text] = DEFAULT_PROJECT
+    return cache[text]
+
+
+def _existing(find: Callable[[], str | None]) -> str | None:
+    """The project of an object that exists (None: there is no such object)."""
+    try:
+        return find() or DEFAULT_PROJECT
+    except _LOOKUP_FAILED:
+        return None
 
 
 class ProjectResolver:
@@ -58,6 +125,12 @@ class ProjectResolver:
         self._store = store
         self._runs: dict[str, str] = {}
         self._models: dict[str, str] = {}
+        self._seen: dict[str, dict[str, str]] = {}
+        self._dataset_ids: dict[str, str] | None = None
+        self._schedule_ids: dict[str, str] | None = None
+
+    def _cache(self, kind: str) -> dict[str, str]:
+        return self._seen.setdefault(kind, {})
 
     def of_run(self, run_id: Any) -> str:
         """The project of run ``run_id`` (its tag, else its parent's, else default)."""
@@ -77,15 +150,9 @@ class ProjectResolver:
 
     def of_model(self, name: Any) -> str:
         """The project of registered model ``name`` (its tag, else default)."""
-        key = str(name)
-        if key not in self._models:
-            try:
-                self._models[key] = (
-                    tagged_project(self._store.get_model(key).tags) or DEFAULT_PROJECT
-                )
-            except _LOOKUP_FAILED:
-                self._models[key] = DEFAULT_PROJECT
-        return self._models[key]
+        return _remembered(
+            self._models, name, lambda key: tagged_project(self._store.get_model(key).tags)
+        )
 
     def of_request(self, request_id: Any) -> str:
         """The project of a promotion request (its model's)."""
@@ -102,6 +169,80 @@ class ProjectResolver:
             return DEFAULT_PROJECT
         return self.of_model(name) if name else DEFAULT_PROJECT
 
+    def of_dataset(self, name: Any) -> str:
+        """The project of dataset ``name`` (its ``project``)."""
+        return _remembered(
+            self._cache("dataset"), name, lambda key: self._store.get_dataset(key).project
+        )
+
+    def of_dataset_id(self, dataset_id: Any) -> str:
+        """The project of the dataset with id ``dataset_id``."""
+        if self._dataset_ids is None:
+            # Datasets are found by name; one listing per request maps ids (a dataset
+            # count is small, and the answer is remembered for the request).
+            try:
+                self._dataset_ids = {d.id: d.project for d in self._store.list_datasets()}
+            except _LOOKUP_FAILED:
+                self._dataset_ids = {}
+        return self._dataset_ids.get(str(dataset_id), DEFAULT_PROJECT)
+
+    def of_data_version(self, version_id: Any) -> str:
+        """The project of a dataset version (its dataset's)."""
+        try:
+            return self.of_dataset_id(self._store.get_version(str(version_id)).dataset_id)
+        except _LOOKUP_FAILED:
+            return DEFAULT_PROJECT
+
+    def of_pipeline_run(self, run_id: Any) -> str:
+        """The project of a pipeline run (its ``loopml.project`` parameter)."""
+        return _remembered(
+            self._cache("pipeline_run"),
+            run_id,
+            lambda key: tagged_project(self._store.get_pipeline_run(key).params),
+        )
+
+    def of_schedule(self, name: Any) -> str:
+        """The project of schedule ``name`` (its ``loopml.project`` parameter)."""
+        return _remembered(
+            self._cache("schedule"),
+            name,
+            lambda key: tagged_project(self._store.get_schedule(key).params),
+        )
+
+    def of_schedule_id(self, schedule_id: Any) -> str:
+        """The project of the schedule with id ``schedule_id``."""
+        if self._schedule_ids is None:
+            try:
+                self._schedule_ids = {
+                    s.id: tagged_project(s.params) or DEFAULT_PROJECT
+                    for s in self._store.list_schedules()
+                }
+            except _LOOKUP_FAILED:
+                self._schedule_ids = {}
+        return self._schedule_ids.get(str(schedule_id), DEFAULT_PROJECT)
+
+    def of_feature(self, kind: Any, name: Any) -> str:
+        """The project of feature definition ``kind``/``name`` (its newest spec's tag)."""
+        store: Any = self._store
+        return _remembered(
+            self._cache("feature"),
+            f"{kind}\x00{name}",
+            lambda _: spec_project(store.get_feature_definition(str(kind), str(name)).spec),
+        )
+
+    def of_deployment(self, name: Any) -> str:
+        """The project of deployment ``name`` (its stable arm's model's)."""
+        store: Any = self._store
+        return _remembered(
+            self._cache("deployment"),
+            name,
+            lambda key: self.of_deployed(store.get_deployment(key)),
+        )
+
+    def of_deployed(self, deployment: Deployment) -> str:
+        """The project a deployment record is in: its stable (first) arm's model's."""
+        return self.of_model(deployment.arms[0].model) if deployment.arms else DEFAULT_PROJECT
+
     def of_item(self, item: Any) -> str | None:
         """The project of an object a read returned (None: not a project-scoped kind)."""
         # A listed object may come without its tags: look those up.
@@ -109,12 +250,25 @@ class ProjectResolver:
             return tagged_project(item.tags) or self.of_run(item.id)
         if isinstance(item, RegisteredModel):
             return tagged_project(item.tags) or self.of_model(item.name)
-        if isinstance(item, ModelVersion):
-            return self.of_model(item.model_name)
-        if isinstance(item, PromotionRequest):
+        if isinstance(item, (ModelVersion, PromotionRequest)):
             return self.of_model(item.model_name)
         if isinstance(item, Evaluation):
             return self.of_model(item.model_name) if item.model_name else DEFAULT_PROJECT
+        return self._of_other_item(item)
+
+    def _of_other_item(self, item: Any) -> str | None:
+        if isinstance(item, Dataset):
+            return item.project
+        if isinstance(item, (PipelineRun, Schedule)):
+            return tagged_project(item.params) or DEFAULT_PROJECT
+        if isinstance(item, StepRun):
+            return self.of_pipeline_run(item.pipeline_run_id)
+        if isinstance(item, FeatureDefinition):
+            return self.of_feature(item.kind, item.name)
+        if isinstance(item, FeatureWatermark):
+            return self.of_feature(_VIEW_KIND, item.view)
+        if isinstance(item, Deployment):
+            return self.of_deployed(item)
         return None
 
     def projects(self, operation: str, area: str, args: Mapping[str, Any]) -> set[str | None]:
@@ -133,6 +287,9 @@ class ProjectResolver:
             out |= self._run_projects(operation, args)
         elif area in _MODEL_AREAS:
             out |= self._model_projects(operation, args)
+        elif area in self._AREAS:
+            out |= self._AREAS[area](self, operation, args)
+            out.discard(None)  # an object a write creates that does not exist yet
         return out or {DEFAULT_PROJECT}
 
     def _run_projects(self, operation: str, args: Mapping[str, Any]) -> set[str | None]:
@@ -170,6 +327,81 @@ class ProjectResolver:
         if "evaluation_id" in args:
             out.add(self.of_evaluation(args["evaluation_id"]))
         return out
+
+    def _dataset_projects(self, operation: str, args: Mapping[str, Any]) -> set[str | None]:
+        if operation == "create_dataset":
+            return {str(args.get("project") or DEFAULT_PROJECT)}
+        out: set[str | None] = set()
+        if "name" in args and "dataset_id" not in args:
+            out.add(self.of_dataset(args["name"]))
+        if "dataset_id" in args:
+            out.add(self.of_dataset_id(args["dataset_id"]))
+        if "version_id" in args and operation == "get_version":
+            out.add(self.of_data_version(args["version_id"]))
+        version, create = args.get("version"), args.get("create")
+        if isinstance(create, Dataset):
+            # A first commit creates the dataset, unless a concurrent one did: then it
+            # lands on that dataset, so its project is checked too.
+            out.add(create.project)
+            out.add(_existing(lambda: self._store.get_dataset(create.name).project))
+        elif version is not None and hasattr(version, "dataset_id"):
+            out.add(self.of_dataset_id(version.dataset_id))
+        return out
+
+    def _pipeline_projects(self, operation: str, args: Mapping[str, Any]) -> set[str | None]:
+        out: set[str | None] = set()
+        run, schedule, step = args.get("run"), args.get("schedule"), args.get("step")
+        if isinstance(run, PipelineRun):
+            out.add(tagged_project(run.params) or DEFAULT_PROJECT)
+            if operation == "save_pipeline_run":
+                out.add(self.of_pipeline_run(run.id))
+        if isinstance(step, StepRun):
+            out.add(self.of_pipeline_run(step.pipeline_run_id))
+        if "pipeline_run_id" in args:
+            out.add(self.of_pipeline_run(args["pipeline_run_id"]))
+        if "run_id" in args and operation != "claim_schedule":  # there: the run to make
+            out.add(self.of_pipeline_run(args["run_id"]))
+        if isinstance(schedule, Schedule):
+            out.add(tagged_project(schedule.params) or DEFAULT_PROJECT)
+        if "name" in args:
+            out.add(self.of_schedule(args["name"]))
+            if operation == "update_schedule" and isinstance(args.get("params"), dict):
+                out.add(tagged_project(args["params"]) or DEFAULT_PROJECT)
+        if "schedule_id" in args:
+            out.add(self.of_schedule_id(args["schedule_id"]))
+        return out
+
+    def _feature_projects(self, operation: str, args: Mapping[str, Any]) -> set[str | None]:
+        out: set[str | None] = set()
+        if operation == "put_feature_definition":
+            spec, store = args.get("spec"), cast("Any", self._store)
+            out.add(spec_project(spec if isinstance(spec, dict) else None) or DEFAULT_PROJECT)
+            # A new version may move the name to another project: the one it is in counts.
+            kind, name = str(args.get("kind")), str(args.get("name"))
+            out.add(_existing(lambda: spec_project(store.get_feature_definition(kind, name).spec)))
+        elif "kind" in args and "name" in args:
+            out.add(self.of_feature(args["kind"], args["name"]))
+        if operation == "set_feature_watermark":
+            out.add(self.of_feature(_VIEW_KIND, args.get("view")))
+        return out
+
+    def _deployment_projects(self, operation: str, args: Mapping[str, Any]) -> set[str | None]:
+        out: set[str | None] = set()
+        deployment = args.get("deployment")
+        if isinstance(deployment, Deployment):
+            out.add(self.of_deployed(deployment))
+            if operation == "update_deployment":
+                out.add(self.of_deployment(deployment.name))
+        if "name" in args:
+            out.add(self.of_deployment(args["name"]))
+        return out
+
+    _AREAS: Mapping[str, Callable[[ProjectResolver, str, Mapping[str, Any]], set[str | None]]] = {
+        "datasets": _dataset_projects,
+        "pipelines": _pipeline_projects,
+        "features": _feature_projects,
+        "deployments": _deployment_projects,
+    }
 
 
 def _many(value: Any) -> Iterable[Any]:

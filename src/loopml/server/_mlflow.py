@@ -29,7 +29,9 @@ from loopml.errors import (
     StoreUnavailable,
     Unauthenticated,
 )
+from loopml.governance import PROJECT_TAG, tagged_project
 from loopml.server import _mlflow_model as m
+from loopml.server import _mlflow_projects as scoped
 from loopml.server._mlflow_artifacts import add_artifact_routes
 from loopml.server._mlflow_models import LoggedModels
 
@@ -185,6 +187,7 @@ class _Routes:
     def search_experiments(self, args: dict[str, Any]) -> dict[str, Any]:
         view = _text(args, "view_type", required=False) or "ACTIVE_ONLY"
         found = m.search_experiments(self.store, _text(args, "filter", required=False), view)
+        found = [e for e in found if scoped.visible_experiment(e["experiment_id"])]
         limit = m.int_in(args.get("max_results"), "max_results", 1000)
         offset = m.int_in(args.get("page_token"), "page_token", 0)
         page = found[offset : offset + limit]
@@ -242,6 +245,10 @@ class _Routes:
             tags.setdefault("mlflow.user", user)
         if experiment is not None:
             tags[m.RUN_EXPERIMENT_TAG] = experiment.id
+            # A run is in its experiment's project (checked before this handler ran).
+            project = tagged_project(experiment.tags)
+            if project and not tagged_project(tags):
+                tags[PROJECT_TAG] = project
         parent = tags.pop(m.PARENT_TAG, None)
         if parent is not None:
             self._run(parent)
@@ -289,7 +296,11 @@ class _Routes:
             limit + 1,
             offset,
         )
-        runs = [r for r in self.store.search_runs(query) if m.status_filter(r, view)]
+        runs = [
+            r
+            for r in self.store.search_runs(query)
+            if m.status_filter(r, view) and scoped.visible(r)
+        ]
         out: dict[str, Any] = {"runs": [m.run_view(self.store, r) for r in runs[:limit]]}
         if len(runs) > limit:
             out["next_page_token"] = str(offset + limit)
@@ -399,7 +410,10 @@ class _Routes:
         return self.models.log_params(args)
 
     def search_logged_models(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self.models.search(args)
+        found = self.models.search(args)
+        models = found.get("models", [])
+        found["models"] = [v for v in models if scoped.visible_run_id(v["info"]["source_run_id"])]
+        return found
 
     def log_outputs(self, args: dict[str, Any]) -> dict[str, Any]:
         self._active_run(_run_id(args))
@@ -444,11 +458,13 @@ _ENDPOINTS: tuple[tuple[str, str, str, str], ...] = (
 def guarded(
     ctx: ServerContext, permission: str, work: Callable[[Request], Awaitable[Response]]
 ) -> Callable[[Request], Awaitable[Response]]:
-    """A route that authorises ``permission`` and answers every error in MLflow's form."""
+    """A route that authorises ``permission`` (held in some project: ``work`` checks the
+    project of what the request names) and answers every error in MLflow's form."""
 
     async def endpoint(request: Request) -> Response:
         try:
-            await run_in_threadpool(ctx.require(permission), request)
+            # The permission held in some project; the work checks its object's project.
+            await run_in_threadpool(scoped.authorize_in, ctx, request, permission, ())
             return await work(request)
         except Exception as exc:  # every failure becomes MLflow's JSON error
             return error_response(exc)
@@ -459,10 +475,19 @@ def guarded(
 def _json_endpoint(ctx: ServerContext, routes: _Routes, name: str, permission: str) -> Any:
     handler: Callable[[dict[str, Any]], dict[str, Any]] = getattr(routes, name)
 
+    def answer(request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        scope = scoped.scope_for(ctx, request, permission)
+        scoped.authorize_in(ctx, request, permission, scope.projects(name, args))
+        token = scoped.CURRENT.set(scope)
+        try:
+            return handler(args)
+        finally:
+            scoped.CURRENT.reset(token)
+
     async def work(request: Request) -> Response:
         args = await request_args(request)
         args.update(request.path_params)
-        result = await run_in_threadpool(handler, args)
+        result = await run_in_threadpool(answer, request, args)
         return JSONResponse(result)
 
     endpoint = guarded(ctx, permission, work)

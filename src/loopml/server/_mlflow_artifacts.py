@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from loopml.entities import RunArtifact
 from loopml.errors import InvalidInput, NotFound
 from loopml.ids import check_artifact_path
+from loopml.server._mlflow_projects import authorize_in, run_project
 
 if TYPE_CHECKING:
     from loopml.server._context import ServerContext
@@ -51,7 +52,13 @@ def split_path(path: str) -> tuple[str, str]:
 
 
 def add_artifact_routes(router: APIRouter, ctx: ServerContext, guard: Guard) -> None:
-    """Add the upload, download and list routes of the artifact proxy to ``router``."""
+    """Add the upload, download and list routes of the artifact proxy to ``router``.
+
+    Each needs its permission in the project of the run the path names.
+    """
+
+    def check(request: Request, run_id: str, permission: str) -> None:
+        authorize_in(ctx, request, permission, [run_project(ctx, run_id)])
 
     def upload_done(run_id: str, rest: str, spool: Any, size: int) -> None:
         ctx.store.get_run(run_id)
@@ -61,6 +68,7 @@ def add_artifact_routes(router: APIRouter, ctx: ServerContext, guard: Guard) -> 
 
     async def upload(request: Request) -> Response:
         run_id, rest = split_path(request.path_params["path"])
+        await run_in_threadpool(check, request, run_id, "runs.write")
         if not rest:
             raise InvalidInput("an upload needs a file path after artifacts/")
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
@@ -79,6 +87,7 @@ def add_artifact_routes(router: APIRouter, ctx: ServerContext, guard: Guard) -> 
 
     async def download(request: Request) -> Response:
         run_id, rest = split_path(request.path_params["path"])
+        await run_in_threadpool(check, request, run_id, "runs.read")
         artifact = await run_in_threadpool(find, run_id, rest)
         reader = await run_in_threadpool(ctx.workspace.artifacts.open, artifact.digest)
 
@@ -114,6 +123,7 @@ def add_artifact_routes(router: APIRouter, ctx: ServerContext, guard: Guard) -> 
 
     async def list_root(request: Request) -> Response:
         path = request.query_params.get("path", "")
+        await run_in_threadpool(check, request, split_path(path)[0], "runs.read")
         return JSONResponse(await run_in_threadpool(listing, path))
 
     async def delete(request: Request) -> Response:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from loopml.errors import InvalidInput, LoopmlError, Overloaded, PermissionDenied
 from loopml.governance import (
+    ANY_PROJECT_OPERATIONS,
     CROSS_PROJECT_READS,
     DEFAULT_PROJECT,
     PROJECT_TAG,
@@ -233,9 +234,10 @@ def _authorize(
     audited)."""
     if not ctx.auth or not op.permission:
         return
-    if args is None or op.name in CROSS_PROJECT_READS:
-        # A body that does not parse names no object, and a list spans projects: the
-        # permission held in some project is enough (a list is then filtered to those).
+    if args is None or op.name in CROSS_PROJECT_READS or op.name in ANY_PROJECT_OPERATIONS:
+        # A body that does not parse names no object, a list spans projects, a lease is
+        # in none: the permission held in some project is enough (a list is then
+        # filtered to those).
         if not projects_with(principal, op.permission, store=ctx.store):
             _denied_here(ctx, op, principal, None, where)
         return
@@ -246,8 +248,9 @@ def _authorize(
 def _visible(
     ctx: ServerContext, op: Operation, principal: Principal, result: Any, resolver: ProjectResolver
 ) -> Any:
-    """A cross-project list with the objects of projects the caller may not read dropped."""
-    if not ctx.auth or not isinstance(result, list):
+    """A cross-project answer with the objects of projects the caller may not read dropped
+    (a single object it may not read: ``None``, as if there were none)."""
+    if not ctx.auth or result is None or isinstance(result, (int, float, str)):
         return result
     held: dict[str | None, bool] = {None: True}
 
@@ -256,6 +259,8 @@ def _visible(
             held[project] = op.permission in permissions_of(principal, project, store=ctx.store)
         return held[project]
 
+    if not isinstance(result, list):
+        return result if readable(resolver.of_item(result)) else None
     return [item for item in result if readable(resolver.of_item(item))]
 
 

@@ -195,9 +195,14 @@ class DatasetStore(Protocol):
     """Datasets, their versions (commits), refs (branches, tags) and saved schemas."""
 
     def create_dataset(
-        self, name: str, *, pii_policy: PiiPolicy | None = None, description: str = ""
+        self,
+        name: str,
+        *,
+        pii_policy: PiiPolicy | None = None,
+        description: str = "",
+        project: str = "default",
     ) -> Dataset:
-        """Create a dataset; Conflict if the name is taken."""
+        """Create a dataset in governance project ``project``; Conflict if the name is taken."""
         ...
 
     def get_dataset(self, name: str) -> Dataset:

@@ -53,6 +53,7 @@ def _dataset(row: RowMapping) -> Dataset:
         created_at_ms=int(row["created_at_ms"]),
         pii_policy=PiiPolicy(row["pii_policy"]),
         description=row["description"],
+        project=row["project"],
     )
 
 
@@ -88,9 +89,14 @@ class SqlDatasetStore:
     _db: Database
 
     def create_dataset(
-        self, name: str, *, pii_policy: PiiPolicy | None = None, description: str = ""
+        self,
+        name: str,
+        *,
+        pii_policy: PiiPolicy | None = None,
+        description: str = "",
+        project: str = "default",
     ) -> Dataset:
-        """Create a dataset; Conflict if the name is taken."""
+        """Create a dataset (in ``project``); Conflict if the name is taken."""
         check_name("dataset", name)
         row = {
             "id": new_id(),
@@ -98,6 +104,7 @@ class SqlDatasetStore:
             "pii_policy": PiiPolicy(pii_policy or PiiPolicy.WARN).value,
             "description": description,
             "created_at_ms": now_ms(),
+            "project": check_name("project", project),
         }
         try:
             with self._db.write() as conn:
@@ -405,6 +412,7 @@ class SqlDatasetStore:
                 pii_policy=PiiPolicy(dataset.pii_policy).value,
                 description=dataset.description,
                 created_at_ms=dataset.created_at_ms,
+                project=check_name("project", dataset.project),
             )
         )
         return version

@@ -93,6 +93,7 @@ datasets = Table(
     Column("pii_policy", String(16), nullable=False),
     Column("description", Text, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+    Column("project", String(128), nullable=False, server_default="default"),  # 0016_projects
 )
 
 # parents and meta are JSON text; seq numbers the versions of one dataset (NAME@v3).
