@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,11 +31,12 @@ from loopml.entities import (
     StepRun,
     StepStatus,
 )
-from loopml.errors import InvalidInput, PermissionDenied
+from loopml.errors import InvalidInput, NotFound, PermissionDenied
 from loopml.governance import PROJECT_TAG, create_token
 from loopml.ids import new_id
 from loopml.store.rest import RestStore
 from loopml.store.sql import SqlStore
+from tests.fixtures.cli import Cli
 from tests.server.conftest import Served
 
 PROJECTS = ("a", "b")
@@ -278,3 +280,28 @@ def test_a_deployment_is_in_its_stable_arms_model_project(served: Served) -> Non
         ("deployments.read", "b"),
         ("deployments.read", "b"),
     ]
+
+
+def test_loopml_data_commit_project_through_the_server(
+    served: Served, tmp_path: Path, cli: Cli
+) -> None:
+    env = {
+        "LOOPML_SERVER_URL": served.url,
+        "LOOPML_TOKEN": _engineer_of_a(served.store, "eng-cli"),
+        "LOOPML_USER": "eng-cli",
+        "LOOPML_HOME": str(tmp_path / "client-home"),
+    }
+    (tmp_path / "tx.csv").write_text("a,b\n1,2\n3,4\n")
+    made = cli("data", "commit", "tx-a", str(tmp_path / "tx.csv"), "--project", "a", env=env)
+    assert made.returncode == 0, made.stderr
+    assert served.store.get_dataset("tx-a").project == "a"
+    refused = cli("data", "commit", "tx-b", str(tmp_path / "tx.csv"), "--project", "b", env=env)
+    assert refused.returncode != 0 and "data.write" in refused.stderr
+    with pytest.raises(NotFound):
+        served.store.get_dataset("tx-b")
+    (tmp_path / "tx.csv").write_text("a,b\n5,6\n")
+    moved = cli("data", "commit", "tx-a", str(tmp_path / "tx.csv"), "--project", "b", env=env)
+    assert moved.returncode == 2 and "fixed when it is created" in moved.stderr
+    again = cli("data", "commit", "tx-a", str(tmp_path / "tx.csv"), "--json", env=env)
+    assert again.returncode == 0, again.stderr  # no --project: the dataset's own
+    assert served.store.get_dataset("tx-a").project == "a"

@@ -50,6 +50,10 @@ def commit(
         str | None, typer.Option("--pii-policy", help="warn, block or redact (saved).")
     ] = None,
     no_profile: Annotated[bool, typer.Option("--no-profile", help="Skip profiling.")] = False,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Project of a dataset this creates (fixed after)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Commit files and folders as a new version (unchanged content costs nothing)."""
@@ -69,6 +73,7 @@ def commit(
             pii_policy=pii_policy,
             expect=None,
             profile=not no_profile,
+            project=project,
         )
     flagged = {
         path: [f for f in found if f["flagged"]]

@@ -41,6 +41,7 @@ def commit(
     message: str = "",
     branch: str = "main",
     pii_policy: PiiPolicy | str | None = None,
+    project: str | None = None,
     repo: DataRepo | None = None,
 ) -> DatasetVersion:
     """Commit files or folders as a new version of dataset ``name``.
@@ -51,6 +52,8 @@ def commit(
         message: Commit message.
         branch: Branch to commit to (default ``main``).
         pii_policy: ``warn`` (default), ``block`` or ``redact``; saved on the dataset.
+        project: The governance project of a dataset this first commit creates
+            (default ``default``); fixed from then on.
         repo: Repo to use (default: :func:`repo_for`).
 
     Returns:
@@ -60,7 +63,7 @@ def commit(
         >>> v = loopml.data.commit("tx", "tx.parquet", message="October")  # doctest: +SKIP
     """
     return (repo or repo_for()).commit(
-        name, paths, message=message, branch=branch, pii_policy=pii_policy
+        name, paths, message=message, branch=branch, pii_policy=pii_policy, project=project
     )
 
 

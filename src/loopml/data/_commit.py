@@ -24,7 +24,7 @@ from loopml.data._formats import read_table, table_format, write_table
 from loopml.data._manifest import Entry, Manifest, Source, StatCache, collect
 from loopml.data._refs import check_name, check_ref_name
 from loopml.entities import Dataset, DatasetVersion, LineageEdge, PiiPolicy
-from loopml.errors import Conflict, NotFound, ValidationFailed
+from loopml.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ValidationFailed
 from loopml.ids import ObjectRef, new_id
 from loopml.lineage import ObjectKind, Relation
 
@@ -65,10 +65,21 @@ def _read(source: Source) -> bytes:
         return handle.read()
 
 
-def _dataset(store: Store, name: str) -> Dataset | None:
+def _dataset(store: Store, name: str, project: str | None = None) -> Dataset | None:
+    """The dataset, or None when it is to be created.
+
+    A server answers a lookup of a dataset that does not exist as one in the default
+    project, so a caller granted only in ``project`` is refused it; such a commit goes on
+    as a creation in ``project``, and the server then checks that (and refuses it if the
+    name is taken in a project the caller cannot write), revealing nothing more.
+    """
     try:
         return store.get_dataset(name)
     except NotFound:
+        return None
+    except PermissionDenied:
+        if project is None:
+            raise
         return None
 
 
@@ -166,9 +177,10 @@ def _head(
     branch: str,
     policy: PiiPolicy | None,
     expect: str | None,
+    project: str | None = None,
 ) -> _Head:
     """Read the dataset, its ``branch`` and the head's manifest; enforce ``expect``."""
-    dataset = _dataset(store, name)
+    dataset = _dataset(store, name, project)
     effective = policy or (dataset.pii_policy if dataset else PiiPolicy.WARN)
     head = None if dataset is None else store.get_ref(dataset.id, branch)
     if head is None:  # a new branch; one made before names were checked still takes commits
@@ -235,15 +247,27 @@ def _plan(sources: list[Source], head: _Head, cache: StatCache, *, profile: bool
     return _Plan(entries, to_store, tables)
 
 
-def _dataset_for(store: Store, name: str, head: _Head) -> tuple[Dataset, Dataset | None]:
+def _dataset_for(
+    store: Store, name: str, head: _Head, project: str | None = None
+) -> tuple[Dataset, Dataset | None]:
     """The dataset the version belongs to, and that dataset again if it is still to create.
 
     A new dataset is recorded with its first version, in the same transaction: an
     interrupted or killed first commit leaves no empty dataset behind.
     """
     if head.dataset is None:
-        new_dataset = Dataset(new_id(), name, time.time_ns() // 1_000_000, head.policy)
+        new_dataset = Dataset(
+            new_id(), name, time.time_ns() // 1_000_000, head.policy,
+            project=project or "default",
+        )  # fmt: skip
         return new_dataset, new_dataset
+    if project is not None and project != head.dataset.project:
+        raise InvalidInput(
+            f"dataset {name!r} is in project {head.dataset.project!r}, not {project!r}",
+            hint="A dataset's project is fixed when it is created: commit without "
+            "--project, or to a new dataset name.",
+            field="project",
+        )
     if head.dataset.pii_policy != head.policy:  # saved only once the commit passed the policy
         return store.set_pii_policy(name, head.policy), None
     return head.dataset, None
@@ -337,17 +361,22 @@ def commit_files(
     pii_policy: PiiPolicy | None = None,
     expect: str | None = None,
     profile: bool = True,
+    project: str | None = None,
 ) -> tuple[DatasetVersion, bool]:
-    """Commit ``paths`` to ``name@branch``; return (version, whether anything changed)."""
+    """Commit ``paths`` to ``name@branch``; return (version, whether anything changed).
+
+    ``project`` is the governance project of a dataset this commit creates; for an
+    existing dataset it must be the dataset's own (a project is fixed at creation).
+    """
     check_name("dataset", name)
     check_name("branch", branch)
     policy = PiiPolicy(pii_policy) if pii_policy is not None else None
     sources = collect(paths)
-    head = _head(store, artifacts, name, branch, policy, expect)
+    head = _head(store, artifacts, name, branch, policy, expect, project)
     cache = StatCache.for_dataset(cache_dir, name)
     plan = _plan(sources, head, cache, profile=profile)
     _check_tables(plan.tables, head.policy, name)
-    dataset, new_dataset = _dataset_for(store, name, head)
+    dataset, new_dataset = _dataset_for(store, name, head, project)
     if head.version is not None and plan.same_as(head.parent):
         # Nothing changed: skip re-serialising and hashing a manifest equal to the head's.
         _settle(store, cache, head.version.id, head.parent)

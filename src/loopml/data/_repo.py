@@ -120,6 +120,7 @@ class DataRepo:
         pii_policy: PiiPolicy | str | None = None,
         expect: str | None = None,
         profile: bool = True,
+        project: str | None = None,
     ) -> DatasetVersion:
         """Commit files and folders as a new version of ``name`` on ``branch``.
 
@@ -135,6 +136,8 @@ class DataRepo:
             pii_policy: ``warn``, ``block`` or ``redact``; sets the dataset's policy.
             expect: Fail with Conflict unless the branch head is this version id.
             profile: Profile table files (the reference profile for drift).
+            project: The governance project of a dataset this commit creates (default
+                ``default``); an existing dataset's must match (it is fixed).
 
         Returns:
             The new version (or the unchanged head).
@@ -155,6 +158,7 @@ class DataRepo:
             pii_policy=pii_policy,
             expect=expect,
             profile=profile,
+            project=project,
         )
         return version
 
