@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy import Connection
 
-HEAD = "0014_router"
+HEAD = "0015_step_logs"
 """The newest revision of the migration tree (comma-joined if it ever has several heads)."""
 
 _PG_MIGRATION_LOCK = 0x6C6F6F706D6C  # "loopml": serialises concurrent upgraders
