@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 import httpx
 import pytest
 
-from loopml import registry
+from loopml import registry, triggers
 from loopml.entities import RunQuery
 from loopml.tracking import parse_filter
 from tests.browser.conftest import AXE, Session
@@ -233,7 +233,7 @@ def test_an_approver_approves_and_a_viewer_is_refused(
     assert "APPROVED" in row.inner_text()
     assert "ava (approver): approved" in row.inner_text()
     assert registry.list_requests("fraud", store=ui_home.workspace.store)[0].status == "APPROVED"
-    # v2 has no gated evaluation: promoting it is refused, and the page says why
+    # v3 has no gated evaluation: promoting it is refused, and the page says why
     row.locator("input[name=reason]").fill("ship it")
     with as_approver.page.expect_response(lambda r: r.request.method == "POST") as done:
         row.locator("button.promote").click()
@@ -273,7 +273,7 @@ def test_the_champions_lineage_shows_its_dataset_version_and_training_run(
     as_viewer.open("/lineage?ref=" + quote("models:/fraud@champion"))
     edges = page.locator("#lineage-edges").inner_text()
     assert ui_home.dataset_version in edges
-    assert "run demo-train" in edges
+    assert "run retrain" in edges
     svg = page.locator("figure.graph svg")
     assert ui_home.dataset_version in svg.inner_html()
     node = svg.locator(f'a[href="/lineage?ref=run%3A{ui_home.training_run}"]')
@@ -289,12 +289,34 @@ def test_a_pipeline_run_draws_its_dag_with_step_status(as_viewer: Session, ui_ho
     as_viewer.open(f"/pipelines/{ui_home.pipeline_run}")
     svg = page.locator("figure.graph svg")
     assert svg.locator("g.node").count() == 3
-    assert svg.locator("path.edge").count() == 2  # load -> total, load -> count
+    assert svg.locator("path.edge").count() == 3  # load -> rows, load -> train, rows -> train
     assert svg.locator("g.node.status-completed").count() == 3
     steps = page.locator("#steps").inner_text()
-    for name in ("load", "total", "count"):
+    for name in ("load", "rows", "train"):
         assert name in steps
     assert "COMPLETED" in steps and "miss" in steps
+    assert not as_viewer.errors
+
+
+def test_a_pipeline_step_shows_its_captured_log(
+    as_viewer: Session, ui_home: Home, ui_url: str
+) -> None:
+    page = as_viewer.page
+    as_viewer.open(f"/pipelines/{ui_home.pipeline_run}")
+    log = page.locator("#log-train")
+    assert log.get_attribute("open") is None  # a finished step's log waits to be opened
+    log.locator("summary").focus()
+    page.keyboard.press("Enter")  # the disclosure opens from the keyboard
+    text = log.locator("pre.log")
+    text.wait_for()
+    assert "INFO tests.browser.retrain: trained on" in text.inner_text()
+    assert "registered fraud v2" in text.inner_text()
+    assert page.locator("#log-rows").count() == 0  # a silent step has no log
+    raw = page.request.get(f"{ui_url}/pipelines/{ui_home.pipeline_run}/log/load?raw=1")
+    assert raw.status == 200 and raw.headers["content-type"].startswith("text/plain")
+    assert raw.text().startswith("loaded 3200 rows of " + ui_home.dataset_version)
+    missing = page.request.get(f"{ui_url}/pipelines/{ui_home.pipeline_run}/log/nope")
+    assert missing.status == 400 and "no step 'nope'" in missing.json()["message"]
     assert not as_viewer.errors
 
 
@@ -320,23 +342,28 @@ def test_a_deployment_shows_its_split_rollout_and_monitoring(
 def test_the_loop_draws_the_champions_chain_from_the_alert(
     as_viewer: Session, ui_home: Home
 ) -> None:
+    """The picture comes from a real trigger chain (tests/browser/homes.py ``_loop``)."""
     page = as_viewer.page
     as_viewer.open("/loop")
+    assert "fraud@champion = v2" in page.locator("main").inner_text()
     svg = page.locator("figure.graph svg").first
     text = svg.text_content() or ""
     for label in (
-        "alert",
-        "trigger_event",
-        "pipeline summary",
-        "fraud v1",
-        "deployment fraud",
-        "run demo-train",
+        "alert amount-drift",
+        "trigger fired",
+        "trigger retrain-on-drift",
+        "pipeline retrain",
+        "run retrain",
+        "fraud v2",
+        "evaluation (passed)",
+        "deployment fraud-v2",
         ui_home.dataset_version,
     ):
         assert label in text, label
     assert "retrain-on-drift" in page.locator("#triggers").inner_text()
     events = page.locator("#trigger-events").inner_text()
-    assert "fired" in events and "pipeline" in events
+    for step in ("fired", *triggers.STEPS, "approval", "promoted"):
+        assert step in events, step
     assert "amount drifted" in page.locator("main").inner_text()
     assert not as_viewer.errors
 
