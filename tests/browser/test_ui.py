@@ -113,6 +113,38 @@ def test_runs_list_answers_a_filtered_sorted_page_of_100k_runs_and_scrolls(
     assert not as_viewer.errors
 
 
+def test_columns_are_picked_from_the_filtered_runs_keys_and_kept_in_the_url(
+    as_viewer: Session, ui_home: Home
+) -> None:
+    page = as_viewer.page
+    as_viewer.open("/runs?" + urlencode({"filter": "params.model = 'rf'"}))
+    keys = page.locator("#column-keys")
+    keys.locator('input[value="metrics.auc"]').wait_for()
+    offered = keys.locator("input[name=col]").evaluate_all("els => els.map(e => e.value)")
+    assert offered == ["params.lr", "params.model", "metrics.auc"]  # the rf runs' keys only
+    assert "3 keys in 1,000 runs (the first 1,000 matching)" in keys.inner_text()
+    for key in ("params.lr", "metrics.auc"):  # by keyboard: focus the box, Space ticks it
+        keys.locator(f'input[value="{key}"]').focus()
+        page.keyboard.press("Space")
+    page.click("button:text-is('Apply')")
+    page.wait_for_url("**col=metrics.auc**")
+    assert "col=params.lr" in page.url
+    headers = page.locator("#runs-table thead th").all_inner_texts()
+    assert headers[-2:] == ["params.lr", "metrics.auc"]
+    page.locator('#column-keys input[value="params.lr"]:checked').wait_for()
+    # thousands of keys: a page of them, and typing narrows the list from the server
+    as_viewer.open("/runs?" + urlencode({"filter": "params.model = 'wide'"}))
+    page.locator("#column-keys-note").wait_for()
+    note = page.locator("#column-keys-note").inner_text()
+    assert f"{WIDE_METRICS + 1:,} keys in 1 run" in note and "more not shown" in note
+    assert page.locator("#column-keys input[name=col]").count() == 100
+    page.fill("#column-search", "m1999")
+    page.locator("#column-keys input[name=col]").first.wait_for()
+    page.wait_for_function("document.querySelectorAll('#column-keys input[name=col]').length == 1")
+    assert page.locator("#column-keys input[name=col]").get_attribute("value") == "metrics.m1999"
+    assert not as_viewer.errors
+
+
 def test_a_bad_filter_shows_the_cli_caret_error_inline(as_viewer: Session) -> None:
     response = as_viewer.open("/runs?" + urlencode({"filter": "metrics.auc >> 3"}))
     assert response is not None and response.status == 400
