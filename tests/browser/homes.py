@@ -105,6 +105,35 @@ def _bulk_runs(store: SqlStore, n: int) -> None:
         )
 
 
+CUSTOMERS_SCHEMA = r"""format: loopml.schema/1
+columns:
+  id: {type: integer, nullable: false, unique: true}
+  email: {type: string, nullable: false, pattern: '^[^@\s]+@[^@\s]+\.[a-z]{2,}$'}
+  phone: {type: string}
+  age: {type: integer, min: 0, max: 120}
+  country: {type: string, allowed: [FR, GB]}
+"""
+
+
+def _customers(repo: DataRepo, folder: Path) -> None:
+    """A small table with personal data (emails, phone numbers): v1 fits its saved schema,
+    v2 adds two rows that break three of its rules."""
+    from loopml import data
+    from loopml.data import Schema
+
+    path = folder / "customers.csv"
+    rows = [
+        f"{i},user{i}@example.com,+44 20 7946 {i:04d},{20 + i % 50},{'GB' if i % 2 else 'FR'}"
+        for i in range(40)
+    ]
+    path.write_text("id,email,phone,age,country\n" + "\n".join(rows) + "\n")
+    repo.commit("customers", [path], message="forty customers")
+    data.save_schema("customers@main", Schema.from_yaml(CUSTOMERS_SCHEMA), repo=repo)
+    with path.open("a") as out:
+        out.write("40,not-an-email,+44 20 7946 0040,-5,BR\n41,user41@example.com,,130,GB\n")
+    repo.commit("customers", [path], message="two bad rows")
+
+
 def _accounts(store: SqlStore) -> dict[str, str]:
     tokens = {}
     for name, role in (
@@ -316,6 +345,7 @@ def build_home(folder: Path) -> Home:
         repo = DataRepo.for_workspace(workspace)
         data = prepare_data(repo, folder / "data", days=8, rows_per_day=400, seed=7)
         repo.tag("transactions@main", "golden")
+        _customers(repo, folder / "data")
         extra = folder / "data" / "labels.csv"
         extra.write_text("id,label\n1,0\n2,1\n")
         repo.commit(

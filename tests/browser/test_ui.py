@@ -25,6 +25,7 @@ PAGES = [
     ("compare", "/compare?{compare}"),
     ("data", "/data"),
     ("dataset", "/data/transactions"),
+    ("dataset-reports", "/data/customers"),
     ("pipelines", "/pipelines"),
     ("pipeline", "/pipelines/{pipeline}"),
     ("models", "/models"),
@@ -208,6 +209,39 @@ def test_a_dataset_shows_refs_profile_and_a_diff(as_viewer: Session, ui_home: Ho
     result = page.locator("#diff-result").inner_text()
     assert "1 added, 0 removed, 0 changed, 1 unchanged" in result
     assert "+ labels.csv" in page.locator("main").inner_text()
+    assert not as_viewer.errors
+
+
+def test_validation_and_pii_reports_are_readable_tables(as_viewer: Session) -> None:
+    page = as_viewer.page
+    as_viewer.open("/data/customers")  # v2: two rows break the saved schema
+    checks = page.locator('table.validation[data-path="customers.csv"]')
+    checks.wait_for()
+    verdict = page.locator('p.verdict[data-path="customers.csv"]').inner_text()
+    assert verdict.startswith("failed") and "42 rows" in verdict
+    age = checks.locator('tr[data-column="age"]', has_text="range")
+    assert age.get_attribute("data-result") == "error"
+    assert age.locator("td").nth(2).inner_text() == "2"
+    assert age.locator("ul.examples li").all_inner_texts() == ["row 40: -5", "row 41: 130"]
+    email = checks.locator('tr[data-column="email"]', has_text="matches")
+    assert "row 40: not-an-email" in email.inner_text()
+    country = checks.locator('tr[data-column="country"]', has_text="one of")
+    assert "row 40: BR" in country.inner_text()
+    unique = checks.locator('tr[data-column="id"]', has_text="unique")
+    assert unique.get_attribute("data-result") == "pass"
+    pii = page.locator("#pii-report")
+    policy = page.locator("#pii-policy").inner_text()
+    assert "PII policy at commit: warn; 2 columns flagged" in policy
+    email_pii = pii.locator('tr[data-column="email"]').locator("td, th").all_inner_texts()
+    assert email_pii[:3] == ["customers.csv", "email", "email"]
+    assert email_pii[-2:] == ["yes", "no"]  # flagged, not redacted (policy warn)
+    assert "phone" in pii.locator('tr[data-column="phone"]').inner_text()
+    # the older, clean version passes every check
+    first = page.get_by_role("link", name="v1", exact=True)
+    first.click()
+    page.wait_for_url("**version=**")
+    page.locator('p.verdict[data-path="customers.csv"]').wait_for()
+    assert page.locator('p.verdict[data-path="customers.csv"]').inner_text().startswith("passed")
     assert not as_viewer.errors
 
 

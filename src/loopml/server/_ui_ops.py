@@ -1,7 +1,8 @@
 """Data, pipelines and deployments pages.
 
 Data: datasets, versions with branches and tags, each table file's stored profile
-(histograms, top values, nulls) and the file diff of two versions. Pipelines: each run's
+(histograms, top values, nulls), the validation and personal-data reports (``_ui_data``)
+and the file diff of two versions. Pipelines: each run's
 steps drawn as a DAG coloured by status, with cache hits, durations, cost, errors and
 each step's captured log (loaded when its disclosure opens; ``?raw`` gives plain text).
 Deployments: arms and weights, rollout progress, the event history with reasons, latency
@@ -22,6 +23,7 @@ from markupsafe import escape
 from loopml.data import DataRepo
 from loopml.errors import LoopmlError
 from loopml.pipelines import read_step_log
+from loopml.server._ui_data import pii_rows
 from loopml.server._ui_graph import GraphEdge, GraphNode, layout
 from loopml.server._ui_traffic import traffic_series
 
@@ -102,6 +104,7 @@ def register(router: APIRouter, ui: Ui) -> None:
             chosen=chosen,
             profiles=profiles,
             bars=_bars,
+            pii_rows=pii_rows,
             diff=diff,
             a=a,
             b=b,
