@@ -12,7 +12,7 @@ from loopml.config import Settings
 from loopml.entities import StepStatus
 from loopml.errors import InvalidInput, NotFound
 from loopml.pipelines import read_step_log, run_pipeline
-from loopml.pipelines._capture import LOG_LIMIT_BYTES, LogBuffer
+from loopml.pipelines._capture import LOG_LIMIT_BYTES, LogBuffer, capture_output
 from loopml.store import Store
 from loopml.workspace import Workspace
 from tests.fixtures.cli import Cli
@@ -31,6 +31,25 @@ def test_log_buffer_keeps_the_newest_bytes_and_says_what_it_dropped() -> None:
     assert text.endswith("\n3456789abc") and "3 earlier bytes dropped" in text
     buffer.write("é" * 20)  # 40 bytes: one write larger than the limit
     assert buffer.getvalue().decode().endswith("é" * 5)
+
+
+def test_capture_restores_the_streams_and_the_root_logger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+    import sys
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    monkeypatch.setattr(sys, "stdout", None)  # a worker started without a stdout
+    with capture_output() as buffer:
+        print("to nowhere but the log")
+        logging.getLogger("tests.capture").info("info is kept")
+        logging.getLogger("distributed.worker").info("the Dask worker's own line")
+    assert sys.stdout is None and root.level == level and root.handlers == handlers
+    text = buffer.getvalue().decode()
+    assert text.startswith("to nowhere but the log\n")
+    assert "INFO tests.capture: info is kept" in text and "Dask worker" not in text
 
 
 def test_a_steps_print_stderr_and_logging_are_saved_in_order(

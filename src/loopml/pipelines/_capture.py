@@ -84,20 +84,21 @@ class LogBuffer:
 class _Tee:
     """A text stream that writes to the worker's stream and to the buffer."""
 
-    def __init__(self, original: TextIO, buffer: LogBuffer) -> None:
+    def __init__(self, original: TextIO | None, buffer: LogBuffer) -> None:
         self._original = original
         self._buffer = buffer
 
     def write(self, text: str) -> int:
         self._buffer.write(text)
         try:
-            return self._original.write(text)
+            return self._original.write(text) if self._original is not None else len(text)
         except (OSError, ValueError):  # a closed worker stream must not fail the step
             return len(text)
 
     def flush(self) -> None:
         try:
-            self._original.flush()
+            if self._original is not None:
+                self._original.flush()
         except (OSError, ValueError):
             pass
 
