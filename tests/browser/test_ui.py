@@ -115,7 +115,7 @@ def test_runs_list_answers_a_filtered_sorted_page_of_100k_runs_and_scrolls(
 
 
 def test_columns_are_picked_from_the_filtered_runs_keys_and_kept_in_the_url(
-    as_viewer: Session, ui_home: Home
+    as_viewer: Session, ui_home: Home, screenshots: Path
 ) -> None:
     page = as_viewer.page
     as_viewer.open("/runs?" + urlencode({"filter": "params.model = 'rf'"}))
@@ -133,6 +133,8 @@ def test_columns_are_picked_from_the_filtered_runs_keys_and_kept_in_the_url(
     headers = page.locator("#runs-table thead th").all_inner_texts()
     assert headers[-2:] == ["params.lr", "metrics.auc"]
     page.locator('#column-keys input[value="params.lr"]:checked').wait_for()
+    page.locator("#column-keys-note").wait_for()  # the server's list replaced the first one
+    page.screenshot(path=str(screenshots / "runs-column-picker.png"))
     # thousands of keys: a page of them, and typing narrows the list from the server
     as_viewer.open("/runs?" + urlencode({"filter": "params.model = 'wide'"}))
     page.locator("#column-keys-note").wait_for()
@@ -212,7 +214,9 @@ def test_a_dataset_shows_refs_profile_and_a_diff(as_viewer: Session, ui_home: Ho
     assert not as_viewer.errors
 
 
-def test_validation_and_pii_reports_are_readable_tables(as_viewer: Session) -> None:
+def test_validation_and_pii_reports_are_readable_tables(
+    as_viewer: Session, screenshots: Path
+) -> None:
     page = as_viewer.page
     as_viewer.open("/data/customers")  # v2: two rows break the saved schema
     checks = page.locator('table.validation[data-path="customers.csv"]')
@@ -236,6 +240,7 @@ def test_validation_and_pii_reports_are_readable_tables(as_viewer: Session) -> N
     assert email_pii[:3] == ["customers.csv", "email", "email"]
     assert email_pii[-2:] == ["yes", "no"]  # flagged, not redacted (policy warn)
     assert "phone" in pii.locator('tr[data-column="phone"]').inner_text()
+    page.screenshot(path=str(screenshots / "dataset-validation-pii.png"), full_page=True)
     # the older, clean version passes every check
     first = page.get_by_role("link", name="v1", exact=True)
     first.click()
@@ -365,7 +370,7 @@ def test_a_pipeline_run_draws_its_dag_with_step_status(as_viewer: Session, ui_ho
 
 
 def test_a_pipeline_step_shows_its_captured_log(
-    as_viewer: Session, ui_home: Home, ui_url: str
+    as_viewer: Session, ui_home: Home, ui_url: str, screenshots: Path
 ) -> None:
     page = as_viewer.page
     as_viewer.open(f"/pipelines/{ui_home.pipeline_run}")
@@ -377,6 +382,7 @@ def test_a_pipeline_step_shows_its_captured_log(
     text.wait_for()
     assert "INFO tests.browser.retrain: trained on" in text.inner_text()
     assert "registered fraud v2" in text.inner_text()
+    page.screenshot(path=str(screenshots / "pipeline-step-log.png"), full_page=True)
     assert page.locator("#log-rows").count() == 0  # a silent step has no log
     raw = page.request.get(f"{ui_url}/pipelines/{ui_home.pipeline_run}/log/load?raw=1")
     assert raw.status == 200 and raw.headers["content-type"].startswith("text/plain")
