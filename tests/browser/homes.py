@@ -4,17 +4,21 @@
 own tables in one transaction: a few seconds, not the minutes logging them one by one
 would take), a run with 2,000 metrics, three runs with metric histories to compare, the
 demo's data -> training run -> gated, approved, promoted champion flow (its functions, on a
-small month of data), a second version waiting for approval, and accounts per role.
+small month of data), then the closed loop run for real through ``loopml.triggers`` (a drift
+alert fires a trigger; one agent pass retrains in a pipeline, evaluates, canaries, waits for
+an approval and promotes v2), a third version waiting for approval, and accounts per role.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from loopml import registry
+from loopml import registry, triggers
 from loopml.config import load_settings
 from loopml.data import DataRepo
 from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN
@@ -32,18 +36,17 @@ from loopml.entities import (
     DeploymentStrategy,
     MonitorWindow,
     Relation,
-    Trigger,
-    TriggerEvent,
-    TriggerEventKind,
-    TriggerKind,
+    RequestStatus,
 )
 from loopml.evaluation import evaluate
 from loopml.governance import create_token
 from loopml.ids import ObjectKind, ObjectRef, new_id
-from loopml.lineage import link
 from loopml.store.sql import SqlStore
 from loopml.tracking import TrackingClient
 from loopml.workspace import Workspace, use_workspace
+
+if TYPE_CHECKING:
+    from loopml.triggers import ChainResult
 
 BULK_RUNS = 100_000
 #: A 1x1 transparent PNG.
@@ -52,6 +55,7 @@ _PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
 WIDE_METRICS = 2_000
+_STEPS = "tests.browser.pipeline_steps"
 
 
 @dataclass
@@ -63,10 +67,12 @@ class Home:
     wide_run: str  # the run with 2,000 metrics
     files_run: str  # a run with a text log, a CSV table and a PNG
     compare_runs: list[str]
-    training_run: str  # the demo's training run (the champion's)
+    training_run: str  # the champion's training run (inside the loop's pipeline run)
+    first_training_run: str  # the demo's training run, of v1
     dataset_version: str  # "transactions@vN", the champion's training data
     pending_request: str  # a promotion request the approver decides in a test
-    pipeline_run: str  # a finished three-step pipeline run
+    pipeline_run: str  # the loop's retraining pipeline run (four steps)
+    chain: str  # the trigger chain that made v2 the champion
 
 
 def _bulk_runs(store: SqlStore, n: int) -> None:
@@ -97,6 +103,35 @@ def _bulk_runs(store: SqlStore, n: int) -> None:
             "VALUES (?,?,?,?,?)",
             latest,
         )
+
+
+CUSTOMERS_SCHEMA = r"""format: loopml.schema/1
+columns:
+  id: {type: integer, nullable: false, unique: true}
+  email: {type: string, nullable: false, pattern: '^[^@\s]+@[^@\s]+\.[a-z]{2,}$'}
+  phone: {type: string}
+  age: {type: integer, min: 0, max: 120}
+  country: {type: string, allowed: [FR, GB]}
+"""
+
+
+def _customers(repo: DataRepo, folder: Path) -> None:
+    """A small table with personal data (emails, phone numbers): v1 fits its saved schema,
+    v2 adds two rows that break three of its rules."""
+    from loopml import data
+    from loopml.data import Schema
+
+    path = folder / "customers.csv"
+    rows = [
+        f"{i},user{i}@example.com,+44 20 7946 {i:04d},{20 + i % 50},{'GB' if i % 2 else 'FR'}"
+        for i in range(40)
+    ]
+    path.write_text("id,email,phone,age,country\n" + "\n".join(rows) + "\n")
+    repo.commit("customers", [path], message="forty customers")
+    data.save_schema("customers@main", Schema.from_yaml(CUSTOMERS_SCHEMA), repo=repo)
+    with path.open("a") as out:
+        out.write("40,not-an-email,+44 20 7946 0040,-5,BR\n41,user41@example.com,,130,GB\n")
+    repo.commit("customers", [path], message="two bad rows")
 
 
 def _accounts(store: SqlStore) -> dict[str, str]:
@@ -205,11 +240,27 @@ def _deployment(store: SqlStore) -> None:
         )
 
 
-def _loop(store: SqlStore, pipeline_run: str, training_run: str) -> None:
-    """The closed loop as the trigger agent records it: a drift alert fires a trigger whose
-    chain runs the pipeline and leads to the champion, which the deployment serves."""
-    now = int(time.time() * 1000)
-    alert = store.add_alert(
+def _approve_when_asked(store: SqlStore, version: int, done: threading.Event) -> None:
+    """The human in the loop: ava approves the chain's promotion request once it is asked."""
+    approver = Actor("ava", ("approver",))
+    while not done.wait(0.05):
+        for request in registry.list_requests(MODEL, store=store):
+            if request.version == version and request.status is RequestStatus.PENDING:
+                registry.approve(
+                    request.id, comment="canary looked fine", store=store, actor=approver
+                )
+                return
+
+
+def _loop(workspace: Workspace, folder: Path, dataset: str, test: object) -> ChainResult:
+    """The closed loop, run for real: a stored drift alert, a drift trigger whose source
+    reads it, and one pass of the trigger agent (``triggers.tick``, what ``loopml agent
+    --once`` runs). Its chain runs the retraining pipeline (tests/browser/pipeline_steps.py),
+    evaluates the candidate with the gates, canaries it, waits for ava's approval and
+    promotes it to champion; the chain records the lineage the loop page draws."""
+    store = workspace.store
+    assert isinstance(store, SqlStore)
+    store.add_alert(
         Alert(
             id=new_id(),
             rule="amount-drift",
@@ -223,55 +274,46 @@ def _loop(store: SqlStore, pipeline_run: str, training_run: str) -> None:
             model=MODEL,
             version=1,
             window_id=None,
-            fired_at_ms=now,
+            fired_at_ms=int(time.time() * 1000),
             resolved_at_ms=None,
             message="amount drifted (psi 0.20 > 0.10)",
         ),
         actor="ada",
     )
-    store.create_trigger(
-        Trigger(
-            name="retrain-on-drift",
-            kind=TriggerKind.DRIFT,
-            model=MODEL,
-            condition={"alert": "amount-drift"},
-            action={"pipeline": "summary"},
-        ),
-        actor="ada",
+    holdout = folder / "holdout.parquet"
+    test.to_parquet(holdout)  # type: ignore[attr-defined]
+    gates = str(folder / "gates.yaml")
+    agent = workspace.derive(actor=Actor("ada", ("admin",)))
+    triggers.add_trigger(
+        "retrain-on-drift",
+        "drift",
+        MODEL,
+        condition={"threshold": 0.1, "source": f"{_STEPS}:drift_signal"},
+        action={
+            "pipeline": f"{_STEPS}:retrain",
+            "params": {"dataset": dataset, "max_iter": 5, "gates": gates},
+            "eval_data": str(holdout),
+            "target": TARGET_COLUMN,
+            "gates": gates,
+            "deployment": "fraud",
+            "steps": [50, 100],
+            "poll_s": 0.05,
+            "rollout": f"{_STEPS}:healthy_canary",
+        },
+        workspace=agent,
     )
-    fired = store.add_trigger_event(
-        TriggerEvent(id="", trigger="retrain-on-drift", kind=TriggerEventKind.FIRED, at_ms=0),
-        actor="ada",
-    )
-    store.add_trigger_event(
-        TriggerEvent(
-            id="",
-            trigger="retrain-on-drift",
-            kind=TriggerEventKind.STEP,
-            at_ms=0,
-            chain_id=fired.id,
-            step="pipeline",
-            status="completed",
-        ),
-        actor="ada",
-    )
-    here = ObjectRef(ObjectKind.TRIGGER_EVENT, fired.id)
-    version = store.get_alias(MODEL, "champion")
-    link(ObjectRef(ObjectKind.ALERT, alert.id), here, Relation.FIRED, store=store)
-    link(here, ObjectRef(ObjectKind.PIPELINE_RUN, pipeline_run), Relation.TRIGGERED, store=store)
-    link(here, ObjectRef(ObjectKind.MODEL_VERSION, version.id), Relation.TRIGGERED, store=store)
-    link(
-        ObjectRef(ObjectKind.PIPELINE_RUN, pipeline_run),
-        ObjectRef(ObjectKind.RUN, training_run),
-        Relation.TRACKED,
-        store=store,
-    )
-    link(
-        ObjectRef(ObjectKind.MODEL_VERSION, version.id),
-        ObjectRef(ObjectKind.DEPLOYMENT, "fraud"),
-        Relation.DEPLOYED,
-        store=store,
-    )
+    done = threading.Event()
+    approver = threading.Thread(target=_approve_when_asked, args=(store, 2, done), daemon=True)
+    approver.start()
+    try:
+        tick = triggers.tick(agent, owner="ui-home-agent", stats=triggers.AgentStats())
+    finally:
+        done.set()
+        approver.join(timeout=5)
+    assert len(tick.chains) == 1, tick
+    chain = tick.chains[0]
+    assert chain.outcome == "promoted", chain.events
+    return chain
 
 
 def build_home(folder: Path) -> Home:
@@ -303,6 +345,7 @@ def build_home(folder: Path) -> Home:
         repo = DataRepo.for_workspace(workspace)
         data = prepare_data(repo, folder / "data", days=8, rows_per_day=400, seed=7)
         repo.tag("transactions@main", "golden")
+        _customers(repo, folder / "data")
         extra = folder / "data" / "labels.csv"
         extra.write_text("id,label\n1,0\n2,1\n")
         repo.commit(
@@ -313,26 +356,28 @@ def build_home(folder: Path) -> Home:
         training_run, model_uri, test = _train(client, data)
         client.flush()
         _champion(store, workspace, model_uri, test, folder)
+    client.close()
+    chain = _loop(workspace, folder, f"transactions@v{data.version.seq}", test)
+    with use_workspace(workspace):
         second = registry.register_model(
             MODEL, model_uri, store=store, artifacts=workspace.artifacts, actor="sam"
         )
         request = registry.request_promotion(
             MODEL, second.number, "champion", comment="retrained", store=store, actor="sam"
         )
-    client.close()
-    from tests.browser.pipeline_steps import summary
-
-    pipeline = summary.run({"n": 5}, settings=workspace.settings)
     _deployment(store)
-    _loop(store, pipeline.run.id, training_run)
+    pipeline_run = str(chain.output("pipeline_run"))
+    retrain = next(s for s in store.list_step_runs(pipeline_run) if s.name == "train")
     return Home(
         workspace=workspace,
         tokens=tokens,
         wide_run=wide.id,
         files_run=files.id,
         compare_runs=compare,
-        training_run=training_run,
+        training_run=str(retrain.run_id),
+        first_training_run=training_run,
         dataset_version=f"transactions@v{data.version.seq}",
         pending_request=request.id,
-        pipeline_run=pipeline.run.id,
+        pipeline_run=pipeline_run,
+        chain=chain.chain_id,
     )

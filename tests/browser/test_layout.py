@@ -35,6 +35,18 @@ def test_edges_to_unknown_nodes_and_cycles_do_not_break_it() -> None:
     assert len(graph.edges) == 2 and all(path.startswith("M") for _, path in graph.edges)
 
 
+def test_the_loops_cycle_still_runs_left_to_right() -> None:
+    # What a trigger chain records: the promotion links the deployment back to the firing.
+    chain = ["alert", "fired", "pipeline", "step", "run", "v2", "deployment"]
+    edges = [GraphEdge(a, b) for a, b in zip(chain, chain[1:], strict=False)]
+    edges += [GraphEdge("deployment", "fired", "promoted"), GraphEdge("fired", "v2")]
+    graph = layout(_nodes("v2", *chain[::-1]), edges)
+    placed = {p.node.key: p for p in graph.nodes}
+    xs = [placed[k].x for k in chain]
+    assert xs == sorted(xs) and len(set(xs)) == len(chain)
+    assert len(graph.edges) == len(edges)  # the closing edge is drawn too
+
+
 def test_ordering_reduces_crossings() -> None:
     # Two chains drawn side by side: x1 -> y1 and x2 -> y2 must not cross.
     edges = [GraphEdge("x1", "y2"), GraphEdge("x2", "y1")]

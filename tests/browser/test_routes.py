@@ -213,3 +213,59 @@ def test_a_deployments_traffic_is_charted_per_arm_from_its_log(tmp_path: Path) -
     assert series["latency"]["canary p95 ms"][0] == pytest.approx(66.5)  # nine 50s, one 80
     assert series["throughput"]["stable req/s"] == [pytest.approx(30 / 60)]
     assert series["errors"]["canary errors"] == [1.0]
+
+
+def test_column_keys_come_from_the_filtered_runs(small: Small) -> None:
+    with _client(small, "vic") as http:
+        keys = http.get("/runs/keys", params={"filter": "params.C = '1'", "col": "metrics.loss"})
+        assert keys.status_code == 200
+        box = r'<input type="checkbox" name="col" value="([^"]+)"( checked)?'
+        boxes = re.findall(box, keys.text)
+        assert boxes == [("metrics.loss", " checked"), ("params.C", "")]
+        assert http.get("/runs/keys", params={"filter": "params.C = '2'"}).text.count("<li>") == 0
+        bad = http.get("/runs/keys", params={"filter": "metrics.loss <"})
+        assert bad.status_code == 200 and "malformed run filter" in bad.text
+        listed = http.get("/runs", params=[("col", "params.C"), ("col", "metrics.loss")])
+        assert listed.status_code == 200
+        # sort links carry the chosen columns on, comma-joined
+        assert "columns=params.C%2C+metrics.loss" in listed.text
+        assert http.get("/runs", params={"col": "weird"}).status_code == 400
+
+
+def test_a_step_log_is_served_escaped_or_as_plain_text(small: Small) -> None:
+    from loopml.entities import PipelineRun, PipelineStatus, StepRun, StepStatus
+    from loopml.ids import new_id
+
+    store = small.workspace.store
+    digest = small.workspace.artifacts.put(b"hello <script>alert(1)</script>\n")
+    run = PipelineRun(new_id(), "p", PipelineStatus.COMPLETED, int(time.time() * 1000))
+    step = StepRun(new_id(), run.id, "talk", StepStatus.COMPLETED, log_digest=digest)
+    store.create_pipeline_run(run, [step, StepRun(new_id(), run.id, "quiet")])
+    with _client(small, "vic") as http:
+        page = http.get(f"/pipelines/{run.id}")
+        assert 'id="log-talk"' in page.text and 'id="log-quiet"' not in page.text
+        part = http.get(f"/pipelines/{run.id}/log/talk", headers={"HX-Request": "true"})
+        assert "hello &lt;script&gt;alert(1)&lt;/script&gt;" in part.text
+        raw = http.get(f"/pipelines/{run.id}/log/talk", params={"raw": 1})
+        assert raw.text == "hello <script>alert(1)</script>\n"
+        assert raw.headers["content-type"].startswith("text/plain")
+        assert raw.headers["x-content-type-options"] == "nosniff"
+        quiet = http.get(f"/pipelines/{run.id}/log/quiet", headers={"HX-Request": "true"})
+        assert "no captured output" in quiet.text
+        assert http.get(f"/pipelines/{run.id}/log/nope").status_code == 400
+        assert http.get(f"/pipelines/{'f' * 32}/log/talk").status_code == 404
+
+
+def test_a_dataset_without_a_saved_schema_says_how_to_validate(small: Small) -> None:
+    from loopml.data import DataRepo
+
+    folder = Path(small.workspace.settings.home) / "plain"
+    folder.mkdir(exist_ok=True)
+    (folder / "t.csv").write_text("a,b\n1,2\n")
+    DataRepo.for_workspace(small.workspace).commit("plain", [folder / "t.csv"], message="m")
+    with _client(small, "vic") as http:
+        report = http.get("/data/plain/validation")
+        assert report.status_code == 200 and "No saved schema" in report.text
+        page = http.get("/data/plain")
+        assert "no column that looks like personal data" in page.text
+        assert "PII policy at commit" in page.text

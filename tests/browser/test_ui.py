@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 import httpx
 import pytest
 
-from loopml import registry
+from loopml import registry, triggers
 from loopml.entities import RunQuery
 from loopml.tracking import parse_filter
 from tests.browser.conftest import AXE, Session
@@ -25,6 +25,7 @@ PAGES = [
     ("compare", "/compare?{compare}"),
     ("data", "/data"),
     ("dataset", "/data/transactions"),
+    ("dataset-reports", "/data/customers"),
     ("pipelines", "/pipelines"),
     ("pipeline", "/pipelines/{pipeline}"),
     ("models", "/models"),
@@ -113,6 +114,40 @@ def test_runs_list_answers_a_filtered_sorted_page_of_100k_runs_and_scrolls(
     assert not as_viewer.errors
 
 
+def test_columns_are_picked_from_the_filtered_runs_keys_and_kept_in_the_url(
+    as_viewer: Session, ui_home: Home, screenshots: Path
+) -> None:
+    page = as_viewer.page
+    as_viewer.open("/runs?" + urlencode({"filter": "params.model = 'rf'"}))
+    keys = page.locator("#column-keys")
+    keys.locator('input[value="metrics.auc"]').wait_for()
+    offered = keys.locator("input[name=col]").evaluate_all("els => els.map(e => e.value)")
+    assert offered == ["params.lr", "params.model", "metrics.auc"]  # the rf runs' keys only
+    assert "3 keys in 1,000 runs (the first 1,000 matching)" in keys.inner_text()
+    for key in ("params.lr", "metrics.auc"):  # by keyboard: focus the box, Space ticks it
+        keys.locator(f'input[value="{key}"]').focus()
+        page.keyboard.press("Space")
+    page.click("button:text-is('Apply')")
+    page.wait_for_url("**col=metrics.auc**")
+    assert "col=params.lr" in page.url
+    headers = page.locator("#runs-table thead th").all_inner_texts()
+    assert headers[-2:] == ["params.lr", "metrics.auc"]
+    page.locator('#column-keys input[value="params.lr"]:checked').wait_for()
+    page.locator("#column-keys-note").wait_for()  # the server's list replaced the first one
+    page.screenshot(path=str(screenshots / "runs-column-picker.png"))
+    # thousands of keys: a page of them, and typing narrows the list from the server
+    as_viewer.open("/runs?" + urlencode({"filter": "params.model = 'wide'"}))
+    page.locator("#column-keys-note").wait_for()
+    note = page.locator("#column-keys-note").inner_text()
+    assert f"{WIDE_METRICS + 1:,} keys in 1 run" in note and "more not shown" in note
+    assert page.locator("#column-keys input[name=col]").count() == 100
+    page.fill("#column-search", "m1999")
+    page.locator("#column-keys input[name=col]").first.wait_for()
+    page.wait_for_function("document.querySelectorAll('#column-keys input[name=col]').length == 1")
+    assert page.locator("#column-keys input[name=col]").get_attribute("value") == "metrics.m1999"
+    assert not as_viewer.errors
+
+
 def test_a_bad_filter_shows_the_cli_caret_error_inline(as_viewer: Session) -> None:
     response = as_viewer.open("/runs?" + urlencode({"filter": "metrics.auc >> 3"}))
     assert response is not None and response.status == 400
@@ -179,6 +214,42 @@ def test_a_dataset_shows_refs_profile_and_a_diff(as_viewer: Session, ui_home: Ho
     assert not as_viewer.errors
 
 
+def test_validation_and_pii_reports_are_readable_tables(
+    as_viewer: Session, screenshots: Path
+) -> None:
+    page = as_viewer.page
+    as_viewer.open("/data/customers")  # v2: two rows break the saved schema
+    checks = page.locator('table.validation[data-path="customers.csv"]')
+    checks.wait_for()
+    verdict = page.locator('p.verdict[data-path="customers.csv"]').inner_text()
+    assert verdict.startswith("failed") and "42 rows" in verdict
+    age = checks.locator('tr[data-column="age"]', has_text="range")
+    assert age.get_attribute("data-result") == "error"
+    assert age.locator("td").nth(2).inner_text() == "2"
+    assert age.locator("ul.examples li").all_inner_texts() == ["row 40: -5", "row 41: 130"]
+    email = checks.locator('tr[data-column="email"]', has_text="matches")
+    assert "row 40: not-an-email" in email.inner_text()
+    country = checks.locator('tr[data-column="country"]', has_text="one of")
+    assert "row 40: BR" in country.inner_text()
+    unique = checks.locator('tr[data-column="id"]', has_text="unique")
+    assert unique.get_attribute("data-result") == "pass"
+    pii = page.locator("#pii-report")
+    policy = page.locator("#pii-policy").inner_text()
+    assert "PII policy at commit: warn; 2 columns flagged" in policy
+    email_pii = pii.locator('tr[data-column="email"]').locator("td, th").all_inner_texts()
+    assert email_pii[:3] == ["customers.csv", "email", "email"]
+    assert email_pii[-2:] == ["yes", "no"]  # flagged, not redacted (policy warn)
+    assert "phone" in pii.locator('tr[data-column="phone"]').inner_text()
+    page.screenshot(path=str(screenshots / "dataset-validation-pii.png"), full_page=True)
+    # the older, clean version passes every check
+    first = page.get_by_role("link", name="v1", exact=True)
+    first.click()
+    page.wait_for_url("**version=**")
+    page.locator('p.verdict[data-path="customers.csv"]').wait_for()
+    assert page.locator('p.verdict[data-path="customers.csv"]').inner_text().startswith("passed")
+    assert not as_viewer.errors
+
+
 def test_compare_draws_overlaid_charts_and_parallel_coordinates(
     as_viewer: Session, ui_home: Home
 ) -> None:
@@ -233,7 +304,7 @@ def test_an_approver_approves_and_a_viewer_is_refused(
     assert "APPROVED" in row.inner_text()
     assert "ava (approver): approved" in row.inner_text()
     assert registry.list_requests("fraud", store=ui_home.workspace.store)[0].status == "APPROVED"
-    # v2 has no gated evaluation: promoting it is refused, and the page says why
+    # v3 has no gated evaluation: promoting it is refused, and the page says why
     row.locator("input[name=reason]").fill("ship it")
     with as_approver.page.expect_response(lambda r: r.request.method == "POST") as done:
         row.locator("button.promote").click()
@@ -273,7 +344,7 @@ def test_the_champions_lineage_shows_its_dataset_version_and_training_run(
     as_viewer.open("/lineage?ref=" + quote("models:/fraud@champion"))
     edges = page.locator("#lineage-edges").inner_text()
     assert ui_home.dataset_version in edges
-    assert "run demo-train" in edges
+    assert "run retrain" in edges
     svg = page.locator("figure.graph svg")
     assert ui_home.dataset_version in svg.inner_html()
     node = svg.locator(f'a[href="/lineage?ref=run%3A{ui_home.training_run}"]')
@@ -289,12 +360,35 @@ def test_a_pipeline_run_draws_its_dag_with_step_status(as_viewer: Session, ui_ho
     as_viewer.open(f"/pipelines/{ui_home.pipeline_run}")
     svg = page.locator("figure.graph svg")
     assert svg.locator("g.node").count() == 3
-    assert svg.locator("path.edge").count() == 2  # load -> total, load -> count
+    assert svg.locator("path.edge").count() == 3  # load -> rows, load -> train, rows -> train
     assert svg.locator("g.node.status-completed").count() == 3
     steps = page.locator("#steps").inner_text()
-    for name in ("load", "total", "count"):
+    for name in ("load", "rows", "train"):
         assert name in steps
     assert "COMPLETED" in steps and "miss" in steps
+    assert not as_viewer.errors
+
+
+def test_a_pipeline_step_shows_its_captured_log(
+    as_viewer: Session, ui_home: Home, ui_url: str, screenshots: Path
+) -> None:
+    page = as_viewer.page
+    as_viewer.open(f"/pipelines/{ui_home.pipeline_run}")
+    log = page.locator("#log-train")
+    assert log.get_attribute("open") is None  # a finished step's log waits to be opened
+    log.locator("summary").focus()
+    page.keyboard.press("Enter")  # the disclosure opens from the keyboard
+    text = log.locator("pre.log")
+    text.wait_for()
+    assert "INFO tests.browser.retrain: trained on" in text.inner_text()
+    assert "registered fraud v2" in text.inner_text()
+    page.screenshot(path=str(screenshots / "pipeline-step-log.png"), full_page=True)
+    assert page.locator("#log-rows").count() == 0  # a silent step has no log
+    raw = page.request.get(f"{ui_url}/pipelines/{ui_home.pipeline_run}/log/load?raw=1")
+    assert raw.status == 200 and raw.headers["content-type"].startswith("text/plain")
+    assert raw.text().startswith("loaded 3200 rows of " + ui_home.dataset_version)
+    missing = page.request.get(f"{ui_url}/pipelines/{ui_home.pipeline_run}/log/nope")
+    assert missing.status == 400 and "no step 'nope'" in missing.json()["message"]
     assert not as_viewer.errors
 
 
@@ -320,23 +414,28 @@ def test_a_deployment_shows_its_split_rollout_and_monitoring(
 def test_the_loop_draws_the_champions_chain_from_the_alert(
     as_viewer: Session, ui_home: Home
 ) -> None:
+    """The picture comes from a real trigger chain (tests/browser/homes.py ``_loop``)."""
     page = as_viewer.page
     as_viewer.open("/loop")
+    assert "fraud@champion = v2" in page.locator("main").inner_text()
     svg = page.locator("figure.graph svg").first
     text = svg.text_content() or ""
     for label in (
-        "alert",
-        "trigger_event",
-        "pipeline summary",
-        "fraud v1",
-        "deployment fraud",
-        "run demo-train",
+        "alert amount-drift",
+        "trigger fired",
+        "trigger retrain-on-drift",
+        "pipeline retrain",
+        "run retrain",
+        "fraud v2",
+        "evaluation (passed)",
+        "deployment fraud-v2",
         ui_home.dataset_version,
     ):
         assert label in text, label
     assert "retrain-on-drift" in page.locator("#triggers").inner_text()
     events = page.locator("#trigger-events").inner_text()
-    assert "fired" in events and "pipeline" in events
+    for step in ("fired", *triggers.STEPS, "approval", "promoted"):
+        assert step in events, step
     assert "amount drifted" in page.locator("main").inner_text()
     assert not as_viewer.errors
 

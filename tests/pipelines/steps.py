@@ -180,3 +180,43 @@ def ambient(n: int = 4, folder: str = "out") -> None:
     values = numbers(n)
     tracked_total(values)
     committed(values, folder)
+
+
+@loopml.step
+def chatty(n: int) -> int:
+    """Prints, writes to stderr and logs: its step log must hold all three, in order."""
+    import logging
+    import sys
+
+    print(f"chatty starts with n={n}")
+    print("a warning on stderr", file=sys.stderr)
+    logging.getLogger("tests.chatty").info("logged at info: %d", n * 2)
+    logging.getLogger("tests.chatty").debug("debug is below the captured level")
+    return n * 2
+
+
+@loopml.step(cache=False)
+def loud(n_bytes: int) -> int:
+    """Prints ``n_bytes`` bytes of numbered lines (beyond the 1 MiB a log keeps)."""
+    line = 0
+    written = 0
+    while written < n_bytes:
+        text = f"line {line:08d} " + "x" * 50
+        print(text)
+        written += len(text) + 1
+        line += 1
+    return line
+
+
+@loopml.step
+def noisy_failure(value: int) -> int:
+    print(f"about to fail on {value}")
+    raise ValueError(f"noisy failure on {value}")
+
+
+@loopml.pipeline
+def talking(n: int = 3, loud_bytes: int = 10, fail: bool = False) -> None:
+    doubled = chatty(n)
+    loud(loud_bytes)
+    if fail:
+        noisy_failure(doubled)

@@ -63,3 +63,20 @@ def test_dask_parallel_retries_and_resources(
         settings=settings,
     )
     assert retried.step("flaky").attempts == 2 and retried.output("flaky") == 2
+
+
+def test_dask_steps_keep_their_logs(
+    settings: Settings, store: Store, dask_executor: DaskExecutor
+) -> None:
+    from loopml.pipelines import read_step_log
+    from loopml.workspace import Workspace
+
+    result = run_pipeline(
+        s.talking, {"n": 7}, executor=dask_executor, cache=False, store=store, settings=settings
+    )
+    with Workspace(settings, store=store) as workspace:
+        log = read_step_log(result.id, "chatty", workspace=workspace)
+    assert log is not None
+    assert log.splitlines()[:2] == ["chatty starts with n=7", "a warning on stderr"]
+    assert log.splitlines()[2].endswith("INFO tests.chatty: logged at info: 14")
+    assert "distributed." not in log  # the Dask worker's own logging is not the step's

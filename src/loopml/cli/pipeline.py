@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from loopml.cli import pipeline_schedule
-from loopml.cli._helpers import console, print_json, state, store_for
+from loopml.cli._helpers import console, print_json, state, store_for, workspace_for
 from loopml.cli._pipeline_options import ConfigOption, JsonOption, ParamOption, when
 from loopml.cli._text import esc
 from loopml.entities import PipelineRun, StepRun, StepStatus
@@ -69,6 +69,7 @@ def _step_json(step: StepRun) -> dict[str, Any]:
         "worker": step.worker,
         "run_id": step.run_id,
         "error": step.error,
+        "log_digest": step.log_digest,
     }
 
 
@@ -289,9 +290,20 @@ def list_cmd(
 def show(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="The pipeline run.")],
+    logs: Annotated[
+        str | None,
+        typer.Option(
+            "--logs",
+            metavar="STEP",
+            help="Print the captured output (stdout, stderr, logging) of this step instead.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A run's DAG with each step's status, time, cost and error."""
+    """A run's DAG with each step's status, time, cost and error (or one step's log)."""
+    if logs is not None:
+        _print_log(ctx, run_id, logs)
+        return
     store = store_for(ctx, read_only=True)
     run = store.get_pipeline_run(run_id)
     steps = store.list_step_runs(run_id)
@@ -302,6 +314,16 @@ def show(
     console.print(_table({s.name: s for s in steps}))
     if run.error:
         console.print(f"[red]{esc(run.error)}[/]")
+
+
+def _print_log(ctx: typer.Context, run_id: str, step: str) -> None:
+    from loopml.pipelines import read_step_log
+
+    text = read_step_log(run_id, step, workspace=workspace_for(ctx, read_only=True))
+    if text is None:
+        console.print(f"step {esc(step)!r} has no captured output (cached, skipped or silent)")
+        return
+    typer.echo(text, nl=not text.endswith("\n"))
 
 
 app.add_typer(pipeline_schedule.schedule_app, name="schedule")

@@ -67,7 +67,8 @@ class StepRun:
 
     Times are integer milliseconds since the epoch; durations are seconds. ``run_id`` may
     later point at a tracking run made by the step. ``cached_from`` names the step run whose
-    outputs a cache hit reused.
+    outputs a cache hit reused. ``log_digest`` is the artifact holding the captured output
+    (stdout, stderr and logging) of the latest attempt, if one ran.
     """
 
     id: str
@@ -92,6 +93,7 @@ class StepRun:
     worker: str | None = None
     run_id: str | None = None
     error: str | None = None
+    log_digest: str | None = None
 
 
 @dataclass(frozen=True)

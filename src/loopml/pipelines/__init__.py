@@ -11,6 +11,7 @@ from loopml.pipelines._dask import DaskExecutor
 from loopml.pipelines._definition import OutputRef, Pipeline, Step, pipeline, step
 from loopml.pipelines._executors import Executor, LocalExecutor
 from loopml.pipelines._graph import Graph, Input, Node
+from loopml.pipelines._logs import read_step_log
 from loopml.pipelines._materialisers import Materialiser, register_materialiser
 from loopml.pipelines._params import parse_params, read_config
 from loopml.pipelines._schedules import (
@@ -44,6 +45,7 @@ __all__ = [
     "parse_params",
     "pipeline",
     "read_config",
+    "read_step_log",
     "register_materialiser",
     "remove_schedule",
     "resume",

@@ -151,6 +151,7 @@ class _Loop:
             gpu_s=0.0,
             cost=0.0,
             error=None,
+            log_digest=None,
         )
         self.save(step, Relation.REUSED)
         return True
@@ -255,6 +256,7 @@ class _Loop:
                 cost=cost,
                 worker=result.worker or None,
                 error=None,
+                log_digest=result.log_digest,
             )
             self.save(done, Relation.PRODUCED, runs)
             return
@@ -264,6 +266,7 @@ class _Loop:
             wall_s=result.wall_s or None,
             worker=result.worker or step.worker,
             error=result.error,
+            log_digest=result.log_digest or step.log_digest,
         )
         if step.attempts <= node.step.retries:
             delay = node.step.retry_delay * 2 ** (step.attempts - 1)

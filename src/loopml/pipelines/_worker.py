@@ -22,6 +22,7 @@ import cloudpickle
 
 from loopml.entities import StepOutput
 from loopml.pipelines import _materialisers as mats
+from loopml.pipelines._capture import LogBuffer, capture_output
 from loopml.workspace import use_workspace
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class TaskResult:
     peak_memory_bytes: int = 0
     worker: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    log_digest: str | None = None
 
 
 @lru_cache(maxsize=256)
@@ -185,6 +187,7 @@ def execute_task(task: Task) -> TaskResult:
     alarm = task.timeout is not None and threading.current_thread() is threading.main_thread()
     previous: Any = None
     run_ids: list[str] = []
+    log: LogBuffer | None = None
     try:
         extra: tuple[Materialiser, ...] = (
             _unpickle(task.materialisers) if task.materialisers else ()
@@ -193,7 +196,8 @@ def execute_task(task: Task) -> TaskResult:
             previous = signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, float(task.timeout or 0))
         try:
-            outputs = _run(task, extra, run_ids)
+            with capture_output() as log:
+                outputs = _run(task, extra, run_ids)
         finally:
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -218,7 +222,23 @@ def execute_task(task: Task) -> TaskResult:
         peak_memory_bytes=memory.stop(),
         worker=worker,
         extra={"run_ids": run_ids} if run_ids else {},
+        log_digest=_save_log(task, log, error),
     )
+
+
+def _save_log(task: Task, log: LogBuffer | None, error: str | None) -> str | None:
+    """Store the attempt's captured output (with the error at its end); None if empty."""
+    if log is None:
+        return None
+    if error:
+        log.write(f"\n[loopml: attempt {task.attempt} of step {task.step!r} failed]\n{error}\n")
+    data = log.getvalue()
+    if not data:
+        return None
+    try:
+        return task.workspace.artifacts.put(data)
+    except Exception:  # losing the log must not lose the step's result
+        return None
 
 
 def fn_bytes(fn: object) -> tuple[bytes, str]:

@@ -205,7 +205,7 @@ def make_env() -> jinja2.Environment:
 
 def ui_router(ctx: ServerContext) -> APIRouter:
     """The UI's routes: sign-in, static assets and every page."""
-    from loopml.server import _ui_lineage, _ui_models, _ui_ops, _ui_runs
+    from loopml.server import _ui_data, _ui_lineage, _ui_models, _ui_ops, _ui_runs
 
     ui = Ui(ctx, make_env())
     router = APIRouter(include_in_schema=False, route_class=_html_errors(ui))
@@ -255,7 +255,7 @@ def ui_router(ctx: ServerContext) -> APIRouter:
         response.delete_cookie(TOKEN_COOKIE, path="/")
         return response
 
-    for module in (_ui_runs, _ui_models, _ui_ops, _ui_lineage):
+    for module in (_ui_runs, _ui_models, _ui_ops, _ui_data, _ui_lineage):
         module.register(router, ui)
     return router
 

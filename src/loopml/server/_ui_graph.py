@@ -3,8 +3,9 @@
 Why not a JS layout library: the graphs the UI draws are small (tens of nodes), and a
 layout computed here is a plain, testable function whose result the template turns into
 SVG with real links, so the picture is navigable by keyboard and needs no script at all.
-Layers come from the longest path from a source; nodes in a layer are ordered by the mean
-position of their neighbours (a few down and up sweeps), which removes most crossings.
+Layers come from the longest path from a source (a cycle's closing edge set aside); nodes
+in a layer are ordered by the mean position of their neighbours (a few down and up
+sweeps), which removes most crossings.
 """
 
 from __future__ import annotations
@@ -63,9 +64,43 @@ class Layout:
     height: int = 0
 
 
+def _forward(keys: Sequence[str], edges: Sequence[GraphEdge]) -> list[GraphEdge]:
+    """``edges`` without the back edges of a depth-first walk that starts at the sources.
+
+    Lineage can hold a cycle: the closed loop records alert -> trigger event -> ... ->
+    deployment -> (promoted) the same trigger event. Walking from the nodes nothing points
+    at keeps the edges in the order things happened and drops the one that closes the loop,
+    so layers still run left to right; the dropped edge is still drawn.
+    """
+    succs: dict[str, list[GraphEdge]] = {k: [] for k in keys}
+    targets = set()
+    for e in edges:
+        succs[e.src].append(e)
+        targets.add(e.dst)
+    back: set[GraphEdge] = set()
+    state: dict[str, int] = {}  # 1: on the walk's path, 2: done
+    for start in [k for k in keys if k not in targets] + list(keys):
+        if start in state:
+            continue
+        state[start] = 1
+        stack = [(start, iter(succs[start]))]
+        while stack:
+            key, todo = stack[-1]
+            step = next(todo, None)
+            if step is None:
+                state[key] = 2
+                stack.pop()
+            elif state.get(step.dst) == 1:
+                back.add(step)
+            elif step.dst not in state:
+                state[step.dst] = 1
+                stack.append((step.dst, iter(succs[step.dst])))
+    return [e for e in edges if e not in back]
+
+
 def _layers(keys: Sequence[str], edges: Sequence[GraphEdge]) -> dict[str, int]:
     layer = dict.fromkeys(keys, 0)
-    # Longest path by relaxation; a cycle (never expected) stops after len(keys) rounds.
+    # Longest path by relaxation over an acyclic set of edges (len(keys) rounds at most).
     for _ in range(len(keys)):
         changed = False
         for e in edges:
@@ -83,7 +118,7 @@ def layout(nodes: Sequence[GraphNode], edges: Sequence[GraphEdge]) -> Layout:
     by_key = {n.key: n for n in nodes}
     edges = [e for e in dict.fromkeys(edges) if e.src in by_key and e.dst in by_key]
     edges = [e for e in edges if e.src != e.dst]
-    layer = _layers(keys, edges)
+    layer = _layers(keys, _forward(keys, edges))
     columns: dict[int, list[str]] = {}
     for key in keys:
         columns.setdefault(layer[key], []).append(key)

@@ -1,8 +1,10 @@
 """Data, pipelines and deployments pages.
 
 Data: datasets, versions with branches and tags, each table file's stored profile
-(histograms, top values, nulls) and the file diff of two versions. Pipelines: each run's
-steps drawn as a DAG coloured by status, with cache hits, durations, cost and errors.
+(histograms, top values, nulls), the validation and personal-data reports (``_ui_data``)
+and the file diff of two versions. Pipelines: each run's
+steps drawn as a DAG coloured by status, with cache hits, durations, cost, errors and
+each step's captured log (loaded when its disclosure opens; ``?raw`` gives plain text).
 Deployments: arms and weights, rollout progress, the event history with reasons, latency
 and throughput per arm from the prediction log, monitor windows (drift and realised vs
 estimated performance over time, charted) and alerts.
@@ -15,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from markupsafe import escape
 
 from loopml.data import DataRepo
 from loopml.errors import LoopmlError
+from loopml.pipelines import read_step_log
+from loopml.server._ui_data import pii_rows
 from loopml.server._ui_graph import GraphEdge, GraphNode, layout
 from loopml.server._ui_traffic import traffic_series
 
@@ -99,6 +104,7 @@ def register(router: APIRouter, ui: Ui) -> None:
             chosen=chosen,
             profiles=profiles,
             bars=_bars,
+            pii_rows=pii_rows,
             diff=diff,
             a=a,
             b=b,
@@ -133,6 +139,16 @@ def register(router: APIRouter, ui: Ui) -> None:
         ]
         edges = [GraphEdge(up, s.name) for s in steps for up in s.upstream]
         return ui.render(request, "pipeline.html", run=run, steps=steps, graph=layout(nodes, edges))
+
+    @router.get("/pipelines/{run_id}/log/{step}", dependencies=[Depends(ui.need("runs.read"))])
+    def step_log(request: Request, run_id: str, step: str, raw: bool = False) -> Response:
+        text = read_step_log(run_id, step, workspace=ui.ctx.workspace)
+        if raw or not request.headers.get("hx-request"):
+            return PlainTextResponse(text or "", headers={"X-Content-Type-Options": "nosniff"})
+        if text is None:
+            return HTMLResponse('<p class="muted">This step has no captured output.</p>')
+        # htmx swaps the answer in as HTML: the log is text, so it is escaped here.
+        return HTMLResponse(f'<pre class="log" tabindex="0">{escape(text)}</pre>')
 
     dep_read = ui.need("deployments.read")
 

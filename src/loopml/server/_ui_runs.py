@@ -1,5 +1,9 @@
 """Runs pages: the list (filter, sort, columns, infinite scroll), a run, a comparison.
 
+Columns are picked from the param and metric keys of the filtered runs (``/runs/keys``,
+fetched by the page: the keys of the first :data:`KEY_SAMPLE` matching runs, searchable)
+and travel in the URL as repeated ``col`` values or one comma-separated ``columns``.
+
 The list pages through the store's ``search_runs`` (SQL with indexes; never every run) and
 parses the filter with the CLI's own parser, so its caret errors show inline. A run page
 lists metric names with their summaries and mounts a chart only when it scrolls into view
@@ -40,6 +44,10 @@ _IMAGE = {
 }
 _TABLE = (".csv", ".tsv", ".parquet")
 _SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+#: The picker offers the keys of this many matching runs (in the list's order).
+KEY_SAMPLE = 1_000
+#: Keys the picker lists at once; typing narrows the rest.
+KEYS_SHOWN = 100
 
 
 def _columns(text: str) -> list[str]:
@@ -56,6 +64,23 @@ def _columns(text: str) -> list[str]:
             )
         out.append(name)
     return out
+
+
+def _chosen(columns: str, cols: list[str]) -> list[str]:
+    """The chosen columns: ``columns`` (comma-separated) then each ``col``, once each."""
+    return list(dict.fromkeys(_columns(columns) + _columns(",".join(cols))))
+
+
+def _known_keys(ui: Ui, filter: str, order: str) -> tuple[list[str], int]:
+    """``params.K`` and ``metrics.K`` of the first KEY_SAMPLE matching runs, and how many
+    runs were looked at."""
+    query = RunQuery(where=parse_filter(filter), order_by=parse_order_by(order), limit=KEY_SAMPLE)
+    runs = ui.ctx.store.search_runs(query)
+    params = {f"params.{k}" for run in runs for k in run.params}
+    metrics = set()
+    if runs:
+        metrics = {f"metrics.{s.key}" for s in ui.ctx.store.metric_summaries([r.id for r in runs])}
+    return sorted(params) + sorted(metrics), len(runs)
 
 
 def _cell(run: Run, metrics: dict[str, MetricSummary], column: str) -> str:
@@ -143,13 +168,14 @@ def register(router: APIRouter, ui: Ui) -> None:
         filter: str = "",
         order: str = "",
         columns: str = "",
+        col: list[str] = Query(default_factory=list),  # noqa: B008
         page: int = Query(1, ge=1),
     ) -> HTMLResponse:
         error: InvalidInput | None = None
         listing: dict[str, Any] = {"rows": [], "more": False, "next_page": 2}
         chosen: list[str] = []
         try:
-            chosen = _columns(columns)
+            chosen = _chosen(columns, col)
             listing = _page(ui, filter, order, chosen, page)
         except InvalidInput as exc:
             error = exc
@@ -159,7 +185,7 @@ def register(router: APIRouter, ui: Ui) -> None:
             status=400 if error else 200,
             filter=filter,
             order=order,
-            columns=columns,
+            columns=", ".join(chosen) if not error else columns,
             chosen=chosen,
             error=error,
             page=page,
@@ -172,6 +198,36 @@ def register(router: APIRouter, ui: Ui) -> None:
         # arrives first and the count follows.
         total = ui.ctx.store.count_runs(RunQuery(where=parse_filter(filter)))
         return HTMLResponse(f"{total:,} matching")
+
+    @router.get("/runs/keys", response_class=HTMLResponse, dependencies=[Depends(read)])
+    def runs_keys(
+        request: Request,
+        filter: str = "",
+        order: str = "",
+        columns: str = "",
+        col: list[str] = Query(default_factory=list),  # noqa: B008
+        q: str = "",
+    ) -> HTMLResponse:
+        try:
+            chosen = _chosen(columns, col)
+            keys, sampled = _known_keys(ui, filter, order)
+        except InvalidInput as exc:  # the picker says so; the list shows the caret error
+            return ui.render(
+                request, "_column_keys.html", chosen=[], keys=[], hidden=0, message=str(exc)
+            )
+        needle = q.strip().lower()
+        matching = [k for k in keys if k not in chosen and needle in k.lower()]
+        return ui.render(
+            request,
+            "_column_keys.html",
+            chosen=chosen,
+            keys=matching[:KEYS_SHOWN],
+            hidden=max(0, len(matching) - KEYS_SHOWN),
+            total=len(keys),
+            sampled=sampled,
+            sample=KEY_SAMPLE,
+            message="",
+        )
 
     @router.get("/runs/rows", response_class=HTMLResponse, dependencies=[Depends(read)])
     def runs_rows(

@@ -74,11 +74,14 @@ class PipelineStoreConformance:
             outputs=(output,),
             params={"n": "3"},
             worker="host:1",
+            log_digest="ef" * 32,
         )
         store.save_step_run(done)
         assert store.list_step_runs(run.id)[0] == done
         assert store.find_cached_step("k" * 64) == done
         assert store.find_cached_step("z" * 64) is None
+        # garbage collection must keep a step's log: the record names its digest
+        assert "ef" * 32 in store.artifact_references().objects
         hit = dataclasses.replace(steps[1], status=StepStatus.CACHED, cache_key="q" * 64)
         store.save_step_run(hit)
         assert store.find_cached_step("q" * 64) is None, "cache hits are not cache sources"

@@ -97,6 +97,7 @@ def _step_row(step: StepRun, position: int | None = None) -> dict[str, Any]:
         "worker": step.worker,
         "run_id": step.run_id,
         "error": step.error,
+        "log_digest": step.log_digest,
     }
     if position is not None:
         row["position"] = position
@@ -130,6 +131,7 @@ def _to_step_run(row: RowMapping) -> StepRun:
         worker=row["worker"],
         run_id=row["run_id"],
         error=row["error"],
+        log_digest=row["log_digest"],
     )
 
 

@@ -26,6 +26,7 @@ _DIRECT: tuple[Column[str], ...] = (
     t.evaluations.c.report_digest,
     t.evaluations.c.gates_digest,
     t.prediction_segments.c.digest,
+    t.step_runs.c.log_digest,
 )
 
 

@@ -349,6 +349,8 @@ step_runs = Table(
     # A tracking run the step made, linked once tracking records one (nullable on purpose).
     Column("run_id", ID, nullable=True),
     Column("error", Text, nullable=True),
+    # The captured output of the latest attempt, in the artifact store (0015_step_logs).
+    Column("log_digest", String(64), nullable=True),
     Index("ix_step_runs_pipeline_run", "pipeline_run_id", "position"),
     Index("ix_step_runs_cache_key", "cache_key", "status"),
 )

@@ -6,7 +6,7 @@ stable arm's model's; a dataset has no tags, so it gets a column. Every existing
 is in ``default``.
 
 Revision ID: 0016_projects
-Revises: 0014_router
+Revises: 0015_step_logs
 Create Date: 2026-12-03
 """
 
@@ -16,8 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_projects"
-# 0015_step_logs may land first on main: the lead re-chains this at merge.
-down_revision = "0014_router"
+down_revision = "0015_step_logs"
 branch_labels = None
 depends_on = None
 
