@@ -110,3 +110,10 @@ def test_pipeline_show_logs_prints_a_steps_output(cli: Cli) -> None:
     missing = cli("pipeline", "show", run_id, "--logs", "nope", env=ENV)
     assert missing.returncode == 2 and "no step 'nope'" in missing.stderr
     assert "chatty" in missing.stderr  # the hint lists the run's steps
+
+
+def test_pipeline_run_json_stays_json_when_steps_print(cli: Cli) -> None:
+    ran = cli("pipeline", "run", "tests.pipelines.steps:talking", "-p", "n=6", "--json", env=ENV)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["status"] == "COMPLETED"  # one document, nothing else
+    assert "chatty starts with n=6" in ran.stderr  # what the steps print goes to stderr

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -149,9 +153,27 @@ def _run_style(run: PipelineRun) -> str:
     return {"COMPLETED": "green", "FAILED": "bold red"}.get(run.status.value, "yellow")
 
 
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what steps print (here and in worker processes, which inherit the file
+    descriptor) to stderr, so that ``--json`` output on stdout stays one JSON document."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _execute(as_json: bool, start: Any, title: str) -> Any:  # start(on_event) -> PipelineResult
     live_steps: dict[str, StepRun] = {}
-    if as_json or not console.is_terminal:
+    if as_json:
+        with _stdout_to_stderr():
+            return start(None)
+    if not console.is_terminal:
         return start(None)
     with Live(_table(live_steps), console=console, refresh_per_second=8) as live:
 
