@@ -9,6 +9,7 @@ tests/server/test_mlflow_projects.py's.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -305,3 +306,25 @@ def test_loopml_data_commit_project_through_the_server(
     again = cli("data", "commit", "tx-a", str(tmp_path / "tx.csv"), "--json", env=env)
     assert again.returncode == 0, again.stderr  # no --project: the dataset's own
     assert served.store.get_dataset("tx-a").project == "a"
+
+
+def test_loopml_pipeline_run_project_through_the_server(
+    served: Served, tmp_path: Path, cli: Cli
+) -> None:
+    env = {
+        "LOOPML_SERVER_URL": served.url,
+        "LOOPML_TOKEN": _engineer_of_a(served.store, "eng-pipe"),
+        "LOOPML_USER": "eng-pipe",
+        "LOOPML_HOME": str(tmp_path / "client-home"),
+        "PYTHONPATH": str(Path(__file__).parents[2]),  # the steps' module
+    }
+    target = "tests.pipelines.steps:talking"
+    ran = cli("pipeline", "run", target, "--project", "a", "--json", env=env)
+    assert ran.returncode == 0, ran.stderr
+    run_id = json.loads(ran.stdout)["id"]
+    assert served.store.get_pipeline_run(run_id).params[PROJECT_TAG] == "a"
+    shown = cli("pipeline", "show", run_id, "--logs", "chatty", env=env)
+    assert shown.returncode == 0 and "chatty starts with n=3" in shown.stdout
+    refused = cli("pipeline", "run", target, "--project", "b", "--json", env=env)
+    assert refused.returncode != 0 and "pipelines.run" in refused.stderr
+    assert [r.id for r in served.store.list_pipeline_runs()] == [run_id]

@@ -209,6 +209,9 @@ def run(
         str | None, typer.Option("--executor", "-e", help="local (default) or dask.")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project the run is recorded in.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a pipeline; independent steps run in parallel, unchanged ones come from the cache."""
@@ -229,6 +232,7 @@ def run(
             workspace=workspace,
             on_event=on_event,
             raise_on_failure=False,
+            project=project,
         ),
         f"running [bold]{esc(pipe.name)}[/]",
     )

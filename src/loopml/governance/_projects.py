@@ -282,6 +282,8 @@ class ProjectResolver:
             return {None if project in (None, "*") else str(project)}
         if area in _GLOBAL_AREAS or operation in _GLOBAL_OPERATIONS:
             return {None}
+        if area == "lineage":
+            return self._lineage_projects(args)
         out: set[str | None] = set()
         if area == "runs":
             out |= self._run_projects(operation, args)
@@ -395,6 +397,38 @@ class ProjectResolver:
         if "name" in args:
             out.add(self.of_deployment(args["name"]))
         return out
+
+    def _lineage_projects(self, args: Mapping[str, Any]) -> set[str | None]:
+        """The projects of the objects a lineage request names: the edges' ends for a
+        write, the start for a walk. Empty when none of them is project-scoped (a step
+        run, an artifact, an alert): the permission in some project is then enough."""
+        refs = [args["ref"]] if args.get("ref") is not None else []
+        for edge in _many(args.get("edges")):
+            refs += [getattr(edge, "src", None), getattr(edge, "dst", None)]
+        out: set[str | None] = set()
+        for ref in refs:
+            project = self.of_ref(ref)
+            if project is not None:
+                out.add(project)
+        return out
+
+    def of_ref(self, ref: Any) -> str | None:
+        """The project of the object a lineage ``ObjectRef`` names (None: a kind that is
+        in no project)."""
+        kind = str(getattr(getattr(ref, "kind", None), "value", getattr(ref, "kind", "")))
+        ident = getattr(ref, "id", None)
+        if ident is None:
+            return None
+        lookup = {
+            "run": self.of_run,
+            "model": self.of_model,
+            "dataset": self.of_dataset_id,
+            "dataset_version": self.of_data_version,
+            "pipeline_run": self.of_pipeline_run,
+            "deployment": self.of_deployment,
+            "evaluation": self.of_evaluation,
+        }.get(kind)
+        return None if lookup is None else lookup(ident)
 
     _AREAS: Mapping[str, Callable[[ProjectResolver, str, Mapping[str, Any]], set[str | None]]] = {
         "datasets": _dataset_projects,

@@ -214,6 +214,7 @@ def run_pipeline(
     run_id: str | None = None,
     schedule_id: str | None = None,
     extra_leases: tuple[str, ...] = (),
+    project: str | None = None,
 ) -> PipelineResult:
     """Build, check, record and run a pipeline.
 
@@ -233,6 +234,9 @@ def run_pipeline(
         run_id: Id for the new run (default: a new one).
         schedule_id: The schedule that started this run, if any.
         extra_leases: Further leases the runner renews while it runs.
+        project: The governance project the run is recorded in (the reserved parameter
+            ``loopml.project``; default: ``default``), what a shared server checks its
+            writes and reads against.
 
     Returns:
         The PipelineResult.
@@ -259,7 +263,7 @@ def run_pipeline(
             target=pipe.target,
             executor=chosen.name,
             cache=cache,
-            params=_json_params(bound),
+            params=_json_params(bound) | ({_project_key(): project} if project else {}),
             graph=graph.to_json(),
             schedule_id=schedule_id,
         )
@@ -375,10 +379,18 @@ def resume(
             ws.close()
 
 
+def _project_key() -> str:
+    """The reserved parameter naming a pipeline run's governance project."""
+    from loopml.governance import PROJECT_TAG
+
+    return PROJECT_TAG
+
+
 def _reopen(
     pipe: Pipeline[Any], run: PipelineRun, store: Store
 ) -> tuple[Graph, dict[str, StepRun], PipelineRun]:
-    graph = pipe.graph(run.params)
+    key = _project_key()
+    graph = pipe.graph({k: v for k, v in run.params.items() if k != key})
     recorded = {s.name: s for s in store.list_step_runs(run.id)}
     if set(recorded) != {n.name for n in graph.nodes}:
         raise InvalidPipeline(

@@ -241,7 +241,12 @@ def _authorize(
         if not projects_with(principal, op.permission, store=ctx.store):
             _denied_here(ctx, op, principal, None, where)
         return
-    for project in sorted(resolver.projects(op.name, op.area, args), key=str):
+    projects = resolver.projects(op.name, op.area, args)
+    if not projects:  # it names no object of any project (lineage of step runs, ...)
+        if not projects_with(principal, op.permission, store=ctx.store):
+            _denied_here(ctx, op, principal, None, where)
+        return
+    for project in sorted(projects, key=str):
         _denied_here(ctx, op, principal, project, where)
 
 
