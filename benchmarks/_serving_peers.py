@@ -98,6 +98,18 @@ def peer_venv(peer: str) -> Path:
     return venv
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds a live process has used so far (Linux ``/proc``; None elsewhere).
+
+    Unlike the time to ready, this hardly depends on what else the machine is running.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -117,6 +129,8 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     log: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    #: CPU seconds (user + system) the process itself had used when it was first ready.
+    ready_cpu_s: float | None = None
 
     @property
     def url(self) -> str:
@@ -146,7 +160,9 @@ class Server:
             try:
                 with urllib.request.urlopen(ready, timeout=1) as response:
                     if response.status == 200:
-                        return time.perf_counter() - started
+                        elapsed = time.perf_counter() - started
+                        self.ready_cpu_s = process_cpu_s(self.proc.pid)
+                        return elapsed
             except OSError:
                 pass
             time.sleep(0.005)

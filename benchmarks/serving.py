@@ -202,7 +202,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "prediction_log": target == "loopml" and not args.no_log,
         "model_alone_ms": {name: m["alone_ms"] for name, m in models.items()},
         "ready_s": {},
+        "ready_cpu_s": {},
         "cases": {},
+        "loadavg": {},
     }
     hello = peers.hello_server(logs)
     hello.start()
@@ -213,7 +215,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for server in servers:
                     ready = server.start()
                     result["ready_s"].setdefault(f"{server.name}/{name}", []).append(ready)
-                    print(f"  {server.name:16} {name}: ready in {ready:.2f} s")
+                    _add_cpu(result, f"{server.name}/{name}", server)
+                    print(
+                        f"  {server.name:16} {name}: ready in {ready:.2f} s "
+                        f"({server.ready_cpu_s or 0:.2f} s CPU), load {_load()}"
+                    )
                     _check(server, model["bodies"]["row"], model["expect"]["row"])
                     _check(server, model["bodies"]["rows1000"], model["expect"]["rows1000"])
                 for case, body_key, conns in CASES:
@@ -221,6 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         continue
                     everyone = servers + ([hello] if body_key == "row" and name == "logreg" else [])
                     runs: dict[str, list[dict[str, float]]] = {s.name: [] for s in everyone}
+                    load_before = _load()
                     for _ in range(args.repeat):
                         for server in everyone:
                             runs[server.name].append(
@@ -236,23 +243,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     result["cases"][key] = {
                         s: {"median": _summary(r), "runs": r} for s, r in runs.items()
                     }
-                    _print_case(key, result["cases"][key])
+                    result["loadavg"][key] = [load_before, _load()]
+                    _print_case(key, result["cases"][key], result["loadavg"][key])
             finally:
                 for server in servers:
                     server.stop()
             for server in servers if name == "logreg" else []:
                 for _ in range(args.ready_repeat - 1):
                     result["ready_s"][f"{server.name}/{name}"].append(server.start())
+                    _add_cpu(result, f"{server.name}/{name}", server)
                     server.stop()
     finally:
         hello.stop()
     result["ready_s"] = {k: statistics.median(v) for k, v in result["ready_s"].items()}
+    result["ready_cpu_s"] = {k: statistics.median(v) for k, v in result["ready_cpu_s"].items()}
     result["ratios"] = _ratios(result, target)
     return result
 
 
-def _print_case(key: str, case: dict[str, Any]) -> None:
-    print(f"\n{key}")
+def _load() -> str:
+    """The 1-minute load average (the machine may be shared: quote it beside a figure)."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def _add_cpu(result: dict[str, Any], key: str, server: peers.Server) -> None:
+    if server.ready_cpu_s is not None:
+        result["ready_cpu_s"].setdefault(key, []).append(server.ready_cpu_s)
+
+
+def _print_case(key: str, case: dict[str, Any], load: list[str]) -> None:
+    print(f"\n{key}  (load average {load[0]} before, {load[1]} after)")
     print(f"  {'server':16} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for server, figures in case.items():
         m = figures["median"]
@@ -282,7 +305,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", action="store_true", help="also MLflow and BentoML")
     parser.add_argument("--quick", action="store_true", help="one run of 2 s a case")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--repeat", "--runs", type=int, default=3, help="runs of each case (medians printed)"
+    )
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--ready-repeat", type=int, default=3)
     parser.add_argument("--target", choices=["auto", "loopml", "local"], default="auto")
@@ -300,7 +325,8 @@ def main() -> None:
     result = run(args)
     print("\nready after start (s, median):")
     for key, value in result["ready_s"].items():
-        print(f"  {key:28} {value:.2f}")
+        cpu = result["ready_cpu_s"].get(key)
+        print(f"  {key:28} {value:.2f}" + ("" if cpu is None else f"   ({cpu:.2f} s CPU)"))
     print("\nmodel alone (ms):", json.dumps(result["model_alone_ms"]))
     print("\nratios (ours / theirs for req/s; theirs / ours for p50):")
     for key, ratios in result["ratios"].items():

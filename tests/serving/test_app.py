@@ -293,3 +293,38 @@ def test_a_package_folder_serves_its_model(registered, workspace, tmp_path) -> N
     )
     assert r.status_code == 200, r.text
     assert meta.json()["name"] == registered
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["dataframe", "array"])
+def test_a_forest_is_walked_once_a_batch_and_answers_as_its_predict(
+    tmp_path: Path, workspace, named: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+    from sklearn.ensemble import RandomForestClassifier
+
+    from loopml.models import save_model
+    from loopml.serving._runtime import load_served
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 4))
+    y = np.where(x[:, 0] + x[:, 1] > 0, "yes", "no")
+    data: Any = pd.DataFrame(x, columns=list("abcd")) if named else x
+    forest = RandomForestClassifier(n_estimators=7, random_state=0).fit(data, y)
+    save_model(forest, tmp_path / "forest", input_example=data[:5])
+    served = load_served(tmp_path / "forest", workspace=workspace)
+    rows = rng.normal(size=(50, 4))
+    table: Any = pd.DataFrame(rows, columns=list("abcd")) if named else rows
+    expected = forest.predict(table), forest.predict_proba(table)
+    walks: list[int] = []
+    real = RandomForestClassifier.predict_proba
+
+    def counted(self: Any, X: Any) -> Any:
+        walks.append(len(X))
+        return real(self, X)
+
+    monkeypatch.setattr(RandomForestClassifier, "predict_proba", counted)
+    cols = {c: rows[:, i] for i, c in enumerate("abcd")} if named else {"input": rows}
+    out = served.predict(cols)
+    assert walks == [50]  # the probabilities once, the labels from them (no predict())
+    assert out["predict"].tolist() == expected[0].tolist()
+    assert np.array_equal(out["predict_proba"], expected[1])

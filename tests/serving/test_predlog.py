@@ -337,3 +337,54 @@ def test_a_batch_record_whose_parts_disagree_is_refused(ws: loopml.Workspace) ->
     with pytest.raises(InvalidInput, match="has 1 rows, the requests have 2"):
         plog.append(short)
     plog.close()
+
+
+def _wide_batch(ids: tuple[str, ...], rng: np.random.Generator, **changes: object) -> object:
+    from loopml.serving import BatchRecord
+
+    n = len(ids)
+    values: dict[str, object] = {
+        "prediction_ids": ids,
+        "counts": (1,) * n,
+        "time_ms": tuple(range(n)),
+        "latency_ms": tuple(float(i) for i in range(n)),
+        "model": "wide",
+        "version": 3,
+        "deployment": "dep",
+        "arm": "stable",
+        "inputs": {f"f{i}": rng.normal(size=n) for i in range(30)},
+        "outputs": {"predict": rng.integers(0, 2, n), "predict_proba": rng.random((n, 2))},
+    }
+    values.update(changes)
+    return BatchRecord(**values)  # type: ignore[arg-type]
+
+
+def test_a_flush_of_wide_records_equals_each_record_alone() -> None:
+    from loopml.serving._records import group_tables, records_table, shape_key
+
+    rng = np.random.default_rng(7)
+    records = [_wide_batch((f"a{i}", f"b{i}"), rng) for i in range(50)]
+    records.append(_wide_batch(("c",), rng, arm="canary"))
+    records.append(record("err", model="wide", error="model", outputs={}))
+    tables = group_tables(records)  # type: ignore[arg-type]
+    assert len(tables) == 2  # the error record is of another version and layout
+    key, members, table = tables[0]
+    assert members == records[:51] and key == shape_key(records[0])  # type: ignore[arg-type]
+    alone = [records_table([r], shape_key(r)) for r in members]  # type: ignore[list-item,arg-type]
+    import pyarrow as pa
+
+    assert table.equals(pa.concat_tables(alone))
+    assert table.column("arm").to_pylist()[-3:] == ["stable", "stable", "canary"]
+    assert table.column("in.f29").to_pylist()[:2] == records[0].inputs["f29"].tolist()  # type: ignore[attr-defined]
+
+
+def test_a_group_mixing_dtypes_is_split_as_by_its_exact_layout() -> None:
+    from loopml.serving._records import group_tables, shape_key
+
+    rng = np.random.default_rng(8)
+    floats = _wide_batch(("f",), rng)
+    ints = _wide_batch(("i",), rng, inputs={f"f{i}": np.array([i]) for i in range(30)})
+    tables = group_tables([floats, ints, floats])  # type: ignore[list-item]
+    assert [t.column("prediction_id").to_pylist() for _, _, t in tables] == [["f", "f"], ["i"]]
+    assert [k for k, _, _ in tables] == [shape_key(floats), shape_key(ints)]  # type: ignore[arg-type]
+    assert tables[1][2].column("in.f3").type == "int64"

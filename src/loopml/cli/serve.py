@@ -154,7 +154,7 @@ def _run(make: Callable[[], Any], spec: dict[str, Any], host: str, port: int, wo
 
     import uvicorn
 
-    from loopml.serving import SERVE_SPEC_ENV
+    from loopml.serving import SERVE_SPEC_ENV, freeze_heap
 
     if workers > 1:
         os.environ[SERVE_SPEC_ENV] = json.dumps(spec)
@@ -167,4 +167,6 @@ def _run(make: Callable[[], Any], spec: dict[str, Any], host: str, port: int, wo
             log_level="warning",
         )
         return
-    uvicorn.run(make(), host=host, port=port, log_level="warning")
+    app = make()
+    freeze_heap()
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -14,7 +14,7 @@ truth to it and :func:`read_predictions` reads both back; :func:`score_batch` sc
 or dataset versions in chunks (resumable, on processes or Dask, with lineage).
 """
 
-from loopml.serving._app import SERVE_SPEC_ENV, app_from_env, create_app
+from loopml.serving._app import SERVE_SPEC_ENV, app_from_env, create_app, freeze_heap
 from loopml.serving._batch import BatchProgress, BatchResult, score_batch
 from loopml.serving._batcher import BatchObserver, MicroBatcher
 from loopml.serving._feedback import (
@@ -49,6 +49,7 @@ __all__ = [
     "app_from_env",
     "create_app",
     "create_deployment_app",
+    "freeze_heap",
     "live_logs",
     "load_served",
     "log_feedback",

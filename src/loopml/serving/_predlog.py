@@ -25,8 +25,7 @@ from loopml.serving._records import (
     PredictionRecord,
     check_batch,
     check_record,
-    records_table,
-    shape_key,
+    group_tables,
 )
 from loopml.serving._segments import Sealer
 from loopml.serving._spool import SpoolFile, remove_stale_tmp, spool_dir, spool_files
@@ -412,15 +411,12 @@ class PredictionLog:
 
         Records spooled are removed from ``records``; on an error the rest stay in it.
         """
-        groups: dict[ShapeKey, list[AnyRecord]] = {}
-        for record in records:
-            groups.setdefault(shape_key(record), []).append(record)
         done: set[int] = set()
         try:
-            for key, members in groups.items():
-                self._spool(key, records_table(members, key))
-                done.update(id(r) for r in members)
-                self._count("written", sum(_requests(r) for r in members))
+            for key, members, table in group_tables(records):
+                self._spool(key, table)
+                done.update(map(id, members))
+                self._count("written", sum(map(_requests, members)))
         except BaseException:
             self._count("errors")
             records[:] = [r for r in records if id(r) not in done]

@@ -9,7 +9,9 @@ are ``in.<name>`` columns and outputs ``out.<name>``. An array with more than on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -217,16 +219,205 @@ def _arrow(array: np.ndarray) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in array.tolist()], pa.string())
 
 
+_DTYPE = attrgetter("dtype")
+_INPUTS = attrgetter("inputs")
+_OUTPUTS = attrgetter("outputs")
+
+
+def _cheap_key(record: AnyRecord) -> tuple[Any, ...]:
+    """The group and the input and output names: no look at any array (O(1) a record)."""
+    return (
+        record.model,
+        record.version,
+        record.deployment,
+        tuple(record.inputs),
+        tuple(record.outputs),
+    )
+
+
+def group_tables(
+    records: Sequence[AnyRecord],
+) -> list[tuple[ShapeKey, list[AnyRecord], pa.Table]]:
+    """The rows of ``records`` as one Arrow table per :func:`shape_key`, in first-seen order.
+
+    Records are grouped by model, deployment and column names only; a group whose arrays
+    all share dtype and row shape (what one server produces) is joined column by column in
+    C, so the work a record costs does not grow with its number of columns. A group that
+    mixes dtypes or shapes is split by the exact :func:`shape_key`, as before.
+    """
+    groups: dict[tuple[Any, ...], list[AnyRecord]] = {}
+    for record in records:
+        groups.setdefault(_cheap_key(record), []).append(record)
+    out: list[tuple[ShapeKey, list[AnyRecord], pa.Table]] = []
+    for members in groups.values():
+        columns = _joined_columns(members)
+        if columns is not None:
+            key = shape_key(members[0])
+            out.append((key, members, _table(members, key, columns)))
+            continue
+        exact: dict[ShapeKey, list[AnyRecord]] = {}
+        for record in members:
+            exact.setdefault(shape_key(record), []).append(record)
+        out.extend((key, part, records_table(part, key)) for key, part in exact.items())
+    return out
+
+
+#: Above this many columns a record's columns are joined into one block first.
+_BLOCK_COLUMNS = 4
+
+
+def _joined_columns(records: Sequence[AnyRecord]) -> dict[str, np.ndarray] | None:
+    """Every input and output of ``records`` concatenated; None if dtypes or shapes differ."""
+    joined: dict[str, np.ndarray] = {}
+    for prefix, getter in ((INPUT_PREFIX, _INPUTS), (OUTPUT_PREFIX, _OUTPUTS)):
+        parts: list[dict[str, np.ndarray]] = list(map(getter, records))
+        names = list(parts[0])
+        columns = _by_block(parts) if len(names) > _BLOCK_COLUMNS else None
+        if columns is None:
+            columns = _by_column(parts, names)
+        if columns is None:
+            return None
+        joined.update(zip([prefix + n for n in names], columns, strict=True))
+    return joined
+
+
+def _by_column(parts: list[dict[str, np.ndarray]], names: list[str]) -> list[np.ndarray] | None:
+    out = []
+    for name in names:
+        arrays = list(map(itemgetter(name), parts))
+        try:
+            if len(set(map(_DTYPE, arrays))) != 1 or not arrays[0].ndim:
+                return None
+            out.append(arrays[0] if len(arrays) == 1 else np.concatenate(arrays))
+        except (AttributeError, ValueError):  # not arrays, or rows of other shapes
+            return None
+    return out
+
+
+def _by_block(parts: list[dict[str, np.ndarray]]) -> list[np.ndarray] | None:
+    """Many 1-D columns of one dtype: one concatenation a record, one for the group."""
+    maybe = list(map(_block, parts))
+    try:
+        if len(set(map(_DTYPE, maybe))) != 1:
+            return None
+    except AttributeError:  # a record whose columns are not all 1-D of one dtype
+        return None
+    blocks = cast("list[np.ndarray]", maybe)
+    whole = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+    return list(whole)
+
+
+def _block(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+    """A record's columns as one (columns, rows) array; None unless all 1-D of one dtype."""
+    values = list(arrays.values())
+    try:
+        if len(set(map(_DTYPE, values))) != 1:
+            return None
+        flat = np.concatenate(values)
+        rows = len(values[0])
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if flat.ndim != 1 or flat.size != rows * len(values):
+        return None
+    return flat.reshape(len(values), rows)
+
+
 def records_table(records: Sequence[AnyRecord], key: ShapeKey) -> pa.Table:
     """One Arrow table of the rows of ``records`` (all of one :func:`shape_key`)."""
+    columns: dict[str, np.ndarray] = {}
+    (_, layout) = key
+    for prefix, part, attr in (
+        (INPUT_PREFIX, layout[0], "inputs"),
+        (OUTPUT_PREFIX, layout[1], "outputs"),
+    ):
+        for name, _dtype, _shape in part:
+            arrays = [getattr(r, attr)[name] for r in records]
+            try:
+                joined = np.concatenate(arrays) if len(arrays) > 1 else _array(arrays[0])
+            except ValueError:  # a 0-d array among them
+                joined = np.concatenate([_array(a) for a in arrays])
+            columns[prefix + name] = joined
+    return _table(records, key, columns)
+
+
+def _table(records: Sequence[AnyRecord], key: ShapeKey, data: dict[str, np.ndarray]) -> pa.Table:
+    """The table of ``records``: the base columns, then ``data`` (their joined arrays)."""
     import pyarrow as pa
 
-    (model, version, deployment), layout = key
+    (model, version, deployment), _ = key
+    ids, counts, times, latencies, arms, errors = _per_request(records)
+    total = int(sum(counts))
+    if len(counts) == total:  # one row a request (the usual single-row traffic)
+        per_request: np.ndarray | None = None
+        row = np.zeros(total, dtype=np.int64)
+    else:
+        per_request = np.asarray(counts, dtype=np.int64)
+        starts = np.cumsum(per_request) - per_request
+        row = np.arange(total, dtype=np.int64) - np.repeat(starts, per_request)
+
+    def repeat(values: Sequence[Any], dtype: Any) -> np.ndarray:
+        array = np.asarray(values, dtype=dtype)
+        return array if per_request is None else np.repeat(array, per_request)
+
+    def text(values: Sequence[str | None]) -> pa.Array:
+        first = values[0]
+        if values.count(first) == len(values):  # one value (C-level count): no array of it
+            return _constant(first, pa.string(), total)
+        if per_request is None:
+            return pa.array(values, pa.string())
+        return pa.array(repeat(values, object), pa.string())
+
+    columns: dict[str, pa.Array] = {
+        "prediction_id": text(ids) if len(ids) > 1 else _constant(ids[0], pa.string(), total),
+        "row": pa.array(row),
+        "time_ms": pa.array(repeat(times, np.int64)),
+        "model": _constant(model, pa.string(), total),
+        "version": _constant(version, pa.int64(), total),
+        "deployment": _constant(deployment, pa.string(), total),
+        "arm": text(arms),
+        "latency_ms": pa.array(repeat(latencies, np.float64)),
+        "error": text(errors),
+    }
+    for name, values in data.items():
+        columns[name] = _arrow(values)
+    return pa.table(columns)
+
+
+def _constant(value: Any, kind: pa.DataType, n: int) -> pa.Array:
+    import pyarrow as pa
+
+    return pa.nulls(n, kind) if value is None else pa.repeat(pa.scalar(value, kind), n)
+
+
+_IDS = attrgetter("prediction_ids")
+_COUNTS = attrgetter("counts")
+_TIMES = attrgetter("time_ms")
+_LATENCIES = attrgetter("latency_ms")
+
+
+def _per_request(
+    records: Sequence[AnyRecord],
+) -> tuple[list[str], list[int], list[int], list[float], list[str | None], list[str | None]]:
+    """Id, rows, time, latency, arm and error of each request of ``records``, in order."""
+    if all(isinstance(r, BatchRecord) for r in records):
+        batches: Sequence[BatchRecord] = records  # type: ignore[assignment]
+        counts = list(chain.from_iterable(map(_COUNTS, batches)))
+        arms: list[str | None] = []
+        for batch in batches:
+            arms += [batch.arm] * len(batch.counts)
+        return (
+            list(chain.from_iterable(map(_IDS, batches))),
+            counts,
+            list(chain.from_iterable(map(_TIMES, batches))),
+            list(chain.from_iterable(map(_LATENCIES, batches))),
+            arms,
+            [None] * len(counts),
+        )
     ids: list[str] = []
-    counts: list[int] = []
+    counts = []
     times: list[int] = []
     latencies: list[float] = []
-    arms: list[str | None] = []
+    arms = []
     errors: list[str | None] = []
     for r in records:
         if isinstance(r, BatchRecord):
@@ -243,39 +434,7 @@ def records_table(records: Sequence[AnyRecord], key: ShapeKey) -> pa.Table:
             latencies.append(r.latency_ms)
             arms.append(r.arm)
             errors.append(r.error)
-    per_request = np.asarray(counts, dtype=np.int64)
-    total = int(per_request.sum())
-    starts = np.cumsum(per_request) - per_request
-
-    def repeat(values: list[Any], dtype: Any) -> np.ndarray:
-        return np.repeat(np.asarray(values, dtype=dtype), per_request)
-
-    columns: dict[str, pa.Array] = {
-        "prediction_id": pa.array(repeat(ids, object), pa.string()),
-        "row": pa.array(np.arange(total, dtype=np.int64) - np.repeat(starts, per_request)),
-        "time_ms": pa.array(repeat(times, np.int64)),
-        "model": pa.array(np.full(total, model, dtype=object), pa.string()),
-        "version": pa.array(
-            np.full(total, version, dtype=object) if version is not None else [None] * total,
-            pa.int64(),
-        ),
-        "deployment": pa.array([deployment] * total, pa.string()),
-        "arm": pa.array(repeat(arms, object), pa.string()),
-        "latency_ms": pa.array(repeat(latencies, np.float64)),
-        "error": pa.array(repeat(errors, object), pa.string()),
-    }
-    for prefix, part, attr in (
-        (INPUT_PREFIX, layout[0], "inputs"),
-        (OUTPUT_PREFIX, layout[1], "outputs"),
-    ):
-        for name, _dtype, _shape in part:
-            arrays = [getattr(r, attr)[name] for r in records]
-            try:
-                joined = np.concatenate(arrays) if len(arrays) > 1 else _array(arrays[0])
-            except ValueError:  # a 0-d array among them
-                joined = np.concatenate([_array(a) for a in arrays])
-            columns[prefix + name] = _arrow(joined)
-    return pa.table(columns)
+    return ids, counts, times, latencies, arms, errors
 
 
 def segment_metadata(segment_id: str, key: GroupKey) -> Mapping[bytes, bytes]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,12 +151,19 @@ def _serve(model: LoadedModel, name: str, version: int | None, runtime: str) -> 
     label, proba = _output_names(model)
     slow = _frame_predict(model, schema, label, proba)
     predict, fast = slow, False
+    # A forest's labels are the argmax of its probabilities: one pass over the trees
+    # instead of two (checked against predict() on the input example below).
+    classes = _vote_classes(model) if proba is not None and model.flavor == "sklearn" else None
+    labels: str | None = label if classes is None else None
     if model.flavor == "onnx":
         predict = _onnx_predict(model, schema, label, proba)
     elif model.flavor == "sklearn" and schema.numeric and not schema.is_tensor:
         stripped = _strip_feature_names(model.raw, list(schema.columns))
         if stripped is not None:
-            predict, fast = _array_predict(stripped, schema, label, proba), True
+            predict, fast = _array_predict(stripped, schema, labels, proba), True
+    if classes is not None and proba is not None:
+        inner = predict if fast else _frame_predict(model, schema, None, proba)
+        predict = _labels_from_proba(inner, label, proba, classes)
     served = ServedModel(name, version, model, schema, predict, runtime=runtime)
     example = _example_columns(model, schema)
     if example is not None:
@@ -168,7 +176,7 @@ def _serve(model: LoadedModel, name: str, version: int | None, runtime: str) -> 
                 f"{type(exc).__name__}: {first}",
                 hint="Fix the model (or its input example) and register a new version.",
             ) from exc
-        if fast and not _same(out, slow(example)):
+        if (fast or classes is not None) and not _same(out, slow(example)):
             predict, fast = slow, False
             out = slow(example)
         served.predict, served.fast_path = predict, fast
@@ -208,12 +216,52 @@ def _example_columns(model: LoadedModel, schema: Schema) -> Columns | None:
     return schema.coerce_tensor(np.asarray(example))
 
 
+def _loaded_isinstance(obj: Any, module: str, *names: str) -> bool:
+    """``isinstance(obj, module.name)`` without importing ``module``: an object can only be
+    an instance of a class whose module was imported (and importing sklearn.compose or
+    sklearn.ensemble for a linear model would only delay the server's start)."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and any(
+        isinstance(obj, getattr(loaded, name)) for name in names if hasattr(loaded, name)
+    )
+
+
+#: Classifiers whose ``predict`` is by definition ``classes_[argmax(predict_proba)]``
+#: (scikit-learn's forests with one output), exact types: a subclass may predict otherwise.
+_VOTERS = {
+    ("sklearn.ensemble._forest", "RandomForestClassifier"),
+    ("sklearn.ensemble._forest", "ExtraTreesClassifier"),
+}
+
+
+def _vote_classes(model: LoadedModel) -> np.ndarray | None:
+    """The classes of a model whose labels are the argmax of its probabilities, else None."""
+    final = model.raw
+    if _loaded_isinstance(final, "sklearn.pipeline", "Pipeline"):
+        final = final.steps[-1][1]
+    kind = type(final)
+    if (kind.__module__, kind.__name__) not in _VOTERS or getattr(final, "n_outputs_", 0) != 1:
+        return None
+    return np.asarray(final.classes_)
+
+
+def _labels_from_proba(predict: Predict, label: str, proba: str, classes: np.ndarray) -> Predict:
+    """``predict`` computing the probabilities once and the labels from them."""
+
+    def call(columns: Columns) -> dict[str, np.ndarray]:
+        probabilities = predict(columns)[proba]
+        return {label: classes.take(np.argmax(probabilities, axis=1), axis=0), proba: probabilities}
+
+    return call
+
+
 def _strip_feature_names(raw: Any, columns: list[str]) -> Any:
     """A shallow copy of an estimator that takes arrays without a feature-name warning."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import FeatureUnion, Pipeline
-
-    if isinstance(raw, Pipeline):
+    if _loaded_isinstance(raw, "sklearn.compose", "ColumnTransformer") or _loaded_isinstance(
+        raw, "sklearn.pipeline", "FeatureUnion"
+    ):
+        return None
+    if _loaded_isinstance(raw, "sklearn.pipeline", "Pipeline"):
         first_name, first = raw.steps[0]
         stripped = _strip_feature_names(first, columns)
         if stripped is None:
@@ -221,8 +269,6 @@ def _strip_feature_names(raw: Any, columns: list[str]) -> Any:
         pipe = copy.copy(raw)
         pipe.steps = [(first_name, stripped), *raw.steps[1:]]
         return pipe
-    if isinstance(raw, (ColumnTransformer, FeatureUnion)):
-        return None
     names = getattr(raw, "feature_names_in_", None)
     if names is None or list(names) != columns or "feature_names_in_" not in vars(raw):
         return None
@@ -231,12 +277,13 @@ def _strip_feature_names(raw: Any, columns: list[str]) -> Any:
     return clone
 
 
-def _array_predict(est: Any, schema: Schema, label: str, proba: str | None) -> Predict:
+def _array_predict(est: Any, schema: Schema, label: str | None, proba: str | None) -> Predict:
+    """Predict on a 2-D array of the columns (``label`` None: probabilities only)."""
     names = schema.columns
 
     def predict(columns: Columns) -> dict[str, np.ndarray]:
         matrix = np.column_stack([columns[c] for c in names])
-        out = {label: np.asarray(est.predict(matrix))}
+        out = {} if label is None else {label: np.asarray(est.predict(matrix))}
         if proba is not None:
             out[proba] = np.asarray(est.predict_proba(matrix))
         return out
@@ -244,12 +291,16 @@ def _array_predict(est: Any, schema: Schema, label: str, proba: str | None) -> P
     return predict
 
 
-def _frame_predict(model: LoadedModel, schema: Schema, label: str, proba: str | None) -> Predict:
+def _frame_predict(
+    model: LoadedModel, schema: Schema, label: str | None, proba: str | None
+) -> Predict:
+    """Predict through the loaded model (``label`` None: probabilities only)."""
+
     def predict(columns: Columns) -> dict[str, np.ndarray]:
         import pandas as pd
 
         data: Any = columns["input"] if schema.is_tensor else pd.DataFrame(columns, copy=False)
-        out = {label: np.asarray(model.predict(data))}
+        out = {} if label is None else {label: np.asarray(model.predict(data))}
         if proba is not None:
             out[proba] = np.asarray(model.predict_proba(data))
         return out
