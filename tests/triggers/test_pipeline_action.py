@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import loopml
 from loopml import data, lineage, registry, triggers
 from loopml.ids import ObjectKind, ObjectRef
@@ -59,3 +61,29 @@ def test_pipeline_trains_on_the_newest_version_and_a_cached_rerun_names_it_again
     ready = triggers.readiness("models:/fraud@champion")
     item = next(i for i in ready.items if i.name.startswith("pipeline reproducible"))
     assert item.ok and "2/2 steps" in item.evidence
+
+
+@pytest.mark.dask
+def test_the_chain_runs_its_training_pipeline_on_the_dask_executor(
+    loop_ws: loopml.Workspace, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    from loopml.pipelines import DaskExecutor
+
+    path = tmp_path / "tx.parquet"
+    loop_helpers.frame(5, rows=600).to_parquet(path)
+    data.commit("tx", path)
+    action = _action(tmp_path, pipeline=PIPE, dataset="tx@main", data_param="data")
+    action.pop("train")
+    action["params"] = {"gates": str(tmp_path / "gates.yaml")}
+    triggers.add_trigger("on-dask", "manual", "fraud", action=action)
+    chain = triggers.fire("on-dask").chain_id or ""
+    executor = DaskExecutor(n_workers=1)
+    try:
+        result = triggers.run_chain(chain, executor=executor)
+    finally:
+        executor.close()
+    assert result.outcome == "promoted", result.events
+    made = loop_ws.store.get_pipeline_run(result.output("pipeline_run"))
+    assert made.executor == "dask" and made.params["data"] == "tx@v1"
+    assert registry.get_version("fraud@champion").number == result.output("candidate") == 2
