@@ -49,6 +49,10 @@ def test_pipeline_trains_on_the_newest_version_and_a_cached_rerun_names_it_again
         ("run", "model_version"),
     } <= edges
 
+    before = triggers.readiness("models:/fraud@champion")
+    item = next(i for i in before.items if i.name.startswith("pipeline reproducible"))
+    assert not item.ok and "was not re-run" in item.evidence
+
     # a second chain on the same version: every step comes from the cache, and the
     # candidate is the version the cached steps made (no duplicate registration)
     again = {k: v for k, v in action.items() if k not in ("deployment", "rollout", "steps")}
