@@ -3,11 +3,12 @@
 Run: .venv/bin/python benchmarks/loop.py [--seeds 2] [--budget-s 280] [--json out.json]
 
 For each scenario and seed, a fresh workspace gets a champion trained on 12 days of
-transactions (a tracked run on a committed dataset version, registered and aliased; the
-demo's full evaluation is skipped here), then the demo's live loop runs on it
-(:func:`loopml.demo._loop.run_loop`, quick sizes: 400-row monitor windows, labels 200 rows
-late): the champion served by a deployment's router on loopback, the stream, the monitor,
-the drift trigger and its chain, the canary and the promotion. Scenarios:
+transactions (a run of the demo's training pipeline on a committed dataset version,
+registered and aliased; the demo's full evaluation is skipped here), then the demo's live
+loop runs on it (:func:`loopml.demo._loop.run_loop`, quick sizes: 400-row monitor windows,
+labels 200 rows late): the champion served by a deployment's router on loopback, the
+stream, the monitor, the drift trigger and its chain (its retrain is a run of the same
+pipeline), the canary and the promotion. Scenarios:
 
 - ``covariate+concept``: amounts x1.7, 3x mobile payments, and a new fraud pattern (0.7);
 - ``covariate``: the inputs change, the fraud rule does not;
@@ -31,7 +32,7 @@ import json
 import statistics
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,10 @@ from loopml.demo import QUICK, QUICK_LOOP
 from loopml.demo._data import START, prepare_data
 from loopml.demo._figures import phase_metrics, served_rows
 from loopml.demo._loop import DECAY_TRIGGER, TRIGGER, Agent, run_loop
-from loopml.demo._release import APPROVER, MODEL
-from loopml.demo._train import train_tracked
+from loopml.demo._release import APPROVER, MODEL, write_gates
+from loopml.demo._train import train_pipeline
 from loopml.entities import TriggerEventKind
-from loopml.tracking import TrackingClient
+from loopml.pipelines import LocalExecutor
 
 SCENARIOS = {
     "covariate+concept": {"covariate": True, "strength": 0.7},
@@ -59,23 +60,16 @@ SCENARIOS = {
 }
 
 
-def champion(ws: loopml.Workspace, seed: int) -> int:
-    """A champion trained on 12 days: tracked run on a dataset version, alias set."""
+def champion(ws: loopml.Workspace, seed: int, executor: LocalExecutor) -> int:
+    """A champion trained on 12 days by the demo's training pipeline, alias set."""
     days, per_day = QUICK["days"], QUICK["rows_per_day"]
     data = prepare_data(
         DataRepo.for_workspace(ws), ws.home / "data", days=days, rows_per_day=per_day, seed=seed
     )
-    client = TrackingClient.for_workspace(ws)
-    try:
-        training = train_tracked(client, data.frame, data.version, days=days, seed=seed)
-        client.flush()
-    finally:
-        client.close()
-    version = registry.register_model(
-        MODEL, training.model_uri, store=ws.store, artifacts=ws.artifacts
-    )
-    registry.set_alias(MODEL, "champion", version.number, store=ws.store)
-    return version.number
+    gates = write_gates(ws.home / "release")
+    training = train_pipeline(ws, data.version, gates=gates, seed=seed, executor=executor)
+    registry.set_alias(MODEL, "champion", training.version_number, store=ws.store)
+    return training.version_number
 
 
 def one_run(scenario: str, seed: int) -> dict[str, Any]:
@@ -83,12 +77,16 @@ def one_run(scenario: str, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="loopml-loop-bench-") as tmp:
         ws = loopml.Workspace.open(home=Path(tmp) / "home")
         try:
-            with threadpool_limits(limits=1), loopml.use_workspace(ws):
-                before = champion(ws, seed)
+            with (
+                closing(LocalExecutor(max_workers=1)) as executor,
+                threadpool_limits(limits=1),
+                loopml.use_workspace(ws),
+            ):
+                before = champion(ws, seed, executor)
                 cfg = replace(
                     QUICK_LOOP, seed=seed, rows_per_day=QUICK["rows_per_day"], **SCENARIOS[scenario]
                 )
-                agent = Agent(ws)
+                agent = Agent(ws, executor)
                 start = pd.Timestamp(START) + pd.Timedelta(days=QUICK["days"])
                 with ExitStack() as servers:
                     run = run_loop(

@@ -1,10 +1,11 @@
-"""The demo's data, training and release against a real `loopml server` process: with
+"""The demo's data, training pipeline and release against a real `loopml server` process: with
 LOOPML_SERVER_URL and LOOPML_TOKEN the SDK calls run unchanged, and the run, the model
 version and the alias are visible through the server's API."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from threadpoolctl import threadpool_limits
 from loopml.config import load_settings
 from loopml.data import DataRepo
 from loopml.demo._data import prepare_data
-from loopml.demo._release import MODEL, release
-from loopml.demo._train import train_tracked, tune_briefly
+from loopml.demo._release import MODEL, release, write_gates
+from loopml.demo._train import train_pipeline, tune_briefly
 from loopml.governance import create_token
+from loopml.pipelines import LocalExecutor
 from loopml.store.rest import RestStore
 from loopml.store.sql import SqlStore
 from loopml.tracking import TrackingClient
@@ -72,7 +74,11 @@ def test_the_demo_trains_and_releases_through_the_server(
     client = TrackingClient.for_workspace(workspace)
     work = tmp_path / "demo"
     try:
-        with threadpool_limits(limits=1), use_workspace(workspace):
+        with (
+            closing(LocalExecutor(max_workers=1)) as executor,
+            threadpool_limits(limits=1),
+            use_workspace(workspace),
+        ):
             data = prepare_data(
                 DataRepo.for_workspace(workspace),
                 work / "data",
@@ -80,7 +86,10 @@ def test_the_demo_trains_and_releases_through_the_server(
                 rows_per_day=ROWS_PER_DAY,
                 seed=SEED,
             )
-            training = train_tracked(client, data.frame, data.version, days=DAYS, seed=SEED)
+            gates = write_gates(work / "release")
+            training = train_pipeline(
+                workspace, data.version, gates=gates, seed=SEED, executor=executor
+            )
             tuned = tune_briefly(client, training, seed=SEED, trials=2)
             client.flush()
             store: Any = _Approver(workspace.store, approver)

@@ -88,3 +88,34 @@ def signal(trigger: Any, workspace: Any) -> Any:
     value = os.environ.get("LOOP_SIGNAL")
     got = float(value) if value is not None else SIGNAL["value"]
     return {"value": got, "alert": os.environ.get("LOOP_ALERT", "alert-1")}
+
+
+def train_incremental(
+    *, params: dict[str, Any], workspace: Any, trigger: Any, chain_id: str
+) -> Any:
+    """Update the champion on the rows added since its data version (``params["since"]``)
+    and register the copy as the candidate."""
+    from loopml import triggers
+    from loopml.models import load_model
+
+    champion = load_model(f"models:/{trigger.model}@champion", workspace=workspace).raw
+    rows = triggers.rows_since(str(params["data"]), str(params["since"]), workspace=workspace)
+    before = int(getattr(champion, "t_", 0))
+    model, how = triggers.update_model(champion, rows, ["x1", "x2"], "y")
+    log_call(
+        "train_incremental",
+        rows=len(rows),
+        how=how,
+        since=params["since"],
+        updates=int(getattr(model, "t_", 0)) - before,
+    )
+    return registry.register_model(
+        trigger.model,
+        model,
+        gates=params.get("gates"),
+        description=f"{how} on {len(rows)} rows since {params['since']} (chain {chain_id})",
+        input_example=rows[["x1", "x2"]].head(3),
+        store=workspace.store,
+        artifacts=workspace.artifacts,
+        actor=workspace.actor,
+    )

@@ -1,5 +1,6 @@
-"""The agent: a SIGKILLed agent's chain is resumed without repeating finished steps, two
-agents run one chain once, SIGTERM stops gracefully, /healthz and /metrics answer."""
+"""The agent: a SIGKILLed agent's chain is resumed without repeating finished steps (also
+inside its training pipeline run), two agents run one chain once, SIGTERM stops
+gracefully, /healthz and /metrics answer."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Any
 import httpx
 
 import loopml
-from loopml import registry, triggers
+from loopml import data, registry, triggers
 from loopml.entities import TriggerEventKind
+from tests.triggers import loop_helpers
 from tests.triggers.conftest import calls
 from tests.triggers.test_chain import _action
 
@@ -101,6 +103,68 @@ def test_sigkilled_agent_chain_resumes_without_repeating_steps(
     assert {"chain": chain, "trigger": "slow", "outcome": "promoted"} in json.loads(second.stdout)
     assert calls(tmp_path, "train") == 1  # finished steps were not repeated
     assert _started(chain, "train") == 1 and _started(chain, "evaluate") == 1
+    assert registry.get_version("fraud@champion").number == 2
+
+
+def test_agent_killed_inside_the_training_pipeline_resumes_that_pipeline_run(
+    loop_ws: loopml.Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "tx.parquet"
+    loop_helpers.frame(3, rows=600).to_parquet(path)
+    data.commit("tx", path)
+    action = _action(
+        tmp_path,
+        pipeline="tests.triggers.loop_pipeline:slow_retrain",
+        dataset="tx@main",
+        data_param="data",
+    )
+    action.pop("train")
+    action["params"] = {"gates": str(tmp_path / "gates.yaml")}
+    triggers.add_trigger("slow-pipe", "manual", "fraud", action=action)
+    chain = triggers.fire("slow-pipe").chain_id
+    first = _agent(_env(loop_ws, tmp_path), "--interval", "0.2", "--port", "-1")
+    try:
+        _wait_for(lambda: calls(tmp_path, "hold") >= 1, "the pipeline's hold step to run")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        # The killed agent's worker process and the forkserver it came from outlive it
+        # (and hold its output pipes open): end them by their pids.
+        logged = (tmp_path / "calls.jsonl").read_text().splitlines()
+        for call in map(json.loads, logged):
+            if call["call"] == "hold":
+                for pid in {int(call["pid"]), int(call["parent"])} - {first.pid, os.getpid()}:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        for pipe in (first.stdout, first.stderr):
+            if pipe is not None:
+                pipe.close()
+    (made,) = loop_ws.store.list_pipeline_runs()
+    assert made.status.value == "RUNNING"
+    second = subprocess.run(
+        [sys.executable, "-m", "loopml", "agent", "--once", "--json", "--lease-ttl", "1"],
+        env=_env(loop_ws, tmp_path, LOOP_ROLLOUT="promote"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert second.returncode == 0, second.stderr
+    assert {"chain": chain, "trigger": "slow-pipe", "outcome": "promoted"} in json.loads(
+        second.stdout
+    )
+    # the same pipeline run, resumed once: fit kept, only the interrupted step ran again
+    (resumed,) = loop_ws.store.list_pipeline_runs()
+    assert (resumed.id, resumed.status.value, resumed.resumes) == (made.id, "COMPLETED", 1)
+    assert calls(tmp_path, "fit") == 1 and calls(tmp_path, "hold") == 2
+    named = [
+        e.detail["pipeline_run"]
+        for e in triggers.history(chain_id=chain, limit=None)
+        if e.step == "train" and e.status == "started" and "pipeline_run" in e.detail
+    ]
+    assert named == [made.id]  # the resumed chain started no second pipeline run
     assert registry.get_version("fraud@champion").number == 2
 
 

@@ -23,7 +23,7 @@ def _items(result: TickResult) -> list[dict[str, Any]]:
     items += [
         {"trigger": c.trigger, "verdict": c.verdict, "reason": c.reason, "chain": c.chain_id}
         for c in result.checks
-        if c.verdict in ("fired", "dry_run", "suppress")
+        if c.verdict in ("fired", "dry_run", "suppress", "error")
     ]
     items += [
         {"chain": c.chain_id, "trigger": c.trigger, "outcome": c.outcome} for c in result.chains

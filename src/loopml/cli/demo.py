@@ -24,7 +24,7 @@ def demo(
     quick: Annotated[
         bool,
         typer.Option(
-            "--quick", help="The small configuration (about a minute; no pipeline template)."
+            "--quick", help="The small configuration (about a minute; no model analysis)."
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -85,6 +85,13 @@ def demo(
         f"{_num(loop['promoted_after_s'], 1)} s after onset",
     )
     table.add_row(
+        "pipeline",
+        f"the first champion by pipeline run {result.first_pipeline_run_id}, the new one by "
+        f"{result.pipeline_run_id}; its re-run {result.pipeline_rerun_id} took "
+        f"{result.pipeline_cached_on_rerun}/{result.pipeline_steps} steps from the cache"
+        + (" and names the same version" if result.pipeline_rerun_same_version else ""),
+    )
+    table.add_row(
         "live ROC-AUC",
         f"before drift {_num(loop['auc_before_drift'])}, after drift "
         f"{_num(loop['auc_after_drift'])}, after recovery {_num(loop['auc_after_recovery'])}",
@@ -106,7 +113,9 @@ def demo(
     console.print(f"\nWhy is {esc(loop['champion_after'])} in production? "
                   "(loopml lineage show models:/fraud@champion)")  # fmt: skip
     for line in loop["lineage"]:
-        if any(k in line for k in ("alert:", "trigger_event:", "monitor_window:", "run:")):
+        if "artifact:" not in line and any(
+            k in line for k in ("alert:", "trigger_event:", "monitor_window:", "run:")
+        ):
             console.print(f"  {esc(line)}")
     console.print("\nReadiness (loopml readiness models:/fraud@champion):")
     for item in loop["readiness"]:

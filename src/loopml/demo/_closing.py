@@ -26,11 +26,14 @@ GAUGE_PREFIXES = ("loopml_monitor_drift{", "loopml_monitor_drift_alarm{", "loopm
 
 @dataclass(frozen=True)
 class LineageStory:
-    """The champion's upstream edges, nearest first, as ``src -relation-> dst`` lines."""
+    """The champion's upstream edges, nearest first, as ``src -relation-> dst`` lines;
+    ``through_pipeline``: an alert lies upstream of the pipeline run that made it."""
 
     champion: str
     edges: tuple[str, ...]
     kinds: tuple[str, ...]
+
+    through_pipeline: bool = False
 
     @property
     def reaches_alert(self) -> bool:
@@ -44,17 +47,44 @@ def lineage_story(ws: Workspace, model: str) -> LineageStory:
     nodes = lineage.upstream(ObjectRef(ObjectKind.MODEL_VERSION, champion.id), store=ws.store)
     edges = []
     kinds = []
+    sources: dict[ObjectRef, set[ObjectRef]] = {}
     for node in sorted(nodes, key=lambda n: n.depth):
         src, dst = node.edge.src, node.edge.dst
         indent = "  " * (node.depth - 1)
         edges.append(f"{indent}{src.kind}:{src.id} -{node.edge.relation}-> {dst.kind}:{dst.id}")
         kinds.append(src.kind)
-    return LineageStory(f"{model}/{champion.number}", tuple(edges), tuple(kinds))
+        sources.setdefault(dst, set()).add(src)
+    made_by = ObjectKind.PIPELINE_RUN.value
+    pipeline_runs = {src for srcs in sources.values() for src in srcs if src.kind == made_by}
+    through = any(_reaches(sources, run, ObjectKind.ALERT.value) for run in pipeline_runs)
+    return LineageStory(f"{model}/{champion.number}", tuple(edges), tuple(kinds), through)
+
+
+def _reaches(sources: dict[ObjectRef, set[ObjectRef]], start: ObjectRef, kind: str) -> bool:
+    """Whether an object of ``kind`` lies upstream of ``start`` in ``sources``."""
+    seen, todo = {start}, [start]
+    while todo:
+        for src in sources.get(todo.pop(), ()):
+            if src.kind == kind:
+                return True
+            if src not in seen:
+                seen.add(src)
+                todo.append(src)
+    return False
 
 
 def readiness_items(ws: Workspace, model: str, card: Path) -> triggers.Readiness:
-    """The readiness checklist of ``model@champion`` (its card written first)."""
+    """The readiness checklist of ``model@champion`` (its card written first and named by
+    the version's ``loopml.card`` tag, so ``loopml readiness`` finds it too)."""
     registry.model_card(f"{model}@champion", out=card, store=ws.store, artifacts=ws.artifacts)
+    champion = registry.get_version(f"{model}@champion", store=ws.store)
+    registry.update_version(
+        model,
+        champion.number,
+        tags={**champion.tags, "loopml.card": str(card.resolve())},
+        store=ws.store,
+        actor=ws.actor,
+    )
     return triggers.readiness(f"models:/{model}@champion", card=card, workspace=ws)
 
 

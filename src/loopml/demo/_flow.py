@@ -1,12 +1,13 @@
-"""The demo flow: data -> tracked training and tuning -> evaluation, gates, registry, card ->
-pipeline template -> the closed loop live (serve, stream, drift, detect, retrain, canary,
-promote, recover) -> lineage, readiness, the agent's gauges and the HTML report."""
+"""The demo flow: data -> a training pipeline run and tuning -> evaluation, gates, registry,
+card -> the closed loop live (serve, stream, drift, detect, retrain by the same pipeline,
+canary, promote, recover) -> a cached re-run of the champion's pipeline -> lineage,
+readiness, the agent's gauges and the HTML report."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -19,10 +20,11 @@ from loopml.demo._closing import agent_gauges, lineage_story, readiness_items
 from loopml.demo._data import DATASET, START, prepare_data
 from loopml.demo._figures import over_time, phase_metrics, served_rows, write_report
 from loopml.demo._loop import Agent, LoopConfig, LoopRun, run_loop
-from loopml.demo._pipeline import run_template
-from loopml.demo._release import APPROVER, MODEL, release
-from loopml.demo._train import train_tracked, tune_briefly
+from loopml.demo._release import APPROVER, MODEL, release, write_gates
+from loopml.demo._reproduce import reproduce
+from loopml.demo._train import train_pipeline, tune_briefly
 from loopml.errors import InvalidInput
+from loopml.pipelines import LocalExecutor
 from loopml.tracking import TrackingClient
 from loopml.workspace import use_workspace
 
@@ -68,11 +70,12 @@ class DemoResult:
     promoted: bool
     card_path: str
     report_path: str
-    pipeline_project: str | None
+    first_pipeline_run_id: str
     pipeline_run_id: str | None
+    pipeline_rerun_id: str | None
     pipeline_steps: int
     pipeline_cached_on_rerun: int
-    pipeline_candidate: str | None
+    pipeline_rerun_same_version: bool
     serve_url: str
     serve_deployment: str
     serve_requests: int
@@ -110,8 +113,9 @@ def run_demo(
         rows_per_day: Transactions per day.
         seed: Seed of the generator, the model and the tuner.
         tune_trials: Trials of the short tuning step.
-        quick: The small configuration (:data:`QUICK`, :data:`QUICK_LOOP`; no pipeline
-            template): the whole story in about a minute, for tests.
+        quick: The small configuration (:data:`QUICK`, :data:`QUICK_LOOP`; the first
+            evaluation skips the model analysis, which no gate reads): the whole story in
+            about a minute, for tests.
         loop: Sizes of the live loop (default: :class:`LoopConfig`, or the quick one).
         progress: Called with a line of narration as each step starts and ends.
     """
@@ -125,9 +129,15 @@ def run_demo(
     store, artifacts = workspace.store, workspace.artifacts
     client = TrackingClient.for_workspace(workspace)
     work = workspace.home / "demo"
-    # One native thread: the demo's tables are small, and on a 2-core laptop with anything
-    # else running, OpenMP's spinning threads made fits up to 20x slower.
-    with threadpool_limits(limits=1), use_workspace(workspace):
+    # One worker process for every training pipeline run of the demo (the first champion,
+    # the loop's retrain, the re-run): it starts once and keeps its imports warm. One native
+    # thread: the demo's tables are small, and on a 2-core laptop with anything else
+    # running, OpenMP's spinning threads made fits up to 20x slower.
+    with (
+        closing(LocalExecutor(max_workers=1)) as executor,
+        threadpool_limits(limits=1),
+        use_workspace(workspace),
+    ):
         try:
             say("1. data: generating, versioning and validating card transactions")
             repo = DataRepo.for_workspace(workspace)
@@ -135,10 +145,14 @@ def run_demo(
                 repo, work / "data", days=days, rows_per_day=rows_per_day, seed=seed
             )
 
-            say("1. training the fraud model in a tracked run")
-            training = train_tracked(client, data.frame, data.version, days=days, seed=seed)
+            say("1. training the fraud model: a training pipeline run, load -> fit -> register")
+            gates = write_gates(work / "release")
+            training = train_pipeline(
+                workspace, data.version, gates=gates, seed=seed, executor=executor
+            )
             say(
-                f"   held-out ROC-AUC {training.roc_auc:.3f} (1.0 ranks every fraud above "
+                f"   pipeline run {training.pipeline_run_id} tracked run {training.run_id}: "
+                f"held-out ROC-AUC {training.roc_auc:.3f} (1.0 ranks every fraud above "
                 f"every legitimate payment; 0.5 is a coin)"
             )
 
@@ -146,8 +160,10 @@ def run_demo(
             tuned = tune_briefly(client, training, seed=seed, trials=tune_trials)
             client.flush()
 
-            say("1. evaluating against the gates, registering and promoting (one approval)")
-            released = release(training, work / "release", store=store, artifacts=artifacts)
+            say("1. evaluating against the gates and promoting (one approval)")
+            released = release(
+                training, work / "release", store=store, artifacts=artifacts, analysis=not quick
+            )
             say(
                 f"   {MODEL} v{released.version_number}: "
                 f"{'promoted to champion' if released.promoted else 'not promoted; failed: '}"
@@ -162,14 +178,8 @@ def run_demo(
                 + "), so there is no champion for the closed loop to serve",
                 hint="Give the demo more data (--days, --rows-per-day) or another --seed.",
             )
-        pipeline = None
-        if not quick:
-            say("1. running the training-pipeline template twice (the second run is cached)")
-            pipeline = run_template(
-                workspace, work / "project", days=days, rows_per_day=rows_per_day, seed=seed
-            )
         next_day = pd.Timestamp(START) + pd.Timedelta(days=days)
-        agent = Agent(workspace)
+        agent = Agent(workspace, executor)
         with ExitStack() as servers:
             live = run_loop(
                 workspace,
@@ -181,6 +191,9 @@ def run_demo(
                 agent=agent,
                 say=lambda msg: say(f"   {msg}"),
             )
+            say("8. re-running the pipeline that made the champion: it should come from the cache")
+            rerun = reproduce(workspace, MODEL, executor)
+            say(f"   {rerun.describe()}")
             say("9. scraping the agent's /metrics for the monitor's gauges")
             metrics_url, gauges = agent_gauges(agent.stats, workspace)
         loop_figures = _loop_figures(workspace, live, cfg, released.version_number)
@@ -193,6 +206,7 @@ def run_demo(
                 "agent_gauge_sample": gauges[:6],
                 "lineage": list(story.edges),
                 "lineage_reaches_alert": story.reaches_alert,
+                "lineage_alert_through_pipeline": story.through_pipeline,
                 "champion_after": story.champion,
                 "readiness_ok": ready.ok,
                 "readiness": [item.to_dict() for item in ready.items],
@@ -227,11 +241,12 @@ def run_demo(
         promoted=released.promoted,
         card_path=str(released.card),
         report_path=str(released.report_html),
-        pipeline_project=None if pipeline is None else str(pipeline.folder),
-        pipeline_run_id=None if pipeline is None else pipeline.second_run_id,
-        pipeline_steps=0 if pipeline is None else pipeline.steps,
-        pipeline_cached_on_rerun=0 if pipeline is None else pipeline.cached_on_rerun,
-        pipeline_candidate=None if pipeline is None else pipeline.candidate,
+        first_pipeline_run_id=training.pipeline_run_id,
+        pipeline_run_id=rerun.made_by,
+        pipeline_rerun_id=rerun.rerun_id,
+        pipeline_steps=rerun.steps,
+        pipeline_cached_on_rerun=rerun.cached,
+        pipeline_rerun_same_version=rerun.same_version,
         serve_url=live.urls.get(live.base_deployment, ""),
         serve_deployment=live.base_deployment,
         serve_requests=traffic.sent.requests,

@@ -28,6 +28,7 @@ from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN, generate_transaction
 from loopml.demo import _canary
 from loopml.demo._canary import CanaryDriver, Reviewer
 from loopml.demo._data import DATASET
+from loopml.demo._fraud_pipeline import TARGET as PIPELINE
 from loopml.demo._monitor import AUC_BOUND, DECAY_RULE, DRIFT_SHARE, Monitor, WindowFigure
 from loopml.demo._traffic import Stream, Traffic, drift_scenario, make_stream
 from loopml.errors import NotFound
@@ -37,12 +38,14 @@ if TYPE_CHECKING:
     from contextlib import ExitStack
     from pathlib import Path
 
+    from loopml.pipelines import Executor
     from loopml.registry import Actor
     from loopml.workspace import Workspace
 
 MODEL = "fraud"
 TRIGGER = "fraud-drift"
 DECAY_TRIGGER = "fraud-decay"
+HOLDOUT = "transactions-holdout"
 LOOP_GATES = """\
 metrics:
   roc_auc: {min: 0.75}
@@ -127,7 +130,9 @@ def _commit_newest(ws: Workspace, folder: Path, start: pd.Timestamp, cfg: LoopCo
     return f"{DATASET}@v{version.seq}"
 
 
-def _holdout(folder: Path, start: pd.Timestamp, cfg: LoopConfig) -> Path:
+def _holdout(ws: Workspace, folder: Path, start: pd.Timestamp, cfg: LoopConfig) -> str:
+    """The three labelled days after the newest data, versioned: the retrain's held-out
+    rows and the chain's evaluation data."""
     frame = generate_transactions(
         start=(start + pd.Timedelta(days=cfg.retrain_days)).date(),
         days=3,
@@ -137,11 +142,14 @@ def _holdout(folder: Path, start: pd.Timestamp, cfg: LoopConfig) -> Path:
     )
     path = folder / "holdout-newest.parquet"
     frame.to_parquet(path, index=False)
-    return path
+    version = DataRepo.for_workspace(ws).commit(
+        HOLDOUT, path, message=f"3 labelled days after the {cfg.retrain_days} newest"
+    )
+    return f"{HOLDOUT}@v{version.seq}"
 
 
 def _add_trigger(
-    ws: Workspace, folder: Path, holdout: Path, reviewer: Reviewer, cfg: LoopConfig
+    ws: Workspace, folder: Path, holdout: str, reviewer: Reviewer, cfg: LoopConfig
 ) -> None:
     gates = folder / "loop-gates.yaml"
     gates.write_text(LOOP_GATES)
@@ -169,9 +177,16 @@ def _add_trigger(
         action={
             "dataset": DATASET,
             "data_param": "data",
-            "train": "loopml.demo._retrain:retrain",
-            "params": {"holdout": str(holdout), "gates": str(gates)},
-            "eval_data": str(holdout),
+            # the training pipeline, on the version check_data accepted (params["data"])
+            "pipeline": PIPELINE,
+            "params": {
+                "holdout": holdout,
+                "gates": str(gates),
+                "run_name": "demo-retrain",
+                "description": "Retrained by the closed loop on the newest labelled data.",
+                "seed": cfg.seed,
+            },
+            "eval_data": holdout,
             "target": TARGET_COLUMN,
             "gates": str(gates),
             "deployment": MODEL,
@@ -208,13 +223,14 @@ def _add_trigger(
 class Agent:
     """The agent, one tick at a time (what ``loopml agent --once`` does), with counters."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, executor: Executor | None = None) -> None:
         self.ws = ws
+        self.executor = executor
         self.stats = triggers.AgentStats()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:demo-agent"
 
     def tick(self) -> triggers.TickResult:
-        return triggers.tick(self.ws, owner=self.owner, stats=self.stats)
+        return triggers.tick(self.ws, owner=self.owner, stats=self.stats, executor=self.executor)
 
 
 def run_loop(
@@ -249,7 +265,7 @@ def run_loop(
     base = _base_deployment(ws, champion.number)
     run = LoopRun(stream, traffic, monitor, base)
     onset_day = stream.onset_time
-    holdout = _holdout(folder, onset_day, cfg)
+    holdout = _holdout(ws, folder, onset_day, cfg)
     reviewer = servers.enter_context(Reviewer(ws, approver))
     _add_trigger(ws, folder, holdout, reviewer, cfg)
     driver = CanaryDriver(ws, traffic, servers, cfg.canary_chunk, say)

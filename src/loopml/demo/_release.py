@@ -1,4 +1,4 @@
-"""Demo step 3: evaluate against gates, register, promote through an approval, write the card."""
+"""Demo step 3: evaluate against gates, promote through an approval, write the card."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from loopml import registry
 from loopml.datasets import TARGET_COLUMN
+from loopml.errors import NotFound
 from loopml.evaluation import evaluate
 from loopml.registry import Actor
 
@@ -57,20 +58,27 @@ class Release:
     report_html: Path
 
 
-def release(training: Training, folder: Path, *, store: Store, artifacts: ArtifactStore) -> Release:
-    """Register the run's model, judge it by the gates, and promote it to ``champion``."""
+def write_gates(folder: Path) -> Path:
+    """The first champion's gates, as a file the pipeline registers with the version."""
     folder.mkdir(parents=True, exist_ok=True)
     gates = folder / "gates.yaml"
     gates.write_text(GATES)
-    version = registry.register_model(  # from the run: records run -> version lineage
-        MODEL,
-        training.model_uri,
-        gates=gates,
-        description="Card-fraud classifier trained by `loopml demo`.",
-        store=store,
-        artifacts=artifacts,
-        actor=AUTHOR,
-    )
+    return gates
+
+
+def release(
+    training: Training,
+    folder: Path,
+    *,
+    store: Store,
+    artifacts: ArtifactStore,
+    analysis: bool = True,
+) -> Release:
+    """Judge the version the pipeline registered by its gates and promote it to
+    ``champion`` through one approval (``analysis``: also permutation importance and
+    partial dependence, which no gate reads)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    version = registry.get_version(f"{MODEL}/{training.version_number}", store=store)
     registry.set_promotion_policy(MODEL, "champion", approvals=1, store=store, actor=AUTHOR)
     report = evaluate(
         f"models:/{MODEL}/{version.number}",
@@ -80,13 +88,20 @@ def release(training: Training, folder: Path, *, store: Store, artifacts: Artifa
         sensitive=["device"],
         train_data=training.train,
         timestamp_column="timestamp",
+        analysis=analysis,
         store=store,
         artifacts=artifacts,
         actor=AUTHOR.name,
     )
     report_html = report.write(folder / f"evaluation-{MODEL}-v{version.number}.html")
     promoted = False
-    if report.passed:
+    try:
+        current = registry.get_version(f"{MODEL}@champion", store=store).number
+    except NotFound:
+        current = None
+    if report.passed and current == version.number:
+        promoted = True  # a demo run before this one on the same home promoted it already
+    elif report.passed:
         request = registry.request_promotion(
             MODEL,
             version.number,

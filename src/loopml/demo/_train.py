@@ -1,4 +1,4 @@
-"""Demo step 2: a tracked training run (params, metrics, system metrics, model) and tuning."""
+"""Demo step 2: the first champion from a run of the training pipeline, then tuning."""
 
 from __future__ import annotations
 
@@ -8,28 +8,31 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from loopml.datasets import FEATURE_COLUMNS, TARGET_COLUMN
-from loopml.ids import ObjectRef
-from loopml.lineage import ObjectKind, Relation
+from loopml.pipelines import load_pipeline, run_pipeline
 from loopml.tuning import tune
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from loopml.entities import DatasetVersion
+    from loopml.pipelines import Executor
     from loopml.tracking import TrackingClient
     from loopml.tuning import Trial, TuneResult
+    from loopml.workspace import Workspace
 
 
 @dataclass(frozen=True)
 class Training:
-    """The fitted model and where the run put everything."""
+    """The pipeline run that trained the first champion, and what it made."""
 
-    model: Pipeline
+    pipeline_run_id: str
     run_id: str
-    model_uri: str
+    version_number: int
     roc_auc: float
     pr_auc: float
     train: pd.DataFrame
@@ -60,31 +63,32 @@ def split_by_time(frame: pd.DataFrame, days: int) -> tuple[pd.DataFrame, pd.Data
     return frame[frame["timestamp"] < cutoff], frame[frame["timestamp"] >= cutoff]
 
 
-def train_tracked(
-    client: TrackingClient, frame: pd.DataFrame, version: DatasetVersion, *, days: int, seed: int
+def train_pipeline(
+    workspace: Workspace,
+    version: DatasetVersion,
+    *,
+    gates: Path,
+    seed: int,
+    executor: Executor,
 ) -> Training:
-    """Train in a tracked run that records its input data version and the model."""
-    train, test = split_by_time(frame, days)
-    params = {
-        "model": "HistGradientBoostingClassifier",
-        "max_iter": 200,
-        "seed": seed,
-        "train_rows": len(train),
-        "test_rows": len(test),
-    }
-    with client.start_run(
-        "demo-train", params=params, tags={"demo": "closed-loop"}, system_metrics=0.5
-    ) as run:
-        run.log_input(
-            ObjectRef(ObjectKind.DATASET_VERSION, version.id), relation=Relation.TRAINED_ON
-        )
-        model = fraud_model(frame).fit(train[list(FEATURE_COLUMNS)], train[TARGET_COLUMN])
-        scores = model.predict_proba(test[list(FEATURE_COLUMNS)])[:, 1]
-        roc_auc = float(roc_auc_score(test[TARGET_COLUMN], scores))
-        pr_auc = float(average_precision_score(test[TARGET_COLUMN], scores))
-        run.log_metrics({"roc_auc": roc_auc, "pr_auc": pr_auc})
-        info = run.log_model(model, "fraud", input_example=test[list(FEATURE_COLUMNS)].head(5))
-    return Training(model, run.id, info.uri, roc_auc, pr_auc, train, test)
+    """Train the first champion by a run of the demo's training pipeline on ``version``
+    (its last quarter of days held out), registered with ``gates``."""
+    from loopml.demo._data import DATASET
+    from loopml.demo._fraud_pipeline import TARGET
+
+    params = {"data": f"{DATASET}@v{version.seq}", "gates": str(gates), "seed": seed}
+    result = run_pipeline(load_pipeline(TARGET), params, workspace=workspace, executor=executor)
+    made = result.output("register")
+    metrics = {m.key: m.latest for m in workspace.store.metric_summaries([made["run_id"]])}
+    return Training(
+        pipeline_run_id=result.id,
+        run_id=str(made["run_id"]),
+        version_number=int(made["version"]),
+        roc_auc=metrics["roc_auc"],
+        pr_auc=metrics["pr_auc"],
+        train=result.output("load", 0),
+        test=result.output("load", 1),
+    )
 
 
 def tune_briefly(

@@ -39,6 +39,9 @@ class PipelineResult:
     run: PipelineRun
     steps: tuple[StepRun, ...]
     artifact_url: str
+    # The workspace's own store (its credentials: a server's artifact API needs the token
+    # that a store rebuilt from artifact_url would lack).
+    artifacts: ArtifactStore | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -66,7 +69,10 @@ class PipelineResult:
         wanted = "output" if index is None else f"output_{index}"
         for out in step.outputs:
             if out.name == wanted:
-                data = ArtifactStore(self.artifact_url).get(out.digest)
+                store = self.artifacts
+                if store is None:
+                    store = ArtifactStore(self.artifact_url)
+                data = store.get(out.digest)
                 return mats.by_name(out.materialiser).load(data)
         raise InvalidInput(f"step {name!r} has no output {wanted!r} (status {step.status})")
 
@@ -187,7 +193,9 @@ def _go(
         if owned:  # an executor passed in belongs to the caller, who closes it
             chosen.close()
         store.release_lease(lease, owner)
-    result = PipelineResult(run, tuple(final[n.name] for n in graph.nodes), artifacts.url)
+    result = PipelineResult(
+        run, tuple(final[n.name] for n in graph.nodes), artifacts.url, artifacts
+    )
     if raise_on_failure and not result.ok:
         failed = [s.name for s in result.steps if s.status is StepStatus.FAILED]
         detail = next((s.error for s in result.steps if s.error and s.name in failed), "")

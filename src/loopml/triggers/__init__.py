@@ -8,6 +8,7 @@ check the new data (schema and poisoning), train, evaluate against the champion 
 gates (a failing candidate is registered as rejected), register, canary, then promote
 (waiting for an approval when a policy asks) or roll back; every step is a trigger event
 and lineage runs alert -> event -> pipeline run -> model version -> deployment.
+:func:`rows_since` and :func:`update_model` serve incremental retraining;
 :func:`run_loop` is what ``loopml agent`` runs; :func:`readiness` is the production
 checklist and :func:`ci_file` writes a CI pipeline for GitHub, GitLab or Jenkins.
 """
@@ -23,6 +24,7 @@ from loopml.triggers._ci import CI_KINDS, CiStage, ci_file, ci_stages, write_ci_
 from loopml.triggers._conditions import Observation, observe
 from loopml.triggers._data_check import CheckItem, DataCheck, poisoning_check
 from loopml.triggers._fire import CheckResult, check, check_all, fire, history
+from loopml.triggers._incremental import rows_since, update_model
 from loopml.triggers._policy import PolicyDecision, decide
 from loopml.triggers._readiness import Readiness, ReadinessItem, readiness
 from loopml.triggers._rules import (
@@ -64,10 +66,12 @@ __all__ = [
     "poisoning_check",
     "readiness",
     "remove_trigger",
+    "rows_since",
     "run_chain",
     "run_loop",
     "save_trigger",
     "serve_health",
     "tick",
+    "update_model",
     "write_ci_file",
 ]

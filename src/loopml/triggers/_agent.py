@@ -25,7 +25,7 @@ from loopml.workspace import Workspace, current_workspace
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from loopml.pipelines import PipelineResult
+    from loopml.pipelines import Executor, PipelineResult
 
 
 @dataclass
@@ -148,7 +148,7 @@ def tick(
     *,
     owner: str,
     stats: AgentStats,
-    executor: str | None = None,
+    executor: str | Executor | None = None,
     stop: threading.Event | None = None,
     lease_ttl_s: float = LEASE_TTL_S,
 ) -> TickResult:
@@ -190,7 +190,7 @@ def run_loop(
     once: bool = False,
     interval_s: float = 30.0,
     workspace: Workspace | None = None,
-    executor: str | None = None,
+    executor: str | Executor | None = None,
     stop: threading.Event | None = None,
     stats: AgentStats | None = None,
     on_tick: Callable[[TickResult], None] | None = None,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from loopml.entities import Trigger
     from loopml.lineage import Relation
+    from loopml.pipelines import Executor
 
 STEPS = ("check_data", "train", "evaluate", "register", "canary", "promote")
 LEASE_TTL_S = 30.0
@@ -106,7 +107,7 @@ class ChainContext:
     fired: TriggerEvent
     outputs: dict[str, Any]
     started: TriggerEvent
-    executor: str | None
+    executor: str | Executor | None
     stop: threading.Event
     renew: Callable[[], None]
 
@@ -222,7 +223,7 @@ def run_chain(
     *,
     workspace: Workspace | None = None,
     owner: str | None = None,
-    executor: str | None = None,
+    executor: str | Executor | None = None,
     lease_ttl_s: float = LEASE_TTL_S,
     stop: threading.Event | None = None,
     on_step: Callable[[TriggerEvent], None] | None = None,
@@ -233,7 +234,8 @@ def run_chain(
         chain_id: The id of the ``fired`` event.
         workspace: Where it is recorded (default: the current workspace).
         owner: Lease owner (default: this process).
-        executor: Pipeline executor for the train step (``local``, ``dask``...).
+        executor: Pipeline executor for the train step (``local``, ``dask``..., or an
+            Executor the caller keeps open across chains).
         lease_ttl_s: How long the lease lasts without a renewal (a killed agent's chain
             can be taken over after this).
         stop: Set it to stop at the next wait; the chain stays pending.
@@ -305,7 +307,7 @@ def _steps(
     ws: Workspace,
     trigger: Trigger,
     fired: TriggerEvent,
-    executor: str | None,
+    executor: str | Executor | None,
     stop: threading.Event,
     renew: Callable[[], None],
     on_step: Callable[[TriggerEvent], None] | None,

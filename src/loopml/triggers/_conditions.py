@@ -155,12 +155,11 @@ def _drift(trigger: Trigger, ws: Workspace, now_ms: int) -> Observation:
             return Observation(False, detail={"reason": "no predictions logged yet"})
         inputs = {c: c.removeprefix("in.") for c in window.columns if c.startswith("in.")}
         current = window[list(inputs)].rename(columns=inputs)
-        columns = trigger.condition.get("columns")
+        # The model's inputs, as logged: the training data also holds the label and
+        # columns the model never sees, which a window of predictions cannot have.
+        columns = trigger.condition.get("columns") or list(inputs.values())
         report = drift(
-            f"models:/{trigger.model}@champion",
-            current,
-            columns=list(columns) if columns else None,
-            workspace=ws,
+            f"models:/{trigger.model}@champion", current, columns=list(columns), workspace=ws
         )
         tested = report.features
         value = sum(f.drifted for f in tested) / len(tested) if tested else 0.0

@@ -7,6 +7,7 @@ of the chain it starts.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -178,13 +179,24 @@ def check(
 
 
 def check_all(*, workspace: Workspace | None = None, at_ms: int | None = None) -> list[CheckResult]:
-    """Check every enabled trigger once (what the agent does on each tick)."""
+    """Check every enabled trigger once (what the agent does on each tick).
+
+    A trigger whose condition cannot be observed (its source raises, the champion has no
+    training data to compare with...) gives verdict ``error`` with the reason, logged; the
+    other triggers are still checked.
+    """
     ws = workspace or current_workspace()
-    return [
-        check(t.name, workspace=ws, at_ms=at_ms)
-        for t in ws.store.list_triggers()
-        if t.enabled and t.kind is not TriggerKind.MANUAL
-    ]
+    results = []
+    for t in ws.store.list_triggers():
+        if not t.enabled or t.kind is TriggerKind.MANUAL:
+            continue
+        try:
+            results.append(check(t.name, workspace=ws, at_ms=at_ms))
+        except Exception as exc:  # one broken rule must not stop the agent checking the rest
+            reason = f"{type(exc).__name__}: {exc}"
+            logging.getLogger("loopml.agent").warning("trigger %s: %s", t.name, reason)
+            results.append(CheckResult(t.name, "error", reason))
+    return results
 
 
 def fire(

@@ -128,6 +128,38 @@ def _params(ctx: ChainContext) -> dict[str, Any]:
     return params
 
 
+def _made_by_pipeline(ctx: ChainContext, run_id: str) -> ModelVersion | None:
+    """The newest version of the model registered from a tracking run of pipeline run
+    ``run_id`` (lineage pipeline run -> step run -> run), also when its steps came from
+    the cache of an earlier run."""
+    from loopml import lineage
+
+    store = ctx.ws.store
+    below = lineage.downstream(ObjectRef(ObjectKind.PIPELINE_RUN, run_id), 2, store=store)
+    runs = {n.edge.dst.id for n in below if n.edge.dst.kind == ObjectKind.RUN.value}
+    # A step served from the cache reused the outputs of the step run that made them, and
+    # that step run tracked the training run: follow the reused outputs back to it.
+    reused = [n.edge.dst for n in below if n.edge.relation == Relation.REUSED.value]
+    makers = {
+        n.edge.src
+        for ref in reused
+        for n in lineage.upstream(ref, 1, store=store)
+        if n.edge.src.kind == ObjectKind.STEP_RUN.value
+    }
+    for maker in makers:
+        runs |= {
+            n.edge.dst.id
+            for n in lineage.downstream(maker, 1, store=store)
+            if n.edge.dst.kind == ObjectKind.RUN.value
+        }
+    try:
+        versions = registry.list_versions(ctx.model, store=ctx.ws.store)
+    except NotFound:
+        return None
+    mine = [v for v in versions if v.run_id in runs]
+    return max(mine, key=lambda v: v.number) if mine else None
+
+
 def _candidate(ctx: ChainContext, made: Any, after_ms: int) -> ModelVersion:
     if isinstance(made, ModelVersion):
         return made
@@ -198,7 +230,7 @@ def train(ctx: ChainContext) -> StepOut:
         if result is not None and not result.ok:
             raise RuntimeError(f"pipeline run {run_id} ended {result.run.status.value}")
         detail["pipeline_run"] = run_id
-        made: Any = None
+        made: Any = _made_by_pipeline(ctx, run_id)
     else:
         fn = load_callable(str(need(ctx, "train")))
         made = fn(params=params, workspace=ctx.ws, trigger=ctx.trigger, chain_id=ctx.chain_id)
