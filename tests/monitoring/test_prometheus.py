@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from loopml.entities import MonitorWindow
+from loopml.ids import new_id
 from loopml.monitoring import RuleOptions, rules_yaml
 from tests.monitoring.prom import binary, prometheus, query
 from tests.serving.servers import serving
@@ -40,7 +41,7 @@ def model_home(tmp_path: Path) -> Path:
         )  # fmt: skip
         # a monitored window of the deployment serving clf/1: amount drifted, hour did not
         window = MonitorWindow(
-            id="", scope="deployment:fraud", plan="1000", start_ms=0, end_ms=1, rows=1000,
+            id=new_id(), scope="deployment:fraud", plan="1000", start_ms=0, end_ms=1, rows=1000,
             complete=True, drifted=True, model="clf", version=1, deployment="fraud",
             drift={
                 "amount": {"drifted": True, "effects": {"psi": 0.42}},

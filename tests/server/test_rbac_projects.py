@@ -18,16 +18,22 @@ from typing import Any
 import pytest
 
 from loopml.entities import (
+    Alert,
+    AlertSeverity,
+    AlertState,
     Arm,
     Dataset,
     DatasetVersion,
     Deployment,
     DeploymentEventKind,
     DeploymentStrategy,
+    FeedbackEntry,
+    MonitorWindow,
     Outcome,
     PiiPolicy,
     PipelineRun,
     PipelineStatus,
+    PredictionSegment,
     Schedule,
     StepRun,
     StepStatus,
@@ -328,3 +334,67 @@ def test_loopml_pipeline_run_project_through_the_server(
     refused = cli("pipeline", "run", target, "--project", "b", "--json", env=env)
     assert refused.returncode != 0 and "pipelines.run" in refused.stderr
     assert [r.id for r in served.store.list_pipeline_runs()] == [run_id]
+
+
+def _segment(project: str, number: int) -> PredictionSegment:
+    return PredictionSegment(
+        id=f"seg-{project}-{number}", model=f"model-{project}", version=1,
+        deployment=f"dep-{project}", digest="f" * 64, rows=1, predictions=1,
+        start_ms=number, end_ms=number, size=1,
+    )  # fmt: skip
+
+
+def _alert(project: str) -> Alert:
+    return Alert(
+        id=new_id(), rule="drift", kind="drift", state=AlertState.FIRING,
+        severity=AlertSeverity.WARNING, subject="amount/psi", value=0.4, bound=0.2,
+        deployment=f"dep-{project}", model=f"model-{project}", fired_at_ms=1,
+    )  # fmt: skip
+
+
+def _window(project: str) -> MonitorWindow:
+    return MonitorWindow(
+        id=new_id(), scope=f"deployment:dep-{project}", plan="10", start_ms=0, end_ms=1, rows=10,
+        complete=True, drifted=False, model=f"model-{project}", version=1,
+        deployment=f"dep-{project}",
+    )  # fmt: skip
+
+
+def test_predictions_feedback_alerts_and_windows_are_in_their_deployments_project(
+    served: Served,
+) -> None:
+    store = served.store
+    for p in PROJECTS:
+        store.create_model(f"model-{p}", actor="setup", tags={PROJECT_TAG: p})
+        store.create_deployment(_deployment(f"dep-{p}", f"model-{p}"), actor="setup")
+        store.add_prediction_segment(_segment(p, 1), [f"pred-{p}"])
+        store.add_alert(_alert(p), actor="setup")
+        store.put_monitor_window(_window(p), actor="setup")
+    windows = {w.deployment: w.id for w in store.list_monitor_windows()}
+    alerts = {a.deployment: a.id for a in store.list_alerts()}
+    remote: Any
+    with RestStore(served.url, token=_engineer_of_a(store)) as remote:
+        assert [s.id for s in remote.list_prediction_segments()] == ["seg-a-1"]
+        assert remote.list_prediction_segments(deployment="dep-b") == []
+        assert [a.deployment for a in remote.list_alerts()] == ["dep-a"]
+        assert [w.deployment for w in remote.list_monitor_windows()] == ["dep-a"]
+        remote.add_prediction_segment(_segment("a", 2), ["pred-a2"])
+        remote.log_feedback([FeedbackEntry("pred-a", 1)], actor="x")
+        remote.add_alert(_alert("a"), actor="x")
+        remote.put_monitor_window(dataclasses.replace(_window("a"), start_ms=5), actor="x")
+        _refused("deployments.write", lambda: remote.add_prediction_segment(_segment("b", 2), []))
+        _refused(
+            "deployments.write",
+            lambda: remote.log_feedback([FeedbackEntry("pred-b", 1)], actor="x"),
+        )
+        _refused("deployments.write", lambda: remote.add_alert(_alert("b"), actor="x"))
+        _refused(
+            "deployments.write",
+            lambda: remote.resolve_alert(alerts["dep-b"], actor="x", resolved_at_ms=2),
+        )
+        _refused("deployments.write", lambda: remote.put_monitor_window(_window("b"), actor="x"))
+        _refused("deployments.read", lambda: remote.get_prediction_segment("seg-b-1"))
+        _refused("deployments.read", lambda: remote.get_feedback(["pred-b"]))
+        _refused("deployments.read", lambda: remote.get_monitor_window(windows["dep-b"]))
+    assert store.get_feedback(["pred-b"]) == [] and len(store.get_feedback(["pred-a"])) == 1
+    assert [d[1] for d in _denials(store, "eng-a")] == ["b"] * 8

@@ -24,12 +24,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from loopml.entities import (
+    Alert,
     Dataset,
     Deployment,
     FeatureDefinition,
     FeatureWatermark,
     ModelVersion,
+    MonitorWindow,
     PipelineRun,
+    PredictionSegment,
     PromotionRequest,
     RegisteredModel,
     Run,
@@ -71,6 +74,9 @@ CROSS_PROJECT_READS = frozenset(
         "list_feature_definitions",
         "list_feature_watermarks",
         "list_deployments",
+        "list_prediction_segments",
+        "list_alerts",
+        "list_monitor_windows",
     }
 )
 #: Operations on objects that belong to no project (a pipeline run's or a scheduler's
@@ -269,7 +275,37 @@ class ProjectResolver:
             return self.of_feature(_VIEW_KIND, item.view)
         if isinstance(item, Deployment):
             return self.of_deployed(item)
+        if isinstance(item, (PredictionSegment, Alert, MonitorWindow)):
+            return self.of_served(item.deployment, item.model)
         return None
+
+    def of_served(self, deployment: str | None, model: str | None) -> str:
+        """The project of what a deployment or a model serves: a prediction segment, an
+        alert, a monitor window (its deployment's, else its model's)."""
+        if deployment:
+            return self.of_deployment(deployment)
+        return self.of_model(model) if model else DEFAULT_PROJECT
+
+    def of_segments(self, segment_ids: Iterable[Any]) -> set[str | None]:
+        """The projects of the prediction segments ``segment_ids``."""
+        out: set[str | None] = set()
+        for segment_id in segment_ids:
+            try:
+                segment = self._store.get_prediction_segment(str(segment_id))
+            except _LOOKUP_FAILED:
+                out.add(DEFAULT_PROJECT)
+                continue
+            out.add(self.of_served(segment.deployment, segment.model))
+        return out
+
+    def of_predictions(self, prediction_ids: Iterable[Any]) -> set[str | None]:
+        """The projects of the sealed segments holding ``prediction_ids`` (an id not
+        sealed yet names none: the request is then checked as naming no object)."""
+        try:
+            found = self._store.find_predictions([str(i) for i in prediction_ids])
+        except _LOOKUP_FAILED:
+            return set()
+        return self.of_segments({s for segments in found.values() for s in segments})
 
     def projects(self, operation: str, area: str, args: Mapping[str, Any]) -> set[str | None]:
         """Every project a request of ``operation`` with ``args`` touches.
@@ -430,11 +466,42 @@ class ProjectResolver:
         }.get(kind)
         return None if lookup is None else lookup(ident)
 
+    def _served_projects(self, operation: str, args: Mapping[str, Any]) -> set[str | None]:
+        """Predictions, feedback, alerts and monitor windows: their deployment's project,
+        else their model's."""
+        store: Any = self._store
+        out: set[str | None] = set()
+        for key in ("segment", "alert", "window"):
+            item = args.get(key)
+            if isinstance(item, (PredictionSegment, Alert, MonitorWindow)):
+                out.add(self.of_served(item.deployment, item.model))
+        if args.get("deployment") or args.get("model"):
+            out.add(self.of_served(args.get("deployment"), args.get("model")))
+        if "segment_id" in args:
+            out |= self.of_segments([args["segment_id"]])
+        out |= self.of_segments(_many(args.get("segment_ids")))
+        ids = list(_many(args.get("prediction_ids")))
+        ids += [getattr(e, "prediction_id", None) for e in _many(args.get("entries"))]
+        if ids and "segment" not in args:  # a new segment's ids are not indexed yet
+            out |= self.of_predictions(i for i in ids if i)
+        for key, get in (("alert_id", store.get_alert), ("window_id", store.get_monitor_window)):
+            if key in args:
+                try:
+                    item = get(str(args[key]))
+                except _LOOKUP_FAILED:
+                    out.add(DEFAULT_PROJECT)
+                else:
+                    out.add(self.of_served(item.deployment, item.model))
+        return out
+
     _AREAS: Mapping[str, Callable[[ProjectResolver, str, Mapping[str, Any]], set[str | None]]] = {
         "datasets": _dataset_projects,
         "pipelines": _pipeline_projects,
         "features": _feature_projects,
         "deployments": _deployment_projects,
+        "predictions": _served_projects,
+        "alerts": _served_projects,
+        "monitor": _served_projects,
     }
 
 
