@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from loopml.artifacts._remote import RemoteArtifactStore
-from loopml.entities import Outcome
+from loopml.entities import Outcome, RunQuery
 from loopml.errors import PermissionDenied
 from loopml.governance import DEFAULT_MATRIX, PROJECT_TAG, ROLES, create_token
 from loopml.store.rest import OPERATIONS, RestStore
@@ -133,6 +133,7 @@ def test_lists_show_only_the_projects_a_grant_reaches(served: Served) -> None:
     token = _account(served.store, "ana", "scientist", "a")
     with RestStore(served.url, token=token) as remote:
         assert [r.id for r in remote.list_runs()] == [in_a["run"]]
+        assert remote.count_runs(RunQuery()) == 1  # b's run is not counted either
         assert [m.name for m in remote.list_models()] == ["model-a"]
         child = remote.create_run(name="child", parent_id=in_a["run"])
         assert child.tags[PROJECT_TAG] == "a"  # a child run is in its parent's project
@@ -142,6 +143,7 @@ def test_lists_show_only_the_projects_a_grant_reaches(served: Served) -> None:
             remote.create_run(name="elsewhere", tags={PROJECT_TAG: "b"})
     with RestStore(served.url, token=served.tokens["viewer"]) as everywhere:
         assert len(everywhere.list_runs()) == 3
+        assert everywhere.count_runs(RunQuery()) == 3
 
 
 def test_a_project_override_of_the_matrix_takes_effect(served: Served) -> None:

@@ -269,6 +269,29 @@ def _visible(
     return [item for item in result if readable(resolver.of_item(item))]
 
 
+def _readable_count(
+    ctx: ServerContext,
+    op: Operation,
+    principal: Principal,
+    args: dict[str, Any],
+    resolver: ProjectResolver,
+) -> int | None:
+    """``count_runs`` for a caller who may not read every project: the matching runs it
+    may read, counted one page at a time (None: the store's own count is the answer)."""
+    if op.name != "count_runs" or not ctx.auth:
+        return None
+    if op.permission in permissions_of(principal, None, store=ctx.store):
+        return None  # granted on every project
+    query = args["query"]
+    page, offset, total = 1000, 0, 0
+    while True:
+        runs = ctx.store.search_runs(dataclasses.replace(query, limit=page, offset=offset))
+        total += len(_visible(ctx, op, principal, runs, resolver))
+        if len(runs) < page:
+            return total
+        offset += page
+
+
 def _stamp_project(op: Operation, args: dict[str, Any], resolver: ProjectResolver) -> None:
     """A child run made without a project tag is recorded in its parent's project."""
     if op.name != "create_run" or not args.get("parent_id") or tagged_project(args.get("tags")):
@@ -316,7 +339,9 @@ def _endpoint(ctx: ServerContext, op: Operation) -> Any:
                 _guard(ctx, op, args, principal, resolver)
                 _stamp_project(op, args, resolver)
                 if not keyed:
-                    result = call(args)
+                    result = _readable_count(ctx, op, principal, args, resolver)
+                    if result is None:
+                        result = call(args)
                     if op.name in CROSS_PROJECT_READS:
                         result = _visible(ctx, op, principal, result, resolver)
                     return _json(200, encode(result, op.returns))
