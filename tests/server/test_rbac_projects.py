@@ -289,15 +289,21 @@ def test_a_deployment_is_in_its_stable_arms_model_project(served: Served) -> Non
     ]
 
 
+def _cli_env(served: Served, tmp_path: Path, user: str) -> dict[str, str]:
+    """The CLI as engineer ``user`` of project ``a``, against the server."""
+    return {
+        "LOOPML_SERVER_URL": served.url,
+        "LOOPML_TOKEN": _engineer_of_a(served.store, user),
+        "LOOPML_USER": user,
+        "LOOPML_HOME": str(tmp_path / "client-home"),
+        "PYTHONPATH": str(Path(__file__).parents[2]),  # the test pipelines' module
+    }
+
+
 def test_loopml_data_commit_project_through_the_server(
     served: Served, tmp_path: Path, cli: Cli
 ) -> None:
-    env = {
-        "LOOPML_SERVER_URL": served.url,
-        "LOOPML_TOKEN": _engineer_of_a(served.store, "eng-cli"),
-        "LOOPML_USER": "eng-cli",
-        "LOOPML_HOME": str(tmp_path / "client-home"),
-    }
+    env = _cli_env(served, tmp_path, "eng-cli")
     (tmp_path / "tx.csv").write_text("a,b\n1,2\n3,4\n")
     made = cli("data", "commit", "tx-a", str(tmp_path / "tx.csv"), "--project", "a", env=env)
     assert made.returncode == 0, made.stderr
@@ -317,13 +323,7 @@ def test_loopml_data_commit_project_through_the_server(
 def test_loopml_pipeline_run_project_through_the_server(
     served: Served, tmp_path: Path, cli: Cli
 ) -> None:
-    env = {
-        "LOOPML_SERVER_URL": served.url,
-        "LOOPML_TOKEN": _engineer_of_a(served.store, "eng-pipe"),
-        "LOOPML_USER": "eng-pipe",
-        "LOOPML_HOME": str(tmp_path / "client-home"),
-        "PYTHONPATH": str(Path(__file__).parents[2]),  # the steps' module
-    }
+    env = _cli_env(served, tmp_path, "eng-pipe")
     target = "tests.pipelines.steps:talking"
     ran = cli("pipeline", "run", target, "--project", "a", "--json", env=env)
     assert ran.returncode == 0, ran.stderr
