@@ -46,7 +46,7 @@ def _interrupted_commit(home: Path, folder: Path, cwd: Path) -> subprocess.Compl
     )
     deadline = time.monotonic() + 120
     while not _loose(home) - before and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)  # wait until it has stored its first object: work has started
+        time.sleep(0.001)  # wait until it has stored its first object: work has started
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
@@ -59,10 +59,11 @@ def test_interrupted_commit_leaves_no_dataset_and_gc_frees_its_objects(
     kept.mkdir()
     (kept / "notes.txt").write_text("the version that must survive\n")
     (kept / "table.csv").write_text("id,amount\n1,2.5\n2,3.5\n")
-    big = _folder(tmp_path / "big", 3, 6000)
-    for attempt in range(3):
-        # On a starved machine the commit can finish before the signal lands: try again
-        # in a fresh home (what is checked below is the interrupted one).
+    for attempt in range(4):
+        # The signal goes out once the first object is stored; where the rest is stored
+        # faster than this process gets the CPU back, the commit finishes first: try again
+        # in a fresh home with twice the small files (the interrupted one is checked below).
+        big = _folder(tmp_path / f"big-{attempt}", 3, 6000 << attempt)
         home = tmp_path / f"home-{attempt}"
         assert cli("--home", str(home), "data", "commit", "kept", str(kept)).returncode == 0
         artifacts = ArtifactStore(str(home / "artifacts"))

@@ -1,5 +1,8 @@
 """The demo's figures hold across seeds (quick size): the drift is detected, the retrained
-candidate is promoted, and the live ROC-AUC measured from the labels recovers."""
+candidate is promoted, and the live ROC-AUC measured from the labels recovers.
+
+tests/e2e/test_demo.py checks the same figures at the default seed, so this one seed makes
+two (a third cost the suite a minute and a half; benchmarks/loop.py runs more)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import loopml
 from loopml.demo import run_demo
 
 
-@pytest.mark.parametrize("seed", [3, 11])
+@pytest.mark.parametrize("seed", [11])
 def test_detection_promotion_and_recovery_hold_for_seed(tmp_path: Path, seed: int) -> None:
     ws = loopml.Workspace.open(home=tmp_path / "home")
     try:
