@@ -43,6 +43,9 @@ def _interrupted_commit(home: Path, folder: Path, cwd: Path) -> subprocess.Compl
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A test earlier in the same worker may leave SIGINT ignored, and an ignored signal
+        # stays ignored in a child: Ctrl-C must reach the CLI as it does in a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not _loose(home) - before and proc.poll() is None and time.monotonic() < deadline:

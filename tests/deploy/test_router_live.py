@@ -69,11 +69,12 @@ def wait_for_arm(seen: list[tuple[float, int, str]], arm: str, since: float) -> 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         later = [s for s in list(seen) if s[0] > since]
-        first = next((t for t, _code, a in later if a == arm), None)
-        if first is not None:
-            tail = [a for t, _code, a in later if t > first]
-            if tail and tail[-1] == arm and later[-1][0] - first > 0.5 and set(tail) == {arm}:
-                return first
+        # a request that started on the old arm may finish after the first one on the new
+        # arm: the switch is done after the last answer from any other arm
+        others = [t for t, _code, a in later if a != arm]
+        settled = [t for t, _code, _a in later if t > max(others, default=since)]
+        if settled and later[-1][0] - settled[0] > 0.5:
+            return settled[0]
         time.sleep(0.05)
     raise AssertionError(f"the server did not switch to {arm!r} within 30 s")
 
