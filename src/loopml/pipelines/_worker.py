@@ -7,6 +7,7 @@ every executor reports results the same way.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import socket
@@ -237,7 +238,10 @@ def _save_log(task: Task, log: LogBuffer | None, error: str | None) -> str | Non
         return None
     try:
         return task.workspace.artifacts.put(data)
-    except Exception:  # losing the log must not lose the step's result
+    except Exception as exc:  # losing the log must not lose the step's result
+        logging.getLogger("loopml.pipelines").warning(
+            "step %r: its captured output was not stored: %s", task.step, exc
+        )
         return None
 
 
