@@ -23,6 +23,7 @@ import numpy as np
 
 from loopml.errors import InvalidInput
 from loopml.models import MANIFEST, LoadedModel, load_model, resolve, save_model
+from loopml.serving._forest import forest_proba
 from loopml.serving._validate import Columns, Schema, oip_datatype
 
 if TYPE_CHECKING:
@@ -163,6 +164,9 @@ def _serve(model: LoadedModel, name: str, version: int | None, runtime: str) -> 
             predict, fast = _array_predict(stripped, schema, labels, proba), True
     if classes is not None and proba is not None:
         inner = predict if fast else _frame_predict(model, schema, None, proba)
+        direct = forest_proba(model.raw, schema, proba, inner) if schema.numeric else None
+        if direct is not None:
+            inner, fast = direct, True
         predict = _labels_from_proba(inner, label, proba, classes)
     served = ServedModel(name, version, model, schema, predict, runtime=runtime)
     example = _example_columns(model, schema)
