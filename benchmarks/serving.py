@@ -191,6 +191,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     logs = work / "logs"
     logs.mkdir()
     print(f"client {client}, target {target}, {args.repeat} x {args.seconds:g} s a case; {work}")
+    _compile_loopml()
     models = _models(work)
     result: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -203,6 +204,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "model_alone_ms": {name: m["alone_ms"] for name, m in models.items()},
         "ready_s": {},
         "ready_cpu_s": {},
+        "import_floor_s": _import_floor(max(args.ready_repeat, 3)),
         "cases": {},
         "loadavg": {},
     }
@@ -259,6 +261,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["ready_cpu_s"] = {k: statistics.median(v) for k, v in result["ready_cpu_s"].items()}
     result["ratios"] = _ratios(result, target)
     return result
+
+
+def _compile_loopml() -> None:
+    """Write loopml's bytecode first, as installing a wheel does.
+
+    Under ``PYTHONDONTWRITEBYTECODE=1`` (set on the CI machines) an editable checkout
+    compiles every loopml module from source at each start, ~0.45 s of the time to ready
+    measured here; the peers, installed by pip, start from bytecode.
+    """
+    import loopml
+
+    package = Path(loopml.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+
+
+#: The library each model's server must import, and so the floor of its start.
+_LIBRARIES = {"logreg": "sklearn.linear_model", "forest": "sklearn.ensemble"}
+
+
+def _import_floor(repeat: int) -> dict[str, float]:
+    """Seconds a bare ``python -c "import <the model's library>"`` takes (median)."""
+    floor = {}
+    for name, module in _LIBRARIES.items():
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+            times.append(time.perf_counter() - started)
+        floor[name] = statistics.median(times)
+    return floor
 
 
 def _load() -> str:
@@ -327,6 +359,11 @@ def main() -> None:
     for key, value in result["ready_s"].items():
         cpu = result["ready_cpu_s"].get(key)
         print(f"  {key:28} {value:.2f}" + ("" if cpu is None else f"   ({cpu:.2f} s CPU)"))
+    floor = result["import_floor_s"]
+    print(
+        "  floor: `python -c 'import <library>'` alone: "
+        + ", ".join(f"{name} ({_LIBRARIES[name]}) {value:.2f} s" for name, value in floor.items())
+    )
     print("\nmodel alone (ms):", json.dumps(result["model_alone_ms"]))
     print("\nratios (ours / theirs for req/s; theirs / ours for p50):")
     for key, ratios in result["ratios"].items():
