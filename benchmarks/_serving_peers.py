@@ -138,6 +138,7 @@ class Server:
 
     def start(self, timeout_s: float = 180.0) -> float:
         """Start the process; seconds until its ready endpoint first answered 200."""
+        self._wait_port_free()
         env = {**os.environ, **_ENV, **self.env}
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         started = time.perf_counter()
@@ -168,6 +169,19 @@ class Server:
             time.sleep(0.005)
         self.stop()
         raise RuntimeError(f"{self.name} was not ready after {timeout_s:.0f} s; see {self.log}")
+
+    def _wait_port_free(self, timeout_s: float = 30.0) -> None:
+        """Wait until nothing answers on the port: a stopped server's worker can outlive
+        the process we started (MLflow's uvicorn, under bash) and would answer the next
+        start's ready check at once (a 0.01 s "start" was measured so)."""
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            with socket.socket() as probe:
+                probe.settimeout(0.2)
+                if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"port {self.port} of {self.name} is still in use after {timeout_s} s")
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

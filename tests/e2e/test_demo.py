@@ -132,7 +132,5 @@ def test_demo_quick_runs_the_closed_loop(cli: Cli, tmp_path: Path) -> None:
     assert checked.pop("code in version control, clean tree") == code  # same facts
     assert all(item["ok"] for item in checked.values()), checked
 
-    human = cli("--home", str(home), "demo", "--quick", timeout=600)
-    assert human.returncode == 0, human.stderr[-3000:]
-    assert "Why is fraud/" in human.stdout and "Readiness" in human.stdout
-    assert "Open the report:" in human.stdout
+    # The human rendering of a result is checked in test_demo_seeds.py (a second demo run
+    # here cost the suite 75 s).

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from loopml.cli._helpers import console, err_console, print_json, state
 from loopml.cli._text import esc
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from loopml.demo import DemoResult
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -52,8 +57,13 @@ def demo(
     if as_json:
         print_json(result.as_dict())
         return
+    show_result(result, settings.home, console)
+
+
+def show_result(result: DemoResult, home: object, out: Console) -> None:
+    """The demo's result as a person reads it: the table, the lineage, the readiness."""
     loop: dict[str, Any] = result.loop
-    table = Table(title=f"loopml demo in {esc(settings.home)}", show_header=False)
+    table = Table(title=f"loopml demo in {esc(home)}", show_header=False)
     table.add_column("what", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_row(
@@ -109,16 +119,16 @@ def demo(
     )
     table.add_row("HTML report", esc(loop["html_report"]))
     table.add_row("took", f"{result.seconds:.1f} s")
-    console.print(table)
-    console.print(f"\nWhy is {esc(loop['champion_after'])} in production? "
+    out.print(table)
+    out.print(f"\nWhy is {esc(loop['champion_after'])} in production? "
                   "(loopml lineage show models:/fraud@champion)")  # fmt: skip
     for line in loop["lineage"]:
         if "artifact:" not in line and any(
             k in line for k in ("alert:", "trigger_event:", "monitor_window:", "run:")
         ):
-            console.print(f"  {esc(line)}")
-    console.print("\nReadiness (loopml readiness models:/fraud@champion):")
+            out.print(f"  {esc(line)}")
+    out.print("\nReadiness (loopml readiness models:/fraud@champion):")
     for item in loop["readiness"]:
         mark = "[green]ok[/]  " if item["ok"] else "[red]no[/]  "
-        console.print(f"  {mark}{esc(item['name'])}: {esc(item['evidence'])}")
-    console.print(f"\nOpen the report: {esc(loop['html_report'])}")
+        out.print(f"  {mark}{esc(item['name'])}: {esc(item['evidence'])}")
+    out.print(f"\nOpen the report: {esc(loop['html_report'])}")
