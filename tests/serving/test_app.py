@@ -339,3 +339,52 @@ def test_a_forest_is_read_from_its_trees_and_answers_as_its_predict(
     with contextlib.suppress(ValueError):  # the forest's own answer to a NaN, whatever it is
         served.predict(columns(holed))
     assert walks == [50]  # a NaN is left to the forest's own method
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["dataframe", "array"])
+def test_a_binary_logistic_regression_is_one_product_and_answers_as_its_methods(
+    tmp_path: Path, workspace, named: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from loopml.models import save_model
+    from loopml.serving._runtime import load_served
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 4))
+    y = np.where(x[:, 0] - x[:, 3] > 0, "fraud", "ok")
+    data: Any = pd.DataFrame(x, columns=list("abcd")) if named else x
+    model = LogisticRegression().fit(data, y)
+    save_model(model, tmp_path / "logreg", input_example=data[:5])
+    served = load_served(tmp_path / "logreg", workspace=workspace)
+    assert served.fast_path
+    rows = rng.normal(size=(64, 4))
+    rows[0] = 0.0  # the decision is the intercept alone
+    table: Any = pd.DataFrame(rows, columns=list("abcd")) if named else rows
+    expected = model.predict(table), model.predict_proba(table)
+    calls: list[str] = []
+    for method in ("predict", "predict_proba"):
+        real = getattr(LogisticRegression, method)
+
+        def counted(self: Any, X: Any, _real: Any = real, _name: str = method) -> Any:
+            calls.append(_name)
+            return _real(self, X)
+
+        monkeypatch.setattr(LogisticRegression, method, counted)
+
+    def columns(matrix: np.ndarray) -> dict[str, np.ndarray]:
+        return {c: matrix[:, i] for i, c in enumerate("abcd")} if named else {"input": matrix}
+
+    out = served.predict(columns(rows))
+    assert calls == []  # one product, not the model's two validated calls
+    assert out["predict"].tolist() == expected[0].tolist()
+    # The same operations; a DataFrame's values lie column by column in memory, which can
+    # change the product's last bit.
+    assert np.allclose(out["predict_proba"], expected[1], rtol=1e-12, atol=1e-15)
+
+    holed = rows.copy()
+    holed[1, 1] = np.nan
+    with contextlib.suppress(ValueError):  # scikit-learn refuses a NaN, in its own words
+        served.predict(columns(holed))
+    assert calls  # a NaN is left to the model's own methods

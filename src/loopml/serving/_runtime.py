@@ -24,6 +24,7 @@ import numpy as np
 from loopml.errors import InvalidInput
 from loopml.models import MANIFEST, LoadedModel, load_model, resolve, save_model
 from loopml.serving._forest import forest_proba
+from loopml.serving._linear import logistic_predict
 from loopml.serving._validate import Columns, Schema, oip_datatype
 
 if TYPE_CHECKING:
@@ -168,6 +169,10 @@ def _serve(model: LoadedModel, name: str, version: int | None, runtime: str) -> 
         if direct is not None:
             inner, fast = direct, True
         predict = _labels_from_proba(inner, label, proba, classes)
+    elif model.flavor == "sklearn" and proba is not None and schema.numeric:
+        direct = logistic_predict(model.raw, schema, label, proba, predict)
+        if direct is not None:
+            predict, fast = direct, True
     served = ServedModel(name, version, model, schema, predict, runtime=runtime)
     example = _example_columns(model, schema)
     if example is not None:
