@@ -201,7 +201,7 @@ def loopml_server(model_dir: Path, home: Path, *, batching: bool, log: bool, log
     argv += ["--port", str(port)]
     argv += [] if batching else ["--no-batching"]
     argv += [] if log else ["--no-log"]
-    name = "loopml" + ("" if batching else "-nobatch")
+    name = "loopml" + ("" if batching else "-nobatch") + ("" if log else "-nolog")
     return Server(name, argv, port, "/v2/health/ready", log=logs / f"{name}.log")
 
 

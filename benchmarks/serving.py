@@ -137,6 +137,10 @@ def _servers(
             )
         else:
             servers.append(peers.local_server(model["dir"], batching=batching, logs=logs))
+    if args.log_cost and target == "loopml" and not args.no_log:
+        servers.append(
+            peers.loopml_server(model["dir"], work / "home", batching=True, log=False, logs=logs)
+        )
     if args.router and target == "loopml":
         home = work / "home"
         router = peers.loopml_router(_deployment(model, home), home, log=not args.no_log, logs=logs)
@@ -345,6 +349,11 @@ def main() -> None:
     parser.add_argument("--target", choices=["auto", "loopml", "local"], default="auto")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--no-log", action="store_true", help="loopml serve --no-log")
+    parser.add_argument(
+        "--log-cost",
+        action="store_true",
+        help="also `loopml serve --no-log` in the same runs (what the prediction log costs)",
+    )
     parser.add_argument(
         "--router",
         action="store_true",

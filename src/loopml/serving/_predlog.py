@@ -172,6 +172,8 @@ class PredictionLog:
         self.segment_max_age_s = segment_max_age_s
         self.when_full = when_full
         self._queue: queue.Queue[AnyRecord | _Flush] = queue.Queue(max_queue)
+        self._wake = threading.Event()
+        self._wake_at = max(1, min(_BATCH_RECORDS, max_queue // 2))
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -239,6 +241,7 @@ class PredictionLog:
         try:
             self._queue.put_nowait(record)
         except queue.Full:
+            self._wake.set()
             self._count("blocked" if self.when_full == "block" else "shed")
             if self.when_full == "shed":
                 raise self._overloaded("the prediction log queue is full") from None
@@ -249,6 +252,7 @@ class PredictionLog:
                 raise self._overloaded(
                     f"the prediction log queue stayed full for {timeout_s} s"
                 ) from None
+        self._nudge()
         with self._lock:
             self._counts["appended"] += requests
             self._counts["appended_rows"] += rows
@@ -292,6 +296,7 @@ class PredictionLog:
             self._drain(stop)
             return
         self._queue.put(stop)
+        self._wake.set()
         thread.join()
         if stop.error is not None:
             raise stop.error
@@ -305,6 +310,7 @@ class PredictionLog:
             self._drain(marker)  # not started: do it on this thread
             return
         self._queue.put(marker)
+        self._wake.set()
         marker.done.wait()
         if marker.error is not None:
             raise marker.error
@@ -330,42 +336,56 @@ class PredictionLog:
     # -- the writer's side --------------------------------------------------------------
 
     def _run(self) -> None:
+        # The writer sleeps until the flush deadline, a marker, or a queue that has grown to
+        # a batch (``_nudge``), and then drains what is queued. Waiting on the queue itself
+        # woke this thread for every record: a thread switch, and the GIL taken from the
+        # event loop, for each request.
         self._recover()
         pending: list[AnyRecord] = []
         next_flush = time.monotonic() + self.flush_interval_s
+        again = False
         while True:
-            try:
-                item = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
-            except queue.Empty:
-                item = None
-            if isinstance(item, _RECORDS):
-                pending.append(item)
-                while len(pending) < _BATCH_RECORDS:
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if not isinstance(more, _RECORDS):
-                        item = more
-                        break
-                    pending.append(more)
-            if isinstance(item, _Flush):
+            if not again:
+                self._wake.wait(max(0.0, next_flush - time.monotonic()))
+            self._wake.clear()  # before draining: a later put sets it again
+            marker, again = self._take(pending)
+            if marker is not None:
                 try:
-                    self._write(pending, seal=item.seal or item.stop)
+                    self._write(pending, seal=marker.seal or marker.stop)
                 except BaseException as exc:  # reported to the caller waiting on it
-                    item.error = exc
-                item.done.set()
-                if item.stop:
+                    marker.error = exc
+                marker.done.set()
+                if marker.stop:
                     self._release_all()
                     return
                 next_flush = time.monotonic() + self.flush_interval_s
-            elif time.monotonic() >= next_flush or len(pending) >= _BATCH_RECORDS:
+                again = True  # more may be queued behind the marker
+            elif again or time.monotonic() >= next_flush:
                 try:
                     self._write(pending)
                 except Exception:  # kept in memory; the queue fills and pushes back
                     log.exception("prediction log: writing the spool failed; retrying")
                     time.sleep(_RETRY_S)
+                    again = False
                 next_flush = time.monotonic() + self.flush_interval_s
+
+    def _take(self, pending: list[AnyRecord]) -> tuple[_Flush | None, bool]:
+        """Move queued records to ``pending`` up to a marker or a batch; (the marker, or
+        None; whether a full batch was taken, so more may be waiting)."""
+        while len(pending) < _BATCH_RECORDS:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return None, False
+            if isinstance(item, _Flush):
+                return item, False
+            pending.append(item)
+        return None, True
+
+    def _nudge(self) -> None:
+        """Wake the writer when the queue holds a batch (or is near full)."""
+        if self._queue.qsize() >= self._wake_at:
+            self._wake.set()
 
     def _drain(self, marker: _Flush) -> None:
         pending: list[AnyRecord] = []
