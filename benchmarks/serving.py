@@ -11,7 +11,8 @@ synthetic data. Cases: single-row JSON at concurrency 1 and 8, one 1,000-row req
 the ready endpoint. Every server gets the same body on MLflow's ``/invocations``
 (``{"inputs": [[...]]}``), one worker, 127.0.0.1; servers are interleaved within each
 repeat so they share the machine's load (in an order that rotates each repeat), and
-medians of the repeats are printed with the ratios to each peer. Results: ``benchmarks/results/serving.json``.
+medians of the repeats are printed with the ratios to each peer. Results:
+``benchmarks/results/serving.json``.
 
 Targets: ``loopml`` is ``loopml serve MODEL_DIR`` (prediction log on, as the issue's
 targets say; ``--no-log`` to switch it off); ``local`` is a benchmark-local Starlette app
