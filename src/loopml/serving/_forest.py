@@ -54,18 +54,11 @@ def forest_proba(
     classes = getattr(raw, "n_classes_", None)
     if not trees or any(t is None for t in trees) or width is None or classes is None:
         return None
-    n_trees, n_classes, names = len(trees), int(classes), list(schema.columns)
-    tensor = schema.is_tensor
+    n_trees, n_classes = len(trees), int(classes)
 
     def call(columns: Columns) -> dict[str, np.ndarray]:
-        if tensor:
-            source = columns["input"]
-        else:
-            source = np.column_stack([columns[c] for c in names])
-        if source.dtype.kind not in "ifub":
-            return fallback(columns)
-        matrix = np.ascontiguousarray(source, dtype=np.float32)
-        if matrix.ndim != 2 or matrix.shape[1] != width or not np.isfinite(matrix).all():
+        matrix = schema.finite_matrix(columns, width, np.float32)
+        if matrix is None:
             return fallback(columns)
         total = np.zeros((matrix.shape[0], n_classes), dtype=np.float64)
         for tree in trees:

@@ -54,15 +54,11 @@ def logistic_predict(
         return None
     from scipy.special import expit  # imported with scikit-learn already
 
-    coef_t, width, names = coef.T, coef.shape[1], list(schema.columns)
-    tensor = schema.is_tensor
+    coef_t, width = coef.T, coef.shape[1]
 
     def call(columns: Columns) -> dict[str, np.ndarray]:
-        source = columns["input"] if tensor else np.column_stack([columns[c] for c in names])
-        if source.dtype.kind not in "fiub" or source.ndim != 2 or source.shape[1] != width:
-            return fallback(columns)
-        matrix = source.astype(np.float64, copy=False)
-        if not np.isfinite(matrix).all():
+        matrix = schema.finite_matrix(columns, width, np.float64)
+        if matrix is None:
             return fallback(columns)
         decision = (matrix @ coef_t + intercept).reshape(-1)
         positive = expit(decision)

@@ -288,10 +288,9 @@ def _strip_feature_names(raw: Any, columns: list[str]) -> Any:
 
 def _array_predict(est: Any, schema: Schema, label: str | None, proba: str | None) -> Predict:
     """Predict on a 2-D array of the columns (``label`` None: probabilities only)."""
-    names = schema.columns
 
     def predict(columns: Columns) -> dict[str, np.ndarray]:
-        matrix = np.column_stack([columns[c] for c in names])
+        matrix = schema.matrix(columns)
         out = {} if label is None else {label: np.asarray(est.predict(matrix))}
         if proba is not None:
             out[proba] = np.asarray(est.predict_proba(matrix))

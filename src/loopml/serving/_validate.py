@@ -139,6 +139,22 @@ class Schema:
         """Whether every input column is a number or a boolean."""
         return all(self.dtypes[c][0] in "ifub" for c in self.columns)
 
+    def matrix(self, columns: Columns) -> np.ndarray:
+        """The validated inputs as one 2-D array: the tensor, or the columns side by side."""
+        if self.is_tensor:
+            return np.asarray(columns["input"])
+        return np.column_stack([columns[c] for c in self.columns])
+
+    def finite_matrix(self, columns: Columns, width: int, dtype: Any) -> np.ndarray | None:
+        """:meth:`matrix` as ``dtype``, or None unless it is numeric, ``width`` wide and
+        free of NaN and infinity (what a model's own input check would refuse or treat
+        specially: the caller then takes the model's own path)."""
+        source = self.matrix(columns)
+        if source.dtype.kind not in "ifub" or source.ndim != 2 or source.shape[1] != width:
+            return None
+        out = np.ascontiguousarray(source, dtype=dtype)
+        return out if np.isfinite(out).all() else None
+
     def check_names(self, given: Sequence[str], *, what: str = "column") -> None:
         """Refuse a set of names with a missing or an extra column (422)."""
         known = set(self.columns)
